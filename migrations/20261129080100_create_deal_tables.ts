@@ -1,0 +1,191 @@
+import { sql, type Kysely } from 'kysely'
+
+// Frozen once landed: later changes go into new migrations.
+
+const UP = [
+  `create table raw.calltouch_orders (
+    raw_id bigint generated always as identity primary key,
+    site_id integer not null,
+    order_number text not null,
+    payload jsonb not null,
+    payload_hash text not null,
+    run_id bigint not null,
+    extracted_at timestamptz not null default now()
+  )`,
+  `comment on table raw.calltouch_orders is 'Every distinct version of every deal exactly as the Calltouch deals export returned it: the deal''s change history'`,
+  `comment on column raw.calltouch_orders.raw_id is 'Order of landing'`,
+  `comment on column raw.calltouch_orders.site_id is 'Calltouch site id'`,
+  `comment on column raw.calltouch_orders.order_number is 'orderNumber: the CRM''s deal id, or Calltouch''s when the CRM sent none'`,
+  `comment on column raw.calltouch_orders.payload is 'The record as the API returned it, unknown fields included'`,
+  `comment on column raw.calltouch_orders.payload_hash is 'md5 of the payload''s canonical jsonb text; a version is landed only when it differs from the latest'`,
+  `comment on column raw.calltouch_orders.run_id is 'The run (etl.runs) that landed this version'`,
+  `comment on column raw.calltouch_orders.extracted_at is 'When this version was landed'`,
+  `create index calltouch_orders_deal_idx on raw.calltouch_orders (site_id, order_number, raw_id desc)`,
+
+  `create table calltouch.orders (
+    site_id integer not null,
+    order_number text not null,
+    order_id bigint,
+    order_date timestamptz,
+    order_day date,
+    created_date date,
+    completed_date date,
+    status text,
+    manager text,
+    service text,
+    order_origin text,
+    source_type text,
+    planned_amount numeric(18, 2),
+    completed_amount numeric(18, 2),
+    client_phones text,
+    client_fio text,
+    is_deleted boolean not null default false,
+    removed_from_source_at timestamptz,
+    payload_hash text not null,
+    first_seen_at timestamptz not null,
+    last_changed_at timestamptz not null,
+    last_seen_at timestamptz not null,
+    primary key (site_id, order_number)
+  )`,
+  `comment on table calltouch.orders is 'Calltouch deals (CRM orders), one row per deal, current state'`,
+  `comment on column calltouch.orders.site_id is 'Calltouch site id'`,
+  `comment on column calltouch.orders.order_number is 'Deal id: the CRM''s (orderNumber), or Calltouch''s when the CRM sent none'`,
+  `comment on column calltouch.orders.order_id is 'Calltouch''s numeric deal id, when the API sends one'`,
+  `comment on column calltouch.orders.order_date is 'When the deal was created (orderDate), an instant'`,
+  `comment on column calltouch.orders.order_day is 'Site-local date of orderDate: the day the deal belongs to (lead cohort)'`,
+  `comment on column calltouch.orders.created_date is 'createdDate: the date the deal was created in Calltouch'`,
+  `comment on column calltouch.orders.completed_date is 'completedDate: when the deal was completed'`,
+  `comment on column calltouch.orders.status is 'orderStatus: free text set by the CRM'`,
+  `comment on column calltouch.orders.manager is 'Manager responsible for the deal'`,
+  `comment on column calltouch.orders.service is 'The service that sent the deal (e.g. AmoCRM)'`,
+  `comment on column calltouch.orders.order_origin is 'orderOrigin: how the deal was created'`,
+  `comment on column calltouch.orders.source_type is 'CALL or REQUEST: what the deal is tied to'`,
+  `comment on column calltouch.orders.planned_amount is 'plannedAmount: the deal''s budget'`,
+  `comment on column calltouch.orders.completed_amount is 'completedAmount: revenue of the completed deal'`,
+  `comment on column calltouch.orders.client_phones is 'Client phone numbers as the API gives them'`,
+  `comment on column calltouch.orders.client_fio is 'Client name'`,
+  `comment on column calltouch.orders.is_deleted is 'isDeleted: deleted in Calltouch''s old interface'`,
+  `comment on column calltouch.orders.removed_from_source_at is 'When a complete read of the deal''s day no longer returned it; null while the API returns it'`,
+  `comment on column calltouch.orders.payload_hash is 'Hash of the raw version the row reflects'`,
+  `comment on column calltouch.orders.first_seen_at is 'When the warehouse first saw the deal'`,
+  `comment on column calltouch.orders.last_changed_at is 'When a changed version of the deal was last loaded'`,
+  `comment on column calltouch.orders.last_seen_at is 'When the API last returned the deal'`,
+  `create index orders_order_day_idx on calltouch.orders (site_id, order_day)`,
+
+  `create table calltouch.sources (
+    site_id integer not null,
+    order_number text not null,
+    source_type text,
+    call_id bigint,
+    duration_seconds integer,
+    phone_number text,
+    caller_phone text,
+    call_time timestamptz,
+    request_number text,
+    primary key (site_id, order_number)
+  )`,
+  `comment on table calltouch.sources is 'The call or request a deal is tied to (orderSource), one row per deal that has one'`,
+  `comment on column calltouch.sources.site_id is 'Calltouch site id'`,
+  `comment on column calltouch.sources.order_number is 'Deal id (calltouch.orders)'`,
+  `comment on column calltouch.sources.source_type is 'CALL or REQUEST'`,
+  `comment on column calltouch.sources.call_id is 'Calltouch call id (calls)'`,
+  `comment on column calltouch.sources.duration_seconds is 'Call duration in seconds (calls)'`,
+  `comment on column calltouch.sources.phone_number is 'The tracking number that was called (calls)'`,
+  `comment on column calltouch.sources.caller_phone is 'The caller''s number, ani (calls)'`,
+  `comment on column calltouch.sources.call_time is 'When the call was made (calls)'`,
+  `comment on column calltouch.sources.request_number is 'Calltouch request number (requests)'`,
+
+  `create table calltouch.visits (
+    site_id integer not null,
+    order_number text not null,
+    visit_time timestamptz,
+    source text,
+    medium text,
+    keyword text,
+    utm_source text,
+    utm_medium text,
+    utm_campaign text,
+    utm_content text,
+    utm_term text,
+    additional_tags jsonb,
+    primary key (site_id, order_number)
+  )`,
+  `comment on table calltouch.visits is 'The visit (traffic source) behind a deal''s call or request; no row when it has none'`,
+  `comment on column calltouch.visits.site_id is 'Calltouch site id'`,
+  `comment on column calltouch.visits.order_number is 'Deal id (calltouch.orders)'`,
+  `comment on column calltouch.visits.visit_time is 'When the visit began'`,
+  `comment on column calltouch.visits.source is 'Traffic source as Calltouch determined it'`,
+  `comment on column calltouch.visits.medium is 'Traffic medium as Calltouch determined it'`,
+  `comment on column calltouch.visits.keyword is 'Search keyword'`,
+  `comment on column calltouch.visits.utm_source is 'utm_source of the visit'`,
+  `comment on column calltouch.visits.utm_medium is 'utm_medium of the visit'`,
+  `comment on column calltouch.visits.utm_campaign is 'utm_campaign of the visit'`,
+  `comment on column calltouch.visits.utm_content is 'utm_content of the visit'`,
+  `comment on column calltouch.visits.utm_term is 'utm_term of the visit'`,
+  `comment on column calltouch.visits.additional_tags is 'additionalTags of the visit, as the API gives them'`,
+
+  `create table calltouch.custom_fields (
+    site_id integer not null,
+    order_number text not null,
+    field text not null,
+    value numeric(38, 0) not null,
+    primary key (site_id, order_number, field)
+  )`,
+  `comment on table calltouch.custom_fields is 'Custom field values of deals (custom), one row per deal and field; integers of up to 38 digits'`,
+  `comment on column calltouch.custom_fields.site_id is 'Calltouch site id'`,
+  `comment on column calltouch.custom_fields.order_number is 'Deal id (calltouch.orders)'`,
+  `comment on column calltouch.custom_fields.field is 'Name of the custom field, as set up in Calltouch'`,
+  `comment on column calltouch.custom_fields.value is 'The value, exact to the last of 38 digits, negative allowed'`,
+
+  `create table calltouch.tags (
+    site_id integer not null,
+    order_number text not null,
+    tag text not null,
+    primary key (site_id, order_number, tag)
+  )`,
+  `comment on table calltouch.tags is 'Tags of deals, one row per deal and tag'`,
+  `comment on column calltouch.tags.site_id is 'Calltouch site id'`,
+  `comment on column calltouch.tags.order_number is 'Deal id (calltouch.orders)'`,
+  `comment on column calltouch.tags.tag is 'The tag'`,
+
+  `create table etl.rejected_records (
+    rejected_id bigint generated always as identity primary key,
+    run_id bigint not null,
+    site_id integer not null,
+    order_number text,
+    day_from date not null,
+    day_to date not null,
+    reason text not null,
+    record text not null,
+    rejected_at timestamptz not null default now()
+  )`,
+  `comment on table etl.rejected_records is 'Records the API returned that could not be loaded, with the reason; the rest of their window loaded'`,
+  `comment on column etl.rejected_records.rejected_id is 'Order of rejection'`,
+  `comment on column etl.rejected_records.run_id is 'The run that rejected the record'`,
+  `comment on column etl.rejected_records.site_id is 'Calltouch site id'`,
+  `comment on column etl.rejected_records.order_number is 'orderNumber of the record, when it has one'`,
+  `comment on column etl.rejected_records.day_from is 'First day of the window the record came in'`,
+  `comment on column etl.rejected_records.day_to is 'Last day of the window the record came in'`,
+  `comment on column etl.rejected_records.reason is 'Why the record could not be loaded'`,
+  `comment on column etl.rejected_records.record is 'The record as the API returned it (JSON text)'`,
+  `comment on column etl.rejected_records.rejected_at is 'When the record was rejected'`,
+  `create index rejected_records_site_idx on etl.rejected_records (site_id, rejected_at desc)`,
+]
+
+const DOWN = [
+  `drop table if exists etl.rejected_records`,
+  `drop table if exists calltouch.tags`,
+  `drop table if exists calltouch.custom_fields`,
+  `drop table if exists calltouch.visits`,
+  `drop table if exists calltouch.sources`,
+  `drop table if exists calltouch.orders`,
+  `drop table if exists raw.calltouch_orders`,
+]
+
+export async function up(db: Kysely<any>): Promise<void> {
+  for (const statement of UP) await sql.raw(statement).execute(db)
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  for (const statement of DOWN) await sql.raw(statement).execute(db)
+}

@@ -1,0 +1,129 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect, CompiledQuery } from 'kysely'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import pg from 'pg'
+import lockfile from 'proper-lockfile'
+import { describeWarehouse, type WarehouseConfig } from '../core/config.ts'
+import { EtlError, messageOf } from '../core/errors.ts'
+import { redact } from '../core/secrets.ts'
+import type { WarehouseSchema } from './schema.ts'
+
+export type Engine = WarehouseConfig['engine']
+export type WarehouseDb = Kysely<WarehouseSchema>
+
+export interface Warehouse {
+  readonly db: WarehouseDb
+  readonly config: WarehouseConfig
+  readonly engine: Engine
+  /** For messages: the server without its password, or the data directory. */
+  readonly description: string
+  close(): Promise<void>
+}
+
+/**
+ * Both engines return the same JavaScript values: numeric and bigint as exact
+ * strings (custom values have 38 digits; no JS number may hold them), dates as
+ * 'YYYY-MM-DD' strings (a Date would shift with the process's zone),
+ * timestamptz as Date.
+ */
+const TYPE_OIDS = { int8: 20, numeric: 1700, date: 1082 } as const
+const asText = (value: string): string => value
+
+/** Session settings for every connection: UTC for determinism, no JIT (it slowed the load path). */
+const SESSION_SETTINGS = ['SET TIME ZONE UTC', 'SET jit = off'] as const
+
+/** Connections to a PostgreSQL server: enough for windows loading side by side. */
+const DEFAULT_POOL_SIZE = 6
+
+/** A lock older than this (ms) is taken to be left by a process that died. */
+const EMBEDDED_LOCK_STALE_MS = 5_000
+
+/**
+ * Opens the warehouse the configuration names and checks that it answers.
+ *
+ * The embedded engine is one process's alone: PGlite would corrupt a data
+ * directory that two processes open, so the directory is locked for as long
+ * as it is open and a second process is told so.
+ */
+export async function openWarehouse(config: WarehouseConfig): Promise<Warehouse> {
+  return config.engine === 'postgres' ? openPostgres(config) : openEmbedded(config)
+}
+
+async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres' }>): Promise<Warehouse> {
+  const description = describeWarehouse(config)
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: DEFAULT_POOL_SIZE,
+    options: '-c TimeZone=UTC -c jit=off',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        if (oid === TYPE_OIDS.int8 || oid === TYPE_OIDS.numeric || oid === TYPE_OIDS.date) return asText
+        return pg.types.getTypeParser(oid, format)
+      }) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle client that loses its server must not crash the process.
+  pool.on('error', () => {})
+  try {
+    const client = await pool.connect()
+    client.release()
+  } catch (error) {
+    await pool.end().catch(() => {})
+    throw new EtlError('WAREHOUSE', `cannot connect to ${description}: ${redact(messageOf(error))} — start the server or fix DATABASE_URL`, { cause: error })
+  }
+  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PostgresDialect({ pool }) })
+  return { db, config, engine: 'postgres', description, close: () => db.destroy() }
+}
+
+async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' }>): Promise<Warehouse> {
+  const description = describeWarehouse(config)
+  await fs.mkdir(config.dataDir, { recursive: true })
+  let release: () => Promise<void>
+  try {
+    release = await lockfile.lock(config.dataDir, {
+      realpath: false,
+      lockfilePath: `${config.dataDir}.lock`,
+      stale: EMBEDDED_LOCK_STALE_MS,
+      retries: 0,
+      // Losing the lock (the disk went away) is reported by the next query.
+      onCompromised: () => {},
+    })
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ELOCKED') {
+      throw new EtlError('LOCKED', `the ${description} is in use by another calltouch-etl process; wait for it to finish (or set CALLTOUCH_ETL_DATA_DIR to another directory)`, { cause: error })
+    }
+    throw new EtlError('WAREHOUSE', `cannot lock ${description}: ${messageOf(error)}`, { cause: error })
+  }
+  let client: PGlite
+  try {
+    client = await PGlite.create(path.resolve(config.dataDir), {
+      parsers: { [TYPE_OIDS.int8]: asText, [TYPE_OIDS.numeric]: asText, [TYPE_OIDS.date]: asText },
+    })
+    for (const statement of SESSION_SETTINGS) await client.exec(statement)
+  } catch (error) {
+    await release().catch(() => {})
+    throw new EtlError('WAREHOUSE', `cannot open ${description}: ${messageOf(error)} — if it was copied or damaged, move the directory away and run again`, { cause: error })
+  }
+  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PGliteDialect(client) })
+  return {
+    db,
+    config,
+    engine: 'pglite',
+    description,
+    async close() {
+      try {
+        await db.destroy()
+      } finally {
+        await release().catch(() => {})
+      }
+    },
+  }
+}
+
+/** Runs one SQL text with positional parameters ($1, $2 …) on a database or a transaction. */
+export async function executeSql<Row>(db: Kysely<WarehouseSchema>, text: string, parameters: readonly unknown[] = []): Promise<Row[]> {
+  const result = await db.executeQuery<Row>(CompiledQuery.raw(text, [...parameters]))
+  return [...result.rows]
+}

@@ -1,0 +1,72 @@
+import fs from 'node:fs/promises'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Migrator, NO_MIGRATIONS, type Migration, type MigrationProvider, type MigrationResult } from 'kysely'
+import { EtlError, messageOf } from '../core/errors.ts'
+import type { WarehouseDb } from './connection.ts'
+
+const MIGRATION_FOLDER = fileURLToPath(new URL('../../migrations/', import.meta.url))
+
+/** The migrator keeps its own tables (kysely_migration, kysely_migration_lock) in `etl`. */
+const MIGRATION_TABLE_SCHEMA = 'etl'
+
+/**
+ * Reads `migrations/*.ts`. Kysely's FileMigrationProvider imports from inside
+ * node_modules, where neither tsx nor vitest turns TypeScript into JavaScript;
+ * importing from here works under both.
+ */
+class TypeScriptMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await fs.readdir(MIGRATION_FOLDER)).filter((file) => /^\d{14}_[a-z0-9_]+\.ts$/.test(file)).sort()
+    const migrations: Record<string, Migration> = {}
+    for (const file of files) {
+      migrations[file.replace(/\.ts$/, '')] = (await import(pathToFileURL(`${MIGRATION_FOLDER}${file}`).href)) as Migration
+    }
+    return migrations
+  }
+}
+
+function createMigrator(db: WarehouseDb): Migrator {
+  return new Migrator({
+    db,
+    provider: new TypeScriptMigrationProvider(),
+    migrationTableSchema: MIGRATION_TABLE_SCHEMA,
+  })
+}
+
+export interface MigrationOutcome {
+  /** Names of the migrations this call applied (or reverted), in order. */
+  readonly applied: readonly string[]
+}
+
+/**
+ * Brings the warehouse to the latest schema. Safe to run twice (nothing to do
+ * the second time) and from two processes at once: Kysely's migrator holds a
+ * lock while it works, so the second waits and then finds nothing to do.
+ */
+export async function migrateToLatest(db: WarehouseDb): Promise<MigrationOutcome> {
+  return runMigrator(() => createMigrator(db).migrateToLatest(), 'migrate')
+}
+
+/** Reverts every migration; for tests of the down path. */
+export async function migrateToNothing(db: WarehouseDb): Promise<MigrationOutcome> {
+  return runMigrator(() => createMigrator(db).migrateTo(NO_MIGRATIONS), 'revert')
+}
+
+/** Names of the migrations in `migrations/` and whether each has been applied. */
+export async function migrationStatus(db: WarehouseDb): Promise<{ name: string; executedAt: Date | undefined }[]> {
+  const migrations = await createMigrator(db).getMigrations()
+  return migrations.map((migration) => ({ name: migration.name, executedAt: migration.executedAt }))
+}
+
+async function runMigrator(
+  run: () => Promise<{ error?: unknown; results?: MigrationResult[] }>,
+  verb: string,
+): Promise<MigrationOutcome> {
+  const { error, results = [] } = await run()
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === 'Error')
+    const which = failed ? ` at ${failed.migrationName}` : ''
+    throw new EtlError('WAREHOUSE', `could not ${verb} the warehouse${which}: ${messageOf(error)}`, { cause: error })
+  }
+  return { applied: results.filter((result) => result.status === 'Success').map((result) => result.migrationName) }
+}

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Kysely } from 'kysely'
+import { executeSql } from './connection.ts'
+import type { WarehouseSchema } from './schema.ts'
+
+/** Runtime SQL lives in `sql/`, one statement a file, named verb_object.sql. */
+const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url))
+
+const cache = new Map<string, string>()
+
+/** The text of `sql/<name>.sql`, read once. */
+export function sqlText(name: string): string {
+  let text = cache.get(name)
+  if (text === undefined) {
+    text = readFileSync(`${SQL_DIR}${name}.sql`, 'utf8')
+    cache.set(name, text)
+  }
+  return text
+}
+
+/**
+ * Runs `sql/<name>.sql` with positional parameters on a database or a
+ * transaction; the same text runs on PostgreSQL and on PGlite.
+ */
+export async function runSqlFile<Row = Record<string, unknown>>(
+  db: Kysely<WarehouseSchema>,
+  name: string,
+  parameters: readonly unknown[] = [],
+): Promise<Row[]> {
+  return executeSql<Row>(db, sqlText(name), parameters)
+}

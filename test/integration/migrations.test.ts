@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { executeSql, openWarehouse } from '../../pipelines/warehouse/connection.ts'
+import { migrateToLatest, migrateToNothing, migrationStatus } from '../../pipelines/warehouse/migrator.ts'
+import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
+
+const MIGRATIONS = [
+  '20261129080000_create_etl_bookkeeping',
+  '20261129080100_create_deal_tables',
+  '20261129080200_create_ad_spend',
+]
+const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
+const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`
+
+async function tablesOf(tw: TestWarehouse): Promise<string[]> {
+  const rows = await executeSql<{ name: string }>(tw.warehouse.db, `
+    select table_schema || '.' || table_name as name from information_schema.tables
+    where table_schema in ${PRODUCT_SCHEMAS_SQL} and table_name not like 'kysely_migration%'
+    order by 1`)
+  return rows.map((row) => row.name)
+}
+
+describeEachEngine('migrations', (engine) => {
+  let tw: TestWarehouse
+  beforeAll(async () => {
+    tw = await createTestWarehouse(engine, { migrate: false })
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  it('create the schemas and bookkeeping tables on an empty warehouse, and a second run changes nothing', async () => {
+    expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: MIGRATIONS })
+    const schemas = await executeSql<{ nspname: string }>(tw.warehouse.db, `select nspname from pg_namespace where nspname in ${PRODUCT_SCHEMAS_SQL} order by 1`)
+    expect(schemas.map((row) => row.nspname)).toEqual(SCHEMAS)
+    expect(await tablesOf(tw)).toEqual([
+      'calltouch.custom_fields', 'calltouch.orders', 'calltouch.sources', 'calltouch.tags', 'calltouch.visits',
+      'etl.rejected_records', 'etl.runs', 'etl.site_days', 'marketing.ad_spend', 'raw.calltouch_orders',
+    ])
+    const runColumns = await executeSql<{ column_name: string }>(tw.warehouse.db, `
+      select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'runs' order by ordinal_position`)
+    expect(runColumns.map((row) => row.column_name)).toEqual(['run_id', 'command', 'arguments', 'started_at', 'finished_at', 'status', 'counters', 'error', 'pid', 'hostname'])
+    const dayColumns = await executeSql<{ column_name: string }>(tw.warehouse.db, `
+      select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'site_days' order by ordinal_position`)
+    expect(dayColumns.map((row) => row.column_name)).toEqual(['site_id', 'day', 'last_extracted_at', 'run_id', 'records', 'status', 'error', 'last_succeeded_at', 'attempts'])
+
+    expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: [] })
+    expect((await migrationStatus(tw.warehouse.db)).map((m) => [m.name, m.executedAt !== undefined])).toEqual(MIGRATIONS.map((name) => [name, true]))
+  })
+
+  it('give every table and column a comment, which Metabase shows as its description', async () => {
+    const uncommented = await executeSql<{ name: string }>(tw.warehouse.db, `
+      select c.relname || coalesce('.' || a.attname, '') as name
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace
+      left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where n.nspname in ${PRODUCT_SCHEMAS_SQL} and c.relkind in ('r', 'v', 'm', 'p')
+        and c.relname not like 'kysely_migration%'
+        and (obj_description(c.oid, 'pg_class') is null or (a.attname is not null and col_description(c.oid, a.attnum) is null))
+      order by 1`)
+    expect(uncommented).toEqual([])
+  })
+
+  it('go down to nothing and up again', async () => {
+    expect(await migrateToNothing(tw.warehouse.db)).toEqual({ applied: [...MIGRATIONS].reverse() })
+    expect(await tablesOf(tw)).toEqual([])
+    expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: MIGRATIONS })
+    expect((await tablesOf(tw)).length).toBe(10)
+  })
+})
+
+describePostgres('concurrent migrations', () => {
+  it('apply each migration exactly once when two processes migrate at once', async () => {
+    const tw = await createTestWarehouse('postgres', { migrate: false })
+    const second = await openWarehouse(tw.config)
+    try {
+      const outcomes = await Promise.all([migrateToLatest(tw.warehouse.db), migrateToLatest(second.db)])
+      expect(outcomes.flatMap((outcome) => outcome.applied).sort()).toEqual(MIGRATIONS)
+    } finally {
+      await second.close()
+      await tw.destroy()
+    }
+  })
+})
