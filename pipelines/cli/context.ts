@@ -3,6 +3,7 @@ import { EXIT_CODES, type ExitCode } from '../core/errors.ts'
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../core/logger.ts'
 import { openWarehouse, type Warehouse } from '../warehouse/connection.ts'
 import { migrateToLatest } from '../warehouse/migrator.ts'
+import { withRunLock } from '../warehouse/run-lock.ts'
 
 /** Options every command accepts (set before or after the command name). */
 export interface GlobalOptions {
@@ -40,14 +41,19 @@ function parseLogFormat(value: string | undefined): LogFormat | undefined {
 /**
  * Opens the configured warehouse, brings it to the latest schema (commands
  * migrate by themselves, so a new user never meets an outdated schema), runs
- * `work`, and closes the warehouse whatever happens.
+ * `work`, and closes the warehouse whatever happens. With `exclusive`, `work`
+ * runs under the run lock: a second run exits with code 3 instead of racing.
  */
-export async function withWarehouse<T>(ctx: CliContext, work: (warehouse: Warehouse) => Promise<T>): Promise<T> {
+export async function withWarehouse<T>(
+  ctx: CliContext,
+  work: (warehouse: Warehouse) => Promise<T>,
+  options: { exclusive?: boolean } = {},
+): Promise<T> {
   const warehouse = await openWarehouse(warehouseConfigFromEnv(ctx.env, ctx.cwd))
   try {
     const { applied } = await migrateToLatest(warehouse.db)
     if (applied.length > 0) ctx.logger.info({ migrations: applied }, `applied ${applied.length} migration(s) to the ${warehouse.description}`)
-    return await work(warehouse)
+    return options.exclusive ? await withRunLock(warehouse, () => work(warehouse)) : await work(warehouse)
   } finally {
     await warehouse.close()
   }
