@@ -1,0 +1,340 @@
+/**
+ * Generates a site's deals for one day as a pure function of
+ * (seed, site, dayNumber, index). Nothing here depends on the clock: a
+ * {@link GeneratedDeal} carries its whole future (when it goes in progress,
+ * closes, is deleted or vanishes) and is rendered at a clock by
+ * `renderGeneratedDeal`.
+ */
+import { createRandom, hash32, unitHash, weightedChoice, type Random } from './prng.ts'
+import type { CallOrderSource, DealRecord, DealVisit, RequestOrderSource } from './deal-record.ts'
+import type { ResolvedSiteConfig } from './simulator-options.ts'
+import { formatCalltouchDate, formatCalltouchDateTime, isoWeekday, MS_PER_DAY, MS_PER_SECOND } from './wall-clock.ts'
+
+/** Everything about a generated deal; times are site-local wall milliseconds. */
+export interface GeneratedDeal {
+  dayNumber: number
+  index: number
+  orderNumber: string
+  orderWallMs: number
+  orderDate: string
+  orderId: number
+  client: { phones: string; fio: string | null }
+  manager: string | null
+  orderOrigin: string
+  orderSource: CallOrderSource | RequestOrderSource
+  service: string | null
+  plannedAmount: number
+  visit: DealVisit | null
+  funnel: string | null
+  tags: string[]
+  custom: Record<string, string> | undefined
+  inProgressWallMs: number
+  outcome: 'final' | 'lost' | 'open'
+  closedWallMs: number
+  completedAmount: number
+  closingTags: string[]
+  deletedWallMs: number
+  vanishedWallMs: number
+}
+
+/** Relative volume by ISO weekday (Mon..Sun); averages 1. */
+const WEEKDAY_FACTOR = [1.1, 1.2, 1.15, 1.1, 1.0, 0.8, 0.65] as const
+/** Share of days without a single deal (holidays, tracking outages). */
+const EMPTY_DAY_SHARE = 0.03
+/** Bits of the per-day index in an order number's hidden value; 2^19 deals a day is the ceiling. */
+const INDEX_BITS = 19
+const INDEX_LIMIT = 2 ** INDEX_BITS
+const HALF_BITS = 18
+const HALF_MASK = 2 ** HALF_BITS - 1
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+/** Salts that keep the independent random streams apart. */
+const SALT = { count: 1, empty: 2, deal: 3, feistel: 4, suffix: 5 } as const
+
+/** How many deals a site has on a day (0 before its history starts). */
+export function dealCountOn(seed: number, site: ResolvedSiteConfig, dayNumber: number): number {
+  if (dayNumber < site.historyStartDay || site.dealsPerDay <= 0) return 0
+  if (unitHash(seed, site.siteId, dayNumber, SALT.empty) < EMPTY_DAY_SHARE) return 0
+  const weekday = WEEKDAY_FACTOR[isoWeekday(dayNumber) - 1] ?? 1
+  const season = 1 + 0.1 * Math.sin((2 * Math.PI * dayNumber) / 365.25)
+  const noise = 0.7 + 0.6 * unitHash(seed, site.siteId, dayNumber, SALT.count)
+  const mean = site.dealsPerDay * weekday * season * noise
+  // Stochastic rounding keeps small volumes (2 a day) honest, including their zeros.
+  const count = Math.floor(mean + unitHash(seed, site.siteId, dayNumber, SALT.count, 1))
+  return Math.min(count, INDEX_LIMIT - 1)
+}
+
+function feistelRound(key: number, round: number, half: number): number {
+  return hash32(key, round, half) & HALF_MASK
+}
+
+/** Bijective scramble of a 36-bit value, so order numbers look random yet decode back to (day, index). */
+function scramble(key: number, value: number): number {
+  let left = Math.floor(value / 2 ** HALF_BITS)
+  let right = value & HALF_MASK
+  for (let round = 0; round < 4; round++) {
+    const next = left ^ feistelRound(key, round, right)
+    left = right
+    right = next
+  }
+  return left * 2 ** HALF_BITS + right
+}
+
+function unscramble(key: number, value: number): number {
+  let left = Math.floor(value / 2 ** HALF_BITS)
+  let right = value & HALF_MASK
+  for (let round = 3; round >= 0; round--) {
+    const previous = right ^ feistelRound(key, round, left)
+    right = left
+    left = previous
+  }
+  return left * 2 ** HALF_BITS + right
+}
+
+const BASE62_CODES = Array.from(BASE62, (ch) => ch.charCodeAt(0))
+
+/** Writes `value` as `width` base-62 digits into `codes` at `offset`. */
+function writeBase62(codes: number[], offset: number, value: number, width: number): void {
+  let rest = value
+  for (let i = width - 1; i >= 0; i--) {
+    codes[offset + i] = BASE62_CODES[rest % 62] as number
+    rest = Math.floor(rest / 62)
+  }
+}
+
+function feistelKey(seed: number, siteId: number): number {
+  return hash32(seed, siteId, SALT.feistel)
+}
+
+/** Whether a generated deal's order number is numeric (a CRM id) or Calltouch's 14-character id. */
+function isNumericOrderNumber(seed: number, siteId: number, dayNumber: number, index: number): boolean {
+  return unitHash(seed, siteId, dayNumber, index, SALT.suffix) < 0.4
+}
+
+/** The order number of generated deal (dayNumber, index): unique per site, stable per seed. */
+export function orderNumberOf(seed: number, siteId: number, dayNumber: number, index: number): string {
+  const scrambled = scramble(feistelKey(seed, siteId), dayNumber * INDEX_LIMIT + index)
+  if (isNumericOrderNumber(seed, siteId, dayNumber, index)) return String(scrambled)
+  const codes = new Array<number>(14)
+  writeBase62(codes, 0, scrambled, 7)
+  writeBase62(codes, 7, hash32(seed, siteId, scrambled, SALT.suffix), 7)
+  return String.fromCharCode(...codes)
+}
+
+/** The (dayNumber, index) a generated order number stands for, or undefined when it is not one. */
+export function decodeOrderNumber(seed: number, siteId: number, orderNumber: string): { dayNumber: number; index: number } | undefined {
+  let scrambled: number
+  if (/^\d{1,11}$/.test(orderNumber)) {
+    scrambled = Number(orderNumber)
+  } else if (/^[0-9A-Za-z]{14}$/.test(orderNumber)) {
+    scrambled = 0
+    for (const ch of orderNumber.slice(0, 7)) scrambled = scrambled * 62 + BASE62.indexOf(ch)
+  } else {
+    return undefined
+  }
+  if (scrambled >= 2 ** (2 * HALF_BITS)) return undefined
+  const value = unscramble(feistelKey(seed, siteId), scrambled)
+  const dayNumber = Math.floor(value / INDEX_LIMIT)
+  const index = value % INDEX_LIMIT
+  if (orderNumberOf(seed, siteId, dayNumber, index) !== orderNumber) return undefined
+  return { dayNumber, index }
+}
+
+const MANAGERS = ['Анна Смирнова', 'Коля', 'Дмитрий Петров', 'Елена Кузнецова', 'Ольга Иванова', 'Сергей Волков', 'Марина Соколова', 'Алексей Новиков'] as const
+const CLIENT_NAMES = ['Вася', 'Иван Петрович', 'Мария Ковалёва', 'Пётр Сидоров', 'Екатерина', 'Артём Фёдоров', 'Наталья Юрьевна', 'ООО «Ромашка»', 'Игорь'] as const
+const TAGS = ['VIP', 'повторный клиент', 'Акции', 'доставка', 'оптовый заказ', 'рассрочка', 'самовывоз', 'жалоба', 'тёплый лид'] as const
+const SERVICES = weightedChoice<string | null>([['AmoCRM', 45], ['Bitrix24', 25], ['retailCRM', 20], [null, 10]])
+const ORIGINS = weightedChoice([['API', 85], ['MANUAL', 10], ['AUTO', 5]])
+const FUNNELS = weightedChoice<string | null>([[null, 60], ['Основная воронка', 30], ['Опт', 10]])
+const KEYWORDS = ['ремонт квартир', 'ремонт квартир под ключ цена', 'дизайн интерьера москва', 'натяжные потолки', 'купить кухню недорого', 'укладка плитки'] as const
+
+type Channel = 'yandex_cpc' | 'google_cpc' | 'direct' | 'organic' | 'social'
+const CHANNELS = weightedChoice<Channel>([['yandex_cpc', 34], ['google_cpc', 12], ['direct', 20], ['organic', 22], ['social', 12]])
+const CAMPAIGNS: Record<'yandex_cpc' | 'google_cpc' | 'social', readonly string[]> = {
+  yandex_cpc: ['brand_moscow', 'poisk_remont_kvartir', 'rsya_retarget', 'Поиск | Москва | Ремонт'],
+  google_cpc: ['search_brand', 'pmax_moscow', 'Поиск — Ремонт'],
+  social: ['vk_lookalike', 'vk_retarget_осень', 'vk_promo'],
+}
+const NOT_FILLED = '<не заполнено>'
+const NOT_SET = '(not set)'
+
+/** An 11-digit Russian phone number starting with '79'. */
+function mobilePhone(random: Random): string {
+  return '79' + String(random.int(0, 999_999_999)).padStart(9, '0')
+}
+
+/** A standard normal deviate (Box–Muller). */
+function normal(random: Random): number {
+  const u = 1 - random.next()
+  const v = random.next()
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+}
+
+function bigInteger(random: Random, digits: number): string {
+  let out = String(random.int(1, 9))
+  while (out.length < digits) out += String(random.int(0, 999_999)).padStart(6, '0')
+  return out.slice(0, digits)
+}
+
+function visitFor(random: Random, channel: Channel, visitWallMs: number): DealVisit {
+  const visitDate = formatCalltouchDateTime(visitWallMs)
+  switch (channel) {
+    case 'direct':
+      return { utmSource: '', additionalTags: [], utmTerm: '', utmContent: '', visitDate, utmMedium: '', source: '(direct)', medium: '(none)', keyword: NOT_SET, utmCampaign: '' }
+    case 'organic': {
+      const engine = random.chance(0.75) ? 'yandex' : 'google'
+      return { utmSource: NOT_FILLED, additionalTags: [], utmTerm: NOT_FILLED, utmContent: NOT_FILLED, visitDate, utmMedium: NOT_FILLED, source: engine, medium: 'organic', keyword: NOT_SET, utmCampaign: NOT_FILLED }
+    }
+    case 'social': {
+      const campaign = random.pick(CAMPAIGNS.social)
+      return { utmSource: 'vk', additionalTags: [], utmTerm: NOT_FILLED, utmContent: random.chance(0.08) ? NOT_FILLED : `post_${random.int(100, 999)}`, visitDate, utmMedium: 'social', source: 'vk', medium: 'social', keyword: NOT_SET, utmCampaign: campaign }
+    }
+    default: {
+      const engine = channel === 'yandex_cpc' ? 'yandex' : 'google'
+      const campaign = random.pick(CAMPAIGNS[channel])
+      const keyword = random.pick(KEYWORDS)
+      return {
+        utmSource: engine,
+        additionalTags: [],
+        utmTerm: random.chance(0.08) ? NOT_FILLED : keyword,
+        utmContent: random.chance(0.08) ? NOT_FILLED : `ad_${random.int(1_000_000, 9_999_999)}`,
+        visitDate,
+        utmMedium: 'cpc',
+        source: engine,
+        medium: 'cpc',
+        keyword: random.chance(0.05) ? NOT_SET : keyword,
+        utmCampaign: campaign,
+      }
+    }
+  }
+}
+
+function customFor(random: Random, plannedAmount: number): Record<string, string> | undefined {
+  if (!random.chance(0.55)) return undefined
+  const custom: Record<string, string> = {}
+  if (random.chance(0.8)) custom['Себестоимость'] = String(Math.round(plannedAmount * (0.3 + 0.4 * random.next())))
+  if (random.chance(0.3)) custom['Скидка'] = String(-random.int(0, 50) * 100)
+  if (random.chance(0.4)) custom['Маржа'] = String(random.int(-20_000, 80_000))
+  if (random.chance(0.12)) {
+    const extreme = random.chance(0.2)
+    const digits = extreme ? '9'.repeat(38) : bigInteger(random, 38)
+    custom['Код_1С'] = (random.chance(0.3) ? '-' : '') + digits
+  }
+  return Object.keys(custom).length === 0 ? undefined : custom
+}
+
+/** Hour-of-day weights: the phones ring in business hours. */
+const HOURS = weightedChoice([1, 0.5, 0.3, 0.2, 0.2, 0.3, 1, 3, 7, 10, 11, 11, 10, 10, 10, 10, 9, 8, 7, 5, 4, 3, 2, 1.5].map((weight, hour) => [hour, weight] as const))
+const TAG_COUNTS = weightedChoice([[0, 45], [1, 35], [2, 15], [3, 5]])
+const OUTCOMES = weightedChoice<GeneratedDeal['outcome']>([['final', 50], ['lost', 32], ['open', 18]])
+
+/** One generated deal; a pure function of its arguments. */
+export function generateDeal(seed: number, site: ResolvedSiteConfig, dayNumber: number, index: number): GeneratedDeal {
+  const random = createRandom(seed, site.siteId, dayNumber, index, SALT.deal)
+  const hour = random.weighted(HOURS)
+  const secondOfDay = hour * 3600 + random.int(0, 3599)
+  const orderWallMs = dayNumber * MS_PER_DAY + secondOfDay * MS_PER_SECOND
+  const serial = dayNumber * 400_000 + index
+  const clientPhone = mobilePhone(random)
+  const channel = random.weighted(CHANNELS)
+  const isCall = random.chance(0.8)
+  const leadWallMs = orderWallMs - random.int(0, 600) * MS_PER_SECOND
+  const orderSource: CallOrderSource | RequestOrderSource = isCall
+    ? {
+        callId: serial + 1,
+        duration: random.chance(0.05) ? 0 : random.int(5, 900),
+        phoneNumber: `7495${String(hash32(seed, site.siteId, CHANNELS.values.indexOf(channel)) % 10_000_000).padStart(7, '0')}`,
+        type: 'CALL',
+        ani: clientPhone,
+        dateCall: formatCalltouchDateTime(leadWallMs),
+      }
+    : { requestNumber: String(serial + 7), type: 'REQUEST' }
+  const visitRoll = random.next()
+  const visit =
+    visitRoll < 0.06
+      ? null
+      : visitRoll < 0.08
+        ? { utmSource: null, additionalTags: [], utmTerm: null, utmContent: null, visitDate: null, utmMedium: null, source: null, medium: null, keyword: null, utmCampaign: null }
+        : visitFor(random, channel, leadWallMs - random.int(10, 1800) * MS_PER_SECOND)
+  const plannedAmount = Math.max(500, Math.min(2_000_000, Math.round(Math.exp(Math.log(25_000) + 0.8 * normal(random)) / 100) * 100))
+  const tags: string[] = []
+  const tagCount = random.weighted(TAG_COUNTS)
+  for (let i = 0; i < tagCount; i++) {
+    const tag = random.pick(TAGS)
+    if (!tags.includes(tag)) tags.push(tag)
+  }
+  const inProgressWallMs = orderWallMs + Math.round((600 + random.next() ** 2 * 3 * 86_400) * MS_PER_SECOND)
+  const outcome = random.weighted(OUTCOMES)
+  const closeAfterDays = Math.min(150, 0.5 + -Math.log(1 - random.next()) * 18)
+  const closedWallMs = outcome === 'open' ? Infinity : inProgressWallMs + Math.round(closeAfterDays * MS_PER_DAY)
+  const completedAmount = Math.round((plannedAmount * (0.7 + 0.5 * random.next())) / 100) * 100
+  const closingTags = outcome === 'final' && random.chance(0.4) ? ['оплачено'] : outcome === 'lost' && random.chance(0.5) ? ['отказ'] : []
+  const deletedWallMs = random.chance(0.03) ? orderWallMs + random.int(1, 60) * MS_PER_DAY : Infinity
+  const vanishedWallMs = random.chance(0.01) ? orderWallMs + random.int(1, 30) * MS_PER_DAY : Infinity
+  return {
+    dayNumber,
+    index,
+    orderNumber: orderNumberOf(seed, site.siteId, dayNumber, index),
+    orderWallMs,
+    orderDate: formatCalltouchDateTime(orderWallMs),
+    orderId: serial + 3,
+    client: { phones: clientPhone, fio: random.chance(0.6) ? random.pick(CLIENT_NAMES) : null },
+    manager: random.chance(0.15) ? null : random.pick(MANAGERS),
+    orderOrigin: random.weighted(ORIGINS),
+    orderSource,
+    service: random.weighted(SERVICES),
+    plannedAmount,
+    visit,
+    funnel: random.weighted(FUNNELS),
+    tags,
+    custom: customFor(random, plannedAmount),
+    inProgressWallMs,
+    outcome,
+    closedWallMs,
+    completedAmount,
+    closingTags,
+    deletedWallMs,
+    vanishedWallMs,
+  }
+}
+
+/** All generated deals of a day, in index order (unsorted, including future and vanished ones). */
+export function generateDay(seed: number, site: ResolvedSiteConfig, dayNumber: number): GeneratedDeal[] {
+  const count = dealCountOn(seed, site, dayNumber)
+  const deals = new Array<GeneratedDeal>(count)
+  for (let index = 0; index < count; index++) deals[index] = generateDeal(seed, site, dayNumber, index)
+  return deals
+}
+
+/** Whether a generated deal is in the export at a clock (its order time has come and it has not vanished). */
+export function isVisible(deal: GeneratedDeal, clockWallMs: number): boolean {
+  return deal.orderWallMs <= clockWallMs && deal.vanishedWallMs > clockWallMs
+}
+
+/** The record of a generated deal as the export serves it at a clock. */
+export function renderGeneratedDeal(deal: GeneratedDeal, clockWallMs: number): DealRecord {
+  const closed = deal.closedWallMs <= clockWallMs
+  const status = closed ? deal.outcome : deal.inProgressWallMs <= clockWallMs ? 'in_progress' : 'start'
+  const tags = closed && deal.closingTags.length > 0 ? [...deal.tags, ...deal.closingTags] : deal.tags
+  const record: DealRecord = {
+    client: deal.client,
+    completedAmount: closed && deal.outcome === 'final' ? deal.completedAmount : null,
+    completedDate: closed ? formatCalltouchDate(Math.floor(deal.closedWallMs / MS_PER_DAY)) : null,
+    createdDate: formatCalltouchDate(deal.dayNumber),
+    funnel: deal.funnel,
+    isDeleted: deal.deletedWallMs <= clockWallMs,
+    manager: deal.manager,
+    orderDate: deal.orderDate,
+    orderId: deal.orderId,
+    orderNumber: deal.orderNumber,
+    orderOrigin: deal.orderOrigin,
+    orderSource: deal.orderSource,
+    orderStatus: status,
+    plannedAmount: deal.plannedAmount,
+    service: deal.service,
+    tags: tags.length === 0 ? null : tags,
+    visit: deal.visit,
+  }
+  if (deal.custom !== undefined) record.custom = deal.custom
+  return record
+}

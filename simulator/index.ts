@@ -1,0 +1,26 @@
+/**
+ * The local Calltouch API simulator: deals export, node discovery, deal writes,
+ * the vendor's rate limit and errors, a settable clock, and faults on demand.
+ * Product code never imports this; tests, the demo and benchmarks do.
+ * See simulator/README.md.
+ */
+export { startSimulator, expectedDeals, collectDeals, type RunningSimulator, type ExpectedDealsOptions } from './start-simulator.ts'
+export {
+  DEFAULT_NOW,
+  DEFAULT_SEED,
+  DEFAULT_SITE,
+  DEFAULT_TIME_ZONE,
+  DEFAULT_HISTORY_START,
+  DEFAULT_DEALS_PER_DAY,
+  DEFAULT_RATE_LIMIT,
+  MAX_PAGE_LIMIT,
+  type SimulatorOptions,
+  type SimulatedSiteConfig,
+  type RateLimitConfig,
+  type FaultConfig,
+} from './simulator-options.ts'
+export { SimulatedSite } from './simulated-site.ts'
+export { serializeDealRecord, type DealRecord, type CallOrderSource, type RequestOrderSource, type DealVisit } from './deal-record.ts'
+export { EXPORT_ERROR_CODES } from './export-query.ts'
+export { WRITE_ERROR_CODES, parseLosslessJson } from './order-writes.ts'
+export type { SimulatorStats } from './simulator-stats.ts'

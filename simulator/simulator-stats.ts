@@ -1,0 +1,98 @@
+/**
+ * What `GET /_sim/stats` reports. Only API requests are counted; `/_sim/*` admin
+ * calls are neither counted nor rate limited.
+ */
+import { SlidingWindowCounter } from './rate-limiter.ts'
+
+export const API_ENDPOINTS = ['export', 'getNodeId', 'create', 'update', 'delete', 'unknown'] as const
+export type ApiEndpoint = (typeof API_ENDPOINTS)[number]
+
+/** Counters of one simulator since start or the last reset. */
+export interface SimulatorStats {
+  requests: {
+    /** API requests that arrived, whatever happened to them (429s included). */
+    total: number
+    byEndpoint: Record<ApiEndpoint, number>
+  }
+  /** Requests that got past the rate limiter (at once or after waiting), whatever they were answered. */
+  served: number
+  /** Requests the rate limiter answered 429 (injected 429 bursts are in faultsInjected.burst429). */
+  rejected429: number
+  /** Requests the rate limiter made wait for a later second. */
+  queued: number
+  /**
+   * The most API requests from one client IP that ARRIVED within any sliding
+   * one-second window (t − 1000 ms, t], 429s included. A client that keeps to the
+   * vendor's limit of 5 a second keeps this at 5 or below.
+   */
+  maxRequestsInAnySecond: number
+  /** The most requests from one IP that STARTED being processed within any sliding second (≤ perSecond with the limiter on). */
+  maxStartedInAnySecond: number
+  /** Answers by HTTP status (including injected faults; resets have none). */
+  responsesByStatus: Record<string, number>
+  faultsInjected: {
+    serverError: number
+    burst429: number
+    truncated: number
+    reset: number
+    slow: number
+    shiftedPages: number
+  }
+}
+
+export class StatsRecorder {
+  private stats: SimulatorStats = StatsRecorder.empty()
+  private readonly arrivals = new SlidingWindowCounter()
+  private readonly starts = new SlidingWindowCounter()
+
+  static empty(): SimulatorStats {
+    return {
+      requests: { total: 0, byEndpoint: { export: 0, getNodeId: 0, create: 0, update: 0, delete: 0, unknown: 0 } },
+      served: 0,
+      rejected429: 0,
+      queued: 0,
+      maxRequestsInAnySecond: 0,
+      maxStartedInAnySecond: 0,
+      responsesByStatus: {},
+      faultsInjected: { serverError: 0, burst429: 0, truncated: 0, reset: 0, slow: 0, shiftedPages: 0 },
+    }
+  }
+
+  arrived(endpoint: ApiEndpoint, ip: string, nowMs: number): void {
+    this.stats.requests.total++
+    this.stats.requests.byEndpoint[endpoint]++
+    this.arrivals.record(ip, nowMs)
+  }
+
+  started(ip: string, nowMs: number): void {
+    this.stats.served++
+    this.starts.record(ip, nowMs)
+  }
+
+  rejected(): void {
+    this.stats.rejected429++
+  }
+
+  queued(): void {
+    this.stats.queued++
+  }
+
+  answered(status: number): void {
+    const key = String(status)
+    this.stats.responsesByStatus[key] = (this.stats.responsesByStatus[key] ?? 0) + 1
+  }
+
+  fault(kind: keyof SimulatorStats['faultsInjected']): void {
+    this.stats.faultsInjected[kind]++
+  }
+
+  snapshot(): SimulatorStats {
+    return structuredClone({ ...this.stats, maxRequestsInAnySecond: this.arrivals.max, maxStartedInAnySecond: this.starts.max })
+  }
+
+  reset(): void {
+    this.stats = StatsRecorder.empty()
+    this.arrivals.clear()
+    this.starts.clear()
+  }
+}
