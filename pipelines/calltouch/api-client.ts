@@ -1,0 +1,242 @@
+import pRetry from 'p-retry'
+import { EtlError, messageOf } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
+import { redact } from '../core/secrets.ts'
+import { DEFAULT_BASE_URL } from '../core/site-config.ts'
+import { formatDealsExportDate, type Day } from './calltouch-dates.ts'
+import { REQUEST_PRIORITIES, type RequestLimiter, type RequestPriority } from './request-limiter.ts'
+
+/** The deals export pages at most 1000 records (vendor page); fewer pages means fewer API points. */
+export const PAGE_LIMIT = 1000
+
+/** First wait before a retry; doubled each time, with jitter, up to {@link MAX_RETRY_DELAY_MS}. */
+const MIN_RETRY_DELAY_MS = 500
+const MAX_RETRY_DELAY_MS = 15_000
+/** A Retry-After longer than this is not waited for in full (a nightly run must end). */
+const MAX_RETRY_AFTER_MS = 60_000
+
+/** One page of the deals export, its body exactly as received. */
+export interface OrdersPage {
+  /** The response text, never re-serialized: 38-digit custom values must not pass through a JS number. */
+  readonly body: string
+  readonly page: number
+  readonly pageTotal: number
+  readonly recordsTotal: number
+  /** The page's records' identities, in order; a record without orderNumber gets a key of its own. */
+  readonly recordKeys: readonly string[]
+}
+
+/** The dates of a request, site-local, as the API filters orderDate. */
+export interface DateRange {
+  readonly dateFrom: Day
+  readonly dateTo: Day
+}
+
+export interface CalltouchClientConfig {
+  /** {@link DEFAULT_BASE_URL} asks getnodeid for the site's node; anything else is used as is. */
+  readonly baseUrl: string
+  readonly siteId: number
+  readonly token: string
+  readonly limiter: RequestLimiter
+  readonly timeoutMs: number
+  readonly maxRetries: number
+  readonly fetch?: typeof fetch
+  readonly logger?: Logger
+  /** Node discovery, on by default only for {@link DEFAULT_BASE_URL}. */
+  readonly discoverNode?: boolean
+  /** The base URL of node N (tests point it at the simulator). */
+  readonly nodeBaseUrl?: (nodeId: number) => string
+}
+
+/** Whether a failed request is worth repeating. */
+type Retryable = { readonly retryable: true; readonly retryAfterMs?: number | undefined } | { readonly retryable: false }
+
+/** A failed request, described without the token; `retry` tells p-retry what to do. */
+export class CalltouchRequestError extends EtlError {
+  readonly retry: Retryable
+  readonly status: number | undefined
+
+  constructor(message: string, retry: Retryable, options: { status?: number; cause?: unknown } = {}) {
+    super('API', redact(message), { cause: options.cause, context: { status: options.status } })
+    this.name = 'CalltouchRequestError'
+    this.retry = retry
+    this.status = options.status
+  }
+}
+
+/**
+ * Reads the deals export of one site. Every request passes the process's one
+ * limiter, has its own timeout (body included), and is retried with
+ * exponential backoff and jitter after a 429 (honouring Retry-After), a 5xx, a
+ * network error, a timeout or a body that does not parse. Other 4xx fail at
+ * once with the API's own message. Errors never contain the token.
+ *
+ * @example
+ * const client = new CalltouchClient({ baseUrl, siteId: 12345, token, limiter, timeoutMs: 30_000, maxRetries: 6 })
+ * const first = await client.fetchOrdersPage({ dateFrom: '2026-11-01', dateTo: '2026-11-03' }, 1)
+ */
+export class CalltouchClient {
+  readonly siteId: number
+  private readonly config: CalltouchClientConfig
+  private readonly fetch: typeof fetch
+  private apiBase: Promise<string> | undefined
+
+  constructor(config: CalltouchClientConfig) {
+    this.config = config
+    this.siteId = config.siteId
+    this.fetch = config.fetch ?? globalThis.fetch
+  }
+
+  /** One page of deals whose orderDate falls in `range` (the API decides whether dateTo is included). */
+  async fetchOrdersPage(range: DateRange, page: number, priority: RequestPriority = page === 1 ? REQUEST_PRIORITIES.firstPage : REQUEST_PRIORITIES.laterPage): Promise<OrdersPage> {
+    const base = await this.resolveApiBase()
+    const query = new URLSearchParams({
+      clientApiId: this.config.token,
+      dateFrom: formatDealsExportDate(range.dateFrom),
+      dateTo: formatDealsExportDate(range.dateTo),
+      page: String(page),
+      limit: String(PAGE_LIMIT),
+      withOrdersTags: 'true',
+      withAllOrderOrigins: 'true',
+    })
+    const url = `${base}/calls-service/RestAPI/${this.siteId}/orders-diary/orders?${query.toString()}`
+    const what = `deals of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo}, page ${page}`
+    return this.withRetries(what, priority, async (signal) => {
+      const body = await this.getText(url, what, signal)
+      return parseOrdersPage(body, page, what)
+    })
+  }
+
+  /**
+   * The API's base URL for this site: with the vendor's default host, the node
+   * `getnodeid` names (the legacy api-node{N} hosts), falling back to the
+   * default host when that call does not answer 200 (API.md).
+   */
+  resolveApiBase(): Promise<string> {
+    this.apiBase ??= this.discoverApiBase()
+    return this.apiBase
+  }
+
+  private async discoverApiBase(): Promise<string> {
+    const base = this.config.baseUrl.replace(/\/+$/, '')
+    if (!(this.config.discoverNode ?? base === DEFAULT_BASE_URL)) return base
+    const nodeBaseUrl = this.config.nodeBaseUrl ?? ((nodeId: number) => `https://api-node${nodeId}.calltouch.ru`)
+    const url = `${base}/calls-service/RestAPI/${this.siteId}/getnodeid/`
+    try {
+      const nodeId = await this.withRetries(`the API node of site ${this.siteId}`, REQUEST_PRIORITIES.discovery, async (signal) => {
+        const body = JSON.parse(await this.getText(url, `the API node of site ${this.siteId}`, signal)) as { nodeId?: unknown }
+        return body.nodeId
+      }, 1)
+      if (typeof nodeId === 'number' && Number.isInteger(nodeId) && nodeId > 0) return nodeBaseUrl(nodeId).replace(/\/+$/, '')
+    } catch (error) {
+      this.config.logger?.warn({ siteId: this.siteId, err: messageOf(error) }, `node discovery failed for site ${this.siteId}; using ${base}`)
+    }
+    return base
+  }
+
+  private async withRetries<T>(what: string, priority: RequestPriority, attempt: (signal: AbortSignal) => Promise<T>, maxRetries = this.config.maxRetries): Promise<T> {
+    const { limiter, timeoutMs, logger } = this.config
+    return pRetry(
+      () => limiter.schedule(priority, () => attempt(AbortSignal.timeout(timeoutMs))),
+      {
+        retries: maxRetries,
+        factor: 2,
+        minTimeout: MIN_RETRY_DELAY_MS,
+        maxTimeout: MAX_RETRY_DELAY_MS,
+        randomize: true,
+        shouldRetry: ({ error }) => !(error instanceof CalltouchRequestError) || error.retry.retryable,
+        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+          const retry = error instanceof CalltouchRequestError ? error.retry : undefined
+          if (retry?.retryable !== true || retriesLeft === 0) return
+          limiter.countRetry()
+          logger?.warn({ siteId: this.siteId, attempt: attemptNumber, err: redact(error.message) }, `retrying ${what}`)
+          // p-retry's own backoff follows; a Retry-After asks for at least this much.
+          if (retry.retryAfterMs !== undefined) await sleep(Math.min(retry.retryAfterMs, MAX_RETRY_AFTER_MS))
+        },
+      },
+    ).catch((error: unknown) => {
+      if (error instanceof CalltouchRequestError) throw error
+      throw new CalltouchRequestError(`${what}: ${messageOf(error)}`, { retryable: false }, { cause: error })
+    })
+  }
+
+  /** GET `url` and read its body within the signal's time; turns every failure into a CalltouchRequestError. */
+  private async getText(url: string, what: string, signal: AbortSignal): Promise<string> {
+    let response: Response
+    let body: string
+    try {
+      response = await this.fetch(url, { signal, headers: { accept: 'application/json' } })
+      body = await response.text()
+    } catch (error) {
+      const reason = signal.aborted ? `no answer within ${this.config.timeoutMs} ms` : `network error (${networkCause(error)})`
+      throw new CalltouchRequestError(`${what}: ${reason}`, { retryable: true }, { cause: error })
+    }
+    if (response.status === 200) return body
+    const status = response.status
+    if (status === 429) {
+      throw new CalltouchRequestError(`${what}: HTTP 429, over the rate limit`, { retryable: true, retryAfterMs: retryAfterMs(response.headers.get('retry-after')) }, { status })
+    }
+    if (status >= 500) throw new CalltouchRequestError(`${what}: HTTP ${status} from Calltouch`, { retryable: true }, { status })
+    const hint = status === 403 ? ' — check the site id and its API token' : ''
+    throw new CalltouchRequestError(`${what}: Calltouch answered HTTP ${status}: ${apiErrorMessage(body)}${hint}`, { retryable: false }, { status })
+  }
+}
+
+/** Validates a page's envelope; a body that does not parse is retried, never half-loaded. */
+function parseOrdersPage(body: string, page: number, what: string): OrdersPage {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch (error) {
+    throw new CalltouchRequestError(`${what}: the answer is not JSON (${body.length} characters, perhaps cut off)`, { retryable: true }, { cause: error })
+  }
+  const envelope = json as { page?: unknown; pageTotal?: unknown; recordsTotal?: unknown; records?: unknown }
+  if (typeof json !== 'object' || json === null || !Array.isArray(envelope.records) || typeof envelope.recordsTotal !== 'number') {
+    throw new CalltouchRequestError(`${what}: the answer is not a page of deals (no records array or recordsTotal)`, { retryable: true })
+  }
+  const records = envelope.records as unknown[]
+  const recordKeys = records.map((record, index) => {
+    const orderNumber = (record as { orderNumber?: unknown } | null)?.orderNumber
+    return typeof orderNumber === 'string' || typeof orderNumber === 'number' ? String(orderNumber) : `\u0000no-order-number:${page}:${index}`
+  })
+  return {
+    body,
+    page: typeof envelope.page === 'number' ? envelope.page : page,
+    pageTotal: typeof envelope.pageTotal === 'number' ? envelope.pageTotal : 0,
+    recordsTotal: envelope.recordsTotal,
+    recordKeys,
+  }
+}
+
+/** The API's own words: 403 `{message}`, other 4xx `{data: {apiErrorData: {errorMessage}}}`. */
+function apiErrorMessage(body: string): string {
+  try {
+    const json = JSON.parse(body) as { message?: unknown; data?: { apiErrorData?: { errorMessage?: unknown; errorCode?: unknown } } }
+    const apiError = json.data?.apiErrorData
+    if (typeof apiError?.errorMessage === 'string') return apiError.errorCode === undefined ? apiError.errorMessage : `${apiError.errorMessage} (error code ${String(apiError.errorCode)})`
+    if (typeof json.message === 'string') return json.message
+  } catch {
+    // Not JSON: the start of the text says more than nothing.
+  }
+  return body.slice(0, 200).replace(/\s+/g, ' ').trim() || '(empty answer)'
+}
+
+/** Retry-After as seconds or as an HTTP date. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
+  const at = Date.parse(header)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
+}
+
+/** undici hides the reason (ECONNRESET, "other side closed") in `cause`. */
+function networkCause(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
+  const code = (cause as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? `${code}: ${messageOf(cause)}` : messageOf(cause)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

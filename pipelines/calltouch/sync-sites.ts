@@ -1,0 +1,295 @@
+import { messageOf } from '../core/errors.ts'
+import type { Logger } from '../core/logger.ts'
+import { redact } from '../core/secrets.ts'
+import { todayIn, type RunSettings, type SiteConfig } from '../core/site-config.ts'
+import type { WarehouseDb } from '../warehouse/connection.ts'
+import { CalltouchClient, CalltouchRequestError } from './api-client.ts'
+import { daysBetween, type Day } from './calltouch-dates.ts'
+import { extractWindow, requestRange, type DayWindow } from './extract-window.ts'
+import type { RequestLimiter } from './request-limiter.ts'
+import { planDays, readSiteLedger, WindowPlanner, type PlanRequest } from './window-planner.ts'
+
+/**
+ * Windows being read or loaded at once, over all sites. Enough to keep the
+ * request budget busy while first pages are awaited and windows load, few
+ * enough that memory holds at most this many windows' pages.
+ */
+export const DEFAULT_WINDOW_CONCURRENCY = 6
+
+/** A window's pages handed to the load (pipelines/calltouch/load-window.ts owns the load). */
+export interface WindowToLoad {
+  readonly runId: string
+  readonly siteId: number
+  readonly timeZone: string
+  readonly firstDay: Day
+  readonly lastDay: Day
+  readonly pages: readonly string[]
+}
+
+export interface WindowLoadResult {
+  readonly seen: number
+  readonly landed: number
+  readonly changed: number
+  readonly rejected: number
+  readonly removed: number
+  readonly recordsByDay: Record<string, number>
+}
+
+export interface WindowFailure {
+  readonly runId: string
+  readonly siteId: number
+  readonly firstDay: Day
+  readonly lastDay: Day
+  readonly error: string
+}
+
+/** The load half: a window's rows and its ledger rows in one transaction, or its failure in the ledger. */
+export interface WindowLoader {
+  loadWindow(db: WarehouseDb, window: WindowToLoad): Promise<WindowLoadResult>
+  recordWindowFailure(db: WarehouseDb, failure: WindowFailure): Promise<void>
+}
+
+export type SyncMode = { readonly kind: 'sync' } | { readonly kind: 'backfill'; readonly from: Day; readonly to: Day }
+
+export interface SyncSitesConfig {
+  readonly db: WarehouseDb
+  readonly runId: string
+  readonly sites: readonly SiteConfig[]
+  readonly mode: SyncMode
+  readonly baseUrl: string
+  readonly settings: RunSettings
+  readonly limiter: RequestLimiter
+  readonly loader: WindowLoader
+  readonly now: Date
+  readonly logger: Logger
+  readonly fetch?: typeof fetch
+  readonly windowConcurrency?: number
+  readonly onProgress?: (progress: SyncProgress) => void
+}
+
+export interface SyncProgress {
+  readonly daysTotal: number
+  readonly daysDone: number
+  readonly daysFailed: number
+}
+
+export interface SyncSummary {
+  readonly sites: number
+  readonly days: number
+  readonly daysFailed: number
+  readonly windows: number
+  readonly windowsFailed: number
+  readonly requests: number
+  readonly retries: number
+  readonly seen: number
+  readonly landed: number
+  readonly changed: number
+  readonly rejected: number
+  readonly removed: number
+  readonly failures: readonly WindowFailure[]
+}
+
+interface SiteState {
+  readonly site: SiteConfig
+  readonly client: CalltouchClient
+  readonly planner: WindowPlanner
+  inFlight: number
+  probing: boolean
+  /** Set when the API refused the site itself (403): its other windows are not tried. */
+  refusal: string | undefined
+}
+
+/** Traits of the API learnt while reading, shared by every site. */
+interface ApiTraits {
+  dateToInclusive: boolean
+}
+
+/**
+ * Reads and loads the planned days of every site. Windows of all sites run
+ * side by side, `windowConcurrency` at a time, every request through the one
+ * limiter; loads run one at a time (they are many times faster than the API,
+ * and two windows of a site must not race on a deal that moved between days).
+ * A window that fails is recorded in the ledger with its reason and the run
+ * goes on: the summary lists the failures.
+ */
+export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
+  const { db, runId, settings, limiter, loader, logger } = config
+  const states: SiteState[] = []
+  for (const site of config.sites) {
+    const ledger = await readSiteLedger(db, site.siteId)
+    const request: PlanRequest = config.mode.kind === 'backfill'
+      ? config.mode
+      : { kind: 'sync', today: todayIn(site.timeZone, config.now), startDate: site.startDate, now: config.now, settings }
+    const planned = planDays(ledger, request)
+    const client = new CalltouchClient({
+      baseUrl: config.baseUrl,
+      siteId: site.siteId,
+      token: site.token,
+      limiter,
+      timeoutMs: settings.timeoutMs,
+      maxRetries: settings.maxRetries,
+      logger,
+      ...(config.fetch ? { fetch: config.fetch } : {}),
+    })
+    states.push({ site, client, planner: new WindowPlanner(planned, ledger), inFlight: 0, probing: false, refusal: undefined })
+    logger.info({ siteId: site.siteId, days: planned.length, firstDay: planned[0], lastDay: planned.at(-1) }, `site ${site.siteId}: ${planned.length} day(s) to read`)
+  }
+
+  const daysTotal = states.reduce((sum, state) => sum + state.planner.remainingDays, 0)
+  const totals = { daysDone: 0, daysFailed: 0, windows: 0, windowsFailed: 0, seen: 0, landed: 0, changed: 0, rejected: 0, removed: 0 }
+  const failures: WindowFailure[] = []
+  const traits: ApiTraits = { dateToInclusive: false }
+  const loadLane = createLane()
+  const changed = createSignal()
+  let rotation = 0
+
+  const pick = (): { state: SiteState; window: DayWindow; probe: boolean } | 'wait' | 'done' => {
+    let waiting = false
+    for (let i = 0; i < states.length; i++) {
+      const state = states[(rotation + i) % states.length] as SiteState
+      if (state.planner.remainingDays === 0) {
+        waiting ||= state.inFlight > 0
+        continue
+      }
+      // A site's first window tells its density; the windows after it are cut by that.
+      if (state.probing) {
+        waiting = true
+        continue
+      }
+      const probe = state.planner.nextIsProbe
+      const window = state.planner.next() as DayWindow
+      state.probing = probe
+      rotation = (rotation + i + 1) % states.length
+      return { state, window, probe }
+    }
+    return waiting ? 'wait' : 'done'
+  }
+
+  const finishWindow = async (state: SiteState, window: DayWindow, error: unknown): Promise<void> => {
+    const days = daysBetween(window.firstDay, window.lastDay) + 1
+    const message = redact(state.refusal ?? messageOf(error))
+    const failure: WindowFailure = { runId, siteId: state.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, error: message }
+    await loadLane(() => loader.recordWindowFailure(db, failure))
+    failures.push(failure)
+    totals.windows += 1
+    totals.windowsFailed += 1
+    totals.daysDone += days
+    totals.daysFailed += days
+    logger.error({ siteId: state.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, err: message }, `window ${window.firstDay}..${window.lastDay} of site ${state.site.siteId} failed`)
+  }
+
+  const runWindow = async (state: SiteState, window: DayWindow, probe: boolean): Promise<void> => {
+    const { site, client, planner } = state
+    if (state.refusal !== undefined) return finishWindow(state, window, undefined)
+    const range = requestRange(window, traits.dateToInclusive)
+    const requestedDays = daysBetween(range.dateFrom, range.dateTo) + 1
+    const outcome = await extractWindow(client, window, {
+      dateToInclusive: traits.dateToInclusive,
+      onFirstPage: (recordsTotal) => {
+        const verdict = planner.observe(window, recordsTotal, requestedDays)
+        if (probe) {
+          state.probing = false
+          changed.notify()
+        }
+        return verdict
+      },
+    })
+    if (outcome.kind === 'too-big') {
+      logger.debug({ siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, recordsTotal: outcome.recordsTotal }, 'window too big; cutting it smaller')
+      return
+    }
+    if (outcome.sawDayAfter) traits.dateToInclusive = true
+    const result = await loadLane(() => loader.loadWindow(db, { runId, siteId: site.siteId, timeZone: site.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages: outcome.pages }))
+    planner.learn(result.recordsByDay)
+    const days = daysBetween(window.firstDay, window.lastDay) + 1
+    totals.windows += 1
+    totals.daysDone += days
+    totals.seen += result.seen
+    totals.landed += result.landed
+    totals.changed += result.changed
+    totals.rejected += result.rejected
+    totals.removed += result.removed
+    logger.info(
+      { siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, pages: outcome.pages.length, reads: outcome.reads, seen: result.seen, changed: result.changed, rejected: result.rejected },
+      `site ${site.siteId} ${window.firstDay}..${window.lastDay}: ${result.seen} deal(s), ${result.changed} changed`,
+    )
+  }
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const next = pick()
+      if (next === 'done') return
+      if (next === 'wait') {
+        await changed.wait()
+        continue
+      }
+      const { state, window, probe } = next
+      state.inFlight += 1
+      try {
+        await runWindow(state, window, probe)
+      } catch (error) {
+        if (isSiteRefusal(error)) state.refusal ??= messageOf(error)
+        await finishWindow(state, window, error)
+      } finally {
+        if (probe) state.probing = false
+        state.inFlight -= 1
+        config.onProgress?.({ daysTotal, daysDone: totals.daysDone, daysFailed: totals.daysFailed })
+        changed.notify()
+      }
+    }
+  }
+
+  const concurrency = Math.max(1, config.windowConcurrency ?? DEFAULT_WINDOW_CONCURRENCY)
+  config.onProgress?.({ daysTotal, daysDone: 0, daysFailed: 0 })
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return {
+    sites: states.length,
+    days: daysTotal,
+    daysFailed: totals.daysFailed,
+    windows: totals.windows,
+    windowsFailed: totals.windowsFailed,
+    requests: limiter.counters.requests,
+    retries: limiter.counters.retries,
+    seen: totals.seen,
+    landed: totals.landed,
+    changed: totals.changed,
+    rejected: totals.rejected,
+    removed: totals.removed,
+    failures,
+  }
+}
+
+/** A refusal of the site itself (wrong token or site id): every other window would get the same. */
+function isSiteRefusal(error: unknown): boolean {
+  return error instanceof CalltouchRequestError && (error.status === 401 || error.status === 403)
+}
+
+/** Runs tasks one after another, in the order they were given. */
+function createLane(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve()
+  return <T>(task: () => Promise<T>): Promise<T> => {
+    const run = tail.then(task, task)
+    tail = run.catch(() => {})
+    return run
+  }
+}
+
+/** Lets idle workers sleep until something changes. */
+function createSignal(): { wait(): Promise<void>; notify(): void } {
+  let wake: (() => void) | undefined
+  let waiting: Promise<void> | undefined
+  return {
+    wait() {
+      waiting ??= new Promise<void>((resolve) => {
+        wake = resolve
+      })
+      return waiting
+    },
+    notify() {
+      const resolve = wake
+      wake = undefined
+      waiting = undefined
+      resolve?.()
+    },
+  }
+}

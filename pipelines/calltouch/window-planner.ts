@@ -1,0 +1,174 @@
+import type { RunSettings } from '../core/site-config.ts'
+import type { WarehouseDb } from '../warehouse/connection.ts'
+import type { SiteDayStatus } from '../warehouse/schema.ts'
+import { addDays, daysBetween, eachDay, type Day } from './calltouch-dates.ts'
+import type { DayWindow } from './extract-window.ts'
+
+/**
+ * Glossary.
+ * - ledger: `etl.site_days`, one row per site and day read, with the day's deal count.
+ * - planned days: the days a run must read for one site.
+ * - window: consecutive planned days read by one paginated request series.
+ * - density: deals per day, known from the ledger or from the run's own reads,
+ *   used to size windows of days whose count is unknown.
+ */
+
+/**
+ * Deals a window aims at: whole 1000-record pages, so a window wastes at most
+ * part of its last page, and few enough pages that a window in memory stays small.
+ */
+export const DEFAULT_TARGET_WINDOW_RECORDS = 5000
+/** A window whose first page reports more than this is split before the rest is read (memory). */
+export const DEFAULT_MAX_WINDOW_RECORDS = 10_000
+/** Days of the first window of a site nothing is known about; its first page tells the density. */
+export const PROBE_WINDOW_DAYS = 7
+/** Known days nearest to an unknown one that estimate it. */
+const NEIGHBOURS_FOR_ESTIMATE = 7
+
+/** A ledger row as the planner reads it. */
+export interface LedgerDay {
+  readonly day: Day
+  /** Deals of the day at its last successful read; null if never read successfully. */
+  readonly records: number | null
+  readonly status: SiteDayStatus
+  readonly lastSucceededAt: Date | null
+}
+
+export type PlanRequest =
+  | { readonly kind: 'sync'; readonly today: Day; readonly startDate: Day; readonly now: Date; readonly settings: Pick<RunSettings, 'lookbackDays' | 'refreshMaxAgeDays' | 'refreshAfterDays'> }
+  | { readonly kind: 'backfill'; readonly from: Day; readonly to: Day }
+
+/** The ledger of one site, oldest day first. */
+export async function readSiteLedger(db: WarehouseDb, siteId: number): Promise<LedgerDay[]> {
+  const rows = await db
+    .selectFrom('etl.site_days')
+    .select(['day', 'records', 'status', 'last_succeeded_at'])
+    .where('site_id', '=', siteId)
+    .orderBy('day')
+    .execute()
+  return rows.map((row) => ({ day: row.day, records: row.records, status: row.status, lastSucceededAt: row.last_succeeded_at }))
+}
+
+/**
+ * The days a run reads, ascending.
+ *
+ * sync: every day from the start date to today that was never read
+ * successfully; every day of the look-back window (today and the
+ * `lookbackDays − 1` days before it); older days up to `refreshMaxAgeDays`
+ * old last read more than `refreshAfterDays` ago; and every day whose last
+ * read failed. backfill: exactly `from..to`.
+ *
+ * @example
+ * planDays([], { kind: 'backfill', from: '2026-11-01', to: '2026-11-03' }) // ['2026-11-01', '2026-11-02', '2026-11-03']
+ */
+export function planDays(ledger: readonly LedgerDay[], request: PlanRequest): Day[] {
+  if (request.kind === 'backfill') return eachDay(request.from, request.to)
+  const { today, startDate, now, settings } = request
+  const byDay = new Map(ledger.map((row) => [row.day, row]))
+  const lookbackFirst = addDays(today, 1 - settings.lookbackDays)
+  const refreshFirst = addDays(today, -settings.refreshMaxAgeDays)
+  const staleBefore = now.getTime() - settings.refreshAfterDays * 86_400_000
+  const planned = new Set<Day>()
+  for (const day of startDate <= today ? eachDay(startDate, today) : []) {
+    const row = byDay.get(day)
+    if (row === undefined || row.lastSucceededAt === null || row.status === 'failed') planned.add(day)
+    else if (day >= lookbackFirst) planned.add(day)
+    else if (day >= refreshFirst && row.lastSucceededAt.getTime() < staleBefore) planned.add(day)
+  }
+  // A failed day is retried even when it lies before the start date (a backfill's).
+  for (const row of ledger) if (row.status === 'failed' && row.day <= today) planned.add(row.day)
+  return [...planned].sort()
+}
+
+/**
+ * Cuts a site's planned days into windows as they are needed, sized by deal
+ * counts so that a window is close to a whole number of 1000-record pages:
+ * known days by their ledger count, unknown days by the density of their
+ * nearest known days, or — for a site nothing is known about — one probe
+ * window whose first page tells the density. Windows never span a gap in the
+ * planned days.
+ */
+export class WindowPlanner {
+  private readonly queue: Day[]
+  private readonly known: Map<Day, number>
+  private density: number | undefined
+  private readonly targetRecords: number
+  private readonly maxRecords: number
+
+  constructor(plannedDays: readonly Day[], ledger: readonly LedgerDay[], options: { targetRecords?: number; maxRecords?: number } = {}) {
+    this.queue = [...plannedDays].sort()
+    this.known = new Map(ledger.filter((row) => row.records !== null).map((row) => [row.day, row.records as number]))
+    this.targetRecords = options.targetRecords ?? DEFAULT_TARGET_WINDOW_RECORDS
+    this.maxRecords = options.maxRecords ?? DEFAULT_MAX_WINDOW_RECORDS
+  }
+
+  /** Planned days not yet handed out. */
+  get remainingDays(): number {
+    return this.queue.length
+  }
+
+  /** True when nothing tells how many deals the next window's first day holds: it will be a probe. */
+  get nextIsProbe(): boolean {
+    const day = this.queue[0]
+    return day !== undefined && this.estimate(day) === undefined
+  }
+
+  /** The next window, or undefined when every planned day is handed out. */
+  next(): DayWindow | undefined {
+    const firstDay = this.queue[0]
+    if (firstDay === undefined) return undefined
+    const probing = this.estimate(firstDay) === undefined
+    let lastDay = firstDay
+    let records = this.estimate(firstDay) ?? 0
+    let taken = 1
+    while (taken < this.queue.length) {
+      const candidate = this.queue[taken] as Day
+      if (candidate !== addDays(lastDay, 1)) break
+      if (probing) {
+        if (taken >= PROBE_WINDOW_DAYS) break
+      } else {
+        const estimate = this.estimate(candidate) ?? this.density ?? 0
+        if (records + estimate > this.targetRecords) break
+        records += estimate
+      }
+      lastDay = candidate
+      taken += 1
+    }
+    this.queue.splice(0, taken)
+    return { firstDay, lastDay }
+  }
+
+  /**
+   * Learns from a window's first page: `recordsTotal` deals over `days` days
+   * (the day after the window included when it was asked for). Returns whether
+   * the window is too big to read whole; if so its days go back to be cut smaller.
+   */
+  observe(window: DayWindow, recordsTotal: number, requestedDays: number): 'continue' | 'too-big' {
+    this.density = recordsTotal / Math.max(1, requestedDays)
+    const days = daysBetween(window.firstDay, window.lastDay) + 1
+    if (recordsTotal <= this.maxRecords || days === 1) return 'continue'
+    this.queue.unshift(...eachDay(window.firstDay, window.lastDay))
+    return 'too-big'
+  }
+
+  /** Deal counts of days read by this run, for windows planned after. */
+  learn(recordsByDay: Readonly<Record<Day, number>>): void {
+    for (const [day, records] of Object.entries(recordsByDay)) this.known.set(day, records)
+  }
+
+  private estimate(day: Day): number | undefined {
+    return this.known.get(day) ?? this.neighbourEstimate(day) ?? this.density
+  }
+
+  /** Mean count of the known days nearest to `day` (within a month), if any. */
+  private neighbourEstimate(day: Day): number | undefined {
+    const counts: number[] = []
+    for (let distance = 1; distance <= 31 && counts.length < NEIGHBOURS_FOR_ESTIMATE; distance++) {
+      for (const neighbour of [addDays(day, -distance), addDays(day, distance)]) {
+        const count = this.known.get(neighbour)
+        if (count !== undefined) counts.push(count)
+      }
+    }
+    return counts.length === 0 ? undefined : counts.reduce((sum, count) => sum + count, 0) / counts.length
+  }
+}

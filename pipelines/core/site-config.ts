@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { DateTime, IANAZone } from 'luxon'
+import { z } from 'zod'
+import type { Env } from './config.ts'
+import { EtlError, messageOf } from './errors.ts'
+import { registerSecret } from './secrets.ts'
+
+/** The vendor's host; with it the client asks `getnodeid` for the site's node (API.md). */
+export const DEFAULT_BASE_URL = 'https://api.calltouch.ru'
+export const DEFAULT_TIME_ZONE = 'Europe/Moscow'
+/** The first sync of a site reads this many days back when no start date is configured. */
+export const DEFAULT_START_DAYS_AGO = 90
+
+/** The vendor allows 5 requests a second per IP (deals export page, last paragraph). */
+export const MAX_REQUESTS_PER_SECOND = 5
+/** Site ids land in `integer` columns. */
+const MAX_SITE_ID = 2_147_483_647
+
+export interface SiteConfig {
+  readonly siteId: number
+  /** The `clientApiId`; registered as a secret the moment it is read. */
+  readonly token: string
+  /** IANA zone of the site's local dates (the API's dates carry no zone). */
+  readonly timeZone: string
+  /** First day (YYYY-MM-DD, site-local) a sync reads. */
+  readonly startDate: string
+}
+
+/** How a sync or backfill runs, whatever the site. */
+export interface RunSettings {
+  /** Days before today re-read by every sync, because deals change long after orderDate. */
+  readonly lookbackDays: number
+  /** Older days are refreshed only up to this age ... */
+  readonly refreshMaxAgeDays: number
+  /** ... and only when last read more than this many days ago. */
+  readonly refreshAfterDays: number
+  /** Requests started in any one second, for every site of the process together. */
+  readonly requestsPerSecond: number
+  /** Time allowed for one request, answer body included. */
+  readonly timeoutMs: number
+  /** Retries of one request after a 429, a 5xx, a network error, a timeout or a body that does not parse. */
+  readonly maxRetries: number
+}
+
+export const DEFAULT_RUN_SETTINGS: RunSettings = Object.freeze({
+  lookbackDays: 30,
+  refreshMaxAgeDays: 180,
+  refreshAfterDays: 7,
+  requestsPerSecond: MAX_REQUESTS_PER_SECOND,
+  timeoutMs: 30_000,
+  maxRetries: 6,
+})
+
+export interface CalltouchConfig {
+  /** `https://api.calltouch.ru` (node discovery) or any other base used as is (e.g. the simulator). */
+  readonly baseUrl: string
+  readonly sites: readonly SiteConfig[]
+  readonly run: RunSettings
+  /** Where the sites came from, for messages: 'environment' or the config file's path. */
+  readonly source: string
+}
+
+const RUN_SETTING_SCHEMAS = {
+  lookbackDays: z.number().int().min(0).max(3660),
+  refreshMaxAgeDays: z.number().int().min(0).max(3660),
+  refreshAfterDays: z.number().int().min(1).max(3660),
+  requestsPerSecond: z.number().gt(0).max(MAX_REQUESTS_PER_SECOND),
+  timeoutMs: z.number().int().min(100).max(600_000),
+  maxRetries: z.number().int().min(0).max(20),
+} as const
+
+const FILE_SITE = z.strictObject({
+  id: z.number().int().min(1).max(MAX_SITE_ID),
+  token: z.string().min(1).optional(),
+  tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable').optional(),
+  timeZone: z.string().optional(),
+  startDate: z.string().optional(),
+})
+
+const CONFIG_FILE = z.strictObject({
+  baseUrl: z.string().optional(),
+  sites: z.array(FILE_SITE).min(1, 'must list at least one site'),
+  lookbackDays: RUN_SETTING_SCHEMAS.lookbackDays.optional(),
+  refreshMaxAgeDays: RUN_SETTING_SCHEMAS.refreshMaxAgeDays.optional(),
+  refreshAfterDays: RUN_SETTING_SCHEMAS.refreshAfterDays.optional(),
+  requestsPerSecond: RUN_SETTING_SCHEMAS.requestsPerSecond.optional(),
+  timeoutMs: RUN_SETTING_SCHEMAS.timeoutMs.optional(),
+  maxRetries: RUN_SETTING_SCHEMAS.maxRetries.optional(),
+})
+
+/**
+ * The Calltouch sites and run settings: from the JSON file `configFile` (the
+ * `--config` option) or `CALLTOUCH_CONFIG` when either is given, otherwise one
+ * site from `CALLTOUCH_SITE_ID`, `CALLTOUCH_API_TOKEN`, `CALLTOUCH_TIMEZONE`
+ * and `CALLTOUCH_START_DATE`. Every token is registered as a secret as soon as
+ * it is read. Throws one CONFIG error (exit 2) naming every problem at once.
+ *
+ * @example
+ * // calltouch.json
+ * // { "sites": [{ "id": 12345, "tokenEnv": "CT_TOKEN_MAIN", "startDate": "2026-01-01" },
+ * //             { "id": 67890, "token": "…", "timeZone": "Asia/Yekaterinburg" }],
+ * //   "lookbackDays": 14 }
+ * calltouchConfigFromEnv(process.env, { configFile: 'calltouch.json', cwd: process.cwd(), now: new Date() })
+ */
+export function calltouchConfigFromEnv(env: Env, options: { configFile?: string | undefined; cwd: string; now: Date }): CalltouchConfig {
+  const configFile = options.configFile ?? (env.CALLTOUCH_CONFIG?.trim() || undefined)
+  if (configFile !== undefined) return configFromFile(path.resolve(options.cwd, configFile), env, options.now)
+  return configFromEnv(env, options.now)
+}
+
+function configFromEnv(env: Env, now: Date): CalltouchConfig {
+  const problems: string[] = []
+  const token = env.CALLTOUCH_API_TOKEN?.trim() ?? ''
+  registerSecret(token)
+  const siteIdText = env.CALLTOUCH_SITE_ID?.trim() ?? ''
+  if (siteIdText === '' && token === '') {
+    throw new EtlError('CONFIG', 'no Calltouch site is configured: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config FILE (or set CALLTOUCH_CONFIG) listing the sites')
+  }
+  const siteId = parseSiteId(siteIdText)
+  if (siteIdText === '') problems.push('CALLTOUCH_SITE_ID is not set: set it to the site id shown in Calltouch (a positive integer)')
+  else if (siteId === undefined) problems.push(`CALLTOUCH_SITE_ID must be a positive integer, got ${JSON.stringify(siteIdText)}`)
+  if (token === '') problems.push('CALLTOUCH_API_TOKEN is not set: set it to the API token (clientApiId) from Calltouch\'s integration settings')
+  const timeZone = env.CALLTOUCH_TIMEZONE?.trim() || DEFAULT_TIME_ZONE
+  const zoneProblem = timeZoneProblem(timeZone)
+  if (zoneProblem) problems.push(`CALLTOUCH_TIMEZONE ${zoneProblem}`)
+  const startText = env.CALLTOUCH_START_DATE?.trim() || undefined
+  const startDate = startText ?? defaultStartDate(zoneProblem ? DEFAULT_TIME_ZONE : timeZone, now)
+  const startProblem = startText === undefined ? undefined : dayProblem(startText, zoneProblem ? DEFAULT_TIME_ZONE : timeZone, now)
+  if (startProblem) problems.push(`CALLTOUCH_START_DATE ${startProblem}`)
+  const baseUrl = env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL
+  const urlProblem = baseUrlProblem(baseUrl)
+  if (urlProblem) problems.push(`CALLTOUCH_BASE_URL ${urlProblem}`)
+  if (problems.length > 0) throw configError('the Calltouch configuration in the environment', problems)
+  return Object.freeze({
+    baseUrl: trimSlash(baseUrl),
+    sites: Object.freeze([Object.freeze({ siteId: siteId as number, token, timeZone, startDate })]),
+    run: DEFAULT_RUN_SETTINGS,
+    source: 'environment',
+  })
+}
+
+function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new EtlError('CONFIG', `cannot read the Calltouch config file ${file}: ${messageOf(error)} — pass an existing JSON file to --config (or CALLTOUCH_CONFIG)`, { cause: error })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new EtlError('CONFIG', `the Calltouch config file ${file} is not valid JSON (${messageOf(error)}): fix its syntax`, { cause: error })
+  }
+  registerFileTokens(json)
+  const parsed = CONFIG_FILE.safeParse(json)
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issuePath(issue.path)}: ${issue.message}`)
+  const rawSites = isRecord(json) && Array.isArray(json.sites) ? (json.sites as unknown[]) : []
+  const sites: SiteConfig[] = []
+  const seenIds = new Map<number, number>()
+  rawSites.forEach((raw, index) => {
+    if (!isRecord(raw)) return
+    const where = `sites[${index}]`
+    const siteId = typeof raw.id === 'number' ? raw.id : undefined
+    if (siteId !== undefined) {
+      const first = seenIds.get(siteId)
+      if (first !== undefined) problems.push(`${where}.id: site ${siteId} is listed twice (also sites[${first}]); list each site once`)
+      else seenIds.set(siteId, index)
+    }
+    const token = siteToken(raw, env, where, problems)
+    const timeZone = typeof raw.timeZone === 'string' ? raw.timeZone : DEFAULT_TIME_ZONE
+    const zoneProblem = timeZoneProblem(timeZone)
+    if (zoneProblem) problems.push(`${where}.timeZone: ${zoneProblem}`)
+    const zone = zoneProblem ? DEFAULT_TIME_ZONE : timeZone
+    let startDate = defaultStartDate(zone, now)
+    if (typeof raw.startDate === 'string') {
+      const startProblem = dayProblem(raw.startDate, zone, now)
+      if (startProblem) problems.push(`${where}.startDate: ${startProblem}`)
+      startDate = raw.startDate
+    }
+    if (siteId !== undefined && token !== undefined) sites.push(Object.freeze({ siteId, token, timeZone, startDate }))
+  })
+  const baseUrl = (isRecord(json) && typeof json.baseUrl === 'string' ? json.baseUrl : undefined) ?? (env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL)
+  const urlProblem = baseUrlProblem(baseUrl)
+  if (urlProblem) problems.push(`baseUrl: ${urlProblem}`)
+  if (problems.length > 0 || !parsed.success) throw configError(`the Calltouch config file ${file}`, problems)
+  const { sites: _sites, baseUrl: _baseUrl, ...settings } = parsed.data
+  return Object.freeze({ baseUrl: trimSlash(baseUrl), sites: Object.freeze(sites), run: Object.freeze({ ...DEFAULT_RUN_SETTINGS, ...settings }), source: file })
+}
+
+/** Registers every token of a parsed config file before anything can report it. */
+function registerFileTokens(json: unknown): void {
+  if (!isRecord(json) || !Array.isArray(json.sites)) return
+  for (const site of json.sites as unknown[]) {
+    if (isRecord(site) && typeof site.token === 'string') registerSecret(site.token.trim())
+  }
+}
+
+function siteToken(raw: Record<string, unknown>, env: Env, where: string, problems: string[]): string | undefined {
+  const hasToken = typeof raw.token === 'string' && raw.token.trim() !== ''
+  const tokenEnv = typeof raw.tokenEnv === 'string' ? raw.tokenEnv : undefined
+  if (hasToken && tokenEnv !== undefined) {
+    problems.push(`${where}: give either token or tokenEnv, not both`)
+    return undefined
+  }
+  if (hasToken) return (raw.token as string).trim()
+  if (tokenEnv === undefined) {
+    problems.push(`${where}: needs token or tokenEnv (the name of an environment variable holding the token)`)
+    return undefined
+  }
+  const token = env[tokenEnv]?.trim() ?? ''
+  registerSecret(token)
+  if (token === '') {
+    problems.push(`${where}.tokenEnv: the environment variable ${tokenEnv} is not set or empty; export it with the site's API token`)
+    return undefined
+  }
+  return token
+}
+
+function parseSiteId(text: string): number | undefined {
+  if (!/^\d{1,10}$/.test(text)) return undefined
+  const id = Number(text)
+  return id >= 1 && id <= MAX_SITE_ID ? id : undefined
+}
+
+/** Why `zone` is not an IANA time zone, or undefined when it is one. */
+function timeZoneProblem(zone: string): string | undefined {
+  return IANAZone.isValidZone(zone) ? undefined : `${JSON.stringify(zone)} is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)`
+}
+
+/** Why `day` is not a real 'YYYY-MM-DD' date on or before today in `zone`. */
+export function dayProblem(day: string, zone: string, now: Date): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return `must be a date as YYYY-MM-DD, got ${JSON.stringify(day)}`
+  if (!DateTime.fromISO(day, { zone }).isValid) return `${day} is not a real date`
+  const today = todayIn(zone, now)
+  if (day > today) return `${day} is in the future (today is ${today} in ${zone})`
+  return undefined
+}
+
+/** Today's date, YYYY-MM-DD, in `zone`. */
+export function todayIn(zone: string, now: Date): string {
+  return DateTime.fromJSDate(now, { zone }).toISODate() as string
+}
+
+function defaultStartDate(zone: string, now: Date): string {
+  return DateTime.fromJSDate(now, { zone }).minus({ days: DEFAULT_START_DAYS_AGO }).toISODate() as string
+}
+
+function baseUrlProblem(url: string): string | undefined {
+  try {
+    const parsed = new URL(url)
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return `must be an http(s) URL, got ${JSON.stringify(url)}`
+    return undefined
+  } catch {
+    return `must be an http(s) URL such as ${DEFAULT_BASE_URL}, got ${JSON.stringify(url)}`
+  }
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '')
+}
+
+function issuePath(parts: readonly PropertyKey[]): string {
+  let text = ''
+  for (const part of parts) text += typeof part === 'number' ? `[${part}]` : text === '' ? String(part) : `.${String(part)}`
+  return text === '' ? '(the file)' : text
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function configError(where: string, problems: readonly string[]): EtlError {
+  const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`
+  return new EtlError('CONFIG', `${where} has ${count} — fix and run again: ${problems.join('; ')}`)
+}
