@@ -1,0 +1,170 @@
+import { DateTime } from 'luxon'
+import type { WarehouseDb } from '../warehouse/connection.ts'
+import { runSqlFile } from '../warehouse/sql-files.ts'
+
+/** A site is stale when its last complete read of a day is older than this (a nightly job plus slack). */
+export const DEFAULT_STALE_AFTER_HOURS = 36
+
+/** "Recent" for rejected records, deal counts and spend coverage: the last 30 days, today included. */
+export const DEFAULT_RECENT_DAYS = 30
+
+export const SITE_STATES = ['ok', 'stale', 'failing'] as const
+export type SiteState = (typeof SITE_STATES)[number]
+
+/** A site the configuration names, with the zone its days are counted in. */
+export interface StatusSiteConfig {
+  readonly siteId: number
+  readonly timeZone: string
+}
+
+export interface SiteStatusProps {
+  /** Configured sites; sites found only in the warehouse are reported too. */
+  readonly sites: readonly StatusSiteConfig[]
+  /** Zone of sites that the configuration does not name. */
+  readonly defaultTimeZone: string
+  readonly now: Date
+  readonly staleAfterHours?: number
+  readonly recentDays?: number
+}
+
+export interface FailedDay {
+  readonly day: string
+  readonly error: string | null
+  readonly attempts: number
+  readonly lastExtractedAt: string
+}
+
+export interface SiteStatus {
+  readonly siteId: number
+  readonly timeZone: string
+  /** false for a site found only in the warehouse (its configuration was removed, or it came from --config elsewhere). */
+  readonly configured: boolean
+  readonly state: SiteState
+  /** Why the site is not ok, one sentence each; empty when ok. */
+  readonly problems: readonly string[]
+  /** When a day of the site was last read completely (ISO 8601), and by which run. */
+  readonly lastSuccessAt: string | null
+  readonly lastSuccessRunId: string | null
+  readonly hoursSinceSuccess: number | null
+  /** The newest day whose last read succeeded, and how many days it is behind today in the site's zone. */
+  readonly newestOkDay: string | null
+  readonly daysBehind: number | null
+  readonly failedDays: readonly FailedDay[]
+  readonly rejectedRecords: number
+  readonly deals: { readonly total: number; readonly recent: number }
+  /** Of the recent days with deals, those without any imported spend row. */
+  readonly spendCoverage: { readonly daysWithDeals: number; readonly daysWithoutSpend: readonly string[] }
+}
+
+export interface WarehouseStatus {
+  readonly generatedAt: string
+  readonly staleAfterHours: number
+  readonly recentDays: number
+  readonly sites: readonly SiteStatus[]
+  /** false when any site is failing or stale: `status` exits 1. */
+  readonly healthy: boolean
+}
+
+interface SiteStatusRow {
+  newest_ok_day: string | null
+  last_succeeded_at: Date | null
+  last_success_run_id: string | null
+  failed_days: number
+  rejected_recent: number
+  deals_total: number
+  deals_recent: number
+  days_with_deals_recent: number
+  days_without_spend: string[]
+}
+
+interface FailedDayRow {
+  day: string
+  error: string | null
+  attempts: number
+  last_extracted_at: Date
+}
+
+/**
+ * The health of every configured site and every site the warehouse holds data
+ * of: what `calltouch-etl status` prints and monitoring reads.
+ *
+ * A site is `failing` when the ledger holds a day whose last read failed, and
+ * `stale` when no day was read completely within `staleAfterHours` (or ever).
+ *
+ * @example
+ * const status = await readWarehouseStatus(db, { sites: [{ siteId: 12345, timeZone: 'Europe/Moscow' }], defaultTimeZone: 'Europe/Moscow', now: new Date() })
+ * if (!status.healthy) process.exitCode = 1
+ */
+export async function readWarehouseStatus(db: WarehouseDb, props: SiteStatusProps): Promise<WarehouseStatus> {
+  const staleAfterHours = props.staleAfterHours ?? DEFAULT_STALE_AFTER_HOURS
+  const recentDays = props.recentDays ?? DEFAULT_RECENT_DAYS
+  const known = await runSqlFile<{ site_id: number }>(db, 'select_known_site_ids')
+  const configured = new Map(props.sites.map((site) => [site.siteId, site.timeZone]))
+  const siteIds = [...new Set([...configured.keys(), ...known.map((row) => row.site_id)])].sort((a, b) => a - b)
+  const sites: SiteStatus[] = []
+  for (const siteId of siteIds) {
+    const timeZone = configured.get(siteId) ?? props.defaultTimeZone
+    sites.push(await readSiteStatus(db, { siteId, timeZone, configured: configured.has(siteId), now: props.now, staleAfterHours, recentDays }))
+  }
+  return {
+    generatedAt: props.now.toISOString(),
+    staleAfterHours,
+    recentDays,
+    sites,
+    healthy: sites.every((site) => site.state === 'ok'),
+  }
+}
+
+async function readSiteStatus(
+  db: WarehouseDb,
+  site: { siteId: number; timeZone: string; configured: boolean; now: Date; staleAfterHours: number; recentDays: number },
+): Promise<SiteStatus> {
+  const today = DateTime.fromJSDate(site.now, { zone: site.timeZone }).toISODate()
+  const [row] = await runSqlFile<SiteStatusRow>(db, 'select_site_status', [site.siteId, today, site.recentDays, site.now.toISOString()])
+  if (!row || today === null) throw new Error(`select_site_status returned no row for site ${site.siteId}`)
+  const failedRows = await runSqlFile<FailedDayRow>(db, 'select_failed_site_days', [site.siteId])
+  const failedDays = failedRows.map((failed): FailedDay => ({
+    day: failed.day,
+    error: failed.error,
+    attempts: failed.attempts,
+    lastExtractedAt: new Date(failed.last_extracted_at).toISOString(),
+  }))
+  const lastSuccessAt = row.last_succeeded_at === null ? null : new Date(row.last_succeeded_at)
+  const hoursSinceSuccess = lastSuccessAt === null ? null : roundTo((site.now.getTime() - lastSuccessAt.getTime()) / 3_600_000, 1)
+  const daysBehind = row.newest_ok_day === null ? null : daysBetween(row.newest_ok_day, today)
+
+  const problems: string[] = []
+  if (failedDays.length > 0) {
+    const first = failedDays[0]
+    problems.push(`${failedDays.length} day(s) failed, first ${first?.day}: ${first?.error ?? 'no reason recorded'}`)
+  }
+  if (hoursSinceSuccess === null) problems.push('never read completely: run calltouch-etl sync')
+  else if (hoursSinceSuccess > site.staleAfterHours) problems.push(`last complete read ${hoursSinceSuccess} h ago, more than ${site.staleAfterHours} h`)
+  const state: SiteState = failedDays.length > 0 ? 'failing' : problems.length > 0 ? 'stale' : 'ok'
+
+  return {
+    siteId: site.siteId,
+    timeZone: site.timeZone,
+    configured: site.configured,
+    state,
+    problems,
+    lastSuccessAt: lastSuccessAt?.toISOString() ?? null,
+    lastSuccessRunId: row.last_success_run_id,
+    hoursSinceSuccess,
+    newestOkDay: row.newest_ok_day,
+    daysBehind,
+    failedDays,
+    rejectedRecords: row.rejected_recent,
+    deals: { total: row.deals_total, recent: row.deals_recent },
+    spendCoverage: { daysWithDeals: row.days_with_deals_recent, daysWithoutSpend: row.days_without_spend },
+  }
+}
+
+function daysBetween(fromDay: string, toDay: string): number {
+  return Math.round(DateTime.fromISO(toDay, { zone: 'UTC' }).diff(DateTime.fromISO(fromDay, { zone: 'UTC' }), 'days').days)
+}
+
+function roundTo(value: number, decimals: number): number {
+  const factor = 10 ** decimals
+  return Math.round(value * factor) / factor
+}
