@@ -1,0 +1,78 @@
+import { EtlError } from '../core/errors.ts'
+
+/** A window of days that could not be read, for the ledger. */
+export interface WindowFailure {
+  readonly runId: string
+  readonly siteId: number
+  /** 'YYYY-MM-DD', inclusive, site-local. */
+  readonly firstDay: string
+  /** Inclusive. */
+  readonly lastDay: string
+  /** Why it failed; stored redacted, on one line. */
+  readonly error: string
+}
+
+interface WindowBounds {
+  readonly runId: string
+  readonly siteId: number
+  readonly firstDay: string
+  readonly lastDay: string
+}
+
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/
+const RUN_ID_PATTERN = /^[1-9]\d{0,17}$/
+
+/** 'site 12345, days 2026-11-01..2026-11-07', for messages. */
+export function windowLabel(window: Pick<WindowBounds, 'siteId' | 'firstDay' | 'lastDay'>): string {
+  return `site ${window.siteId}, days ${window.firstDay}..${window.lastDay}`
+}
+
+/** Refuses a window the warehouse would misread, before anything is written. */
+export function assertValidWindow(window: WindowBounds & { readonly timeZone: string; readonly pages: readonly unknown[] }): void {
+  assertValidBounds(window)
+  if (!isTimeZone(window.timeZone)) {
+    throw new EtlError('CONFIG', `${windowLabel(window)}: time zone ${JSON.stringify(window.timeZone)} is not an IANA zone; set the site's zone, e.g. Europe/Moscow`)
+  }
+  const notText = window.pages.findIndex((page) => typeof page !== 'string')
+  if (notText >= 0) {
+    throw new EtlError('INPUT', `${windowLabel(window)}: page ${notText + 1} is not the response body's text; pass bodies as received, never parsed`)
+  }
+}
+
+export function assertValidFailure(failure: WindowFailure): void {
+  assertValidBounds(failure)
+  if (typeof failure.error !== 'string' || failure.error.trim() === '') {
+    throw new EtlError('INPUT', `${windowLabel(failure)}: a failed window needs the reason it failed`)
+  }
+}
+
+function assertValidBounds(window: WindowBounds): void {
+  if (!Number.isSafeInteger(window.siteId) || window.siteId <= 0) {
+    throw new EtlError('INPUT', `site id ${String(window.siteId)} is not a positive integer; use the site id from Calltouch's settings`)
+  }
+  if (!RUN_ID_PATTERN.test(String(window.runId))) {
+    throw new EtlError('INPUT', `${windowLabel(window)}: run id ${JSON.stringify(window.runId)} is not one of etl.runs; start a run first`)
+  }
+  for (const day of [window.firstDay, window.lastDay]) {
+    if (!isDay(day)) throw new EtlError('INPUT', `${windowLabel(window)}: ${JSON.stringify(day)} is not a day YYYY-MM-DD`)
+  }
+  if (window.firstDay > window.lastDay) {
+    throw new EtlError('INPUT', `${windowLabel(window)}: the first day is after the last; swap them`)
+  }
+}
+
+function isDay(text: string): boolean {
+  if (typeof text !== 'string' || !DAY_PATTERN.test(text)) return false
+  const date = new Date(`${text}T00:00:00Z`)
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text
+}
+
+function isTimeZone(zone: string): boolean {
+  if (typeof zone !== 'string' || zone === '') return false
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}

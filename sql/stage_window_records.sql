@@ -1,0 +1,47 @@
+-- Parses a chunk of a window's page bodies and stages the distinct records of the window's days.
+-- $1 a JSON array of page bodies (the pages' texts joined, never re-serialized), $2 first day,
+-- $3 last day ('YYYY-MM-DD', inclusive), $4 number of pages staged before this chunk.
+-- A record whose orderDate has no dd/mm/yyyy day is kept (it is rejected later, not dropped).
+-- A later page wins over an earlier one: it was read later. Returns the pages parsed and the
+-- ordinals of pages whose "records" is not a list, so the caller can refuse a body it cannot trust.
+with pages as (
+  select p.body, $4::integer + p.page_no::integer as page_no
+  from jsonb_array_elements($1::jsonb) with ordinality as p(body, page_no)
+),
+records as (
+  select pg.page_no, r.record_no, r.record, r.record ->> 'orderDate' as order_date_text,
+    case when jsonb_typeof(r.record -> 'orderNumber') in ('string', 'number') and btrim(r.record ->> 'orderNumber') <> ''
+      then r.record ->> 'orderNumber'
+    end as order_number
+  from pages pg
+  cross join lateral jsonb_array_elements(
+    case when jsonb_typeof(pg.body -> 'records') = 'array' then pg.body -> 'records' else '[]'::jsonb end
+  ) with ordinality as r(record, record_no)
+),
+in_window as (
+  select page_no, record_no, record, order_number,
+    case when order_date_text ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}'
+      then substr(order_date_text, 7, 4) || '-' || substr(order_date_text, 4, 2) || '-' || substr(order_date_text, 1, 2)
+    end as record_day
+  from records
+),
+staged as (
+  insert into pg_temp.load_records (order_number, record, record_day, payload_hash)
+  select distinct on (
+      order_number,
+      case when order_number is null then page_no end,
+      case when order_number is null then record_no end
+    )
+    order_number, record, record_day, md5(record::text)
+  from in_window
+  where record_day is null or record_day between $2::text and $3::text
+  order by order_number, case when order_number is null then page_no end, case when order_number is null then record_no end, page_no desc, record_no desc
+  on conflict (order_number) do update
+    set record = excluded.record, record_day = excluded.record_day, payload_hash = excluded.payload_hash
+  returning 1
+)
+select
+  (select count(*)::integer from pages) as pages,
+  (select coalesce(array_agg(page_no order by page_no), '{}') from pages
+    where coalesce(jsonb_typeof(body -> 'records'), 'missing') not in ('array', 'null')) as bad_pages,
+  (select count(*)::integer from staged) as staged
