@@ -1,16 +1,24 @@
 # The pipeline's image: the scheduler by default (docker-compose.yml), or any
-# command: docker run calltouch-etl sync
+# command: docker run --env-file .env calltouch-etl sync
 FROM node:20-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
+# Every folder the program reads at run time: the command, the code, the
+# schema, the runtime SQL, the dbt project; the simulator and demo data serve
+# `calltouch-etl demo` and `calltouch-etl simulator`.
 COPY bin ./bin
 COPY pipelines ./pipelines
 COPY migrations ./migrations
 COPY sql ./sql
 COPY dbt ./dbt
+COPY simulator ./simulator
+COPY demo ./demo
 COPY tsconfig.json ./
+# The embedded warehouse (when DATABASE_URL is unset) must be writable by the user that runs.
+RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
+# Exec form: node itself is PID 1 and receives SIGTERM from docker stop (no shell in between).
 ENTRYPOINT ["node", "bin/calltouch-etl.js"]
 CMD ["schedule"]

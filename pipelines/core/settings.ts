@@ -17,4 +17,5 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
   { name: 'CALLTOUCH_ETL_DATA_DIR', defaultValue: '.data/warehouse', description: 'Directory of the embedded warehouse when DATABASE_URL is unset' },
   { name: 'CALLTOUCH_ETL_LOG_FORMAT', defaultValue: 'pretty on a terminal, json otherwise', description: 'Log lines for people (pretty) or machines (json); --log-format overrides' },
   { name: 'CALLTOUCH_ETL_LOG_LEVEL', defaultValue: 'info', description: 'Least important log level shown; --log-level overrides' },
+  { name: 'CALLTOUCH_ETL_SCHEDULE', defaultValue: '0 3 * * *', description: "When `schedule` runs sync then transform: a cron expression (5 fields, or 6 with seconds) in the site's zone; --cron overrides" },
 ]
