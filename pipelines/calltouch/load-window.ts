@@ -111,9 +111,9 @@ export async function loadWindow(db: WarehouseDb, window: WindowToLoad): Promise
     })
   } catch (error) {
     if (error instanceof EtlError) throw error
-    const badPage = window.pages.findIndex((page) => !parsesAsJson(page))
-    if (badPage >= 0) {
-      throw new EtlError('INPUT', `${windowLabel(window)}: page ${badPage + 1} is not valid JSON (${redact(messageOf(error))}); read the window again`, { cause: error })
+    for (const [index, page] of window.pages.entries()) {
+      const problem = jsonProblem(page)
+      if (problem !== undefined) throw new EtlError('INPUT', `${windowLabel(window)}: page ${index + 1} is not valid JSON (${problem}); read the window again`, { cause: error })
     }
     throw new EtlError('WAREHOUSE', `loading ${windowLabel(window)} failed, nothing of it was kept: ${redact(messageOf(error))}`, { cause: error, context: { siteId, firstDay, lastDay } })
   }
@@ -150,12 +150,12 @@ function* pageChunks(pages: readonly string[]): Generator<string[]> {
   if (chunk.length > 0) yield chunk
 }
 
-/** Only on the failure path: tells a bad body apart from a warehouse failure. */
-function parsesAsJson(text: string): boolean {
+/** Only on the failure path: tells a bad body apart from a warehouse failure, in the same words on both engines. */
+function jsonProblem(text: string): string | undefined {
   try {
     JSON.parse(text)
-    return true
-  } catch {
-    return false
+    return undefined
+  } catch (error) {
+    return messageOf(error)
   }
 }
