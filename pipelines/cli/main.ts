@@ -7,6 +7,7 @@ import { redact } from '../core/secrets.ts'
 import { createContext, type CliContext, type CommandResult, type GlobalOptions } from './context.ts'
 import { registerMigrateCommand } from './commands/migrate.ts'
 import { registerStatusCommand } from './commands/status.ts'
+import { registerReportCommand } from './commands/report.ts'
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -64,6 +65,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<Ex
 
   registerMigrateCommand(program, action)
   registerStatusCommand(program, action)
+  registerReportCommand(program, action)
 
   if (argv.length <= 2) {
     stderr.write(program.helpInformation())

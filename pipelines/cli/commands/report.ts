@@ -1,0 +1,93 @@
+import { Option, type Command } from 'commander'
+import { DateTime } from 'luxon'
+import { readRoiReport, ROI_GROUPINGS, type RoiGrouping, type RoiReport, type RoiRow } from '../../operate/roi-report.ts'
+import { say, withWarehouse, type CliContext } from '../context.ts'
+import { usageError, type Action } from '../main.ts'
+import { renderTable, type TextColumn } from '../text-table.ts'
+
+interface RoiOptions {
+  readonly by: RoiGrouping
+  readonly from?: string
+  readonly to?: string
+  readonly site?: string
+  readonly json?: boolean
+}
+
+export function registerReportCommand(program: Command, action: Action): void {
+  const report = program.command('report').description('reports read from the marts (run transform first)')
+  report
+    .command('roi')
+    .description('revenue, spend, profit and ROI from the marts as a table, for people without Metabase yet')
+    .addOption(new Option('--by <grouping>', 'one row per channel (utm_source/utm_medium), campaign, month or manager').choices(ROI_GROUPINGS).default('channel'))
+    .option('--from <YYYY-MM-DD>', 'first day, inclusive (default: the first day in the marts)')
+    .option('--to <YYYY-MM-DD>', 'last day, inclusive (default: the last day in the marts)')
+    .option('--site <id>', 'one site only (default: all sites together)')
+    .option('--json', 'print the rows as JSON; money as exact decimal strings')
+    .action(action(async (ctx: CliContext, command: Command) => {
+      const options = command.opts<RoiOptions>()
+      const from = parseDay('--from', options.from)
+      const to = parseDay('--to', options.to)
+      if (from !== null && to !== null && from > to) throw usageError(`--from ${from} is after --to ${to}: give the earlier day first`)
+      const siteId = parseSiteId(options.site)
+      const result = await withWarehouse(ctx, (warehouse) => readRoiReport(warehouse.db, { by: options.by, from, to, siteId }))
+      say(ctx, options.json ? JSON.stringify(result, null, 2) : describeRoiReport(result))
+    }))
+}
+
+function parseDay(option: string, value: string | undefined): string | null {
+  if (value === undefined) return null
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !DateTime.fromISO(value).isValid) {
+    throw usageError(`${option} must be a date as YYYY-MM-DD, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function parseSiteId(value: string | undefined): number | null {
+  if (value === undefined) return null
+  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 2_147_483_647) {
+    throw usageError(`--site must be a Calltouch site id (a positive integer), got ${JSON.stringify(value)}`)
+  }
+  return Number(value)
+}
+
+const KEY_TITLES: Readonly<Record<string, string>> = { utm_source: 'source', utm_medium: 'medium', utm_campaign: 'campaign', month: 'month', manager: 'manager' }
+
+/**
+ * The report for people: a title, a table with a total line, and what ROI means.
+ *
+ * @example
+ * say(ctx, describeRoiReport(await readRoiReport(db, { by: 'channel', from: null, to: null, siteId: null })))
+ */
+export function describeRoiReport(report: RoiReport): string {
+  const period = report.from === null && report.to === null ? 'all days' : `${report.from ?? 'first day'} to ${report.to ?? 'last day'}`
+  const sites = report.siteId === null ? 'all sites' : `site ${report.siteId}`
+  const title = `ROI by ${report.by}, ${period}, ${sites} (${report.source})`
+  if (report.total === null) return `${title}: no rows. Run calltouch-etl sync and calltouch-etl transform, or widen --from/--to.`
+  const columns: TextColumn[] = [
+    ...report.keyNames.map((name) => ({ title: KEY_TITLES[name] ?? name })),
+    { title: 'deals', align: 'right' },
+    { title: 'revenue', align: 'right' },
+    { title: 'spend', align: 'right' },
+    { title: 'profit', align: 'right' },
+    { title: 'ROI', align: 'right' },
+  ]
+  const line = (row: RoiRow, keys: readonly string[]): (string | number)[] => [
+    ...keys,
+    row.deals,
+    formatMoney(row.revenue),
+    formatMoney(row.spend),
+    formatMoney(row.profit),
+    row.roiPercent === null ? '—' : `${row.roiPercent}%`,
+  ]
+  const totalKeys = report.keyNames.map((_, index) => (index === 0 ? 'total' : ''))
+  const table = renderTable(columns, [...report.rows.map((row) => line(row, row.keys)), line(report.total, totalKeys)])
+  return [title, table, 'ROI = (revenue − spend) / spend; — where there was no spend. Revenue: completed amounts of deals neither deleted nor removed.'].join('\n')
+}
+
+/** 1234567.5 → '1 234 567.50', from exact decimal text (no JS number in between). */
+export function formatMoney(amount: string): string {
+  const negative = amount.startsWith('-')
+  const [whole = '0', fraction = ''] = (negative ? amount.slice(1) : amount).split('.')
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ' ')
+  return `${negative ? '-' : ''}${grouped}.${fraction.padEnd(2, '0').slice(0, 2)}`
+}
