@@ -9,8 +9,12 @@ import { serializeDealRecord, type DealRecord } from './deal-record.ts'
 import type { ResolvedSiteConfig } from './simulator-options.ts'
 import { dayNumberOf, MS_PER_DAY, parseCalltouchDateTime, parseInstant, toWallMs, type DayKey } from './wall-clock.ts'
 
-/** The most deals kept in each cache (generated days, rendered days). */
-const CACHE_DEALS = 60_000
+/**
+ * The most deals kept in each cache (generated days, rendered days): about ten
+ * busy days of 5,000, enough for a few clients paging windows at once without
+ * regenerating a day per page, and a bounded memory whatever the history.
+ */
+const CACHE_DEALS = 50_000
 const COUNT_CACHE_ENTRIES = 20_000
 
 /** Changes a write made to one deal; applied in order on top of the generated or created record. */
@@ -48,9 +52,13 @@ export interface RenderedDay {
   records: DealRecord[]
   /** orderDate of each record as wall milliseconds. */
   wallMs: number[]
-  /** JSON of each record without and with tags, filled on first use. */
-  json: (string | undefined)[]
-  jsonWithTags: (string | undefined)[]
+  /**
+   * UTF-8 JSON of each record without and with tags, filled on first use. Kept as
+   * Buffers: off the JS heap (no GC scanning of a busy day's text) and ready to
+   * write, so a page is one Buffer.concat.
+   */
+  json: (Buffer | undefined)[]
+  jsonWithTags: (Buffer | undefined)[]
 }
 
 /** Filters of an export request, applied on top of the day's records. */
@@ -226,15 +234,15 @@ export class SimulatedSite {
     return applyChanges(overlay.created as DealRecord, overlay.changes)
   }
 
-  /** The exact JSON text of record `i` of a rendered day. */
-  static recordJson(day: RenderedDay, i: number, withTags: boolean): string {
+  /** The exact JSON of record `i` of a rendered day, UTF-8. */
+  static recordJson(day: RenderedDay, i: number, withTags: boolean): Buffer {
     const cache = withTags ? day.jsonWithTags : day.json
-    let text = cache[i]
-    if (text === undefined) {
-      text = serializeDealRecord(day.records[i] as DealRecord, withTags)
-      cache[i] = text
+    let bytes = cache[i]
+    if (bytes === undefined) {
+      bytes = Buffer.from(serializeDealRecord(day.records[i] as DealRecord, withTags), 'utf8')
+      cache[i] = bytes
     }
-    return text
+    return bytes
   }
 
   /**

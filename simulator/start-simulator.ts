@@ -84,10 +84,13 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024
 
 const FORBIDDEN_MESSAGE = 'Доступ запрещён: неверный токен или идентификатор сайта'
 
+const COMMA = Buffer.from(',')
+const TAIL = Buffer.from(']}')
+
 class HttpAnswer {
   constructor(
     readonly status: number,
-    readonly body: string,
+    readonly body: string | Buffer,
     readonly headers: Record<string, string> = { 'content-type': 'application/json;charset=UTF-8' },
   ) {}
 
@@ -166,7 +169,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       ...(retryAfter ? { 'retry-after': '1' } : {}),
     })
 
-  function exportRecords(site: SimulatedSite, query: ExportQuery): { total: number; pick: (offset: number, limit: number) => string[] } {
+  function exportRecords(site: SimulatedSite, query: ExportQuery): { total: number; pick: (offset: number, limit: number) => Buffer[] } {
     const clockWallMs = toWallMs(clockMs, timeZone)
     const filterBase = {
       allOrigins: query.allOrigins,
@@ -202,8 +205,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const filterKey = JSON.stringify([filter.allOrigins, filter.orderSource, filter.manager, filter.service, filter.phone, orderNumber])
     const counts = days.map((day) => (orderNumber === undefined ? site.countOn(day, clockWallMs, filter, filterKey) : matching(site.renderDay(day, clockWallMs)).length))
     const total = counts.reduce((a, b) => a + b, 0)
-    const pick = (offset: number, limit: number): string[] => {
-      const out: string[] = []
+    const pick = (offset: number, limit: number): Buffer[] => {
+      const out: Buffer[] = []
       let skipped = 0
       for (let d = 0; d < days.length && out.length < limit; d++) {
         const count = counts[d] as number
@@ -252,24 +255,32 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     stats.fault('shiftedPages')
   }
 
-  function handleExport(siteId: number, params: URLSearchParams, fault: FaultDecision): HttpAnswer | { body: string; truncate: boolean } {
+  function handleExport(siteId: number, params: URLSearchParams, fault: FaultDecision): HttpAnswer | { body: Buffer; truncate: boolean } {
     const site = sites.get(siteId)
     if (site === undefined || params.get('clientApiId') !== site.config.token) return HttpAnswer.json(403, { message: FORBIDDEN_MESSAGE })
     const parsed = parseExportQuery(params, resolved)
     if ('error' in parsed) return HttpAnswer.apiError(400, parsed.error)
     const query = parsed.query
     const result = exportRecords(site, query)
-    let body: string
+    let head: string
+    let records: Buffer[]
     if (query.paging === undefined) {
-      body = '{"records":[' + result.pick(0, Infinity).join(',') + ']}'
+      head = '{"records":['
+      records = result.pick(0, Infinity)
     } else {
       const { page, limit } = query.paging
       const pageTotal = result.total === 0 ? resolved.emptyPageTotal : Math.ceil(result.total / limit)
-      const records = result.pick((page - 1) * limit, limit)
-      body = `{"page":${page},"pageTotal":${pageTotal},"pageSize":${limit},"recordsTotal":${result.total},"records":[` + records.join(',') + ']}'
+      head = `{"page":${page},"pageTotal":${pageTotal},"pageSize":${limit},"recordsTotal":${result.total},"records":[`
+      records = result.pick((page - 1) * limit, limit)
       if (page < pageTotal && faults.nextShift()) shiftWindow(site, query)
     }
-    return { body, truncate: fault.truncate }
+    const parts: Buffer[] = [Buffer.from(head)]
+    for (let i = 0; i < records.length; i++) {
+      if (i > 0) parts.push(COMMA)
+      parts.push(records[i] as Buffer)
+    }
+    parts.push(TAIL)
+    return { body: Buffer.concat(parts), truncate: fault.truncate }
   }
 
   async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL, ip: string): Promise<void> {
@@ -340,9 +351,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         // client gets a 200 whose body does not parse.
         stats.fault('truncated')
         stats.answered(200)
-        const bytes = Buffer.from(result.body)
         res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' })
-        res.end(bytes.subarray(0, Math.max(1, Math.floor(bytes.length / 2))))
+        res.end(result.body.subarray(0, Math.max(1, Math.floor(result.body.length / 2))))
         return
       }
       return send(new HttpAnswer(200, result.body))
