@@ -6,6 +6,7 @@ import { LOG_FORMATS, LOG_LEVELS } from '../core/logger.ts'
 import { redact } from '../core/secrets.ts'
 import { createContext, type CliContext, type CommandResult, type GlobalOptions } from './context.ts'
 import { registerMigrateCommand } from './commands/migrate.ts'
+import { registerTransformCommand } from './commands/transform.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerReportCommand } from './commands/report.ts'
 
@@ -64,6 +65,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<Ex
     })
 
   registerMigrateCommand(program, action)
+  registerTransformCommand(program, action)
   registerStatusCommand(program, action)
   registerReportCommand(program, action)
 

@@ -1,0 +1,53 @@
+with
+
+orders as (
+
+    select * from {{ ref('stg_calltouch__orders') }}
+
+),
+
+visits as (
+
+    select * from {{ ref('stg_calltouch__visits') }}
+
+),
+
+attributed as (
+
+    select
+        orders.site_id,
+        orders.order_number,
+        cast(orders.site_id as text) || ':' || orders.order_number as deal_key,
+        orders.order_day,
+        orders.completed_date,
+        orders.{{ revenue_date_column() }} as deal_day,
+        orders.status,
+        orders.manager,
+        orders.service,
+        orders.source_type,
+        {{ channel_key('visits.utm_source', 'visits.visit_source') }} as utm_source,
+        {{ channel_key('visits.utm_medium', 'visits.visit_medium') }} as utm_medium,
+        {{ channel_key('visits.utm_campaign') }} as utm_campaign,
+        visits.order_number is not null as has_visit,
+        orders.planned_amount,
+        orders.completed_amount,
+        orders.is_deleted,
+        orders.removed_from_source_at is not null as is_removed_from_source,
+        not orders.is_deleted and orders.removed_from_source_at is null as is_counted,
+        case
+            when not orders.is_deleted
+                and orders.removed_from_source_at is null
+                and orders.completed_amount is not null
+                then orders.completed_amount
+            else 0
+        end as revenue
+
+    from orders
+
+    left join visits
+        on visits.site_id = orders.site_id
+        and visits.order_number = orders.order_number
+
+)
+
+select * from attributed

@@ -1,0 +1,98 @@
+with
+
+deals as (
+
+    select * from {{ ref('int_deals_attributed') }}
+
+),
+
+tags as (
+
+    select * from {{ ref('stg_calltouch__tags') }}
+
+),
+
+deal_sources as (
+
+    select * from {{ ref('stg_calltouch__sources') }}
+
+),
+
+custom_fields as (
+
+    select * from {{ ref('stg_calltouch__custom_fields') }}
+
+),
+
+tags_per_deal as (
+
+    select
+        site_id,
+        order_number,
+        string_agg(tag, ', ' order by tag) as tags,
+        count(*) as tag_count
+
+    from tags
+
+    group by site_id, order_number
+
+),
+
+custom_fields_per_deal as (
+
+    select
+        site_id,
+        order_number,
+        count(*) as custom_field_count
+
+    from custom_fields
+
+    group by site_id, order_number
+
+),
+
+final as (
+
+    select
+        deals.deal_key,
+        deals.site_id,
+        deals.order_number,
+        deals.order_day,
+        deals.completed_date,
+        deals.deal_day,
+        deals.status,
+        deals.manager,
+        deals.service,
+        deals.source_type,
+        deal_sources.call_duration_seconds,
+        deals.utm_source,
+        deals.utm_medium,
+        deals.utm_campaign,
+        deals.has_visit,
+        deals.planned_amount,
+        deals.completed_amount,
+        deals.revenue,
+        deals.is_deleted,
+        deals.is_removed_from_source,
+        deals.is_counted,
+        tags_per_deal.tags,
+        cast(coalesce(tags_per_deal.tag_count, 0) as integer) as tag_count,
+        cast(coalesce(custom_fields_per_deal.custom_field_count, 0) as integer) as custom_field_count
+
+    from deals
+
+    left join deal_sources
+        on deal_sources.site_id = deals.site_id
+        and deal_sources.order_number = deals.order_number
+
+    left join tags_per_deal
+        on tags_per_deal.site_id = deals.site_id
+        and tags_per_deal.order_number = deals.order_number
+
+    left join custom_fields_per_deal
+        on custom_fields_per_deal.site_id = deals.site_id
+        and custom_fields_per_deal.order_number = deals.order_number
+
+)
+
+select * from final

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('calltouch', 'orders') }}
+
+),
+
+renamed as (
+
+    select
+        site_id,
+        order_number,
+        order_id,
+        order_date as ordered_at,
+        order_day,
+        created_date,
+        completed_date,
+        status,
+        manager,
+        service,
+        order_origin,
+        source_type,
+        planned_amount,
+        completed_amount,
+        is_deleted,
+        removed_from_source_at,
+        last_changed_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,70 @@
+import path from 'node:path'
+import type { Command } from 'commander'
+import { parse } from 'yaml'
+import { EXIT_CODES, EtlError } from '../../core/errors.ts'
+import { DEFAULT_PROJECT_DIR, loadDbtProject } from '../../transform/dbt-project.ts'
+import { runTransform, type TransformResult } from '../../transform/run-transform.ts'
+import { say, withWarehouse, type CliContext } from '../context.ts'
+import type { Action } from '../main.ts'
+
+/** The values the project's revenue_date var may take (see dbt/macros/revenue_date_column.sql). */
+const REVENUE_DATES = ['order_day', 'completed_date'] as const
+
+interface TransformCommandOptions {
+  readonly vars?: string
+  readonly projectDir?: string
+  readonly tests: boolean
+}
+
+/** `--vars '{revenue_date: completed_date}'`, as dbt takes it: a YAML or JSON mapping of declared vars. */
+export function parseVars(text: string | undefined, declared: readonly string[]): Record<string, unknown> {
+  if (text === undefined) return {}
+  let vars: unknown
+  try {
+    vars = parse(text)
+  } catch {
+    vars = undefined
+  }
+  if (typeof vars !== 'object' || vars === null || Array.isArray(vars)) {
+    throw new EtlError('USAGE', `--vars must be a YAML or JSON mapping, e.g. --vars '{revenue_date: completed_date}' (got ${JSON.stringify(text)})`)
+  }
+  for (const name of Object.keys(vars)) {
+    if (!declared.includes(name)) throw new EtlError('USAGE', `--vars names '${name}', which the project does not declare; declared vars: ${declared.join(', ')}`)
+  }
+  const revenueDate = (vars as Record<string, unknown>).revenue_date
+  if (revenueDate !== undefined && !(REVENUE_DATES as readonly unknown[]).includes(revenueDate)) {
+    throw new EtlError('USAGE', `--vars revenue_date must be ${REVENUE_DATES.join(' or ')} (got ${JSON.stringify(revenueDate)})`)
+  }
+  return vars as Record<string, unknown>
+}
+
+function report(ctx: CliContext, result: TransformResult): void {
+  for (const model of result.models) {
+    const rows = model.rows === null ? '' : `, ${model.rows} rows`
+    if (model.status === 'built') say(ctx, `built ${model.materialized} ${model.relation} in ${model.seconds.toFixed(2)} s${rows}`)
+    else say(ctx, `${model.status === 'failed' ? 'FAILED' : 'SKIPPED'} ${model.materialized} ${model.relation}: ${model.error ?? ''}`)
+  }
+  for (const test of result.tests) {
+    if (test.status !== 'passed') say(ctx, `${test.status === 'failed' ? 'FAIL' : 'SKIP'} ${test.kind} test ${test.name}: ${test.message ?? ''}`)
+  }
+  const skipped = result.tests.filter((test) => test.status === 'skipped').length
+  say(ctx, `${result.testsPassed} passed, ${result.testsFailed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)
+}
+
+export function registerTransformCommand(program: Command, action: Action): void {
+  program
+    .command('transform')
+    .description('build the dbt project\'s models (dbt/) in the warehouse without dbt, then run its data and unit tests; exits 1 if a model or a test failed')
+    .option('--vars <mapping>', 'values for the project\'s vars, a YAML or JSON mapping, e.g. \'{revenue_date: completed_date}\'')
+    .option('--project-dir <dir>', 'the dbt project to run (default: the dbt/ project that comes with calltouch-etl)')
+    .option('--no-tests', 'build the models only')
+    .action(action(async (ctx: CliContext, command: Command) => {
+      const options = command.opts<TransformCommandOptions>()
+      const projectDir = options.projectDir === undefined ? DEFAULT_PROJECT_DIR : path.resolve(ctx.cwd, options.projectDir)
+      // Read the project and check --vars before opening the warehouse: bad input changes nothing.
+      const vars = parseVars(options.vars, Object.keys(loadDbtProject(projectDir).vars))
+      const result = await withWarehouse(ctx, (warehouse) => runTransform(warehouse.db, { projectDir, vars, runTests: options.tests, logger: ctx.logger }), { exclusive: true })
+      report(ctx, result)
+      return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
+    }))
+}

@@ -1,0 +1,189 @@
+import { EtlError } from '../core/errors.ts'
+import {
+  DEFAULT_TARGET_SCHEMA,
+  MATERIALIZATIONS,
+  mergeConfig,
+  type DbtProject,
+  type Materialization,
+  type ModelConfig,
+  type ModelNode,
+} from './dbt-project.ts'
+import { Relation, checkTemplate, macroNamesOf, renderTemplate } from './jinja-subset.ts'
+
+export interface CompiledModel {
+  readonly node: ModelNode
+  readonly relation: Relation
+  readonly materialized: Materialization
+  readonly persistDocs: { readonly relation: boolean; readonly columns: boolean }
+  /** Models this one refers to with ref(). */
+  readonly dependsOn: readonly string[]
+  /** The rendered SQL: one select. */
+  readonly sql: string
+}
+
+export interface RenderOverrides {
+  /** What `ref('name')` and `source('a', 'b')` render instead of the relation (unit tests give CTE names). */
+  readonly input?: (input: string) => string | undefined
+  readonly vars?: Readonly<Record<string, unknown>>
+  readonly self?: Relation
+}
+
+/** A project ready to build: models in dependency order, and a renderer for tests. */
+export interface CompiledProject {
+  readonly project: DbtProject
+  readonly models: readonly CompiledModel[]
+  /** Renders any template of the project (a test, a model for a unit test). */
+  render(text: string, what: string, overrides?: RenderOverrides): string
+  relationOf(model: string): Relation | undefined
+  /** The relation a unit test's input (`ref('x')`, `source('a', 'b')`) names. */
+  inputRelation(input: string): Relation
+}
+
+/** `ref('x')` as a unit test's `input` names it, in one canonical spelling. */
+export function refInput(name: string): string {
+  return `ref('${name}')`
+}
+
+export function sourceInput(sourceName: string, tableName: string): string {
+  return `source('${sourceName}', '${tableName}')`
+}
+
+/** A unit test's `input` (`ref('x')`, `source("a", "b")`) in the canonical spelling, or undefined. */
+export function canonicalInput(input: string): string | undefined {
+  const ref = /^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(input)
+  if (ref) return refInput(ref[1] as string)
+  const source = /^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$/.exec(input)
+  if (source) return sourceInput(source[1] as string, source[2] as string)
+  return undefined
+}
+
+/**
+ * Orders models so that each comes after every model it refers to; ties by
+ * name, so the order is the same every run. A cycle is refused with its path.
+ */
+export function orderModels(dependencies: ReadonlyMap<string, readonly string[]>): string[] {
+  const order: string[] = []
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return
+    if (state.get(name) === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(name)), name]
+      throw new EtlError('INPUT', `the models refer to each other in a cycle: ${cycle.join(' -> ')}; a model cannot depend on itself through ref()`)
+    }
+    state.set(name, 'visiting')
+    for (const dependency of [...(dependencies.get(name) ?? [])].sort()) visit(dependency, [...trail, name])
+    state.set(name, 'done')
+    order.push(name)
+  }
+  for (const name of [...dependencies.keys()].sort()) visit(name, [])
+  return order
+}
+
+function schemaFor(config: ModelConfig, targetSchema: string): string {
+  // dbt's default generate_schema_name: a custom schema is appended to the target's.
+  return config.schema ? `${targetSchema}_${config.schema}` : targetSchema
+}
+
+/**
+ * Checks and renders every model, macro and singular test of the project
+ * before anything is built, so that a refused construct or a cycle changes
+ * nothing in the warehouse.
+ */
+export function compileProject(
+  project: DbtProject,
+  options: { vars?: Readonly<Record<string, unknown>>; targetSchema?: string } = {},
+): CompiledProject {
+  const targetSchema = options.targetSchema ?? DEFAULT_TARGET_SCHEMA
+  const runVars = { ...project.vars, ...options.vars }
+  const macroNames = new Set(project.macroFiles.flatMap((file) => macroNamesOf(file)))
+  for (const file of project.macroFiles) checkTemplate(file.text, `macro file ${file.file}`, macroNames)
+
+  const modelNames = new Set(project.models.map((model) => model.name))
+  const relations = new Map<string, Relation>()
+
+  const render = (text: string, what: string, overrides: RenderOverrides = {}, onConfig?: (config: Record<string, unknown>) => void, onRef?: (name: string) => void): string => {
+    const vars = { ...runVars, ...overrides.vars }
+    return renderTemplate(text, what, project.macroFiles, {
+      ref(name, ...rest) {
+        if (rest.length > 0) throw new EtlError('INPUT', `${what} calls ref() with a package or version, which calltouch-etl transform does not support; use ref('model_name')`)
+        if (!modelNames.has(name)) throw new EtlError('INPUT', `${what} refers to ref('${name}'), which is not a model of the project`)
+        onRef?.(name)
+        const replaced = overrides.input?.(refInput(name))
+        if (replaced !== undefined) return replaced
+        return relations.get(name) ?? new Relation(targetSchema, name)
+      },
+      source(sourceName, tableName) {
+        const table = project.sources.find((source) => source.sourceName === sourceName && source.tableName === tableName)
+        if (!table) throw new EtlError('INPUT', `${what} refers to source('${sourceName}', '${tableName}'), which no sources: block of the project declares`)
+        return overrides.input?.(sourceInput(sourceName, tableName)) ?? new Relation(table.schema, table.identifier)
+      },
+      config(settings) {
+        if (!onConfig) throw new EtlError('INPUT', `${what} calls config(), which only a model may call`)
+        onConfig(settings)
+      },
+      var(name, ...fallback) {
+        if (name in vars) return vars[name]
+        if (fallback.length > 0) return fallback[0]
+        throw new EtlError('INPUT', `${what} uses var('${name}'), which has no value: declare it under vars: in dbt_project.yml or pass it with --vars`)
+      },
+      this: overrides.self,
+    })
+  }
+
+  // First pass: each model's config() and refs, which decide relations and order.
+  const parsed = new Map<string, { config: ModelConfig; dependsOn: string[] }>()
+  for (const node of project.models) {
+    const what = `model ${node.name}`
+    checkTemplate(node.sql, what, macroNames)
+    const fromSql: Record<string, unknown> = {}
+    const dependsOn = new Set<string>()
+    render(node.sql, what, { self: new Relation(targetSchema, node.name) }, (settings) => Object.assign(fromSql, settings), (name) => dependsOn.add(name))
+    const unsupported = Object.keys(fromSql).filter((key) => !['materialized', 'schema', 'alias', 'tags', 'persist_docs'].includes(key))
+    if (unsupported.length > 0) {
+      throw new EtlError('INPUT', `model ${node.name} sets config ${unsupported.join(', ')}, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs); run the project with real dbt or remove it`)
+    }
+    const config = mergeConfig(node.config, {
+      materialized: fromSql.materialized === undefined ? undefined : String(fromSql.materialized),
+      schema: fromSql.schema === undefined ? undefined : String(fromSql.schema),
+      alias: fromSql.alias === undefined ? undefined : String(fromSql.alias),
+    })
+    parsed.set(node.name, { config, dependsOn: [...dependsOn] })
+    relations.set(node.name, new Relation(schemaFor(config, targetSchema), config.alias ?? node.name))
+  }
+
+  const order = orderModels(new Map([...parsed].map(([name, { dependsOn }]) => [name, dependsOn])))
+  const models = order.map((name): CompiledModel => {
+    const node = project.models.find((model) => model.name === name) as ModelNode
+    const { config, dependsOn } = parsed.get(name) as { config: ModelConfig; dependsOn: string[] }
+    const materialized = config.materialized ?? 'view'
+    if (!(MATERIALIZATIONS as readonly string[]).includes(materialized)) {
+      throw new EtlError('INPUT', `model ${name} is materialized as '${materialized}', which calltouch-etl transform does not support (only ${MATERIALIZATIONS.join(' and ')}); run the project with real dbt or change its materialization`)
+    }
+    const relation = relations.get(name) as Relation
+    const sql = render(node.sql, `model ${name}`, { self: relation }, () => {}).trim().replace(/;\s*$/, '')
+    return {
+      node,
+      relation,
+      materialized: materialized as Materialization,
+      persistDocs: { relation: config.persistDocs?.relation ?? false, columns: config.persistDocs?.columns ?? false },
+      dependsOn,
+      sql,
+    }
+  })
+  for (const test of project.singularTests) checkTemplate(test.sql, `test ${test.name}`, macroNames)
+
+  return {
+    project,
+    models,
+    render: (text, what, overrides) => render(text, what, overrides, () => {}),
+    relationOf: (model) => relations.get(model),
+    inputRelation(input) {
+      const canonical = canonicalInput(input)
+      const ref = canonical && /^ref\('(.*)'\)$/.exec(canonical)?.[1]
+      if (ref && relations.has(ref)) return relations.get(ref) as Relation
+      const source = project.sources.find((table) => canonical === sourceInput(table.sourceName, table.tableName))
+      if (source) return new Relation(source.schema, source.identifier)
+      throw new EtlError('INPUT', `${input} is neither ref('model') of a model of the project nor source('name', 'table') of a declared source`)
+    },
+  }
+}
