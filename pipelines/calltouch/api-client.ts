@@ -101,7 +101,7 @@ export class CalltouchClient {
     })
     const url = `${base}/calls-service/RestAPI/${this.siteId}/orders-diary/orders?${query.toString()}`
     const what = `deals of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo}, page ${page}`
-    return this.withRetries(what, priority, async (signal) => {
+    return this.withRetries(what, priority, url, async (signal) => {
       const body = await this.getText(url, what, signal)
       return parseOrdersPage(body, page, what)
     })
@@ -123,7 +123,7 @@ export class CalltouchClient {
     const nodeBaseUrl = this.config.nodeBaseUrl ?? ((nodeId: number) => `https://api-node${nodeId}.calltouch.ru`)
     const url = `${base}/calls-service/RestAPI/${this.siteId}/getnodeid/`
     try {
-      const nodeId = await this.withRetries(`the API node of site ${this.siteId}`, REQUEST_PRIORITIES.discovery, async (signal) => {
+      const nodeId = await this.withRetries(`the API node of site ${this.siteId}`, REQUEST_PRIORITIES.discovery, url, async (signal) => {
         const body = JSON.parse(await this.getText(url, `the API node of site ${this.siteId}`, signal)) as { nodeId?: unknown }
         return body.nodeId
       }, 1)
@@ -134,10 +134,10 @@ export class CalltouchClient {
     return base
   }
 
-  private async withRetries<T>(what: string, priority: RequestPriority, attempt: (signal: AbortSignal) => Promise<T>, maxRetries = this.config.maxRetries): Promise<T> {
+  private async withRetries<T>(what: string, priority: RequestPriority, url: string, attempt: (signal: AbortSignal) => Promise<T>, maxRetries = this.config.maxRetries): Promise<T> {
     const { limiter, timeoutMs, logger } = this.config
     return pRetry(
-      () => limiter.schedule(priority, () => attempt(AbortSignal.timeout(timeoutMs))),
+      () => limiter.schedule(priority, url, () => attempt(AbortSignal.timeout(timeoutMs))),
       {
         retries: maxRetries,
         factor: 2,

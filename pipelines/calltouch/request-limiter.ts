@@ -1,13 +1,18 @@
+import diagnosticsChannel from 'node:diagnostics_channel'
 import Bottleneck from 'bottleneck'
 import { MAX_REQUESTS_PER_SECOND } from '../core/site-config.ts'
 
 /**
- * Extra spacing between two request starts. The vendor counts requests as they
- * arrive, so two starts exactly 1000/5 ms apart could land 6 in one second after
- * a few ms of network or event-loop jitter; 10 ms per request keeps a 50 ms
- * margin in every second at a cost of 5% of the budget.
+ * The vendor counts requests as they ARRIVE, in any one second. A request is
+ * counted here from the moment its headers go out on the socket (undici's
+ * diagnostics channel), not from when it was scheduled: a process whose event
+ * loop stalls (PGlite runs SQL synchronously in WASM) would otherwise send a
+ * backlog of "spaced" requests in one burst. The window is a little longer than
+ * a second to absorb the network's jitter.
  */
-export const START_SPACING_MARGIN_MS = 10
+export const RATE_WINDOW_MS = 1030
+/** How often a full window is re-checked while a request's headers are still on their way. */
+const PENDING_POLL_MS = 5
 
 /**
  * Requests in flight at once. At 5 a second and Calltouch's usual 100–400 ms
@@ -39,8 +44,8 @@ export interface RequestCounters {
  * limit is per IP, so every site and every window shares it.
  */
 export interface RequestLimiter {
-  /** Runs `request` when the rate allows; counts it. */
-  schedule<T>(priority: RequestPriority, request: () => Promise<T>): Promise<T>
+  /** Runs `request`, which fetches `url` once, when the rate allows; counts it. */
+  schedule<T>(priority: RequestPriority, url: string, request: () => Promise<T>): Promise<T>
   readonly counters: Readonly<RequestCounters>
   countRetry(): void
   /** Requests waiting for their turn. */
@@ -55,35 +60,94 @@ export interface RequestLimiterConfig {
 }
 
 /**
- * A limiter that starts at most `requestsPerSecond` requests in any rolling
- * second: starts are spaced `1000 / requestsPerSecond` ms plus a margin apart
- * (bottleneck's `minTime`), which bounds every one-second window, unlike a
- * reservoir refilled each second, which lets 2 × 5 through around a refill.
+ * A limiter that lets at most `requestsPerSecond` requests reach the API in
+ * any rolling second: bottleneck orders waiting requests by priority and
+ * spaces their starts (`minTime`), and a send-time window holds a start back
+ * while `requestsPerSecond` requests were sent, or are about to be, within the
+ * last {@link RATE_WINDOW_MS}.
  *
  * @example
  * const limiter = createRequestLimiter({ requestsPerSecond: 5 })
- * const body = await limiter.schedule(REQUEST_PRIORITIES.firstPage, () => fetch(url).then((r) => r.text()))
+ * const body = await limiter.schedule(REQUEST_PRIORITIES.firstPage, url, () => fetch(url).then((r) => r.text()))
  */
 export function createRequestLimiter(config: RequestLimiterConfig): RequestLimiter {
   const perSecond = Math.min(config.requestsPerSecond, MAX_REQUESTS_PER_SECOND)
   if (!(perSecond > 0)) throw new RangeError(`requestsPerSecond must be above 0, got ${config.requestsPerSecond}`)
-  const bottleneck = new Bottleneck({
-    minTime: Math.ceil(1000 / perSecond) + START_SPACING_MARGIN_MS,
-    maxConcurrent: config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
-  })
+  const bottleneck = new Bottleneck({ minTime: Math.ceil(1000 / perSecond), maxConcurrent: config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT })
+  const window = createSendWindow(Math.max(1, Math.floor(perSecond)), Math.ceil(RATE_WINDOW_MS * Math.max(1, Math.floor(perSecond)) / perSecond))
   const counters: RequestCounters = { requests: 0, retries: 0 }
   return {
     counters,
-    schedule(priority, request) {
-      return bottleneck.schedule({ priority }, () => {
+    schedule(priority, url, request) {
+      return bottleneck.schedule({ priority }, async () => {
+        const slot = await window.acquire(url)
         counters.requests += 1
-        return request()
+        try {
+          return await request()
+        } finally {
+          window.release(slot)
+        }
       })
     },
     countRetry() {
       counters.retries += 1
     },
     waiting: () => bottleneck.queued(),
-    stop: () => bottleneck.stop({ dropWaitingJobs: true }),
+    async stop() {
+      window.close()
+      await bottleneck.stop({ dropWaitingJobs: true })
+    },
   }
+}
+
+interface SendSlot {
+  readonly key: string
+  /** performance.now() when the headers went out; undefined while on their way. */
+  sentAt: number | undefined
+}
+
+/** Request sends of the last `windowMs`, as undici reports them. */
+function createSendWindow(capacity: number, windowMs: number): { acquire(url: string): Promise<SendSlot>; release(slot: SendSlot): void; close(): void } {
+  const slots: SendSlot[] = []
+  const onSendHeaders = (message: unknown): void => {
+    const request = (message as { request?: { origin?: unknown; path?: unknown } }).request
+    const key = `${String(request?.origin)}${String(request?.path)}`
+    const slot = slots.find((candidate) => candidate.sentAt === undefined && candidate.key === key)
+    if (slot) slot.sentAt = performance.now()
+  }
+  diagnosticsChannel.subscribe(SEND_HEADERS_CHANNEL, onSendHeaders)
+  return {
+    async acquire(url) {
+      const parsed = new URL(url)
+      const key = `${parsed.origin}${parsed.pathname}${parsed.search}`
+      for (;;) {
+        const now = performance.now()
+        while (slots.length > 0 && slots[0]?.sentAt !== undefined && (slots[0].sentAt as number) <= now - windowMs) slots.shift()
+        const live = slots.filter((slot) => slot.sentAt === undefined || slot.sentAt > now - windowMs)
+        if (live.length < capacity) {
+          const slot: SendSlot = { key, sentAt: undefined }
+          slots.push(slot)
+          return slot
+        }
+        const sent = live.filter((slot) => slot.sentAt !== undefined).map((slot) => slot.sentAt as number)
+        const untilFree = sent.length === live.length ? Math.min(...sent) + windowMs - now : PENDING_POLL_MS
+        await sleep(Math.max(1, Math.ceil(untilFree)))
+      }
+    },
+    release(slot) {
+      // A request that failed before sending (or whose send went unreported) counts from now: the safe side.
+      slot.sentAt ??= performance.now()
+      slots.sort((a, b) => (a.sentAt ?? Infinity) - (b.sentAt ?? Infinity))
+    },
+    close() {
+      diagnosticsChannel.unsubscribe(SEND_HEADERS_CHANNEL, onSendHeaders)
+    },
+  }
+}
+
+/** Published by undici (Node's fetch) when a request's headers are written to the socket. */
+const SEND_HEADERS_CHANNEL = 'undici:client:sendHeaders'
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }

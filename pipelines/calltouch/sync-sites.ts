@@ -6,6 +6,7 @@ import type { WarehouseDb } from '../warehouse/connection.ts'
 import { CalltouchClient, CalltouchRequestError } from './api-client.ts'
 import { daysBetween, type Day } from './calltouch-dates.ts'
 import { extractWindow, requestRange, type DayWindow } from './extract-window.ts'
+import type { WindowFailure, WindowLoadResult, WindowToLoad } from './load-window.ts'
 import type { RequestLimiter } from './request-limiter.ts'
 import { planDays, readSiteLedger, WindowPlanner, type PlanRequest } from './window-planner.ts'
 
@@ -16,34 +17,11 @@ import { planDays, readSiteLedger, WindowPlanner, type PlanRequest } from './win
  */
 export const DEFAULT_WINDOW_CONCURRENCY = 6
 
-/** A window's pages handed to the load (pipelines/calltouch/load-window.ts owns the load). */
-export interface WindowToLoad {
-  readonly runId: string
-  readonly siteId: number
-  readonly timeZone: string
-  readonly firstDay: Day
-  readonly lastDay: Day
-  readonly pages: readonly string[]
-}
-
-export interface WindowLoadResult {
-  readonly seen: number
-  readonly landed: number
-  readonly changed: number
-  readonly rejected: number
-  readonly removed: number
-  readonly recordsByDay: Record<string, number>
-}
-
-export interface WindowFailure {
-  readonly runId: string
-  readonly siteId: number
-  readonly firstDay: Day
-  readonly lastDay: Day
-  readonly error: string
-}
-
-/** The load half: a window's rows and its ledger rows in one transaction, or its failure in the ledger. */
+/**
+ * The load half (load-window.ts): a window's rows and its ledger rows in one
+ * transaction, or its failure in the ledger. Passed in so the orchestration
+ * can be driven by any loader.
+ */
 export interface WindowLoader {
   loadWindow(db: WarehouseDb, window: WindowToLoad): Promise<WindowLoadResult>
   recordWindowFailure(db: WarehouseDb, failure: WindowFailure): Promise<void>
