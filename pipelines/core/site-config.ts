@@ -165,7 +165,7 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
     const siteId = typeof raw.id === 'number' ? raw.id : undefined
     if (siteId !== undefined) {
       const first = seenIds.get(siteId)
-      if (first !== undefined) problems.push(`${where}.id: site ${siteId} is listed twice (also sites[${first}]); list each site once`)
+      if (first !== undefined) problems.push(`${where}.id: site ${siteId} is listed twice (also sites[${first}]): list each site once`)
       else seenIds.set(siteId, index)
     }
     const token = siteToken(raw, env, where, problems)
@@ -212,7 +212,7 @@ function siteToken(raw: Record<string, unknown>, env: Env, where: string, proble
   const token = env[tokenEnv]?.trim() ?? ''
   registerSecret(token)
   if (token === '') {
-    problems.push(`${where}.tokenEnv: the environment variable ${tokenEnv} is not set or empty; export it with the site's API token`)
+    problems.push(`${where}.tokenEnv: the environment variable ${tokenEnv} is not set or empty: export it with the site's API token`)
     return undefined
   }
   return token

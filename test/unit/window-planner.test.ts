@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest'
+import { eachDay } from '../../pipelines/calltouch/calltouch-dates.ts'
+import { requestRange } from '../../pipelines/calltouch/extract-window.ts'
+import { planDays, PROBE_WINDOW_DAYS, WindowPlanner, type LedgerDay } from '../../pipelines/calltouch/window-planner.ts'
+
+const NOW = new Date('2026-11-29T09:00:00Z')
+const SETTINGS = { lookbackDays: 30, refreshMaxAgeDays: 180, refreshAfterDays: 7 }
+const ok = (day: string, records: number, readAt = NOW): LedgerDay => ({ day, records, status: 'ok', lastSucceededAt: readAt })
+
+function drain(planner: WindowPlanner): string[] {
+  const windows: string[] = []
+  for (let window = planner.next(); window; window = planner.next()) windows.push(`${window.firstDay}..${window.lastDay}`)
+  return windows
+}
+
+describe('planning the days of a sync', () => {
+  it('reads every day from the start date to today when the ledger is empty', () => {
+    expect(planDays([], { kind: 'sync', today: '2026-11-29', startDate: '2026-11-20', now: NOW, settings: SETTINGS })).toEqual(eachDay('2026-11-20', '2026-11-29'))
+  })
+
+  it('re-reads only the look-back window once every day was read today', () => {
+    const ledger = eachDay('2026-08-01', '2026-11-29').map((day) => ok(day, 10))
+    const days = planDays(ledger, { kind: 'sync', today: '2026-11-29', startDate: '2026-08-01', now: NOW, settings: SETTINGS })
+    expect(days).toEqual(eachDay('2026-10-31', '2026-11-29'))
+  })
+
+  it('adds older days last read more than a week ago, up to 180 days old, and days that failed', () => {
+    const longAgo = new Date('2026-11-10T00:00:00Z')
+    const ledger: LedgerDay[] = [
+      ok('2026-05-01', 5, longAgo), // older than 180 days: left alone
+      ok('2026-06-10', 5, longAgo), // stale and within 180 days
+      ok('2026-06-11', 5, new Date('2026-11-25T00:00:00Z')), // read 4 days ago
+      { day: '2026-06-12', records: null, status: 'failed', lastSucceededAt: null },
+      { day: '2025-12-31', records: 3, status: 'failed', lastSucceededAt: longAgo }, // before the start date, failed
+      ...eachDay('2026-06-13', '2026-11-29').map((day) => ok(day, 1)),
+    ]
+    const days = planDays(ledger, { kind: 'sync', today: '2026-11-29', startDate: '2026-05-01', now: NOW, settings: SETTINGS })
+    expect(days).toEqual(['2025-12-31', ...eachDay('2026-05-02', '2026-06-09'), '2026-06-10', '2026-06-12', ...eachDay('2026-10-31', '2026-11-29')])
+  })
+
+  it('reads exactly the backfill range, whatever the ledger says', () => {
+    expect(planDays([ok('2026-11-02', 4)], { kind: 'backfill', from: '2026-11-01', to: '2026-11-03' })).toEqual(['2026-11-01', '2026-11-02', '2026-11-03'])
+  })
+})
+
+describe('cutting planned days into windows', () => {
+  it('packs known days up to 5000 deals a window and never across a gap', () => {
+    const days = [...eachDay('2026-11-01', '2026-11-10'), ...eachDay('2026-11-20', '2026-11-21')]
+    const ledger = days.map((day) => ok(day, 1200))
+    expect(drain(new WindowPlanner(days, ledger))).toEqual(['2026-11-01..2026-11-04', '2026-11-05..2026-11-08', '2026-11-09..2026-11-10', '2026-11-20..2026-11-21'])
+  })
+
+  it('puts a day bigger than a window alone', () => {
+    const days = eachDay('2026-11-01', '2026-11-03')
+    expect(drain(new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)]))).toEqual(['2026-11-01..2026-11-01', '2026-11-02..2026-11-02', '2026-11-03..2026-11-03'])
+  })
+
+  it('estimates unknown days from their known neighbours', () => {
+    const known = eachDay('2026-11-01', '2026-11-07').map((day) => ok(day, 1000))
+    const days = eachDay('2026-11-08', '2026-11-20')
+    expect(drain(new WindowPlanner(days, known))).toEqual(['2026-11-08..2026-11-12', '2026-11-13..2026-11-17', '2026-11-18..2026-11-20'])
+  })
+
+  it('probes a site nothing is known about, then cuts by the density its first page told', () => {
+    const planner = new WindowPlanner(eachDay('2026-09-01', '2026-10-30'), [])
+    expect(planner.nextIsProbe).toBe(true)
+    const probe = planner.next()
+    expect(probe).toEqual({ firstDay: '2026-09-01', lastDay: '2026-09-07' })
+    expect(PROBE_WINDOW_DAYS).toBe(7)
+    // 8 days asked for (the day after the window too), 2500 deals a day: too big to read whole.
+    expect(planner.observe(probe!, 20_000, 8)).toBe('too-big')
+    expect(planner.nextIsProbe).toBe(false)
+    expect(planner.next()).toEqual({ firstDay: '2026-09-01', lastDay: '2026-09-02' })
+    expect(planner.remainingDays).toBe(58)
+  })
+
+  it('reads a probe whole when its first page is small enough', () => {
+    const planner = new WindowPlanner(eachDay('2026-09-01', '2026-10-30'), [])
+    const probe = planner.next()!
+    expect(planner.observe(probe, 320, 8)).toBe('continue')
+    expect(drain(planner)).toEqual(['2026-09-08..2026-10-30'])
+  })
+})
+
+describe('the dates asked for a window', () => {
+  it('asks for the day after the window unless dateTo is known to include its day', () => {
+    expect(requestRange({ firstDay: '2026-11-01', lastDay: '2026-11-05' }, false)).toEqual({ dateFrom: '2026-11-01', dateTo: '2026-11-06' })
+    expect(requestRange({ firstDay: '2026-11-01', lastDay: '2026-11-05' }, true)).toEqual({ dateFrom: '2026-11-01', dateTo: '2026-11-05' })
+    // Equal dates are refused by the vendor page: one day is always asked as [day, day + 1].
+    expect(requestRange({ firstDay: '2026-12-31', lastDay: '2026-12-31' }, true)).toEqual({ dateFrom: '2026-12-31', dateTo: '2027-01-01' })
+  })
+})
