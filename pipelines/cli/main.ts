@@ -9,6 +9,8 @@ import { registerMigrateCommand } from './commands/migrate.ts'
 import { registerTransformCommand } from './commands/transform.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerReportCommand } from './commands/report.ts'
+import { registerSyncCommand } from './commands/sync.ts'
+import { registerBackfillCommand } from './commands/backfill.ts'
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -68,6 +70,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<Ex
   registerTransformCommand(program, action)
   registerStatusCommand(program, action)
   registerReportCommand(program, action)
+  registerSyncCommand(program, action)
+  registerBackfillCommand(program, action)
 
   if (argv.length <= 2) {
     stderr.write(program.helpInformation())
