@@ -103,7 +103,14 @@ export function simulatorOptionsFromCli(cli: CliOptions): SimulatorOptions {
     sites: cli.sites,
     now: cli.now,
     timeZone: cli.timeZone,
-    rateLimit: cli.rateLimit ? { retryAfter: cli.retryAfter === true, perSecond: cli.ratePerSecond, queue: cli.rateQueue } : false,
+    // Only the limits given on the command line override the vendor's 5 + 5.
+    rateLimit: cli.rateLimit
+      ? {
+          retryAfter: cli.retryAfter === true,
+          ...(cli.ratePerSecond === undefined ? {} : { perSecond: cli.ratePerSecond }),
+          ...(cli.rateQueue === undefined ? {} : { queue: cli.rateQueue }),
+        }
+      : false,
     dateToInclusive: cli.dateToExclusive !== true,
     acceptEqualDates: cli.acceptEqualDates === true,
     emptyPageTotal: cli.emptyPageTotal === '1' ? 1 : 0,

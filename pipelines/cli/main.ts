@@ -7,10 +7,14 @@ import { redact } from '../core/secrets.ts'
 import { createContext, type CliContext, type CommandResult, type GlobalOptions } from './context.ts'
 import { registerMigrateCommand } from './commands/migrate.ts'
 import { registerTransformCommand } from './commands/transform.ts'
+import { registerSpendCommand } from './commands/spend.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerReportCommand } from './commands/report.ts'
+import { registerDemoCommand } from './commands/demo.ts'
 import { registerSyncCommand } from './commands/sync.ts'
 import { registerBackfillCommand } from './commands/backfill.ts'
+// The one place product code reaches the simulator: the `simulator` command runs it for people.
+import { registerSimulatorCommand } from '../../simulator/cli.ts'
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -68,10 +72,13 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<Ex
 
   registerMigrateCommand(program, action)
   registerTransformCommand(program, action)
+  registerSpendCommand(program, action)
   registerStatusCommand(program, action)
   registerReportCommand(program, action)
+  registerDemoCommand(program, action)
   registerSyncCommand(program, action)
   registerBackfillCommand(program, action)
+  registerSimulatorCommand(program, { stdout })
 
   if (argv.length <= 2) {
     stderr.write(program.helpInformation())
