@@ -44,6 +44,8 @@ export interface CalltouchClientConfig {
   readonly logger?: Logger
   /** Node discovery, on by default only for {@link DEFAULT_BASE_URL}. */
   readonly discoverNode?: boolean
+  /** First wait before a retry (default 500 ms); doubled each retry, with jitter. */
+  readonly minRetryDelayMs?: number
   /** The base URL of node N (tests point it at the simulator). */
   readonly nodeBaseUrl?: (nodeId: number) => string
 }
@@ -141,7 +143,7 @@ export class CalltouchClient {
       {
         retries: maxRetries,
         factor: 2,
-        minTimeout: MIN_RETRY_DELAY_MS,
+        minTimeout: this.config.minRetryDelayMs ?? MIN_RETRY_DELAY_MS,
         maxTimeout: MAX_RETRY_DELAY_MS,
         randomize: true,
         shouldRetry: ({ error }) => !(error instanceof CalltouchRequestError) || error.retry.retryable,
