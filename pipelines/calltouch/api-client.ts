@@ -48,6 +48,8 @@ export interface CalltouchClientConfig {
   readonly minRetryDelayMs?: number
   /** The base URL of node N (tests point it at the simulator). */
   readonly nodeBaseUrl?: (nodeId: number) => string
+  /** Aborts requests in flight and stops retrying, when the run is being stopped (SIGTERM to `schedule`). */
+  readonly signal?: AbortSignal
 }
 
 /** Whether a failed request is worth repeating. */
@@ -137,16 +139,17 @@ export class CalltouchClient {
   }
 
   private async withRetries<T>(what: string, priority: RequestPriority, url: string, attempt: (signal: AbortSignal) => Promise<T>, maxRetries = this.config.maxRetries): Promise<T> {
-    const { limiter, timeoutMs, logger } = this.config
+    const { limiter, timeoutMs, logger, signal: stop } = this.config
     return pRetry(
-      () => limiter.schedule(priority, url, () => attempt(AbortSignal.timeout(timeoutMs))),
+      () => limiter.schedule(priority, url, () => attempt(stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs))),
       {
+        ...(stop ? { signal: stop } : {}),
         retries: maxRetries,
         factor: 2,
         minTimeout: this.config.minRetryDelayMs ?? MIN_RETRY_DELAY_MS,
         maxTimeout: MAX_RETRY_DELAY_MS,
         randomize: true,
-        shouldRetry: ({ error }) => !(error instanceof CalltouchRequestError) || error.retry.retryable,
+        shouldRetry: ({ error }) => stop?.aborted !== true && (!(error instanceof CalltouchRequestError) || error.retry.retryable),
         onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
           const retry = error instanceof CalltouchRequestError ? error.retry : undefined
           if (retry?.retryable !== true || retriesLeft === 0) return
@@ -170,6 +173,7 @@ export class CalltouchClient {
       response = await this.fetch(url, { signal, headers: { accept: 'application/json' } })
       body = await response.text()
     } catch (error) {
+      if (this.config.signal?.aborted) throw new CalltouchRequestError(`${what}: interrupted, the run is stopping`, { retryable: false }, { cause: error })
       const reason = signal.aborted ? `no answer within ${this.config.timeoutMs} ms` : `network error (${networkCause(error)})`
       throw new CalltouchRequestError(`${what}: ${reason}`, { retryable: true }, { cause: error })
     }

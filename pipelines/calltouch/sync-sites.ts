@@ -43,6 +43,8 @@ export interface SyncSitesConfig {
   readonly fetch?: typeof fetch
   readonly windowConcurrency?: number
   readonly onProgress?: (progress: SyncProgress) => void
+  /** Stops the run: requests in flight are aborted, no further window starts; loads under way finish (each is one transaction). */
+  readonly signal?: AbortSignal
 }
 
 export interface SyncProgress {
@@ -108,6 +110,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       maxRetries: settings.maxRetries,
       logger,
       ...(config.fetch ? { fetch: config.fetch } : {}),
+      ...(config.signal ? { signal: config.signal } : {}),
     })
     states.push({ site, client, planner: new WindowPlanner(planned, ledger), inFlight: 0, probing: false, refusal: undefined })
     logger.info({ siteId: site.siteId, days: planned.length, firstDay: planned[0], lastDay: planned.at(-1) }, `site ${site.siteId}: ${planned.length} day(s) to read`)
@@ -195,6 +198,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
 
   const worker = async (): Promise<void> => {
     for (;;) {
+      if (config.signal?.aborted) return
       const next = pick()
       if (next === 'done') return
       if (next === 'wait') {

@@ -27,7 +27,12 @@ export const SITE_OPTION_HELP = 'only this configured site id'
  * records the run in etl.runs, prints a one-line summary, and returns 1 when
  * any window failed.
  */
-export async function runCalltouchCommand(ctx: CliContext, command: 'sync' | 'backfill', options: CalltouchRunOptions): Promise<ExitCode> {
+export async function runCalltouchCommand(
+  ctx: CliContext,
+  command: 'sync' | 'backfill',
+  options: CalltouchRunOptions,
+  run: { readonly signal?: AbortSignal } = {},
+): Promise<ExitCode> {
   const startedAt = Date.now()
   const now = new Date()
   const siteFilter = options.site === undefined ? undefined : positiveInteger('--site', options.site)
@@ -57,6 +62,7 @@ export async function runCalltouchCommand(ctx: CliContext, command: 'sync' | 'ba
         now,
         logger: ctx.logger.child({ runId }),
         onProgress: progress.update,
+        ...(run.signal ? { signal: run.signal } : {}),
       })
     } catch (error) {
       progress.stop()
@@ -67,17 +73,20 @@ export async function runCalltouchCommand(ctx: CliContext, command: 'sync' | 'ba
     }
     progress.stop()
     const durationMs = Date.now() - startedAt
-    const status: RunStatus = summary.windowsFailed === 0 ? 'succeeded' : summary.windowsFailed < summary.windows ? 'partial' : 'failed'
+    // A stopped run read only part of its plan: it failed, whatever its windows did.
+    const interrupted = run.signal?.aborted === true
+    const status: RunStatus = interrupted ? 'failed' : summary.windowsFailed === 0 ? 'succeeded' : summary.windowsFailed < summary.windows ? 'partial' : 'failed'
     const { failures, ...counters } = summary
     const firstFailure = failures[0]
+    const windowError = firstFailure === undefined ? null : `${failures.length} window(s) failed; first: site ${firstFailure.siteId} ${firstFailure.firstDay}..${firstFailure.lastDay}: ${firstFailure.error}`
     await finishRun(db, runId, {
       status,
       counters: { ...counters, durationMs },
-      error: firstFailure === undefined ? null : `${failures.length} window(s) failed; first: site ${firstFailure.siteId} ${firstFailure.firstDay}..${firstFailure.lastDay}: ${firstFailure.error}`,
+      error: interrupted ? `interrupted after ${summary.windows} window(s): ${messageOf(run.signal?.reason)}` : windowError,
     })
     say(ctx, describeSummary(command, summary, durationMs))
     for (const failure of failures) say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
-    return summary.windowsFailed === 0 ? EXIT_CODES.ok : EXIT_CODES.failed
+    return summary.windowsFailed === 0 && !interrupted ? EXIT_CODES.ok : EXIT_CODES.failed
   }, { exclusive: true })
 }
 
