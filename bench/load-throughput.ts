@@ -1,0 +1,213 @@
+/**
+ * Land + normalize throughput of the window load (pipelines/calltouch/load-window.ts), issue 7's
+ * target: at least 20,000 deals a second on PostgreSQL, and an unchanged re-sync writes no raw and
+ * no normalized rows.
+ *
+ * Page texts come from the simulator's generator in memory (the same records its HTTP export
+ * serves), one window of about 5,000 deals (the extractor's target) at a time, so memory holds
+ * one window's pages, as in a sync. Only `loadWindow` is timed. Three passes over the same
+ * windows: the first load into an empty warehouse; an unchanged reload right after; and an
+ * unchanged reload once last_seen_at is older than its resolution (what the next night's
+ * look-back re-read costs). Rows written are counted by xmin: rows of raw and calltouch tables
+ * that the pass created or rewrote.
+ *
+ * Each engine runs in a process of its own, so peak RSS is that engine's (PGlite's database
+ * lives in the process; PostgreSQL's server memory is not in the figure).
+ *
+ * Run: npx tsx bench/load-throughput.ts [--engine postgres|pglite] [--deals 200000]
+ */
+import { spawn } from 'node:child_process'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { loadWindow } from '../pipelines/calltouch/load-window.ts'
+import type { WarehouseConfig } from '../pipelines/core/config.ts'
+import { executeSql, openWarehouse, type Warehouse } from '../pipelines/warehouse/connection.ts'
+import { migrateToLatest } from '../pipelines/warehouse/migrator.ts'
+import { startRun } from '../pipelines/warehouse/run-ledger.ts'
+import { collectDeals, serializeDealRecord, SimulatedSite } from '../simulator/index.ts'
+import { resolveSimulatorOptions } from '../simulator/simulator-options.ts'
+
+const SITE_ID = 12345
+const DEALS_PER_DAY = 2500
+const WINDOW_RECORDS = 5000
+const PAGE_LIMIT = 1000
+const DAY_MS = 86_400_000
+const ENGINES = ['postgres', 'pglite'] as const
+type BenchEngine = (typeof ENGINES)[number]
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const WRITTEN_TABLES = ['raw.calltouch_orders', 'calltouch.orders', 'calltouch.sources', 'calltouch.visits', 'calltouch.custom_fields', 'calltouch.tags'] as const
+
+const { values: args } = parseArgs({
+  options: {
+    engine: { type: 'string' },
+    deals: { type: 'string', default: '200000' },
+    /** Internal: run one engine and print its result as JSON (the parent process reads it). */
+    json: { type: 'boolean', default: false },
+  },
+})
+const targetDeals = Number(args.deals)
+
+interface Pass { name: string; seconds: number; deals: number; landed: number; changed: number; rowsWritten: number }
+interface EngineResult { engine: BenchEngine; windows: number; deals: number; passes: Pass[]; peakRssMb: number }
+
+interface BenchWindow { firstDay: string; lastDay: string; dayNumbers: number[] }
+
+const isoDay = (dayNumber: number): string => new Date(dayNumber * DAY_MS).toISOString().slice(0, 10)
+
+/** Consecutive days, newest last, grouped into windows of about WINDOW_RECORDS deals, up to targetDeals in all. */
+function planWindows(site: SimulatedSite, clockMs: number): { windows: BenchWindow[]; deals: number } {
+  const lastDay = Math.floor(clockMs / DAY_MS) - 1
+  const counts: number[] = []
+  let total = 0
+  for (let day = lastDay; total < targetDeals; day--) {
+    const count = collectDeals(site, isoDay(day), isoDay(day), clockMs).length
+    counts.unshift(count)
+    total += count
+  }
+  const firstDay = lastDay - counts.length + 1
+  const windows: BenchWindow[] = []
+  let current: number[] = []
+  let inWindow = 0
+  counts.forEach((count, i) => {
+    current.push(firstDay + i)
+    inWindow += count
+    if (inWindow >= WINDOW_RECORDS || i === counts.length - 1) {
+      windows.push({ firstDay: isoDay(current[0] as number), lastDay: isoDay(current.at(-1) as number), dayNumbers: current })
+      current = []
+      inWindow = 0
+    }
+  })
+  return { windows, deals: total }
+}
+
+/** The window's response bodies as the export would page them (withOrdersTags=true). */
+function pagesOf(site: SimulatedSite, window: BenchWindow, clockMs: number): string[] {
+  const records = collectDeals(site, window.firstDay, window.lastDay, clockMs).map((record) => serializeDealRecord(record, true))
+  const pageTotal = Math.max(1, Math.ceil(records.length / PAGE_LIMIT))
+  const pages: string[] = []
+  for (let page = 1; page <= pageTotal; page++) {
+    const slice = records.slice((page - 1) * PAGE_LIMIT, page * PAGE_LIMIT)
+    pages.push(`{"page":${page},"pageTotal":${pageTotal},"pageSize":${PAGE_LIMIT},"recordsTotal":${records.length},"records":[${slice.join(',')}]}`)
+  }
+  return pages
+}
+
+async function rowsWrittenSince(warehouse: Warehouse, xid: string): Promise<number> {
+  let total = 0
+  for (const table of WRITTEN_TABLES) {
+    const [row] = await executeSql<{ n: number }>(warehouse.db, `select count(*)::integer as n from ${table} where xmin::text::bigint >= $1::bigint`, [xid])
+    total += row?.n ?? 0
+  }
+  return total
+}
+
+async function currentXid(warehouse: Warehouse): Promise<string> {
+  const [row] = await executeSql<{ xid: string }>(warehouse.db, `select pg_current_xact_id()::text as xid`)
+  return row?.xid ?? '0'
+}
+
+async function openBenchWarehouse(engine: BenchEngine): Promise<{ warehouse: Warehouse; drop: () => Promise<void> }> {
+  let config: WarehouseConfig
+  let drop: () => Promise<void>
+  if (engine === 'postgres') {
+    const name = `ct_bench_load_${process.pid}`
+    const admin = async (text: string): Promise<void> => {
+      const client = new pg.Client({ connectionString: ADMIN_URL })
+      await client.connect()
+      try {
+        await client.query(text)
+      } finally {
+        await client.end()
+      }
+    }
+    await admin(`create database ${name}`)
+    const url = new URL(ADMIN_URL)
+    url.pathname = `/${name}`
+    config = { engine, databaseUrl: url.toString() }
+    drop = () => admin(`drop database if exists ${name} with (force)`)
+  } else {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'calltouch-etl-bench-'))
+    config = { engine, dataDir: path.join(dir, 'warehouse') }
+    drop = () => fs.rm(dir, { recursive: true, force: true })
+  }
+  const warehouse = await openWarehouse(config)
+  await migrateToLatest(warehouse.db)
+  return { warehouse, drop }
+}
+
+async function runEngine(engine: BenchEngine): Promise<EngineResult> {
+  const options = resolveSimulatorOptions({ sites: [{ siteId: SITE_ID, token: 'bench-token', dealsPerDay: DEALS_PER_DAY, historyStart: '2015-01-01' }] })
+  const site = new SimulatedSite(options.seed, options.sites[0]!, options.timeZone)
+  const { windows, deals } = planWindows(site, options.nowMs)
+  const { warehouse, drop } = await openBenchWarehouse(engine)
+  try {
+    const runId = await startRun(warehouse.db, 'bench load-throughput')
+    const pass = async (name: string): Promise<Pass> => {
+      const xid = await currentXid(warehouse)
+      let seconds = 0
+      let landed = 0
+      let changed = 0
+      for (const window of windows) {
+        const pages = pagesOf(site, window, options.nowMs)
+        const started = performance.now()
+        const result = await loadWindow(warehouse.db, { runId, siteId: SITE_ID, timeZone: options.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages })
+        seconds += (performance.now() - started) / 1000
+        landed += result.landed
+        changed += result.changed
+      }
+      return { name, seconds, deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
+    }
+    const passes = [await pass('first load'), await pass('unchanged reload')]
+    // The next night: last_seen_at is older than its resolution, so the re-read moves it on.
+    await executeSql(warehouse.db, `update calltouch.orders set last_seen_at = last_seen_at - interval '1 day'`)
+    passes.push(await pass('unchanged reload, next night'))
+    return { engine, windows: windows.length, deals, passes, peakRssMb: process.resourceUsage().maxRSS / 1024 }
+  } finally {
+    await warehouse.close()
+    await drop()
+  }
+}
+
+function runChild(engine: BenchEngine): Promise<EngineResult> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--deals', String(targetDeals), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString('utf8') })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as EngineResult) : reject(new Error(`${engine} run exited with ${code}`))))
+  })
+}
+
+function print(results: readonly EngineResult[]): void {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
+  console.log(`Load throughput: land + normalize of ${results[0]?.deals ?? 0} simulated deals in windows of ~${WINDOW_RECORDS} (${results[0]?.windows ?? 0} windows, pages of ${PAGE_LIMIT}), loadWindow time only`)
+  console.log(`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`)
+  console.log('')
+  console.log('| engine | pass | seconds | deals/s | landed | changed | rows written | peak RSS MB |')
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|')
+  for (const result of results) {
+    for (const pass of result.passes) {
+      console.log(`| ${result.engine} | ${pass.name} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.deals / pass.seconds)} | ${pass.landed} | ${pass.changed} | ${pass.rowsWritten} | ${Math.round(result.peakRssMb)} |`)
+    }
+  }
+  console.log('')
+  console.log(`Reproduce: npx tsx bench/load-throughput.ts${args.engine ? ` --engine ${args.engine}` : ''} --deals ${targetDeals}`)
+}
+
+async function main(): Promise<void> {
+  if (!Number.isSafeInteger(targetDeals) || targetDeals < 1) throw new Error(`--deals must be a positive integer, got ${args.deals}`)
+  const engine = args.engine
+  if (engine !== undefined && !ENGINES.includes(engine as BenchEngine)) throw new Error(`--engine must be postgres or pglite, got ${engine}`)
+  if (args.json) {
+    process.stdout.write(JSON.stringify(await runEngine(engine as BenchEngine)) + '\n')
+    return
+  }
+  const results: EngineResult[] = []
+  for (const each of engine === undefined ? ENGINES : [engine as BenchEngine]) results.push(await runChild(each))
+  print(results)
+}
+
+await main()
