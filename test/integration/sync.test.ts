@@ -1,0 +1,135 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { addDays } from '../../pipelines/calltouch/calltouch-dates.ts'
+import { todayIn } from '../../pipelines/core/site-config.ts'
+import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
+import { runCli, type CliResult } from '../helpers/cli.ts'
+import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
+
+const SITE_ID = 4242
+const TOKEN = 'sync/tok+en.with=='
+const ENCODED_TOKEN = encodeURIComponent(TOKEN)
+const NOW = new Date()
+const TODAY = todayIn('Europe/Moscow', NOW)
+const START = addDays(TODAY, -59)
+const LOOKBACK_FIRST = addDays(TODAY, -29)
+
+interface OrderRow { order_number: string; status: string | null; completed_amount: string | null; is_deleted: boolean; removed: boolean }
+
+describeEachEngine('sync and backfill against the simulator', (engine) => {
+  let tw: TestWarehouse
+  let sim: RunningSimulator
+  let configFile: string
+  const outputs: string[] = []
+
+  const cli = async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => {
+    await tw.release()
+    const result = await runCli(args, { ...tw.env, CT_TOKEN: TOKEN, ...env }, { timeoutMs: 120_000 })
+    outputs.push(result.stdout, result.stderr)
+    await tw.reopen()
+    return result
+  }
+
+  /** The warehouse's deals of days first..last, in the simulator's terms. */
+  const warehouseDeals = async (first: string, last: string): Promise<OrderRow[]> => {
+    const { rows } = await sql<OrderRow>`
+      select order_number, status, completed_amount::text as completed_amount, is_deleted, removed_from_source_at is not null as removed
+      from calltouch.orders where site_id = ${SITE_ID} and order_day between ${first} and ${last} order by order_number`.execute(tw.warehouse.db)
+    return rows.filter((row) => !row.removed)
+  }
+
+  const simulatorDeals = (first: string, last: string): OrderRow[] =>
+    sim.expectedDeals(SITE_ID, first, last)
+      .map((deal) => ({ order_number: deal.orderNumber, status: deal.orderStatus, completed_amount: deal.completedAmount === null ? null : Number(deal.completedAmount).toFixed(2), is_deleted: deal.isDeleted, removed: false }))
+      .sort((a, b) => (a.order_number < b.order_number ? -1 : 1))
+
+  beforeAll(async () => {
+    tw = await createTestWarehouse(engine)
+    sim = await startSimulator({ now: NOW.toISOString(), seed: 11, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 6 }] })
+    configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sync-test-')), 'calltouch.json')
+    writeFileSync(configFile, JSON.stringify({ baseUrl: sim.url, sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN', startDate: START }], timeoutMs: 3000, maxRetries: 1 }))
+  })
+  afterAll(async () => {
+    await sim?.close()
+    await tw?.destroy()
+  })
+
+  it('refuses a bad configuration, naming every problem, exit 2 and no run recorded', async () => {
+    const bad = path.join(path.dirname(configFile), 'bad.json')
+    writeFileSync(bad, JSON.stringify({ sites: [{ id: 'x', token: TOKEN }, { id: 5, tokenEnv: 'NOT_SET', timeZone: 'Moon/Base' }] }))
+    const result = await cli(['sync', '--config', bad])
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toBe(`error: the Calltouch config file ${bad} has 3 problems — fix and run again: sites[0].id: Invalid input: expected number, received string; sites[1].tokenEnv: the environment variable NOT_SET is not set or empty: export it with the site's API token; sites[1].timeZone: "Moon/Base" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)\n`)
+    const backwards = await cli(['backfill', '--config', configFile, '--from', TODAY, '--to', START])
+    expect(backwards).toMatchObject({ exitCode: 2, stderr: `error: backfill: --from ${TODAY} is after --to ${START}; give the earlier day first\n` })
+    const runs = await tw.warehouse.db.selectFrom('etl.runs').select('run_id').execute()
+    expect(runs).toEqual([])
+  })
+
+  it('backfills 60 days with every deal the simulator serves, within 5 requests a second and no 429', async () => {
+    const result = await cli(['backfill', '--config', configFile, '--from', START, '--to', TODAY])
+    expect(result.stderr).not.toContain('"level":50')
+    expect(result.exitCode).toBe(0)
+    const expected = simulatorDeals(START, TODAY)
+    expect(result.stdout).toMatch(new RegExp(`^backfill: 1 site\\(s\\), 60 day\\(s\\), \\d+ request\\(s\\), 0 retries, ${expected.length} record\\(s\\) seen, ${expected.length} changed, 0 rejected, \\d+\\.\\d s\\n$`))
+    expect(await warehouseDeals(START, TODAY)).toEqual(expected)
+    const stats = sim.stats()
+    expect(stats.rejected429).toBe(0)
+    expect(stats.maxRequestsInAnySecond).toBeLessThanOrEqual(5)
+    const run = await tw.warehouse.db.selectFrom('etl.runs').selectAll().executeTakeFirstOrThrow()
+    expect(run).toMatchObject({ command: 'backfill', status: 'succeeded', error: null })
+    expect(run.counters).toMatchObject({ sites: 1, days: 60, daysFailed: 0, windowsFailed: 0, seen: expected.length, changed: expected.length, rejected: 0 })
+  })
+
+  it('reads only the look-back window on the next sync, in as few requests as the deals allow', async () => {
+    const before = sim.stats().requests.total
+    const result = await cli(['sync', '--config', configFile])
+    expect(result.exitCode).toBe(0)
+    const records = sim.expectedDeals(SITE_ID, LOOKBACK_FIRST, addDays(TODAY, 1)).length
+    expect(result.stdout).toMatch(/^sync: 1 site\(s\), 30 day\(s\), 1 request\(s\), 0 retries, \d+ record\(s\) seen, 0 changed, 0 rejected, /)
+    expect(sim.stats().requests.total - before).toBe(Math.ceil(records / 1000))
+  })
+
+  it('brings in changed statuses and amounts, deleted flags and vanished deals after the clock moves on', async () => {
+    sim.setClock(new Date(NOW.getTime() + 40 * 86_400_000).toISOString())
+    const result = await cli(['sync', '--config', configFile, '--lookback-days', '60'])
+    expect(result.exitCode).toBe(0)
+    const expected = simulatorDeals(START, TODAY)
+    expect(await warehouseDeals(START, TODAY)).toEqual(expected)
+    expect(result.stdout).toMatch(/^sync: 1 site\(s\), 60 day\(s\), /)
+    const changed = Number(/(\d+) changed/.exec(result.stdout)?.[1])
+    expect(changed).toBeGreaterThan(0)
+  })
+
+  it('records a window that keeps failing, loads the rest, exits 1, and completes it on the next run', async () => {
+    sim.setFaults({ failureRate: 1 })
+    const failing = await cli(['sync', '--config', configFile, '--lookback-days', '2'])
+    expect(failing.exitCode).toBe(1)
+    expect(failing.stdout).toMatch(new RegExp(`^sync: 1 site\\(s\\), 2 day\\(s\\) \\(2 failed\\), 2 request\\(s\\), 1 retry, 0 record\\(s\\) seen, 0 changed, 0 rejected, \\d+\\.\\d s\\nfailed: site ${SITE_ID} ${addDays(TODAY, -1)}\\.\\.${TODAY}: deals of site ${SITE_ID} from ${addDays(TODAY, -1)} to ${addDays(TODAY, 1)}, page 1: HTTP 50\\d from Calltouch\\n$`))
+    const failed = await tw.warehouse.db.selectFrom('etl.site_days').select(['day', 'status']).where('status', '=', 'failed').orderBy('day').execute()
+    expect(failed).toEqual([{ day: addDays(TODAY, -1), status: 'failed' }, { day: TODAY, status: 'failed' }])
+    const run = await tw.warehouse.db.selectFrom('etl.runs').select(['status']).orderBy('run_id', 'desc').executeTakeFirstOrThrow()
+    expect(run.status).toBe('failed')
+
+    sim.setFaults({})
+    const recovering = await cli(['sync', '--config', configFile, '--lookback-days', '0'])
+    expect(recovering.exitCode).toBe(0)
+    expect(recovering.stdout).toMatch(/^sync: 1 site\(s\), 2 day\(s\), 1 request\(s\), /)
+    expect(await tw.warehouse.db.selectFrom('etl.site_days').select('day').where('status', '=', 'failed').execute()).toEqual([])
+  })
+
+  it('never lets the token into an output, a log line or a table', async () => {
+    for (const output of outputs) {
+      expect(output).not.toContain(TOKEN)
+      expect(output).not.toContain(ENCODED_TOKEN)
+    }
+    const { rows } = await sql<{ leaks: number }>`
+      select (select count(*) from etl.runs r where r::text like ${`%${TOKEN}%`} or r::text like ${`%${ENCODED_TOKEN}%`})
+           + (select count(*) from etl.site_days d where d::text like ${`%${TOKEN}%`} or d::text like ${`%${ENCODED_TOKEN}%`})
+           + (select count(*) from raw.calltouch_orders o where o::text like ${`%${TOKEN}%`} or o::text like ${`%${ENCODED_TOKEN}%`}) as leaks`.execute(tw.warehouse.db)
+    expect(Number(rows[0]?.leaks)).toBe(0)
+  })
+})
