@@ -11,6 +11,7 @@ import { registerSpendCommand } from './commands/spend.ts'
 import { registerStatusCommand } from './commands/status.ts'
 import { registerReportCommand } from './commands/report.ts'
 import { registerDemoCommand } from './commands/demo.ts'
+import { registerScheduleCommand } from './commands/schedule.ts'
 import { registerSyncCommand } from './commands/sync.ts'
 import { registerBackfillCommand } from './commands/backfill.ts'
 // The one place product code reaches the simulator: the `simulator` command runs it for people.
@@ -76,6 +77,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<Ex
   registerStatusCommand(program, action)
   registerReportCommand(program, action)
   registerDemoCommand(program, action)
+  registerScheduleCommand(program, action)
   registerSyncCommand(program, action)
   registerBackfillCommand(program, action)
   registerSimulatorCommand(program, { stdout })
