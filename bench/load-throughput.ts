@@ -3,9 +3,10 @@
  * target: at least 20,000 deals a second on PostgreSQL, and an unchanged re-sync writes no raw and
  * no normalized rows.
  *
- * Page texts come from the simulator's generator in memory (the same records its HTTP export
- * serves), one window of about 5,000 deals (the extractor's target) at a time, so memory holds
- * one window's pages, as in a sync. Only `loadWindow` is timed. Three passes over the same
+ * Page texts come from the simulator's generator (the same records its HTTP export serves),
+ * written once to a temporary directory, a file per window of about 5,000 deals (the
+ * extractor's target); each engine's process reads one window at a time, so its memory holds
+ * one window's pages, as in a sync, and none of the simulator's. Only `loadWindow` is timed. Three passes over the same
  * windows: the first load into an empty warehouse; an unchanged reload right after; and an
  * unchanged reload once last_seen_at is older than its resolution (what the next night's
  * look-back re-read costs). Rows written are counted by xmin: rows of raw and calltouch tables
@@ -45,8 +46,8 @@ const { values: args } = parseArgs({
   options: {
     engine: { type: 'string' },
     deals: { type: 'string', default: '200000' },
-    /** Internal: run one engine and print its result as JSON (the parent process reads it). */
-    json: { type: 'boolean', default: false },
+    /** Internal: the written corpus's manifest; run one engine on it and print the result as JSON. */
+    corpus: { type: 'string' },
   },
 })
 const targetDeals = Number(args.deals)
@@ -54,46 +55,52 @@ const targetDeals = Number(args.deals)
 interface Pass { name: string; seconds: number; deals: number; landed: number; changed: number; rowsWritten: number }
 interface EngineResult { engine: BenchEngine; windows: number; deals: number; passes: Pass[]; peakRssMb: number }
 
-interface BenchWindow { firstDay: string; lastDay: string; dayNumbers: number[] }
+interface BenchWindow { firstDay: string; lastDay: string; file: string }
+interface Corpus { dir: string; windows: BenchWindow[]; deals: number; timeZone: string }
 
 const isoDay = (dayNumber: number): string => new Date(dayNumber * DAY_MS).toISOString().slice(0, 10)
 
-/** Consecutive days, newest last, grouped into windows of about WINDOW_RECORDS deals, up to targetDeals in all. */
-function planWindows(site: SimulatedSite, clockMs: number): { windows: BenchWindow[]; deals: number } {
-  const lastDay = Math.floor(clockMs / DAY_MS) - 1
-  const counts: number[] = []
-  let total = 0
-  for (let day = lastDay; total < targetDeals; day--) {
-    const count = collectDeals(site, isoDay(day), isoDay(day), clockMs).length
-    counts.unshift(count)
-    total += count
-  }
-  const firstDay = lastDay - counts.length + 1
-  const windows: BenchWindow[] = []
-  let current: number[] = []
-  let inWindow = 0
-  counts.forEach((count, i) => {
-    current.push(firstDay + i)
-    inWindow += count
-    if (inWindow >= WINDOW_RECORDS || i === counts.length - 1) {
-      windows.push({ firstDay: isoDay(current[0] as number), lastDay: isoDay(current.at(-1) as number), dayNumbers: current })
-      current = []
-      inWindow = 0
-    }
-  })
-  return { windows, deals: total }
-}
-
-/** The window's response bodies as the export would page them (withOrdersTags=true). */
-function pagesOf(site: SimulatedSite, window: BenchWindow, clockMs: number): string[] {
-  const records = collectDeals(site, window.firstDay, window.lastDay, clockMs).map((record) => serializeDealRecord(record, true))
+/** The window's response bodies as the export pages them (withOrdersTags=true), one a line. */
+function pagesText(records: readonly string[]): string {
   const pageTotal = Math.max(1, Math.ceil(records.length / PAGE_LIMIT))
   const pages: string[] = []
   for (let page = 1; page <= pageTotal; page++) {
     const slice = records.slice((page - 1) * PAGE_LIMIT, page * PAGE_LIMIT)
     pages.push(`{"page":${page},"pageTotal":${pageTotal},"pageSize":${PAGE_LIMIT},"recordsTotal":${records.length},"records":[${slice.join(',')}]}`)
   }
-  return pages
+  // JSON text holds no raw line break, so a line is a page.
+  return pages.join('\n')
+}
+
+/**
+ * Consecutive days up to yesterday, grouped into windows of about WINDOW_RECORDS deals, up to
+ * targetDeals in all, each window's pages written to a file.
+ */
+async function writeCorpus(): Promise<Corpus> {
+  const options = resolveSimulatorOptions({ sites: [{ siteId: SITE_ID, token: 'bench-token', dealsPerDay: DEALS_PER_DAY, historyStart: '2015-01-01' }] })
+  const site = new SimulatedSite(options.seed, options.sites[0]!, options.timeZone)
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'calltouch-etl-bench-pages-'))
+  const lastDay = Math.floor(options.nowMs / DAY_MS) - 1
+  const dayCount = Math.ceil((targetDeals * 1.5) / DEALS_PER_DAY) + 7
+  const windows: BenchWindow[] = []
+  let deals = 0
+  let records: string[] = []
+  let windowFirst = lastDay - dayCount + 1
+  for (let day = windowFirst; deals + records.length < targetDeals || records.length > 0; day++) {
+    if (day <= lastDay && deals + records.length < targetDeals) {
+      for (const record of collectDeals(site, isoDay(day), isoDay(day), options.nowMs)) records.push(serializeDealRecord(record, true))
+    }
+    if (records.length >= WINDOW_RECORDS || deals + records.length >= targetDeals || day >= lastDay) {
+      const file = path.join(dir, `${windows.length}.jsonl`)
+      await fs.writeFile(file, pagesText(records))
+      windows.push({ firstDay: isoDay(windowFirst), lastDay: isoDay(Math.min(day, lastDay)), file })
+      deals += records.length
+      records = []
+      windowFirst = day + 1
+      if (day >= lastDay) break
+    }
+  }
+  return { dir, windows, deals, timeZone: options.timeZone }
 }
 
 async function rowsWrittenSince(warehouse: Warehouse, xid: string): Promise<number> {
@@ -139,10 +146,7 @@ async function openBenchWarehouse(engine: BenchEngine): Promise<{ warehouse: War
   return { warehouse, drop }
 }
 
-async function runEngine(engine: BenchEngine): Promise<EngineResult> {
-  const options = resolveSimulatorOptions({ sites: [{ siteId: SITE_ID, token: 'bench-token', dealsPerDay: DEALS_PER_DAY, historyStart: '2015-01-01' }] })
-  const site = new SimulatedSite(options.seed, options.sites[0]!, options.timeZone)
-  const { windows, deals } = planWindows(site, options.nowMs)
+async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineResult> {
   const { warehouse, drop } = await openBenchWarehouse(engine)
   try {
     const runId = await startRun(warehouse.db, 'bench load-throughput')
@@ -151,29 +155,29 @@ async function runEngine(engine: BenchEngine): Promise<EngineResult> {
       let seconds = 0
       let landed = 0
       let changed = 0
-      for (const window of windows) {
-        const pages = pagesOf(site, window, options.nowMs)
+      for (const window of corpus.windows) {
+        const pages = (await fs.readFile(window.file, 'utf8')).split('\n')
         const started = performance.now()
-        const result = await loadWindow(warehouse.db, { runId, siteId: SITE_ID, timeZone: options.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages })
+        const result = await loadWindow(warehouse.db, { runId, siteId: SITE_ID, timeZone: corpus.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages })
         seconds += (performance.now() - started) / 1000
         landed += result.landed
         changed += result.changed
       }
-      return { name, seconds, deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
+      return { name, seconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
     }
     const passes = [await pass('first load'), await pass('unchanged reload')]
     // The next night: last_seen_at is older than its resolution, so the re-read moves it on.
     await executeSql(warehouse.db, `update calltouch.orders set last_seen_at = last_seen_at - interval '1 day'`)
     passes.push(await pass('unchanged reload, next night'))
-    return { engine, windows: windows.length, deals, passes, peakRssMb: process.resourceUsage().maxRSS / 1024 }
+    return { engine, windows: corpus.windows.length, deals: corpus.deals, passes, peakRssMb: process.resourceUsage().maxRSS / 1024 }
   } finally {
     await warehouse.close()
     await drop()
   }
 }
 
-function runChild(engine: BenchEngine): Promise<EngineResult> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--deals', String(targetDeals), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] })
+function runChild(engine: BenchEngine, corpusFile: string): Promise<EngineResult> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--corpus', corpusFile], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString('utf8') })
   return new Promise((resolve, reject) => {
@@ -201,12 +205,20 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(targetDeals) || targetDeals < 1) throw new Error(`--deals must be a positive integer, got ${args.deals}`)
   const engine = args.engine
   if (engine !== undefined && !ENGINES.includes(engine as BenchEngine)) throw new Error(`--engine must be postgres or pglite, got ${engine}`)
-  if (args.json) {
-    process.stdout.write(JSON.stringify(await runEngine(engine as BenchEngine)) + '\n')
+  if (args.corpus !== undefined) {
+    const corpus = JSON.parse(await fs.readFile(args.corpus, 'utf8')) as Corpus
+    process.stdout.write(JSON.stringify(await runEngine(engine as BenchEngine, corpus)) + '\n')
     return
   }
+  const corpus = await writeCorpus()
   const results: EngineResult[] = []
-  for (const each of engine === undefined ? ENGINES : [engine as BenchEngine]) results.push(await runChild(each))
+  try {
+    const manifest = path.join(corpus.dir, 'corpus.json')
+    await fs.writeFile(manifest, JSON.stringify(corpus))
+    for (const each of engine === undefined ? ENGINES : [engine as BenchEngine]) results.push(await runChild(each, manifest))
+  } finally {
+    await fs.rm(corpus.dir, { recursive: true, force: true })
+  }
   print(results)
 }
 
