@@ -8,6 +8,7 @@ const MIGRATIONS = [
   '20261129080100_create_deal_tables',
   '20261129080200_create_ad_spend',
   '20261129094500_create_calltouch_date_parsers',
+  '20261129095500_create_metabase_role',
 ]
 const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
 const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`

@@ -1,0 +1,177 @@
+import { sql, type Kysely } from 'kysely'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { executeSql, type Warehouse } from '../../pipelines/warehouse/connection.ts'
+import type { WarehouseSchema } from '../../pipelines/warehouse/schema.ts'
+import { migrateToLatest, migrateToNothing } from '../../pipelines/warehouse/migrator.ts'
+import * as metabaseRoleMigration from '../../migrations/20261129095500_create_metabase_role.ts'
+import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
+
+const ROLE = 'calltouch_metabase'
+const INSUFFICIENT_PRIVILEGE = '42501'
+
+/**
+ * Runs `work` on one connection as the Metabase role, and switches back even
+ * when it fails: a pooled connection must not stay in the role.
+ */
+async function asMetabase<T>(warehouse: Warehouse, work: (db: Kysely<WarehouseSchema>) => Promise<T>): Promise<T> {
+  return warehouse.db.connection().execute(async (connection) => {
+    await sql.raw(`set role ${ROLE}`).execute(connection)
+    try {
+      return await work(connection)
+    } finally {
+      await sql.raw('reset role').execute(connection)
+    }
+  })
+}
+
+/** The SQLSTATE a statement fails with as the Metabase role, or 'ok'. */
+async function sqlStateAsMetabase(warehouse: Warehouse, statement: string): Promise<string> {
+  return asMetabase(warehouse, async (db) => {
+    try {
+      await executeSql(db, statement)
+      return 'ok'
+    } catch (error) {
+      return String((error as { code?: unknown }).code)
+    }
+  })
+}
+
+async function roleExists(warehouse: Warehouse): Promise<boolean> {
+  const rows = await executeSql<{ exists: boolean }>(warehouse.db, `select exists (select from pg_roles where rolname = '${ROLE}') as exists`)
+  return rows[0]!.exists
+}
+
+describeEachEngine('the Metabase role', (engine) => {
+  let tw: TestWarehouse
+  beforeAll(async () => {
+    tw = await createTestWarehouse(engine)
+    await executeSql(tw.warehouse.db, `
+      insert into calltouch.orders (site_id, order_number, status, completed_amount, payload_hash, first_seen_at, last_changed_at, last_seen_at)
+      values (12345, 'A-1', 'final', 1500.50, 'h', now(), now(), now())`)
+    // Built after the migration, as dbt builds the marts: default privileges must cover it.
+    await executeSql(tw.warehouse.db, `create table analytics.fct_after_migration as select 12345 as site_id, 1500.50::numeric(18, 2) as revenue`)
+    await executeSql(tw.warehouse.db, `create view analytics.v_after_migration as select site_id from analytics.fct_after_migration`)
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  it('is a role without login of its own', async () => {
+    const rows = await executeSql<{ rolcanlogin: boolean; rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean }>(
+      tw.warehouse.db, `select rolcanlogin, rolsuper, rolcreatedb, rolcreaterole from pg_roles where rolname = '${ROLE}'`)
+    expect(rows).toEqual([{ rolcanlogin: false, rolsuper: false, rolcreatedb: false, rolcreaterole: false }])
+  })
+
+  it('reads calltouch tables and analytics tables and views built after the migration', async () => {
+    const read = await asMetabase(tw.warehouse, async (db) => ({
+      user: (await executeSql<{ current_user: string }>(db, 'select current_user'))[0],
+      orders: await executeSql(db, 'select order_number, completed_amount from calltouch.orders'),
+      mart: await executeSql(db, 'select site_id, revenue from analytics.fct_after_migration'),
+      view: await executeSql(db, 'select site_id from analytics.v_after_migration'),
+      tags: await executeSql(db, 'select count(*)::int as count from calltouch.tags'),
+    }))
+    expect(read).toEqual({
+      user: { current_user: ROLE },
+      orders: [{ order_number: 'A-1', completed_amount: '1500.50' }],
+      mart: [{ site_id: 12345, revenue: '1500.50' }],
+      view: [{ site_id: 12345 }],
+      tags: [{ count: 0 }],
+    })
+  })
+
+  it('cannot read raw payloads, the pipeline bookkeeping or marketing inputs', async () => {
+    const tables = ['raw.calltouch_orders', 'etl.runs', 'etl.site_days', 'etl.rejected_records', 'etl.kysely_migration', 'marketing.ad_spend']
+    const states = []
+    for (const table of tables) states.push([table, await sqlStateAsMetabase(tw.warehouse, `select * from ${table} limit 1`)])
+    expect(states).toEqual(tables.map((table) => [table, INSUFFICIENT_PRIVILEGE]))
+  })
+
+  it('cannot insert, update, delete, truncate, create or drop anywhere', async () => {
+    const statements = [
+      `insert into calltouch.orders (site_id, order_number, payload_hash, first_seen_at, last_changed_at, last_seen_at) values (1, 'x', 'h', now(), now(), now())`,
+      `update calltouch.orders set status = 'hacked'`,
+      `delete from calltouch.orders`,
+      `truncate calltouch.tags`,
+      `insert into analytics.fct_after_migration values (1, 1)`,
+      `update analytics.fct_after_migration set revenue = 0`,
+      `delete from analytics.fct_after_migration`,
+      `insert into marketing.ad_spend (site_id, spend_date, source, medium, campaign, cost, source_file) values (1, '2026-03-01', 'a', 'b', 'c', 1, 'f')`,
+      `delete from raw.calltouch_orders`,
+      `update etl.runs set status = 'failed'`,
+      `create table analytics.mine (id int)`,
+      `create table calltouch.mine (id int)`,
+      `create table public.mine (id int)`,
+      `create view analytics.mine as select 1 as one`,
+      `create schema mine`,
+      `drop table analytics.fct_after_migration`,
+      `alter table calltouch.orders add column mine int`,
+      `comment on table calltouch.orders is 'mine'`,
+    ]
+    const states = []
+    for (const statement of statements) states.push([statement, await sqlStateAsMetabase(tw.warehouse, statement)])
+    expect(states).toEqual(statements.map((statement) => [statement, INSUFFICIENT_PRIVILEGE]))
+    const [unchanged] = await executeSql(tw.warehouse.db, `select (select count(*)::int from calltouch.orders where status = 'final') as orders, (select count(*)::int from analytics.fct_after_migration) as mart`)
+    expect(unchanged).toEqual({ orders: 1, mart: 1 })
+  })
+})
+
+describeEachEngine('the Metabase role migration going down', (engine) => {
+  let tw: TestWarehouse
+  beforeAll(async () => {
+    tw = await createTestWarehouse(engine)
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  async function privileges(): Promise<Record<string, unknown>> {
+    const [row] = await executeSql<Record<string, unknown>>(tw.warehouse.db, `
+      select has_schema_privilege('${ROLE}', 'analytics', 'USAGE') as analytics_usage,
+        has_schema_privilege('${ROLE}', 'calltouch', 'USAGE') as calltouch_usage,
+        has_table_privilege('${ROLE}', 'calltouch.orders', 'SELECT') as orders_select,
+        (select count(*)::int from pg_default_acl where array_to_string(defaclacl, ',') like '%${ROLE}=%') as default_grants`)
+    return row!
+  }
+
+  it('revokes what it granted in its database, and keeps the role while a login role is a member of it', async () => {
+    expect(await privileges()).toEqual({ analytics_usage: true, calltouch_usage: true, orders_select: true, default_grants: 2 })
+    await executeSql(tw.warehouse.db, `create role metabase_login_${engine} login`)
+    await executeSql(tw.warehouse.db, `grant ${ROLE} to metabase_login_${engine}`)
+    try {
+      await metabaseRoleMigration.down(tw.warehouse.db)
+      expect(await roleExists(tw.warehouse)).toBe(true)
+      expect(await privileges()).toEqual({ analytics_usage: false, calltouch_usage: false, orders_select: false, default_grants: 0 })
+    } finally {
+      await executeSql(tw.warehouse.db, `drop role metabase_login_${engine}`)
+      await metabaseRoleMigration.up(tw.warehouse.db)
+    }
+    expect(await privileges()).toEqual({ analytics_usage: true, calltouch_usage: true, orders_select: true, default_grants: 2 })
+  })
+
+  // A PGlite warehouse is a server of its own: nothing else can use the role there.
+  if (engine === 'pglite') {
+    it('drops the role when nothing else uses it, and creates it again going up', async () => {
+      await metabaseRoleMigration.down(tw.warehouse.db)
+      expect(await roleExists(tw.warehouse)).toBe(false)
+      await metabaseRoleMigration.up(tw.warehouse.db)
+      expect(await roleExists(tw.warehouse)).toBe(true)
+      expect(await privileges()).toEqual({ analytics_usage: true, calltouch_usage: true, orders_select: true, default_grants: 2 })
+    })
+  }
+})
+
+describePostgres('the Metabase role shared by two warehouses on one server', () => {
+  it('survives one warehouse going down while the other still grants it reads', async () => {
+    const [first, second] = await Promise.all([createTestWarehouse('postgres'), createTestWarehouse('postgres')])
+    try {
+      await executeSql(second.warehouse.db, `create table analytics.fct_kept as select 1 as one`)
+      await migrateToNothing(first.warehouse.db)
+      expect(await roleExists(first.warehouse)).toBe(true)
+      const read = await asMetabase(second.warehouse, (db) => executeSql(db, 'select one from analytics.fct_kept'))
+      expect(read).toEqual([{ one: 1 }])
+      expect(await migrateToLatest(first.warehouse.db)).toEqual({ applied: expect.arrayContaining(['20261129095500_create_metabase_role']) })
+    } finally {
+      await Promise.all([first.destroy(), second.destroy()])
+    }
+  })
+})
