@@ -98,7 +98,12 @@ function childrenOf(node: AstNode): AstNode[] {
 
 function walk(node: AstNode, visit: (node: AstNode) => void): void {
   visit(node)
-  for (const child of childrenOf(node)) walk(child, visit)
+  for (const child of childrenOf(node)) {
+    // A keyword argument's name (materialized= in config(...)) is a Symbol node, not a variable.
+    if (node.typename === 'KeywordArgs' && child.typename === 'Pair') {
+      if (isNode(child.value)) walk(child.value, visit)
+    } else walk(child, visit)
+  }
 }
 
 function refusal(what: string, construct: string, line: number): EtlError {
@@ -111,7 +116,8 @@ function parseTemplate(text: string, what: string): AstNode {
   } catch (error) {
     const message = messageOf(error)
     const tag = /unknown block tag: (\w+)/.exec(message)?.[1]
-    const line = Number(/\[Line (\d+)/.exec(message)?.[1] ?? 0)
+    // The parser counts lines from 0.
+    const line = Number(/\[Line (\d+)/.exec(message)?.[1] ?? 0) + 1
     if (tag) throw refusal(what, `{% ${tag} %}`, line)
     throw new EtlError('INPUT', `${what} is not a template calltouch-etl transform can read: ${message.replace(/\s+/g, ' ').trim()}`)
   }
@@ -124,7 +130,6 @@ function boundNames(root: AstNode): Set<string> {
     if (!isNode(node)) return
     walk(node, (inner) => {
       if (inner.typename === 'Symbol') names.add(String(inner.value))
-      if (inner.typename === 'Pair' && isNode(inner.key) && inner.key.typename === 'Symbol') names.add(String(inner.key.value))
     })
   }
   walk(root, (node) => {
@@ -133,6 +138,9 @@ function boundNames(root: AstNode): Set<string> {
     if (node.typename === 'Macro') {
       addSymbols(node.name)
       addSymbols(node.args)
+      // Arguments with defaults (fallback='') are keyword pairs, which walk() passes over.
+      const args = isNode(node.args) ? childrenOf(node.args) : []
+      for (const pair of args.filter((arg) => arg.typename === 'KeywordArgs').flatMap(childrenOf)) addSymbols(pair.key)
     }
   })
   return names
