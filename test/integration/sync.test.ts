@@ -1,14 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addDays } from '../../pipelines/calltouch/calltouch-dates.ts'
 import { todayIn } from '../../pipelines/core/site-config.ts'
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
 import { runCli, type CliResult } from '../helpers/cli.ts'
 import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
 
+/** CLI runs on a busy 2-core machine: PGlite starts in 2–5 s and each run starts tsx. */
+const CLI_TEST_TIMEOUT_MS = 180_000
 const SITE_ID = 4242
 const TOKEN = 'sync/tok+en.with=='
 const ENCODED_TOKEN = encodeURIComponent(TOKEN)
@@ -18,6 +20,23 @@ const START = addDays(TODAY, -59)
 const LOOKBACK_FIRST = addDays(TODAY, -29)
 
 interface OrderRow { order_number: string; status: string | null; completed_amount: string | null; is_deleted: boolean; removed: boolean }
+
+describe('sync and backfill configuration', () => {
+  it('refuses a bad configuration, naming every problem, exit 2 before the warehouse is touched', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sync-config-'))
+    const dataDir = path.join(dir, 'warehouse')
+    const bad = path.join(dir, 'bad.json')
+    writeFileSync(bad, JSON.stringify({ sites: [{ id: 'x', token: TOKEN }, { id: 5, tokenEnv: 'NOT_SET', timeZone: 'Moon/Base' }] }))
+    const result = await runCli(['sync', '--config', bad], { CALLTOUCH_ETL_DATA_DIR: dataDir })
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toBe(`error: the Calltouch config file ${bad} has 3 problems — fix and run again: sites[0].id: Invalid input: expected number, received string; sites[1].tokenEnv: the environment variable NOT_SET is not set or empty: export it with the site's API token; sites[1].timeZone: "Moon/Base" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)\n`)
+    const good = path.join(dir, 'good.json')
+    writeFileSync(good, JSON.stringify({ sites: [{ id: SITE_ID, token: TOKEN }] }))
+    const backwards = await runCli(['backfill', '--config', good, '--from', TODAY, '--to', START], { CALLTOUCH_ETL_DATA_DIR: dataDir })
+    expect(backwards).toMatchObject({ exitCode: 2, stderr: `error: backfill: --from ${TODAY} is after --to ${START}; give the earlier day first\n` })
+    expect(existsSync(dataDir)).toBe(false)
+  })
+})
 
 describeEachEngine('sync and backfill against the simulator', (engine) => {
   let tw: TestWarehouse
@@ -57,18 +76,6 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
     await tw?.destroy()
   })
 
-  it('refuses a bad configuration, naming every problem, exit 2 and no run recorded', async () => {
-    const bad = path.join(path.dirname(configFile), 'bad.json')
-    writeFileSync(bad, JSON.stringify({ sites: [{ id: 'x', token: TOKEN }, { id: 5, tokenEnv: 'NOT_SET', timeZone: 'Moon/Base' }] }))
-    const result = await cli(['sync', '--config', bad])
-    expect(result.exitCode).toBe(2)
-    expect(result.stderr).toBe(`error: the Calltouch config file ${bad} has 3 problems — fix and run again: sites[0].id: Invalid input: expected number, received string; sites[1].tokenEnv: the environment variable NOT_SET is not set or empty: export it with the site's API token; sites[1].timeZone: "Moon/Base" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)\n`)
-    const backwards = await cli(['backfill', '--config', configFile, '--from', TODAY, '--to', START])
-    expect(backwards).toMatchObject({ exitCode: 2, stderr: `error: backfill: --from ${TODAY} is after --to ${START}; give the earlier day first\n` })
-    const runs = await tw.warehouse.db.selectFrom('etl.runs').select('run_id').execute()
-    expect(runs).toEqual([])
-  })
-
   it('backfills 60 days with every deal the simulator serves, within 5 requests a second and no 429', async () => {
     const result = await cli(['backfill', '--config', configFile, '--from', START, '--to', TODAY])
     expect(result.stderr).not.toContain('"level":50')
@@ -82,7 +89,7 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
     const run = await tw.warehouse.db.selectFrom('etl.runs').selectAll().executeTakeFirstOrThrow()
     expect(run).toMatchObject({ command: 'backfill', status: 'succeeded', error: null })
     expect(run.counters).toMatchObject({ sites: 1, days: 60, daysFailed: 0, windowsFailed: 0, seen: expected.length, changed: expected.length, rejected: 0 })
-  })
+  }, CLI_TEST_TIMEOUT_MS)
 
   it('reads only the look-back window on the next sync, in as few requests as the deals allow', async () => {
     const before = sim.stats().requests.total
@@ -91,20 +98,9 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
     const records = sim.expectedDeals(SITE_ID, LOOKBACK_FIRST, addDays(TODAY, 1)).length
     expect(result.stdout).toMatch(/^sync: 1 site\(s\), 30 day\(s\), 1 request\(s\), 0 retries, \d+ record\(s\) seen, 0 changed, 0 rejected, /)
     expect(sim.stats().requests.total - before).toBe(Math.ceil(records / 1000))
-  })
+  }, CLI_TEST_TIMEOUT_MS)
 
-  it('brings in changed statuses and amounts, deleted flags and vanished deals after the clock moves on', async () => {
-    sim.setClock(new Date(NOW.getTime() + 40 * 86_400_000).toISOString())
-    const result = await cli(['sync', '--config', configFile, '--lookback-days', '60'])
-    expect(result.exitCode).toBe(0)
-    const expected = simulatorDeals(START, TODAY)
-    expect(await warehouseDeals(START, TODAY)).toEqual(expected)
-    expect(result.stdout).toMatch(/^sync: 1 site\(s\), 60 day\(s\), /)
-    const changed = Number(/(\d+) changed/.exec(result.stdout)?.[1])
-    expect(changed).toBeGreaterThan(0)
-  })
-
-  it('records a window that keeps failing, loads the rest, exits 1, and completes it on the next run', async () => {
+  it('records a window that keeps failing and exits 1; the next run completes it and brings in changed statuses, amounts, deleted flags and vanished deals', async () => {
     sim.setFaults({ failureRate: 1 })
     const failing = await cli(['sync', '--config', configFile, '--lookback-days', '2'])
     expect(failing.exitCode).toBe(1)
@@ -114,12 +110,16 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
     const run = await tw.warehouse.db.selectFrom('etl.runs').select(['status']).orderBy('run_id', 'desc').executeTakeFirstOrThrow()
     expect(run.status).toBe('failed')
 
+    // The next run, with the clock 40 days on: the failed days and every change show up.
     sim.setFaults({})
-    const recovering = await cli(['sync', '--config', configFile, '--lookback-days', '0'])
+    sim.setClock(new Date(NOW.getTime() + 40 * 86_400_000).toISOString())
+    const recovering = await cli(['sync', '--config', configFile, '--lookback-days', '60'])
     expect(recovering.exitCode).toBe(0)
-    expect(recovering.stdout).toMatch(/^sync: 1 site\(s\), 2 day\(s\), 1 request\(s\), /)
+    expect(recovering.stdout).toMatch(/^sync: 1 site\(s\), 60 day\(s\), 1 request\(s\), /)
     expect(await tw.warehouse.db.selectFrom('etl.site_days').select('day').where('status', '=', 'failed').execute()).toEqual([])
-  })
+    expect(await warehouseDeals(START, TODAY)).toEqual(simulatorDeals(START, TODAY))
+    expect(Number(/(\d+) changed/.exec(recovering.stdout)?.[1])).toBeGreaterThan(0)
+  }, CLI_TEST_TIMEOUT_MS)
 
   it('never lets the token into an output, a log line or a table', async () => {
     for (const output of outputs) {
