@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { executeSql } from '../../pipelines/warehouse/connection.ts'
+import { executeSql, openWarehouse } from '../../pipelines/warehouse/connection.ts'
 import { runTransform } from '../../pipelines/transform/run-transform.ts'
 import { runMain } from '../helpers/run-main.ts'
-import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
+import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const SMALL_PROJECT = fileURLToPath(new URL('../fixtures/transform/small-project/', import.meta.url))
 const UNSUPPORTED_PROJECT = fileURLToPath(new URL('../fixtures/transform/unsupported-test-project/', import.meta.url))
@@ -81,5 +81,31 @@ describeEachEngine('transform when something fails', (engine) => {
     expect([bad.exitCode, bad.stderr]).toEqual([2, "error: --vars names 'revenue_date', which the project does not declare; declared vars: divisor, max_ratio\n"])
     const runs = await executeSql<{ count: string }>(tw.warehouse.db, `select count(*) from etl.runs where command = 'transform'`)
     expect(runs).toEqual([{ count: '4' }])
+  })
+})
+
+describePostgres('transform seen from another connection', () => {
+  it('never shows a reader a missing, empty or half-built table while models are rebuilt', async () => {
+    const tw = await createTestWarehouse('postgres')
+    const reader = await openWarehouse(tw.config)
+    try {
+      await runTransform(tw.warehouse.db, { projectDir: SMALL_PROJECT, runTests: false })
+      const seen: string[] = []
+      let building = true
+      const reading = (async () => {
+        while (building) {
+          const rows = await executeSql<{ rows: string; total: string }>(reader.db, 'select count(*) as rows, sum(ratio) as total from analytics.ratios')
+          seen.push(`${rows[0]?.rows}/${rows[0]?.total}`)
+        }
+      })()
+      for (let run = 0; run < 5; run++) await runTransform(tw.warehouse.db, { projectDir: SMALL_PROJECT, runTests: false })
+      building = false
+      await reading
+      expect(seen.length).toBeGreaterThan(5)
+      expect([...new Set(seen)]).toEqual(['3/60'])
+    } finally {
+      await reader.close()
+      await tw.destroy()
+    }
   })
 })
