@@ -43,7 +43,7 @@ const FILL = [
      case when i % 4 = 0 then null else (1000 + i % 9000) * 1.5 end,
      case when i % 3 = 0 then (500 + i % 20000) * 1.25 end,
      i % 97 = 0, case when i % 89 = 0 then now() end, 'bench', now(), now(), now()
-   from (select i, timestamptz '2025-10-01 00:00:00+03' + ((i * 7919) % ${DAYS}) * interval '1 day' + (i % 86400) * interval '1 second' as ordered_at
+   from (select i, timestamptz '2025-10-01 00:00:00+03' + ((i::bigint * 7919) % ${DAYS}) * interval '1 day' + (i % 86400) * interval '1 second' as ordered_at
          from generate_series(1, $1::integer) as i) as generated`,
   `insert into calltouch.visits (site_id, order_number, visit_time, source, medium, utm_source, utm_medium, utm_campaign)
    select 12345, 'o' || i, now(), (array['yandex', 'google', '(direct)', 'vk'])[1 + i % 4], (array['cpc', 'organic', '(none)', 'social'])[1 + i % 4],
