@@ -70,7 +70,7 @@ export interface DealRecord {
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/
 
 /** A JSON string literal; skips JSON.stringify (4× slower) for the usual strings that need no escaping. */
-function str(value: string | null): string {
+export function str(value: string | null): string {
   if (value === null) return 'null'
   return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : '"' + value + '"'
 }

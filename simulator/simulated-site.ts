@@ -4,17 +4,24 @@
  * of deals is cached, so a site with millions of deals needs no more memory than
  * a few busy days.
  */
-import { decodeOrderNumber, generateDay, generateDeal, isVisible, renderGeneratedDeal, type GeneratedDeal } from './deal-generator.ts'
+import { dealCountOn, decodeOrderNumber, generateDay, generateDeal, isVisible, renderGeneratedDeal, type GeneratedDeal } from './deal-generator.ts'
 import { serializeDealRecord, type DealRecord } from './deal-record.ts'
+import { buildDayTemplate, pieceStarts, renderTemplateText, templateVisible, type DayTemplate } from './day-text.ts'
 import type { ResolvedSiteConfig } from './simulator-options.ts'
 import { dayNumberOf, MS_PER_DAY, parseCalltouchDateTime, parseInstant, toWallMs, type DayKey } from './wall-clock.ts'
 
 /**
- * The most deals kept in each cache (generated days, rendered days): about ten
- * busy days of 5,000, enough for a few clients paging windows at once without
- * regenerating a day per page, and a bounded memory whatever the history.
+ * The most deals kept in each cache, so memory stays bounded whatever the
+ * history. Rendered days (the export's UTF-8 text at one clock, off the JS heap,
+ * ~0.8 KB a deal and text variant) serve pages; templates (a day's JSON pieces,
+ * ~1.5 KB a deal on the heap) make a day at a new clock or after a write cheap;
+ * generated deals (objects) are only needed for record objects and days with
+ * writes. About eight busy days of 5,000 rendered: enough for a few clients
+ * paging windows at once without rendering a day per page.
  */
-const CACHE_DEALS = 50_000
+const RENDERED_CACHE_DEALS = 40_000
+const TEMPLATE_CACHE_DEALS = 25_000
+const GENERATED_CACHE_DEALS = 10_000
 const COUNT_CACHE_ENTRIES = 20_000
 
 /** Changes a write made to one deal; applied in order on top of the generated or created record. */
@@ -47,18 +54,163 @@ interface DealOverlay {
   wallMs: number
 }
 
-/** A day as served at one clock: records sorted by orderDate then orderNumber. */
-export interface RenderedDay {
-  records: DealRecord[]
-  /** orderDate of each record as wall milliseconds. */
-  wallMs: number[]
-  /**
-   * UTF-8 JSON of each record without and with tags, filled on first use. Kept as
-   * Buffers: off the JS heap (no GC scanning of a busy day's text) and ready to
-   * write, so a page is one Buffer.concat.
-   */
-  json: (Buffer | undefined)[]
-  jsonWithTags: (Buffer | undefined)[]
+/** Byte offsets of a rendered day's UTF-8 text: record i is `buffer[offsets[i] .. offsets[i + 1] - 1)`. */
+export interface DayBytes {
+  /** The day's records joined by ',' (so a run of records is one slice, commas included). */
+  buffer: Buffer
+  /** n + 1 offsets; offsets[n] = buffer.length + 1 (as if a comma followed the last record). */
+  offsets: Int32Array
+}
+
+/**
+ * A day as served at one clock: records sorted by orderDate then orderNumber,
+ * their filter attributes, and their exact JSON, built lazily and cached on the
+ * day. Everything here is read-only once built.
+ */
+export class RenderedDay {
+  readonly count: number
+  /** orderDate of each record as wall milliseconds (ascending). */
+  readonly wallMs: Float64Array
+  readonly orderNumber: readonly string[]
+  readonly orderOrigin: readonly string[]
+  readonly sourceType: readonly (string | undefined)[]
+  readonly manager: readonly (string | null)[]
+  readonly service: readonly (string | null)[]
+  readonly phone: readonly (string | null)[]
+  private recordList: DealRecord[] | undefined
+  private readonly bytes: [DayBytes | undefined, DayBytes | undefined] = [undefined, undefined]
+  /** Matching indexes per filter (a handful of filters at most per day and clock). */
+  private readonly matches = new Map<string, Int32Array>()
+
+  private constructor(
+    attributes: Pick<RenderedDay, 'count' | 'wallMs' | 'orderNumber' | 'orderOrigin' | 'sourceType' | 'manager' | 'service' | 'phone'>,
+    private readonly makeRecords: () => DealRecord[],
+    private readonly makeText: (withTags: boolean) => DayBytes,
+  ) {
+    this.count = attributes.count
+    this.wallMs = attributes.wallMs
+    this.orderNumber = attributes.orderNumber
+    this.orderOrigin = attributes.orderOrigin
+    this.sourceType = attributes.sourceType
+    this.manager = attributes.manager
+    this.service = attributes.service
+    this.phone = attributes.phone
+  }
+
+  /** A day of generated deals only, at a clock: the fast path (no record objects unless asked for). */
+  static fromTemplate(template: DayTemplate, clockWallMs: number, makeRecords: () => DealRecord[]): RenderedDay {
+    const visible: number[] = []
+    for (let i = 0; i < template.count; i++) if (templateVisible(template, i, clockWallMs)) visible.push(i)
+    const n = visible.length
+    const src = Int32Array.from(visible)
+    const wallMs = new Float64Array(n)
+    const orderNumber = new Array<string>(n)
+    const orderOrigin = new Array<string>(n)
+    const sourceType = new Array<string>(n)
+    const manager = new Array<string | null>(n)
+    const service = new Array<string | null>(n)
+    const phone = new Array<string | null>(n)
+    for (let k = 0; k < n; k++) {
+      const i = src[k] as number
+      wallMs[k] = template.orderWallMs[i] as number
+      orderNumber[k] = template.orderNumber[i] as string
+      orderOrigin[k] = template.orderOrigin[i] as string
+      sourceType[k] = template.sourceType[i] as string
+      manager[k] = template.manager[i] as string | null
+      service[k] = template.service[i] as string | null
+      phone[k] = template.phone[i] as string | null
+    }
+    return new RenderedDay({ count: n, wallMs, orderNumber, orderOrigin, sourceType, manager, service, phone }, makeRecords, (withTags) =>
+      renderTemplateText(template, src, clockWallMs, withTags),
+    )
+  }
+
+  /** A day from record objects (days with writes): serialized record by record. */
+  static fromRecords(records: DealRecord[], wallMs: readonly number[]): RenderedDay {
+    return new RenderedDay(
+      {
+        count: records.length,
+        wallMs: Float64Array.from(wallMs),
+        orderNumber: records.map((r) => r.orderNumber),
+        orderOrigin: records.map((r) => r.orderOrigin),
+        sourceType: records.map((r) => r.orderSource?.type),
+        manager: records.map((r) => r.manager),
+        service: records.map((r) => r.service),
+        phone: records.map((r) => r.client.phones),
+      },
+      () => records,
+      (withTags) => {
+        // Joined by '\n' (never raw in JSON without whitespace), encoded once; the
+        // newlines give the offsets and become the commas between records.
+        const buffer = Buffer.from(records.map((record) => serializeDealRecord(record, withTags)).join('\n'), 'utf8')
+        const offsets = pieceStarts(buffer, records.length)
+        for (let i = 1; i < records.length; i++) buffer[(offsets[i] as number) - 1] = 44 // ','
+        return { buffer, offsets }
+      },
+    )
+  }
+
+  /** The records as objects (built on first use; the HTTP path never needs them). */
+  get records(): DealRecord[] {
+    this.recordList ??= this.makeRecords()
+    return this.recordList
+  }
+
+  /** The day's records as one UTF-8 buffer joined by ',' (built once per day, clock, writes and `withTags`). */
+  text(withTags: boolean): DayBytes {
+    const slot = withTags ? 1 : 0
+    let bytes = this.bytes[slot]
+    if (bytes === undefined) {
+      bytes = this.makeText(withTags)
+      this.bytes[slot] = bytes
+    }
+    return bytes
+  }
+
+  /** Indexes of the records that pass a filter, cached per filter key. */
+  matching(filter: DealFilter, key: string): Int32Array {
+    let indexes = this.matches.get(key)
+    if (indexes === undefined) {
+      indexes = this.computeMatching(filter)
+      if (this.matches.size >= 16) this.matches.clear()
+      this.matches.set(key, indexes)
+    }
+    return indexes
+  }
+
+  private computeMatching(filter: DealFilter): Int32Array {
+    // Records are sorted by time: the window is one contiguous range.
+    const lo = lowerBound(this.wallMs, filter.fromWallMs)
+    const hi = lowerBound(this.wallMs, filter.toWallMs)
+    const plain = filter.allOrigins && filter.orderSource === undefined && filter.manager === undefined && filter.service === undefined && filter.phone === undefined
+    if (plain) {
+      const out = new Int32Array(Math.max(0, hi - lo))
+      for (let i = lo; i < hi; i++) out[i - lo] = i
+      return out
+    }
+    const out: number[] = []
+    for (let i = lo; i < hi; i++) {
+      if (!filter.allOrigins && this.orderOrigin[i] !== 'API') continue
+      if (filter.orderSource !== undefined && this.sourceType[i] !== filter.orderSource) continue
+      if (filter.manager !== undefined && this.manager[i] !== filter.manager) continue
+      if (filter.service !== undefined && this.service[i] !== filter.service) continue
+      if (filter.phone !== undefined && this.phone[i] !== filter.phone) continue
+      out.push(i)
+    }
+    return Int32Array.from(out)
+  }
+}
+
+/** First index whose value is ≥ `value` (values ascending). */
+function lowerBound(values: Float64Array, value: number): number {
+  let lo = 0
+  let hi = values.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((values[mid] as number) < value) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /** Filters of an export request, applied on top of the day's records. */
@@ -150,8 +302,9 @@ function applyChanges(base: DealRecord, changes: readonly DealChange[]): DealRec
 
 /** A simulated site. Use {@link SimulatedSite.dealsOn} to learn exactly what the export serves. */
 export class SimulatedSite {
-  private readonly generated = new BoundedCache<GeneratedDeal[]>(CACHE_DEALS)
-  private readonly rendered = new BoundedCache<RenderedDay>(CACHE_DEALS)
+  private readonly generated = new BoundedCache<GeneratedDeal[]>(GENERATED_CACHE_DEALS)
+  private readonly templates = new BoundedCache<DayTemplate>(TEMPLATE_CACHE_DEALS)
+  private readonly rendered = new BoundedCache<RenderedDay>(RENDERED_CACHE_DEALS)
   private readonly counts = new BoundedCache<number>(COUNT_CACHE_ENTRIES)
   private readonly overlays = new Map<string, DealOverlay>()
   private readonly overlayDays = new Map<number, Set<string>>()
@@ -168,7 +321,7 @@ export class SimulatedSite {
     return this.config.siteId
   }
 
-  /** Forgets every write (back to the seed state) and empties the caches. */
+  /** Forgets every write (back to the seed state) and empties the caches that depend on writes. */
   reset(): void {
     this.overlays.clear()
     this.overlayDays.clear()
@@ -188,25 +341,44 @@ export class SimulatedSite {
     return deals
   }
 
+  /** The JSON pieces of a day's generated deals (clock-independent; cached). */
+  private dayTemplate(dayNumber: number): DayTemplate {
+    let template = this.templates.get(dayNumber)
+    if (template === undefined) {
+      const deals = generateDay(this.seed, this.config, dayNumber)
+      const sorted = Array.from(deals.keys())
+      sorted.sort((a, b) => {
+        const x = deals[a] as GeneratedDeal
+        const y = deals[b] as GeneratedDeal
+        return compareDeals(x.orderWallMs, x.orderNumber, y.orderWallMs, y.orderNumber)
+      })
+      template = buildDayTemplate(dayNumber, deals, sorted)
+      this.templates.set(dayNumber, template, template.count + 1)
+    }
+    return template
+  }
+
   /**
    * The day's records as the export serves them at a clock (all order origins,
-   * no filters), sorted by orderDate then orderNumber. Cached: treat as read-only.
+   * no filters), sorted by orderDate then orderNumber. Cached per (day, clock,
+   * writes): treat as read-only.
    */
   renderDay(dayNumber: number, clockWallMs: number): RenderedDay {
     const key = `${dayNumber}|${clockWallMs}|${this.writeVersion}`
     const cached = this.rendered.get(key)
     if (cached !== undefined) return cached
-    const records: DealRecord[] = []
-    const wallMs: number[] = []
+    let day: RenderedDay
     const overlaid = this.overlayDays.get(dayNumber)
     if (overlaid === undefined && dayNumber * MS_PER_DAY > clockWallMs) {
       // A day after the clock has no generated deals yet: skip generating them.
+      day = RenderedDay.fromRecords([], [])
     } else if (overlaid === undefined && this.overlays.size === 0) {
-      for (const deal of this.generatedDay(dayNumber)) {
-        if (!isVisible(deal, clockWallMs)) continue
-        records.push(renderGeneratedDeal(deal, clockWallMs))
-        wallMs.push(deal.orderWallMs)
-      }
+      const template = this.dayTemplate(dayNumber)
+      day = RenderedDay.fromTemplate(template, clockWallMs, () => {
+        const records: DealRecord[] = []
+        for (const deal of this.generatedDay(dayNumber)) if (isVisible(deal, clockWallMs)) records.push(renderGeneratedDeal(deal, clockWallMs))
+        return records
+      })
     } else {
       const entries: { record: DealRecord; wallMs: number }[] = []
       for (const deal of this.generatedDay(dayNumber)) {
@@ -220,29 +392,17 @@ export class SimulatedSite {
         entries.push({ record: this.renderOverlay(overlay), wallMs: overlay.wallMs })
       }
       entries.sort((a, b) => compareDeals(a.wallMs, a.record.orderNumber, b.wallMs, b.record.orderNumber))
-      for (const entry of entries) {
-        records.push(entry.record)
-        wallMs.push(entry.wallMs)
-      }
+      day = RenderedDay.fromRecords(
+        entries.map((entry) => entry.record),
+        entries.map((entry) => entry.wallMs),
+      )
     }
-    const day: RenderedDay = { records, wallMs, json: new Array(records.length), jsonWithTags: new Array(records.length) }
-    this.rendered.set(key, day, records.length + 1)
+    this.rendered.set(key, day, day.count + 1)
     return day
   }
 
   private renderOverlay(overlay: DealOverlay): DealRecord {
     return applyChanges(overlay.created as DealRecord, overlay.changes)
-  }
-
-  /** The exact JSON of record `i` of a rendered day, UTF-8. */
-  static recordJson(day: RenderedDay, i: number, withTags: boolean): Buffer {
-    const cache = withTags ? day.jsonWithTags : day.json
-    let bytes = cache[i]
-    if (bytes === undefined) {
-      bytes = Buffer.from(serializeDealRecord(day.records[i] as DealRecord, withTags), 'utf8')
-      cache[i] = bytes
-    }
-    return bytes
   }
 
   /**
@@ -262,35 +422,26 @@ export class SimulatedSite {
     return this.renderDay(dayNumber, toWallMs(epochMs, this.timeZone)).records
   }
 
-  /** Indexes of a rendered day's records that pass a filter. */
-  static matching(day: RenderedDay, filter: DealFilter): number[] {
-    const out: number[] = []
-    for (let i = 0; i < day.records.length; i++) {
-      const wall = day.wallMs[i] as number
-      if (wall < filter.fromWallMs || wall >= filter.toWallMs) continue
-      const record = day.records[i] as DealRecord
-      if (!filter.allOrigins && record.orderOrigin !== 'API') continue
-      if (filter.orderSource !== undefined && record.orderSource?.type !== filter.orderSource) continue
-      if (filter.manager !== undefined && record.manager !== filter.manager) continue
-      if (filter.service !== undefined && record.service !== filter.service) continue
-      if (filter.phone !== undefined && record.client.phones !== filter.phone) continue
-      out.push(i)
-    }
-    return out
-  }
-
   /** How many records of a day pass a filter (cached per clock, writes and filter). */
   countOn(dayNumber: number, clockWallMs: number, filter: DealFilter, filterKey: string): number {
-    const dayStart = dayNumber * MS_PER_DAY
-    const from = Math.max(filter.fromWallMs, dayStart)
-    const to = Math.min(filter.toWallMs, dayStart + MS_PER_DAY)
-    const key = `${dayNumber}|${clockWallMs}|${this.writeVersion}|${filterKey}|${from}|${to}`
+    const key = `${dayNumber}|${clockWallMs}|${this.writeVersion}|${filterKey}|${SimulatedSite.clippedKey(dayNumber, filter)}`
     let count = this.counts.get(key)
     if (count === undefined) {
-      count = SimulatedSite.matching(this.renderDay(dayNumber, clockWallMs), filter).length
+      count = this.matchingOn(dayNumber, clockWallMs, filter, filterKey).length
       this.counts.set(key, count, 1)
     }
     return count
+  }
+
+  /** Indexes of the records of a rendered day that pass a filter (cached on the day). */
+  matchingOn(dayNumber: number, clockWallMs: number, filter: DealFilter, filterKey: string): Int32Array {
+    return this.renderDay(dayNumber, clockWallMs).matching(filter, `${filterKey}|${SimulatedSite.clippedKey(dayNumber, filter)}`)
+  }
+
+  /** The filter's time bounds clipped to a day, as a cache key part. */
+  private static clippedKey(dayNumber: number, filter: DealFilter): string {
+    const dayStart = dayNumber * MS_PER_DAY
+    return `${Math.max(filter.fromWallMs, dayStart)}|${Math.min(filter.toWallMs, dayStart + MS_PER_DAY)}`
   }
 
   /** The day a deal with this order number is on now, if it is visible at the clock. */
@@ -299,7 +450,7 @@ export class SimulatedSite {
     if (overlay !== undefined) return overlay.removed ? undefined : overlay.dayNumber
     const origin = decodeOrderNumber(this.seed, this.siteId, orderNumber)
     if (origin === undefined) return undefined
-    if (origin.index >= this.generatedDay(origin.dayNumber).length) return undefined
+    if (origin.index >= dealCountOn(this.seed, this.config, origin.dayNumber)) return undefined
     const deal = generateDeal(this.seed, this.config, origin.dayNumber, origin.index)
     return isVisible(deal, clockWallMs) ? origin.dayNumber : undefined
   }

@@ -169,6 +169,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       ...(retryAfter ? { 'retry-after': '1' } : {}),
     })
 
+  /**
+   * What an export request selects: the total, and a page of it as slices of the
+   * days' cached UTF-8 text (a run of consecutive records is one slice, commas
+   * included), so serving a page copies no record.
+   */
   function exportRecords(site: SimulatedSite, query: ExportQuery): { total: number; pick: (offset: number, limit: number) => Buffer[] } {
     const clockWallMs = toWallMs(clockMs, timeZone)
     const filterBase = {
@@ -198,28 +203,37 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       filter = { ...filterBase, fromWallMs: range.fromWallMs, toWallMs: range.toWallMs }
     }
     const orderNumber = query.orderNumber
-    const matching = (day: RenderedDay): number[] => {
-      const indexes = SimulatedSite.matching(day, filter)
-      return orderNumber === undefined ? indexes : indexes.filter((i) => day.records[i]?.orderNumber === orderNumber)
+    const filterKey = JSON.stringify([filter.allOrigins, filter.orderSource, filter.manager, filter.service, filter.phone])
+    const matching = (dayNumber: number): { day: RenderedDay; indexes: Int32Array } => {
+      const day = site.renderDay(dayNumber, clockWallMs)
+      const indexes = site.matchingOn(dayNumber, clockWallMs, filter, filterKey)
+      return { day, indexes: orderNumber === undefined ? indexes : indexes.filter((i) => day.orderNumber[i] === orderNumber) }
     }
-    const filterKey = JSON.stringify([filter.allOrigins, filter.orderSource, filter.manager, filter.service, filter.phone, orderNumber])
-    const counts = days.map((day) => (orderNumber === undefined ? site.countOn(day, clockWallMs, filter, filterKey) : matching(site.renderDay(day, clockWallMs)).length))
+    const counts = days.map((day) => (orderNumber === undefined ? site.countOn(day, clockWallMs, filter, filterKey) : matching(day).indexes.length))
     const total = counts.reduce((a, b) => a + b, 0)
     const pick = (offset: number, limit: number): Buffer[] => {
       const out: Buffer[] = []
+      let picked = 0
       let skipped = 0
-      for (let d = 0; d < days.length && out.length < limit; d++) {
+      for (let d = 0; d < days.length && picked < limit; d++) {
         const count = counts[d] as number
         if (skipped + count <= offset) {
           skipped += count
           continue
         }
-        const day = site.renderDay(days[d] as number, clockWallMs)
-        const indexes = matching(day)
-        for (const i of indexes) {
-          if (skipped++ < offset) continue
-          if (out.length >= limit) break
-          out.push(SimulatedSite.recordJson(day, i, query.withTags))
+        const { day, indexes } = matching(days[d] as number)
+        const { buffer, offsets } = day.text(query.withTags)
+        const first = Math.max(0, offset - skipped)
+        const last = Math.min(indexes.length, first + (limit - picked))
+        skipped += first
+        // Runs of consecutive records are one slice of the day's text.
+        for (let k = first; k < last; ) {
+          let end = k + 1
+          while (end < last && (indexes[end] as number) === (indexes[end - 1] as number) + 1) end++
+          out.push(buffer.subarray(offsets[indexes[k] as number] as number, (offsets[(indexes[end - 1] as number) + 1] as number) - 1))
+          picked += end - k
+          skipped += end - k
+          k = end
         }
       }
       return out

@@ -1,0 +1,424 @@
+/**
+ * The export's text of generated deals, built once per day and rendered at any
+ * clock by joining precomputed pieces.
+ *
+ * Only five things in a generated deal's JSON depend on the clock: whether it is
+ * in the export at all, `completedAmount` + `completedDate`, `isDeleted`,
+ * `orderStatus` and `tags`. A {@link DayTemplate} keeps everything else as ready
+ * JSON text between those holes, plus the times at which the holes change, so a
+ * day at a new clock costs a few string joins per deal instead of building a
+ * record object and serializing it field by field. The pieces come from the same
+ * helpers as `serializeDealRecord`, so the bytes are the same by construction
+ * (and test/simulator checks it).
+ *
+ * A template is plain arrays of strings and numbers — no per-deal objects — and
+ * the caller keeps only a bounded number of days of them.
+ */
+import { formatCalltouchDate, MS_PER_DAY } from './wall-clock.ts'
+import { str } from './deal-record.ts'
+import type { GeneratedDeal } from './deal-generator.ts'
+
+const OUTCOME_OPEN = 0
+const OUTCOME_FINAL = 1
+const OUTCOME_LOST = 2
+
+/** `completedAmount` and `completedDate` of a deal not closed yet. */
+const OPEN_COMPLETION = 'null,"completedDate":null'
+const STATUS_START = str('start')
+const STATUS_IN_PROGRESS = str('in_progress')
+const STATUS_FINAL = str('final')
+const STATUS_LOST = str('lost')
+
+/** The JSON pieces of a deal, in the order they are stored (see {@link DayTemplate.pieces}). */
+const HEAD = 0 // `{"client":{…},"completedAmount":`
+const CLOSED_COMPLETION = 1 // `N,"completedDate":"dd/mm/yyyy"` (or `null,…` when lost); empty for a deal that never closes
+const BEFORE_DELETED = 2 // `,"createdDate":…,"funnel":…,"isDeleted":`
+const BEFORE_STATUS = 3 // `,"manager":…,"orderSource":{…},"orderStatus":`
+const BEFORE_TAGS = 4 // `,"plannedAmount":…,"service":…`
+const TAGS_OPEN = 5 // `,"tags":…` before it closes
+const TAGS_CLOSED = 6 // `,"tags":…` once closed (with the closing tag, if any)
+const TAIL = 7 // `,"visit":…,"custom":…}`
+const PIECES = 8
+
+/** A day of generated deals, sorted by (orderDate, orderNumber), as UTF-8 JSON pieces and lifecycle times. */
+export interface DayTemplate {
+  readonly dayNumber: number
+  readonly count: number
+  readonly orderNumber: readonly string[]
+  readonly orderWallMs: Float64Array
+  readonly vanishedWallMs: Float64Array
+  readonly inProgressWallMs: Float64Array
+  readonly closedWallMs: Float64Array
+  readonly deletedWallMs: Float64Array
+  readonly outcome: Uint8Array
+  /** Filter attributes (shared constant strings, no copies). */
+  readonly orderOrigin: readonly string[]
+  readonly sourceType: readonly ('CALL' | 'REQUEST')[]
+  readonly manager: readonly (string | null)[]
+  readonly service: readonly (string | null)[]
+  readonly phone: readonly (string | null)[]
+  /**
+   * The clock-independent JSON of every deal as UTF-8, off the JS heap: piece k
+   * of deal i is `pieces[starts[8i + k] .. starts[8i + k + 1])`.
+   */
+  readonly pieces: Buffer
+  readonly starts: Int32Array
+}
+
+/** Encoded JSON literals of strings that need escaping or are not ASCII (the generator's constants), memoised. */
+const literalBytes = new Map<string, Buffer>()
+
+/**
+ * Writes JSON straight into a growing UTF-8 buffer, with the same output as the
+ * string helpers of deal-record.ts (`str`, `num` …): no intermediate strings,
+ * no per-deal garbage beyond small number texts.
+ */
+class JsonWriter {
+  buffer: Buffer
+  at = 0
+
+  constructor(capacity: number) {
+    this.buffer = Buffer.allocUnsafeSlow(Math.max(1024, capacity))
+  }
+
+  private ensure(extra: number): void {
+    if (this.at + extra <= this.buffer.length) return
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.at + extra))
+    this.buffer.copy(grown, 0, 0, this.at)
+    this.buffer = grown
+  }
+
+  /** Text known to be ASCII without characters JSON escapes (keys, punctuation, digits). */
+  raw(text: string): void {
+    const n = text.length
+    this.ensure(n)
+    const buffer = this.buffer
+    let at = this.at
+    for (let i = 0; i < n; i++) buffer[at++] = text.charCodeAt(i)
+    this.at = at
+  }
+
+  bytes(bytes: Uint8Array): void {
+    const n = bytes.length
+    this.ensure(n)
+    const buffer = this.buffer
+    let at = this.at
+    for (let i = 0; i < n; i++) buffer[at++] = bytes[i] as number
+    this.at = at
+  }
+
+  /** `str(value)` of deal-record.ts. */
+  str(value: string | null): void {
+    if (value === null) return this.raw('null')
+    const n = value.length
+    let plain = true
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i)
+      if (c < 0x20 || c >= 0x7f || c === 34 || c === 92) {
+        plain = false
+        break
+      }
+    }
+    if (!plain) {
+      let bytes = literalBytes.get(value)
+      if (bytes === undefined) {
+        bytes = Buffer.from(str(value), 'utf8')
+        if (literalBytes.size < 10_000) literalBytes.set(value, bytes)
+      }
+      return this.bytes(bytes)
+    }
+    this.ensure(n + 2)
+    const buffer = this.buffer
+    let at = this.at
+    buffer[at++] = 34
+    for (let i = 0; i < n; i++) buffer[at++] = value.charCodeAt(i)
+    buffer[at++] = 34
+    this.at = at
+  }
+
+  /** `num(value)` of deal-record.ts. */
+  num(value: number | null): void {
+    this.raw(value === null ? 'null' : String(value))
+  }
+
+  /** `stringArrayJson(values)` of deal-record.ts. */
+  strings(values: readonly string[]): void {
+    this.raw('[')
+    for (let i = 0; i < values.length; i++) {
+      if (i > 0) this.raw(',')
+      this.str(values[i] as string)
+    }
+    this.raw(']')
+  }
+}
+
+/** Writes `orderSourceJson` of deal-record.ts. */
+function writeOrderSource(w: JsonWriter, source: GeneratedDeal['orderSource']): void {
+  if (source.type === 'CALL') {
+    w.raw('{"callId":')
+    w.num(source.callId)
+    w.raw(',"duration":')
+    w.num(source.duration)
+    w.raw(',"phoneNumber":')
+    w.str(source.phoneNumber)
+    w.raw(',"type":"CALL","ani":')
+    w.str(source.ani)
+    w.raw(',"dateCall":')
+    w.str(source.dateCall)
+    w.raw('}')
+  } else {
+    w.raw('{"requestNumber":')
+    w.str(source.requestNumber)
+    w.raw(',"type":"REQUEST"}')
+  }
+}
+
+/** Writes `visitJson` of deal-record.ts. */
+function writeVisit(w: JsonWriter, visit: GeneratedDeal['visit']): void {
+  if (visit === null) return w.raw('null')
+  w.raw('{"utmSource":')
+  w.str(visit.utmSource)
+  w.raw(',"additionalTags":')
+  w.strings(visit.additionalTags)
+  w.raw(',"utmTerm":')
+  w.str(visit.utmTerm)
+  w.raw(',"utmContent":')
+  w.str(visit.utmContent)
+  w.raw(',"visitDate":')
+  w.str(visit.visitDate)
+  w.raw(',"utmMedium":')
+  w.str(visit.utmMedium)
+  w.raw(',"source":')
+  w.str(visit.source)
+  w.raw(',"medium":')
+  w.str(visit.medium)
+  w.raw(',"keyword":')
+  w.str(visit.keyword)
+  w.raw(',"utmCampaign":')
+  w.str(visit.utmCampaign)
+  w.raw('}')
+}
+
+/** Writes `customJson` of deal-record.ts (values are integer literals). */
+function writeCustom(w: JsonWriter, custom: Record<string, string>): void {
+  w.raw('{')
+  let first = true
+  for (const name in custom) {
+    if (!first) w.raw(',')
+    first = false
+    w.str(name)
+    w.raw(':')
+    w.raw(custom[name] as string)
+  }
+  w.raw('}')
+}
+
+/**
+ * Builds the template of a day from its generated deals, in any order: `sorted`
+ * lists the deals' indexes in export order (orderDate, then orderNumber).
+ */
+export function buildDayTemplate(dayNumber: number, deals: readonly GeneratedDeal[], sorted: readonly number[]): DayTemplate {
+  const n = deals.length
+  const orderNumber = new Array<string>(n)
+  const orderWallMs = new Float64Array(n)
+  const vanishedWallMs = new Float64Array(n)
+  const inProgressWallMs = new Float64Array(n)
+  const closedWallMs = new Float64Array(n)
+  const deletedWallMs = new Float64Array(n)
+  const outcome = new Uint8Array(n)
+  const orderOrigin = new Array<string>(n)
+  const sourceType = new Array<'CALL' | 'REQUEST'>(n)
+  const manager = new Array<string | null>(n)
+  const service = new Array<string | null>(n)
+  const phone = new Array<string | null>(n)
+  const starts = new Int32Array(n * PIECES + 1)
+  const w = new JsonWriter(n * 900)
+  const createdDate = formatCalltouchDate(dayNumber)
+  for (let i = 0; i < n; i++) {
+    const deal = deals[sorted[i] as number] as GeneratedDeal
+    orderNumber[i] = deal.orderNumber
+    orderWallMs[i] = deal.orderWallMs
+    vanishedWallMs[i] = deal.vanishedWallMs
+    inProgressWallMs[i] = deal.inProgressWallMs
+    closedWallMs[i] = deal.closedWallMs
+    deletedWallMs[i] = deal.deletedWallMs
+    outcome[i] = deal.outcome === 'final' ? OUTCOME_FINAL : deal.outcome === 'lost' ? OUTCOME_LOST : OUTCOME_OPEN
+    orderOrigin[i] = deal.orderOrigin
+    sourceType[i] = deal.orderSource.type
+    manager[i] = deal.manager
+    service[i] = deal.service
+    phone[i] = deal.client.phones
+    const p = i * PIECES
+    starts[p + HEAD] = w.at
+    w.raw('{"client":{"phones":')
+    w.str(deal.client.phones)
+    w.raw(',"fio":')
+    w.str(deal.client.fio)
+    w.raw('},"completedAmount":')
+    starts[p + CLOSED_COMPLETION] = w.at
+    if (deal.outcome !== 'open') {
+      w.raw(deal.outcome === 'final' ? String(deal.completedAmount) : 'null')
+      w.raw(',"completedDate":')
+      w.str(formatCalltouchDate(Math.floor(deal.closedWallMs / MS_PER_DAY)))
+    }
+    starts[p + BEFORE_DELETED] = w.at
+    w.raw(',"createdDate":')
+    w.str(createdDate)
+    w.raw(',"funnel":')
+    w.str(deal.funnel)
+    w.raw(',"isDeleted":')
+    starts[p + BEFORE_STATUS] = w.at
+    w.raw(',"manager":')
+    w.str(deal.manager)
+    w.raw(',"orderDate":')
+    w.str(deal.orderDate)
+    w.raw(',"orderId":')
+    w.raw(String(deal.orderId))
+    w.raw(',"orderNumber":')
+    w.str(deal.orderNumber)
+    w.raw(',"orderOrigin":')
+    w.str(deal.orderOrigin)
+    w.raw(',"orderSource":')
+    writeOrderSource(w, deal.orderSource)
+    w.raw(',"orderStatus":')
+    starts[p + BEFORE_TAGS] = w.at
+    w.raw(',"plannedAmount":')
+    w.num(deal.plannedAmount)
+    w.raw(',"service":')
+    w.str(deal.service)
+    starts[p + TAGS_OPEN] = w.at
+    w.raw(',"tags":')
+    if (deal.tags.length === 0) w.raw('null')
+    else w.strings(deal.tags)
+    starts[p + TAGS_CLOSED] = w.at
+    w.raw(',"tags":')
+    if (deal.closingTags.length === 0) {
+      if (deal.tags.length === 0) w.raw('null')
+      else w.strings(deal.tags)
+    } else {
+      w.strings([...deal.tags, ...deal.closingTags])
+    }
+    starts[p + TAIL] = w.at
+    w.raw(',"visit":')
+    writeVisit(w, deal.visit)
+    if (deal.custom !== undefined) {
+      w.raw(',"custom":')
+      writeCustom(w, deal.custom)
+    }
+    w.raw('}')
+  }
+  starts[n * PIECES] = w.at
+  return {
+    dayNumber,
+    count: n,
+    orderNumber,
+    orderWallMs,
+    vanishedWallMs,
+    inProgressWallMs,
+    closedWallMs,
+    deletedWallMs,
+    outcome,
+    orderOrigin,
+    sourceType,
+    manager,
+    service,
+    phone,
+    // A copy of the used part, so the spare capacity is freed.
+    pieces: Buffer.from(w.buffer.subarray(0, w.at)),
+    starts,
+  }
+}
+
+/** n + 1 start offsets of `count` pieces joined by '\n' in `buffer` (JSON without whitespace never holds a raw newline); the last is buffer.length + 1. */
+export function pieceStarts(buffer: Buffer, count: number): Int32Array {
+  const starts = new Int32Array(count + 1)
+  let at = -1
+  for (let i = 1; i < count; i++) {
+    at = buffer.indexOf(10, at + 1)
+    if (at < 0) throw new Error('simulator: a JSON piece has no separator')
+    starts[i] = at + 1
+  }
+  if (count > 0 && buffer.indexOf(10, at + 1) >= 0) throw new Error('simulator: a raw newline in a JSON piece')
+  starts[count] = buffer.length + 1
+  return starts
+}
+
+/** Whether deal `i` of a template is in the export at a clock (same rule as `isVisible`). */
+export function templateVisible(t: DayTemplate, i: number, clockWallMs: number): boolean {
+  return (t.orderWallMs[i] as number) <= clockWallMs && (t.vanishedWallMs[i] as number) > clockWallMs
+}
+
+const OPEN_COMPLETION_BYTES = Buffer.from(OPEN_COMPLETION)
+const TRUE_BYTES = Buffer.from('true')
+const FALSE_BYTES = Buffer.from('false')
+const STATUS_BYTES = [STATUS_START, STATUS_IN_PROGRESS, STATUS_FINAL, STATUS_LOST].map((s) => Buffer.from(s))
+
+/** Copies src[from, to) into dst at `at`; returns the new position. Short pieces by hand (no view allocated). */
+function put(dst: Buffer, at: number, src: Uint8Array, from: number, to: number): number {
+  const length = to - from
+  if (length > 48) {
+    dst.set(src.subarray(from, to), at)
+    return at + length
+  }
+  for (let k = from; k < to; k++) dst[at++] = src[k] as number
+  return at
+}
+
+/**
+ * The exact UTF-8 JSON of the given deals of a template at a clock, joined by ','
+ * (as `serializeDealRecord(renderGeneratedDeal(…))` would write each), and the
+ * n + 1 offsets of the records (the last is buffer.length + 1).
+ */
+export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallMs: number, withTags: boolean): { buffer: Buffer; offsets: Int32Array } {
+  const { pieces, starts, closedWallMs, inProgressWallMs, deletedWallMs, outcome } = t
+  const n = deals.length
+  const end = (i: number, k: number): number => starts[i * PIECES + k + 1] as number
+  const start = (i: number, k: number): number => starts[i * PIECES + k] as number
+  let total = Math.max(0, n - 1)
+  const status = new Uint8Array(n) // bit 0..1 status, bit 2 closed, bit 3 deleted
+  for (let d = 0; d < n; d++) {
+    const i = deals[d] as number
+    const closed = (closedWallMs[i] as number) <= clockWallMs
+    const s = closed ? ((outcome[i] as number) === OUTCOME_FINAL ? 2 : 3) : (inProgressWallMs[i] as number) <= clockWallMs ? 1 : 0
+    const deleted = (deletedWallMs[i] as number) <= clockWallMs
+    status[d] = s | (closed ? 4 : 0) | (deleted ? 8 : 0)
+    total +=
+      end(i, HEAD) - start(i, HEAD) +
+      (closed ? end(i, CLOSED_COMPLETION) - start(i, CLOSED_COMPLETION) : OPEN_COMPLETION_BYTES.length) +
+      end(i, BEFORE_DELETED) - start(i, BEFORE_DELETED) +
+      (deleted ? 4 : 5) +
+      end(i, BEFORE_STATUS) - start(i, BEFORE_STATUS) +
+      end(i, BEFORE_TAGS) - start(i, BEFORE_TAGS) +
+      (STATUS_BYTES[s] as Buffer).length +
+      (withTags ? (closed ? end(i, TAGS_CLOSED) - start(i, TAGS_CLOSED) : end(i, TAGS_OPEN) - start(i, TAGS_OPEN)) : 0) +
+      end(i, TAIL) - start(i, TAIL)
+  }
+  const buffer = Buffer.allocUnsafeSlow(total)
+  const offsets = new Int32Array(n + 1)
+  let at = 0
+  for (let d = 0; d < n; d++) {
+    const i = deals[d] as number
+    const bits = status[d] as number
+    const closed = (bits & 4) !== 0
+    if (d > 0) buffer[at++] = 44 // ','
+    offsets[d] = at
+    at = put(buffer, at, pieces, start(i, HEAD), end(i, HEAD))
+    at = closed ? put(buffer, at, pieces, start(i, CLOSED_COMPLETION), end(i, CLOSED_COMPLETION)) : put(buffer, at, OPEN_COMPLETION_BYTES, 0, OPEN_COMPLETION_BYTES.length)
+    at = put(buffer, at, pieces, start(i, BEFORE_DELETED), end(i, BEFORE_DELETED))
+    at = (bits & 8) !== 0 ? put(buffer, at, TRUE_BYTES, 0, 4) : put(buffer, at, FALSE_BYTES, 0, 5)
+    at = put(buffer, at, pieces, start(i, BEFORE_STATUS), end(i, BEFORE_STATUS))
+    const statusBytes = STATUS_BYTES[bits & 3] as Buffer
+    at = put(buffer, at, statusBytes, 0, statusBytes.length)
+    at = put(buffer, at, pieces, start(i, BEFORE_TAGS), end(i, BEFORE_TAGS))
+    if (withTags) at = closed ? put(buffer, at, pieces, start(i, TAGS_CLOSED), end(i, TAGS_CLOSED)) : put(buffer, at, pieces, start(i, TAGS_OPEN), end(i, TAGS_OPEN))
+    at = put(buffer, at, pieces, start(i, TAIL), end(i, TAIL))
+  }
+  offsets[n] = at + 1
+  if (at !== total) throw new Error(`simulator: rendered ${at} bytes, expected ${total}`)
+  return { buffer, offsets }
+}
+
+/** The exact JSON of deal `i` of a template at a clock (as `serializeDealRecord(renderGeneratedDeal(…))`). */
+export function templateRecordJson(t: DayTemplate, i: number, clockWallMs: number, withTags: boolean): string {
+  return renderTemplateText(t, Int32Array.of(i), clockWallMs, withTags).buffer.toString('utf8')
+}
