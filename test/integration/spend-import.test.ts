@@ -100,6 +100,27 @@ describeEachEngine('spend import into the warehouse', (engine) => {
     expect((await spendTuples(tw)).map((row) => row[5])).toEqual(['10.00', '4503599627370496.09'])
   })
 
+  it('writes none of a file when the warehouse refuses part of it, and records the run as failed', async () => {
+    await importSpend(tw.warehouse.db, spendFile('kept.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,1.00\n`))
+    const before = await spendRows(tw)
+    // A rule the parser does not know, standing in for any failure inside the statement.
+    await executeSql(tw.warehouse.db, 'alter table marketing.ad_spend add constraint test_cap check (cost < 1000)')
+    try {
+      const file = spendFile('too-big.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,2.00\n2026-03-02,yandex,cpc,b,5000\n`)
+      const error = await importSpend(tw.warehouse.db, file).then(() => undefined, (caught: unknown) => caught)
+      expect(error).toMatchObject({
+        code: 'WAREHOUSE',
+        message: 'could not import too-big.csv into marketing.ad_spend: new row for relation "ad_spend" violates check constraint "test_cap"',
+      })
+      expect(await spendRows(tw)).toEqual(before)
+      const runId = (error as { context: { runId: string } }).context.runId
+      const run = await tw.warehouse.db.selectFrom('etl.runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow()
+      expect(run).toMatchObject({ command: 'spend import', status: 'failed', counters: {}, error: (error as Error).message })
+    } finally {
+      await executeSql(tw.warehouse.db, 'alter table marketing.ad_spend drop constraint test_cap')
+    }
+  })
+
   it('loads a Russian spreadsheet export and sites from its own site_id column', async () => {
     await importSpend(tw.warehouse.db, await loadSpendFile(`${FIXTURES}russian-export-cp1251.csv`, SITE))
     await importSpend(tw.warehouse.db, spendFile('sites.csv', 'Site_Id;Date;Source;Medium;Campaign;Cost;Currency\n777;05.03.2026;google;cpc;x;1 000,5;usd\n'))
