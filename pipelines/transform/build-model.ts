@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { executeSql } from '../warehouse/connection.ts'
 import type { WarehouseSchema } from '../warehouse/schema.ts'
 import type { CompiledModel } from './compile-project.ts'
-import { Relation, quoteIdentifier } from './jinja-subset.ts'
+import { Relation, quoteIdentifier, quoteLiteral } from './jinja-subset.ts'
 
 type Db = Kysely<WarehouseSchema> | Transaction<WarehouseSchema>
 
@@ -39,10 +39,6 @@ async function kindOf(db: Db, relation: Relation): Promise<'table' | 'view' | nu
     where n.nspname = $1 and c.relname = $2`, [relation.schema, relation.identifier])
   const kind = rows[0]?.relkind
   return kind === 'r' || kind === 'p' ? 'table' : kind === 'v' || kind === 'm' ? 'view' : null
-}
-
-function quoteLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`
 }
 
 /** The yml descriptions as COMMENTs (what Metabase shows), for the columns the relation really has. */

@@ -8,7 +8,7 @@ import {
   type ModelConfig,
   type ModelNode,
 } from './dbt-project.ts'
-import { Relation, checkTemplate, macroNamesOf, renderTemplate } from './jinja-subset.ts'
+import { Relation, asSelect, checkTemplate, macroNamesOf, renderTemplate } from './jinja-subset.ts'
 
 export interface CompiledModel {
   readonly node: ModelNode
@@ -160,7 +160,7 @@ export function compileProject(
       throw new EtlError('INPUT', `model ${name} is materialized as '${materialized}', which calltouch-etl transform does not support (only ${MATERIALIZATIONS.join(' and ')}); run the project with real dbt or change its materialization`)
     }
     const relation = relations.get(name) as Relation
-    const sql = render(node.sql, `model ${name}`, { self: relation }, () => {}).trim().replace(/;\s*$/, '')
+    const sql = asSelect(render(node.sql, `model ${name}`, { self: relation }, () => {}))
     return {
       node,
       relation,

@@ -269,6 +269,10 @@ export function loadDbtProject(dir: string = DEFAULT_PROJECT_DIR): DbtProject {
       if (!isMap(source) || typeof source.name !== 'string') throw invalid(file, 'a source needs a name')
       for (const table of testEntries(source.tables)) {
         if (!isMap(table) || typeof table.name !== 'string') throw invalid(file, `a table of source ${source.name} needs a name`)
+        const columns = testEntries(table.columns).filter(isMap)
+        if (table.data_tests || table.tests || columns.some((column) => column.data_tests || column.tests)) {
+          throw invalid(file, `source ${source.name}.${table.name} has data tests, which calltouch-etl transform runs only on models; test the staging model instead`)
+        }
         sources.push({
           sourceName: source.name,
           tableName: table.name,

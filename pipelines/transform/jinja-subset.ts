@@ -34,6 +34,15 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`
 }
 
+export function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`
+}
+
+/** A rendered model or test as one select to wrap: dbt files may end with a semicolon. */
+export function asSelect(rendered: string): string {
+  return rendered.trim().replace(/;\s*$/, '')
+}
+
 /** What a template may call; each function throws an EtlError to refuse. */
 export interface TemplateFunctions {
   ref(name: string, ...rest: unknown[]): string | Relation

@@ -6,7 +6,7 @@ import type { WarehouseSchema } from '../warehouse/schema.ts'
 import { columnsOf, type Column } from './build-model.ts'
 import { canonicalInput, type CompiledProject } from './compile-project.ts'
 import type { DataTestSpec, Row, UnitTestSpec } from './dbt-project.ts'
-import { quoteIdentifier, type Relation } from './jinja-subset.ts'
+import { asSelect, quoteIdentifier, quoteLiteral, type Relation } from './jinja-subset.ts'
 
 export const TEST_STATUSES = ['passed', 'failed', 'skipped'] as const
 export type TestStatus = (typeof TEST_STATUSES)[number]
@@ -26,10 +26,6 @@ const SHOWN_DIFFERENCES = 3
 
 function slug(text: string): string {
   return text.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')
-}
-
-function quoteLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`
 }
 
 /** dbt's names for generic tests: `not_null_fct_deals_deal_key`, `accepted_values_x_y__a__b`. */
@@ -127,7 +123,7 @@ async function runUnitTest(db: Kysely<WarehouseSchema>, compiled: CompiledProjec
       ctes.push(`${cte} as (\n${rowsSql(given.rows, columns, `unit test ${name} (given ${given.input})`)}\n)`)
     }
     const missing: string[] = []
-    const modelSql = compiled.render(model.node.sql, `model ${spec.model} in unit test ${name}`, {
+    const modelSql = asSelect(compiled.render(model.node.sql, `model ${spec.model} in unit test ${name}`, {
       vars: spec.vars,
       self: model.relation,
       input: (input) => {
@@ -135,7 +131,7 @@ async function runUnitTest(db: Kysely<WarehouseSchema>, compiled: CompiledProjec
         if (cte === undefined) missing.push(input)
         return cte ?? 'null'
       },
-    }).trim().replace(/;\s*$/, '')
+    }))
     if (missing.length > 0) return fail(`the model reads ${[...new Set(missing)].join(', ')}, which the test does not give`)
 
     const outputColumns = await columnsOf(db, model.relation)
@@ -186,7 +182,7 @@ export async function runProjectTests(
     const notBuilt = refs.filter((model) => !builtModels.has(model))
     outcomes.push(notBuilt.length > 0
       ? skipped(test.name, 'data', [...new Set(notBuilt)])
-      : await runCounted(db, test.name, () => compiled.render(test.sql, `test ${test.name}`).trim().replace(/;\s*$/, '')))
+      : await runCounted(db, test.name, () => asSelect(compiled.render(test.sql, `test ${test.name}`))))
   }
   for (const spec of compiled.project.unitTests) {
     outcomes.push(builtModels.has(spec.model) ? await runUnitTest(db, compiled, spec) : skipped(spec.name, 'unit', [spec.model]))
