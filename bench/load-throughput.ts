@@ -13,7 +13,11 @@
  * that the pass created or rewrote.
  *
  * Each engine runs in a process of its own, so peak RSS is that engine's (PGlite's database
- * lives in the process; PostgreSQL's server memory is not in the figure).
+ * lives in the process; PostgreSQL's server memory is not in the figure). CPU time (this
+ * process plus the PostgreSQL backends, from /proc) is reported beside the wall clock: on a
+ * shared machine it is the figure that does not depend on what else runs; the load path is
+ * sequential, so deals per CPU second is about what an otherwise idle machine would reach
+ * (waits for the disk aside).
  *
  * Run: npx tsx bench/load-throughput.ts [--engine postgres|pglite] [--deals 200000]
  */
@@ -52,7 +56,16 @@ const { values: args } = parseArgs({
 })
 const targetDeals = Number(args.deals)
 
-interface Pass { name: string; seconds: number; deals: number; landed: number; changed: number; rowsWritten: number }
+interface Pass {
+  name: string
+  seconds: number
+  /** CPU seconds of this process (PGlite's database runs in it) and of the PostgreSQL backends that served the pass. */
+  cpuSeconds: number
+  deals: number
+  landed: number
+  changed: number
+  rowsWritten: number
+}
 interface EngineResult { engine: BenchEngine; windows: number; deals: number; passes: Pass[]; peakRssMb: number }
 
 interface BenchWindow { firstDay: string; lastDay: string; file: string }
@@ -112,6 +125,23 @@ async function rowsWrittenSince(warehouse: Warehouse, xid: string): Promise<numb
   return total
 }
 
+/** Clock ticks a second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
+const USER_HZ = 100
+
+/** CPU seconds used so far by each backend of the bench database (PostgreSQL only; Linux /proc). */
+async function backendCpu(warehouse: Warehouse): Promise<Map<number, number>> {
+  const cpu = new Map<number, number>()
+  if (warehouse.engine !== 'postgres') return cpu
+  const backends = await executeSql<{ pid: number }>(warehouse.db, `select pid from pg_stat_activity where datname = current_database()`)
+  for (const { pid } of backends) {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    // Fields after the command name: state is the 3rd, utime the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (fields.length > 13) cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / USER_HZ)
+  }
+  return cpu
+}
+
 async function currentXid(warehouse: Warehouse): Promise<string> {
   const [row] = await executeSql<{ xid: string }>(warehouse.db, `select pg_current_xact_id()::text as xid`)
   return row?.xid ?? '0'
@@ -152,6 +182,8 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
     const runId = await startRun(warehouse.db, 'bench load-throughput')
     const pass = async (name: string): Promise<Pass> => {
       const xid = await currentXid(warehouse)
+      const serverBefore = await backendCpu(warehouse)
+      const processBefore = process.cpuUsage()
       let seconds = 0
       let landed = 0
       let changed = 0
@@ -163,7 +195,10 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
         landed += result.landed
         changed += result.changed
       }
-      return { name, seconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
+      const processCpu = process.cpuUsage(processBefore)
+      let cpuSeconds = (processCpu.user + processCpu.system) / 1e6
+      for (const [pid, after] of await backendCpu(warehouse)) cpuSeconds += after - (serverBefore.get(pid) ?? 0)
+      return { name, seconds, cpuSeconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
     }
     const passes = [await pass('first load'), await pass('unchanged reload')]
     // The next night: last_seen_at is older than its resolution, so the re-read moves it on.
@@ -190,11 +225,13 @@ function print(results: readonly EngineResult[]): void {
   console.log(`Load throughput: land + normalize of ${results[0]?.deals ?? 0} simulated deals in windows of ~${WINDOW_RECORDS} (${results[0]?.windows ?? 0} windows, pages of ${PAGE_LIMIT}), loadWindow time only`)
   console.log(`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`)
   console.log('')
-  console.log('| engine | pass | seconds | deals/s | landed | changed | rows written | peak RSS MB |')
-  console.log('|---|---|--:|--:|--:|--:|--:|--:|')
+  console.log(`Load average at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(', ')} (other work on the machine slows the wall clock, not the CPU time)`)
+  console.log('')
+  console.log('| engine | pass | seconds | deals/s | CPU s | deals per CPU s | landed | changed | rows written | peak RSS MB |')
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|')
   for (const result of results) {
     for (const pass of result.passes) {
-      console.log(`| ${result.engine} | ${pass.name} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.deals / pass.seconds)} | ${pass.landed} | ${pass.changed} | ${pass.rowsWritten} | ${Math.round(result.peakRssMb)} |`)
+      console.log(`| ${result.engine} | ${pass.name} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.deals / pass.seconds)} | ${pass.cpuSeconds.toFixed(1)} | ${Math.round(pass.deals / pass.cpuSeconds)} | ${pass.landed} | ${pass.changed} | ${pass.rowsWritten} | ${Math.round(result.peakRssMb)} |`)
     }
   }
   console.log('')
