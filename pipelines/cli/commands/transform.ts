@@ -38,7 +38,7 @@ export function parseVars(text: string | undefined, declared: readonly string[])
   return vars as Record<string, unknown>
 }
 
-function report(ctx: CliContext, result: TransformResult): void {
+function report(ctx: CliContext, result: TransformResult, testsRun: boolean): void {
   for (const model of result.models) {
     const rows = model.rows === null ? '' : `, ${model.rows} rows`
     if (model.status === 'built') say(ctx, `built ${model.materialized} ${model.relation} in ${model.seconds.toFixed(2)} s${rows}`)
@@ -47,6 +47,7 @@ function report(ctx: CliContext, result: TransformResult): void {
   for (const test of result.tests) {
     if (test.status !== 'passed') say(ctx, `${test.status === 'failed' ? 'FAIL' : 'SKIP'} ${test.kind} test ${test.name}: ${test.message ?? ''}`)
   }
+  if (!testsRun) return say(ctx, 'tests not run (--no-tests)')
   const skipped = result.tests.filter((test) => test.status === 'skipped').length
   say(ctx, `${result.testsPassed} passed, ${result.testsFailed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`)
 }
@@ -64,7 +65,7 @@ export function registerTransformCommand(program: Command, action: Action): void
       // Read the project and check --vars before opening the warehouse: bad input changes nothing.
       const vars = parseVars(options.vars, Object.keys(loadDbtProject(projectDir).vars))
       const result = await withWarehouse(ctx, (warehouse) => runTransform(warehouse.db, { projectDir, vars, runTests: options.tests, logger: ctx.logger }), { exclusive: true })
-      report(ctx, result)
+      report(ctx, result, options.tests)
       return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
     }))
 }
