@@ -348,13 +348,13 @@ export function templateVisible(t: DayTemplate, i: number, clockWallMs: number):
   return (t.orderWallMs[i] as number) <= clockWallMs && (t.vanishedWallMs[i] as number) > clockWallMs
 }
 
-const OPEN_COMPLETION_BYTES = Buffer.from(OPEN_COMPLETION)
-const TRUE_BYTES = Buffer.from('true')
-const FALSE_BYTES = Buffer.from('false')
-const STATUS_BYTES = [STATUS_START, STATUS_IN_PROGRESS, STATUS_FINAL, STATUS_LOST].map((s) => Buffer.from(s))
+const OPEN_COMPLETION_BYTES = new Uint8Array(Buffer.from(OPEN_COMPLETION))
+const TRUE_BYTES = new Uint8Array(Buffer.from('true'))
+const FALSE_BYTES = new Uint8Array(Buffer.from('false'))
+const STATUS_BYTES = [STATUS_START, STATUS_IN_PROGRESS, STATUS_FINAL, STATUS_LOST].map((s) => new Uint8Array(Buffer.from(s)))
 
 /** Copies src[from, to) into dst at `at`; returns the new position. Short pieces by hand (no view allocated). */
-function put(dst: Buffer, at: number, src: Uint8Array, from: number, to: number): number {
+function put(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): number {
   const length = to - from
   if (length > 48) {
     dst.set(src.subarray(from, to), at)
@@ -370,7 +370,9 @@ function put(dst: Buffer, at: number, src: Uint8Array, from: number, to: number)
  * n + 1 offsets of the records (the last is buffer.length + 1).
  */
 export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallMs: number, withTags: boolean): { buffer: Buffer; offsets: Int32Array } {
-  const { pieces, starts, closedWallMs, inProgressWallMs, deletedWallMs, outcome } = t
+  const { starts, closedWallMs, inProgressWallMs, deletedWallMs, outcome } = t
+  // A plain view: subarray() of a Buffer builds a Buffer, of a Uint8Array a cheaper view.
+  const pieces = new Uint8Array(t.pieces.buffer, t.pieces.byteOffset, t.pieces.length)
   const n = deals.length
   const end = (i: number, k: number): number => starts[i * PIECES + k + 1] as number
   const start = (i: number, k: number): number => starts[i * PIECES + k] as number
@@ -389,36 +391,32 @@ export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallM
       (deleted ? 4 : 5) +
       end(i, BEFORE_STATUS) - start(i, BEFORE_STATUS) +
       end(i, BEFORE_TAGS) - start(i, BEFORE_TAGS) +
-      (STATUS_BYTES[s] as Buffer).length +
+      (STATUS_BYTES[s] as Uint8Array).length +
       (withTags ? (closed ? end(i, TAGS_CLOSED) - start(i, TAGS_CLOSED) : end(i, TAGS_OPEN) - start(i, TAGS_OPEN)) : 0) +
       end(i, TAIL) - start(i, TAIL)
   }
   const buffer = Buffer.allocUnsafeSlow(total)
+  const out = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length)
   const offsets = new Int32Array(n + 1)
   let at = 0
   for (let d = 0; d < n; d++) {
     const i = deals[d] as number
     const bits = status[d] as number
     const closed = (bits & 4) !== 0
-    if (d > 0) buffer[at++] = 44 // ','
+    if (d > 0) out[at++] = 44 // ','
     offsets[d] = at
-    at = put(buffer, at, pieces, start(i, HEAD), end(i, HEAD))
-    at = closed ? put(buffer, at, pieces, start(i, CLOSED_COMPLETION), end(i, CLOSED_COMPLETION)) : put(buffer, at, OPEN_COMPLETION_BYTES, 0, OPEN_COMPLETION_BYTES.length)
-    at = put(buffer, at, pieces, start(i, BEFORE_DELETED), end(i, BEFORE_DELETED))
-    at = (bits & 8) !== 0 ? put(buffer, at, TRUE_BYTES, 0, 4) : put(buffer, at, FALSE_BYTES, 0, 5)
-    at = put(buffer, at, pieces, start(i, BEFORE_STATUS), end(i, BEFORE_STATUS))
-    const statusBytes = STATUS_BYTES[bits & 3] as Buffer
-    at = put(buffer, at, statusBytes, 0, statusBytes.length)
-    at = put(buffer, at, pieces, start(i, BEFORE_TAGS), end(i, BEFORE_TAGS))
-    if (withTags) at = closed ? put(buffer, at, pieces, start(i, TAGS_CLOSED), end(i, TAGS_CLOSED)) : put(buffer, at, pieces, start(i, TAGS_OPEN), end(i, TAGS_OPEN))
-    at = put(buffer, at, pieces, start(i, TAIL), end(i, TAIL))
+    at = put(out, at, pieces, start(i, HEAD), end(i, HEAD))
+    at = closed ? put(out, at, pieces, start(i, CLOSED_COMPLETION), end(i, CLOSED_COMPLETION)) : put(out, at, OPEN_COMPLETION_BYTES, 0, OPEN_COMPLETION_BYTES.length)
+    at = put(out, at, pieces, start(i, BEFORE_DELETED), end(i, BEFORE_DELETED))
+    at = (bits & 8) !== 0 ? put(out, at, TRUE_BYTES, 0, 4) : put(out, at, FALSE_BYTES, 0, 5)
+    at = put(out, at, pieces, start(i, BEFORE_STATUS), end(i, BEFORE_STATUS))
+    const statusBytes = STATUS_BYTES[bits & 3] as Uint8Array
+    at = put(out, at, statusBytes, 0, statusBytes.length)
+    at = put(out, at, pieces, start(i, BEFORE_TAGS), end(i, BEFORE_TAGS))
+    if (withTags) at = closed ? put(out, at, pieces, start(i, TAGS_CLOSED), end(i, TAGS_CLOSED)) : put(out, at, pieces, start(i, TAGS_OPEN), end(i, TAGS_OPEN))
+    at = put(out, at, pieces, start(i, TAIL), end(i, TAIL))
   }
   offsets[n] = at + 1
   if (at !== total) throw new Error(`simulator: rendered ${at} bytes, expected ${total}`)
   return { buffer, offsets }
-}
-
-/** The exact JSON of deal `i` of a template at a clock (as `serializeDealRecord(renderGeneratedDeal(…))`). */
-export function templateRecordJson(t: DayTemplate, i: number, clockWallMs: number, withTags: boolean): string {
-  return renderTemplateText(t, Int32Array.of(i), clockWallMs, withTags).buffer.toString('utf8')
 }

@@ -269,7 +269,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     stats.fault('shiftedPages')
   }
 
-  function handleExport(siteId: number, params: URLSearchParams, fault: FaultDecision): HttpAnswer | { body: Buffer; truncate: boolean } {
+  function handleExport(siteId: number, params: URLSearchParams, fault: FaultDecision): HttpAnswer | { parts: Buffer[]; length: number; truncate: boolean } {
     const site = sites.get(siteId)
     if (site === undefined || params.get('clientApiId') !== site.config.token) return HttpAnswer.json(403, { message: FORBIDDEN_MESSAGE })
     const parsed = parseExportQuery(params, resolved)
@@ -294,7 +294,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       parts.push(records[i] as Buffer)
     }
     parts.push(TAIL)
-    return { body: Buffer.concat(parts), truncate: fault.truncate }
+    let length = 0
+    for (const part of parts) length += part.length
+    // The parts are slices of cached day text: written as they are, not copied into one body.
+    return { parts, length, truncate: fault.truncate }
   }
 
   async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL, ip: string): Promise<void> {
@@ -366,10 +369,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         stats.fault('truncated')
         stats.answered(200)
         res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' })
-        res.end(result.body.subarray(0, Math.max(1, Math.floor(result.body.length / 2))))
+        const body = Buffer.concat(result.parts, result.length)
+        res.end(body.subarray(0, Math.max(1, Math.floor(body.length / 2))))
         return
       }
-      return send(new HttpAnswer(200, result.body))
+      stats.answered(200)
+      res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'content-length': String(result.length) })
+      res.cork()
+      for (const part of result.parts) res.write(part)
+      res.end()
+      return
     }
     if (nodeMatch !== null) {
       const site = sites.get(Number(nodeMatch[1]))
