@@ -8,7 +8,7 @@ import { daysBetween, type Day } from './calltouch-dates.ts'
 import { extractWindow, requestRange, type DayWindow } from './extract-window.ts'
 import type { WindowFailure, WindowLoadResult, WindowToLoad } from './load-window.ts'
 import type { RequestLimiter } from './request-limiter.ts'
-import { planDays, readSiteLedger, WindowPlanner, type PlanRequest } from './window-planner.ts'
+import { planDays, readSiteLedger, WindowPlanner, type LedgerDay, type PlanRequest } from './window-planner.ts'
 
 /**
  * Windows being read or loaded at once, over all sites. Enough to keep the
@@ -45,6 +45,8 @@ export interface SyncSitesConfig {
   readonly onProgress?: (progress: SyncProgress) => void
   /** Stops the run: requests in flight are aborted, no further window starts; loads under way finish (each is one transaction). */
   readonly signal?: AbortSignal
+  /** The site's ledger; default etl.site_days (a benchmark without a warehouse passes its own). */
+  readonly readLedger?: (siteId: number) => Promise<LedgerDay[]>
 }
 
 export interface SyncProgress {
@@ -96,7 +98,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const { db, runId, settings, limiter, loader, logger } = config
   const states: SiteState[] = []
   for (const site of config.sites) {
-    const ledger = await readSiteLedger(db, site.siteId)
+    const ledger = await (config.readLedger ? config.readLedger(site.siteId) : readSiteLedger(db, site.siteId))
     const request: PlanRequest = config.mode.kind === 'backfill'
       ? config.mode
       : { kind: 'sync', today: todayIn(site.timeZone, config.now), startDate: site.startDate, now: config.now, settings }
