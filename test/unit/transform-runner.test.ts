@@ -179,7 +179,7 @@ describe('the project in dbt/', () => {
       expect(mart.columns.filter((column) => !column.description), mart.name).toEqual([])
     }
     const grainTests = dbt.dataTests.filter((test) => test.test === 'unique').map((test) => test.model).sort()
-    expect(grainTests).toEqual(['fct_deal_custom_values', 'fct_deals', 'fct_manager_channel_monthly', 'fct_marketing_daily', 'fct_marketing_monthly', 'int_deals_attributed'])
+    expect(grainTests).toEqual(['fct_deal_custom_values', 'fct_deals', 'fct_manager_channel_monthly', 'fct_marketing_daily', 'fct_marketing_monthly'])
   })
 })
 
