@@ -66,151 +66,140 @@ export interface DayTemplate {
 }
 
 /** Encoded JSON literals of strings that need escaping or are not ASCII (the generator's constants), memoised. */
-const literalBytes = new Map<string, Buffer>()
+const literalBytes = new Map<string, Uint8Array>()
 
 /**
- * Writes JSON straight into a growing UTF-8 buffer, with the same output as the
- * string helpers of deal-record.ts (`str`, `num` …): no intermediate strings,
- * no per-deal garbage beyond small number texts.
+ * A writer of JSON straight into a growing UTF-8 byte array, with the same
+ * output as the string helpers of deal-record.ts (`str`, `num` …): no
+ * intermediate strings, no per-deal garbage beyond small number texts. Module
+ * state rather than an object (the hottest loop of a cold page); one day is
+ * written at a time, synchronously.
  */
-class JsonWriter {
-  buffer: Buffer
-  at = 0
+let out = new Uint8Array(1 << 20)
+let at = 0
 
-  constructor(capacity: number) {
-    this.buffer = Buffer.allocUnsafeSlow(Math.max(1024, capacity))
-  }
+/** Makes room for `extra` more bytes (called once per deal with a generous bound, and for long strings). */
+function reserve(extra: number): void {
+  if (at + extra <= out.length) return
+  const grown = new Uint8Array(Math.max(out.length * 2, at + extra))
+  grown.set(out.subarray(0, at))
+  out = grown
+}
 
-  private ensure(extra: number): void {
-    if (this.at + extra <= this.buffer.length) return
-    const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.at + extra))
-    this.buffer.copy(grown, 0, 0, this.at)
-    this.buffer = grown
-  }
+/** Most bytes one deal's pieces can take besides its long strings (each reserved on its own). */
+const DEAL_RESERVE = 8192
 
-  /** Text known to be ASCII without characters JSON escapes (keys, punctuation, digits). */
-  raw(text: string): void {
-    const n = text.length
-    this.ensure(n)
-    const buffer = this.buffer
-    let at = this.at
-    for (let i = 0; i < n; i++) buffer[at++] = text.charCodeAt(i)
-    this.at = at
-  }
+/** Text known to be ASCII without characters JSON escapes (keys, punctuation, digits). */
+function raw(text: string): void {
+  const n = text.length
+  if (n > 256) reserve(n)
+  for (let i = 0; i < n; i++) out[at++] = text.charCodeAt(i)
+}
 
-  bytes(bytes: Uint8Array): void {
-    const n = bytes.length
-    this.ensure(n)
-    const buffer = this.buffer
-    let at = this.at
-    for (let i = 0; i < n; i++) buffer[at++] = bytes[i] as number
-    this.at = at
-  }
+function bytes(source: Uint8Array): void {
+  const n = source.length
+  if (n > 256) reserve(n)
+  for (let i = 0; i < n; i++) out[at++] = source[i] as number
+}
 
-  /** `str(value)` of deal-record.ts. */
-  str(value: string | null): void {
-    if (value === null) return this.raw('null')
-    const n = value.length
-    let plain = true
-    for (let i = 0; i < n; i++) {
-      const c = value.charCodeAt(i)
-      if (c < 0x20 || c >= 0x7f || c === 34 || c === 92) {
-        plain = false
-        break
+/** `str(value)` of deal-record.ts. */
+function jsonString(value: string | null): void {
+  if (value === null) return raw('null')
+  const n = value.length
+  if (n > 256) reserve(n + 2)
+  // One pass: copy while checking; on a character JSON escapes or a non-ASCII one, start over from the memo.
+  const start = at
+  out[at++] = 34
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i)
+    if (c < 0x20 || c >= 0x7f || c === 34 || c === 92) {
+      at = start
+      let encoded = literalBytes.get(value)
+      if (encoded === undefined) {
+        encoded = new Uint8Array(Buffer.from(str(value), 'utf8'))
+        if (literalBytes.size < 10_000) literalBytes.set(value, encoded)
       }
+      return bytes(encoded)
     }
-    if (!plain) {
-      let bytes = literalBytes.get(value)
-      if (bytes === undefined) {
-        bytes = Buffer.from(str(value), 'utf8')
-        if (literalBytes.size < 10_000) literalBytes.set(value, bytes)
-      }
-      return this.bytes(bytes)
-    }
-    this.ensure(n + 2)
-    const buffer = this.buffer
-    let at = this.at
-    buffer[at++] = 34
-    for (let i = 0; i < n; i++) buffer[at++] = value.charCodeAt(i)
-    buffer[at++] = 34
-    this.at = at
+    out[at++] = c
   }
+  out[at++] = 34
+}
 
-  /** `num(value)` of deal-record.ts. */
-  num(value: number | null): void {
-    this.raw(value === null ? 'null' : String(value))
-  }
+/** `num(value)` of deal-record.ts. */
+function jsonNumber(value: number | null): void {
+  raw(value === null ? 'null' : String(value))
+}
 
-  /** `stringArrayJson(values)` of deal-record.ts. */
-  strings(values: readonly string[]): void {
-    this.raw('[')
-    for (let i = 0; i < values.length; i++) {
-      if (i > 0) this.raw(',')
-      this.str(values[i] as string)
-    }
-    this.raw(']')
+/** `stringArrayJson(values)` of deal-record.ts. */
+function jsonStrings(values: readonly string[]): void {
+  out[at++] = 91 // [
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out[at++] = 44 // ,
+    jsonString(values[i] as string)
   }
+  out[at++] = 93 // ]
 }
 
 /** Writes `orderSourceJson` of deal-record.ts. */
-function writeOrderSource(w: JsonWriter, source: GeneratedDeal['orderSource']): void {
+function writeOrderSource(source: GeneratedDeal['orderSource']): void {
   if (source.type === 'CALL') {
-    w.raw('{"callId":')
-    w.num(source.callId)
-    w.raw(',"duration":')
-    w.num(source.duration)
-    w.raw(',"phoneNumber":')
-    w.str(source.phoneNumber)
-    w.raw(',"type":"CALL","ani":')
-    w.str(source.ani)
-    w.raw(',"dateCall":')
-    w.str(source.dateCall)
-    w.raw('}')
+    raw('{"callId":')
+    jsonNumber(source.callId)
+    raw(',"duration":')
+    jsonNumber(source.duration)
+    raw(',"phoneNumber":')
+    jsonString(source.phoneNumber)
+    raw(',"type":"CALL","ani":')
+    jsonString(source.ani)
+    raw(',"dateCall":')
+    jsonString(source.dateCall)
+    raw('}')
   } else {
-    w.raw('{"requestNumber":')
-    w.str(source.requestNumber)
-    w.raw(',"type":"REQUEST"}')
+    raw('{"requestNumber":')
+    jsonString(source.requestNumber)
+    raw(',"type":"REQUEST"}')
   }
 }
 
 /** Writes `visitJson` of deal-record.ts. */
-function writeVisit(w: JsonWriter, visit: GeneratedDeal['visit']): void {
-  if (visit === null) return w.raw('null')
-  w.raw('{"utmSource":')
-  w.str(visit.utmSource)
-  w.raw(',"additionalTags":')
-  w.strings(visit.additionalTags)
-  w.raw(',"utmTerm":')
-  w.str(visit.utmTerm)
-  w.raw(',"utmContent":')
-  w.str(visit.utmContent)
-  w.raw(',"visitDate":')
-  w.str(visit.visitDate)
-  w.raw(',"utmMedium":')
-  w.str(visit.utmMedium)
-  w.raw(',"source":')
-  w.str(visit.source)
-  w.raw(',"medium":')
-  w.str(visit.medium)
-  w.raw(',"keyword":')
-  w.str(visit.keyword)
-  w.raw(',"utmCampaign":')
-  w.str(visit.utmCampaign)
-  w.raw('}')
+function writeVisit(visit: GeneratedDeal['visit']): void {
+  if (visit === null) return raw('null')
+  raw('{"utmSource":')
+  jsonString(visit.utmSource)
+  raw(',"additionalTags":')
+  jsonStrings(visit.additionalTags)
+  raw(',"utmTerm":')
+  jsonString(visit.utmTerm)
+  raw(',"utmContent":')
+  jsonString(visit.utmContent)
+  raw(',"visitDate":')
+  jsonString(visit.visitDate)
+  raw(',"utmMedium":')
+  jsonString(visit.utmMedium)
+  raw(',"source":')
+  jsonString(visit.source)
+  raw(',"medium":')
+  jsonString(visit.medium)
+  raw(',"keyword":')
+  jsonString(visit.keyword)
+  raw(',"utmCampaign":')
+  jsonString(visit.utmCampaign)
+  raw('}')
 }
 
 /** Writes `customJson` of deal-record.ts (values are integer literals). */
-function writeCustom(w: JsonWriter, custom: Record<string, string>): void {
-  w.raw('{')
+function writeCustom(custom: Record<string, string>): void {
+  raw('{')
   let first = true
   for (const name in custom) {
-    if (!first) w.raw(',')
+    if (!first) raw(',')
     first = false
-    w.str(name)
-    w.raw(':')
-    w.raw(custom[name] as string)
+    jsonString(name)
+    raw(':')
+    raw(custom[name] as string)
   }
-  w.raw('}')
+  raw('}')
 }
 
 /**
@@ -232,7 +221,7 @@ export function buildDayTemplate(dayNumber: number, deals: readonly GeneratedDea
   const service = new Array<string | null>(n)
   const phone = new Array<string | null>(n)
   const starts = new Int32Array(n * PIECES + 1)
-  const w = new JsonWriter(n * 900)
+  at = 0
   const createdDate = formatCalltouchDate(dayNumber)
   for (let i = 0; i < n; i++) {
     const deal = deals[sorted[i] as number] as GeneratedDeal
@@ -249,65 +238,66 @@ export function buildDayTemplate(dayNumber: number, deals: readonly GeneratedDea
     service[i] = deal.service
     phone[i] = deal.client.phones
     const p = i * PIECES
-    starts[p + HEAD] = w.at
-    w.raw('{"client":{"phones":')
-    w.str(deal.client.phones)
-    w.raw(',"fio":')
-    w.str(deal.client.fio)
-    w.raw('},"completedAmount":')
-    starts[p + CLOSED_COMPLETION] = w.at
+    reserve(DEAL_RESERVE)
+    starts[p + HEAD] = at
+    raw('{"client":{"phones":')
+    jsonString(deal.client.phones)
+    raw(',"fio":')
+    jsonString(deal.client.fio)
+    raw('},"completedAmount":')
+    starts[p + CLOSED_COMPLETION] = at
     if (deal.outcome !== 'open') {
-      w.raw(deal.outcome === 'final' ? String(deal.completedAmount) : 'null')
-      w.raw(',"completedDate":')
-      w.str(formatCalltouchDate(Math.floor(deal.closedWallMs / MS_PER_DAY)))
+      raw(deal.outcome === 'final' ? String(deal.completedAmount) : 'null')
+      raw(',"completedDate":')
+      jsonString(formatCalltouchDate(Math.floor(deal.closedWallMs / MS_PER_DAY)))
     }
-    starts[p + BEFORE_DELETED] = w.at
-    w.raw(',"createdDate":')
-    w.str(createdDate)
-    w.raw(',"funnel":')
-    w.str(deal.funnel)
-    w.raw(',"isDeleted":')
-    starts[p + BEFORE_STATUS] = w.at
-    w.raw(',"manager":')
-    w.str(deal.manager)
-    w.raw(',"orderDate":')
-    w.str(deal.orderDate)
-    w.raw(',"orderId":')
-    w.raw(String(deal.orderId))
-    w.raw(',"orderNumber":')
-    w.str(deal.orderNumber)
-    w.raw(',"orderOrigin":')
-    w.str(deal.orderOrigin)
-    w.raw(',"orderSource":')
-    writeOrderSource(w, deal.orderSource)
-    w.raw(',"orderStatus":')
-    starts[p + BEFORE_TAGS] = w.at
-    w.raw(',"plannedAmount":')
-    w.num(deal.plannedAmount)
-    w.raw(',"service":')
-    w.str(deal.service)
-    starts[p + TAGS_OPEN] = w.at
-    w.raw(',"tags":')
-    if (deal.tags.length === 0) w.raw('null')
-    else w.strings(deal.tags)
-    starts[p + TAGS_CLOSED] = w.at
-    w.raw(',"tags":')
+    starts[p + BEFORE_DELETED] = at
+    raw(',"createdDate":')
+    jsonString(createdDate)
+    raw(',"funnel":')
+    jsonString(deal.funnel)
+    raw(',"isDeleted":')
+    starts[p + BEFORE_STATUS] = at
+    raw(',"manager":')
+    jsonString(deal.manager)
+    raw(',"orderDate":')
+    jsonString(deal.orderDate)
+    raw(',"orderId":')
+    raw(String(deal.orderId))
+    raw(',"orderNumber":')
+    jsonString(deal.orderNumber)
+    raw(',"orderOrigin":')
+    jsonString(deal.orderOrigin)
+    raw(',"orderSource":')
+    writeOrderSource(deal.orderSource)
+    raw(',"orderStatus":')
+    starts[p + BEFORE_TAGS] = at
+    raw(',"plannedAmount":')
+    jsonNumber(deal.plannedAmount)
+    raw(',"service":')
+    jsonString(deal.service)
+    starts[p + TAGS_OPEN] = at
+    raw(',"tags":')
+    if (deal.tags.length === 0) raw('null')
+    else jsonStrings(deal.tags)
+    starts[p + TAGS_CLOSED] = at
+    raw(',"tags":')
     if (deal.closingTags.length === 0) {
-      if (deal.tags.length === 0) w.raw('null')
-      else w.strings(deal.tags)
+      if (deal.tags.length === 0) raw('null')
+      else jsonStrings(deal.tags)
     } else {
-      w.strings([...deal.tags, ...deal.closingTags])
+      jsonStrings([...deal.tags, ...deal.closingTags])
     }
-    starts[p + TAIL] = w.at
-    w.raw(',"visit":')
-    writeVisit(w, deal.visit)
+    starts[p + TAIL] = at
+    raw(',"visit":')
+    writeVisit(deal.visit)
     if (deal.custom !== undefined) {
-      w.raw(',"custom":')
-      writeCustom(w, deal.custom)
+      raw(',"custom":')
+      writeCustom(deal.custom)
     }
-    w.raw('}')
+    raw('}')
   }
-  starts[n * PIECES] = w.at
+  starts[n * PIECES] = at
   return {
     dayNumber,
     count: n,
@@ -324,7 +314,7 @@ export function buildDayTemplate(dayNumber: number, deals: readonly GeneratedDea
     service,
     phone,
     // A copy of the used part, so the spare capacity is freed.
-    pieces: Buffer.from(w.buffer.subarray(0, w.at)),
+    pieces: Buffer.from(out.subarray(0, at)),
     starts,
   }
 }
@@ -356,7 +346,7 @@ const STATUS_BYTES = [STATUS_START, STATUS_IN_PROGRESS, STATUS_FINAL, STATUS_LOS
 /** Copies src[from, to) into dst at `at`; returns the new position. Short pieces by hand (no view allocated). */
 function put(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): number {
   const length = to - from
-  if (length > 48) {
+  if (length > 128) {
     dst.set(src.subarray(from, to), at)
     return at + length
   }
