@@ -298,6 +298,9 @@ export function buildDayTemplate(dayNumber: number, deals: readonly GeneratedDea
     raw('}')
   }
   starts[n * PIECES] = at
+  // A copy of the written part (the writer's array is reused for the next day); not zero-filled first.
+  const pieces = Buffer.allocUnsafeSlow(at)
+  pieces.set(out.subarray(0, at))
   return {
     dayNumber,
     count: n,
@@ -313,8 +316,7 @@ export function buildDayTemplate(dayNumber: number, deals: readonly GeneratedDea
     manager,
     service,
     phone,
-    // A copy of the used part, so the spare capacity is freed.
-    pieces: Buffer.from(out.subarray(0, at)),
+    pieces,
     starts,
   }
 }
