@@ -80,7 +80,7 @@ describeEachEngine('transform when something fails', (engine) => {
 })
 
 describePostgres('transform seen from another connection', () => {
-  it('never shows a reader a missing, empty or half-built table while models are rebuilt', async () => {
+  it('never shows a reader a missing, empty or half-built table while models are rebuilt, and keeps them readable by the Metabase role', async () => {
     const tw = await createTestWarehouse('postgres')
     const reader = await openWarehouse(tw.config)
     try {
@@ -98,6 +98,11 @@ describePostgres('transform seen from another connection', () => {
       await reading
       expect(seen.length).toBeGreaterThan(5)
       expect([...new Set(seen)]).toEqual(['3/60'])
+      // The swapped-in table is new, and Metabase's read-only role still reads it (default privileges).
+      expect(await executeSql(tw.warehouse.db, `
+        select c.relname, has_table_privilege('calltouch_metabase', c.oid, 'select') as readable
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'analytics' order by 1`))
+        .toEqual([{ relname: 'ratios', readable: true }, { relname: 'ratios_doubled', readable: true }])
     } finally {
       await reader.close()
       await tw.destroy()
