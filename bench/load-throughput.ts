@@ -35,6 +35,7 @@ import { migrateToLatest } from '../pipelines/warehouse/migrator.ts'
 import { startRun } from '../pipelines/warehouse/run-ledger.ts'
 import { collectDeals, serializeDealRecord, SimulatedSite } from '../simulator/index.ts'
 import { resolveSimulatorOptions } from '../simulator/simulator-options.ts'
+import { backendCpu, backendCpuSince } from './backend-cpu.ts'
 
 const SITE_ID = 12345
 const DEALS_PER_DAY = 2500
@@ -125,23 +126,6 @@ async function rowsWrittenSince(warehouse: Warehouse, xid: string): Promise<numb
   return total
 }
 
-/** Clock ticks a second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
-const USER_HZ = 100
-
-/** CPU seconds used so far by each backend of the bench database (PostgreSQL only; Linux /proc). */
-async function backendCpu(warehouse: Warehouse): Promise<Map<number, number>> {
-  const cpu = new Map<number, number>()
-  if (warehouse.engine !== 'postgres') return cpu
-  const backends = await executeSql<{ pid: number }>(warehouse.db, `select pid from pg_stat_activity where datname = current_database()`)
-  for (const { pid } of backends) {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
-    // Fields after the command name: state is the 3rd, utime the 14th, stime the 15th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (fields.length > 13) cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / USER_HZ)
-  }
-  return cpu
-}
-
 async function currentXid(warehouse: Warehouse): Promise<string> {
   const [row] = await executeSql<{ xid: string }>(warehouse.db, `select pg_current_xact_id()::text as xid`)
   return row?.xid ?? '0'
@@ -197,7 +181,7 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
       }
       const processCpu = process.cpuUsage(processBefore)
       let cpuSeconds = (processCpu.user + processCpu.system) / 1e6
-      for (const [pid, after] of await backendCpu(warehouse)) cpuSeconds += after - (serverBefore.get(pid) ?? 0)
+      cpuSeconds += backendCpuSince(serverBefore, await backendCpu(warehouse))
       return { name, seconds, cpuSeconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
     }
     const passes = [await pass('first load'), await pass('unchanged reload')]
