@@ -1,41 +1,48 @@
--- Parses a chunk of a window's page bodies and stages the distinct records of the window's days.
--- $1 a JSON array of page bodies (the pages' texts joined, never re-serialized), $2 first day,
--- $3 last day ('YYYY-MM-DD', inclusive), $4 number of pages staged before this chunk.
+-- Parses a window's page bodies and stages the distinct records of the window's days.
+-- $1 page bodies as the elements of a JSON array: one body's text, or the texts of consecutive
+-- pages joined by commas (never re-serialized), $2 first day,
+-- $3 last day ('YYYY-MM-DD', inclusive), $4 number of pages staged before these.
 -- A record whose orderDate has no dd/mm/yyyy day is kept (it is rejected later, not dropped).
 -- A later page wins over an earlier one: it was read later. Returns the pages parsed and the
 -- ordinals of pages whose "records" is not a list, so the caller can refuse a body it cannot trust.
 with pages as (
   select p.body, $4::integer + p.page_no::integer as page_no
-  from jsonb_array_elements($1::jsonb) with ordinality as p(body, page_no)
+  from jsonb_array_elements(('[' || $1::text || ']')::jsonb) with ordinality as p(body, page_no)
 ),
 records as (
-  select pg.page_no, r.record_no, r.record, r.record ->> 'orderDate' as order_date_text,
-    case when jsonb_typeof(r.record -> 'orderNumber') in ('string', 'number') and btrim(r.record ->> 'orderNumber') <> ''
-      then r.record ->> 'orderNumber'
-    end as order_number
+  select pg.page_no, r.record_no, r.record, k.order_number, k.record_day
   from pages pg
   cross join lateral jsonb_array_elements(
     case when jsonb_typeof(pg.body -> 'records') = 'array' then pg.body -> 'records' else '[]'::jsonb end
   ) with ordinality as r(record, record_no)
-),
-in_window as (
-  select page_no, record_no, record, order_number,
-    case when order_date_text ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}'
-      then substr(order_date_text, 7, 4) || '-' || substr(order_date_text, 4, 2) || '-' || substr(order_date_text, 1, 2)
-    end as record_day
-  from records
+  -- Each field is read out of the record once (OFFSET 0 keeps the subqueries whole): inlined,
+  -- every use of a name would look it up again.
+  cross join lateral (
+    select jsonb_typeof(r.record -> 'orderNumber') as order_number_type, r.record ->> 'orderNumber' as order_number_text,
+      r.record ->> 'orderDate' as order_date_text
+    offset 0
+  ) as f
+  cross join lateral (
+    select
+      case when f.order_number_type in ('string', 'number') and btrim(f.order_number_text) <> '' then f.order_number_text end as order_number,
+      case when f.order_date_text ~ '^[0-9]{2}/[0-9]{2}/[0-9]{4}'
+        then substr(f.order_date_text, 7, 4) || '-' || substr(f.order_date_text, 4, 2) || '-' || substr(f.order_date_text, 1, 2)
+      end as record_day
+    offset 0
+  ) as k
 ),
 staged as (
+  -- Sorted bytewise: equal keys are equal in any deterministic collation, and "C" compares fastest.
   insert into pg_temp.load_records (order_number, record, record_day, payload_hash)
   select distinct on (
-      order_number,
+      order_number collate "C",
       case when order_number is null then page_no end,
       case when order_number is null then record_no end
     )
     order_number, record, record_day, md5(record::text)
-  from in_window
+  from records
   where record_day is null or record_day between $2::text and $3::text
-  order by order_number, case when order_number is null then page_no end, case when order_number is null then record_no end, page_no desc, record_no desc
+  order by order_number collate "C", case when order_number is null then page_no end, case when order_number is null then record_no end, page_no desc, record_no desc
   on conflict (order_number) do update
     set record = excluded.record, record_day = excluded.record_day, payload_hash = excluded.payload_hash
   returning 1

@@ -12,6 +12,8 @@ import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
  * - load_changes: the records that differ from the warehouse's version, each with its reason
  *   for rejection or its converted values.
  */
+const STAGING_TEMP_BUFFERS = '64MB'
+
 const STAGING_TABLES = [
   `create temp table if not exists load_records (
     order_number text unique,
@@ -39,7 +41,25 @@ const STAGING_TABLES = [
   ) on commit delete rows`,
 ] as const
 
+/**
+ * Settings of the load transaction. A window's staged records (~1 KB each, ~5,000 a window) are
+ * sorted and hashed in memory instead of spilling to temporary files, and the staging tables fit in
+ * the session's buffers for temporary tables. Those buffers can only be sized before the session
+ * first uses a temporary table (https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-TEMP-BUFFERS),
+ * so a session that already did keeps its size.
+ * Memoize is off: the checks of stage_changed_records run once a record, so its cache never hits.
+ */
+const LOAD_SETTINGS = [
+  `set local work_mem = '64MB'`,
+  `set local enable_memoize = off`,
+  `do $$ begin
+    if current_setting('temp_buffers') <> '${STAGING_TEMP_BUFFERS}' then perform set_config('temp_buffers', '${STAGING_TEMP_BUFFERS}', false); end if;
+  exception when invalid_parameter_value then null;
+  end $$`,
+] as const
+
 /** Makes sure this transaction's connection has the (empty) staging tables. */
 export async function prepareLoadStaging(trx: WarehouseDb): Promise<void> {
+  for (const statement of LOAD_SETTINGS) await executeSql(trx, statement)
   for (const statement of STAGING_TABLES) await executeSql(trx, statement)
 }

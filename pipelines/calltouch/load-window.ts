@@ -80,35 +80,14 @@ interface CountRow { [column: string]: number }
  */
 export async function loadWindow(db: WarehouseDb, window: WindowToLoad): Promise<WindowLoadResult> {
   assertValidWindow(window)
-  const { siteId, runId, firstDay, lastDay, timeZone } = window
+  const { siteId, firstDay, lastDay } = window
   try {
-    return await db.transaction().execute(async (trx) => {
-      await prepareLoadStaging(trx)
-      let pagesBefore = 0
-      for (const chunk of pageChunks(window.pages)) {
-        const [stage] = await runSqlFile<StageRow>(trx, 'stage_window_records', [`[${chunk.join(',')}]`, firstDay, lastDay, pagesBefore])
-        if (stage === undefined || stage.pages !== chunk.length) {
-          throw new EtlError('INPUT', `${windowLabel(window)}: pages ${pagesBefore + 1}..${pagesBefore + chunk.length} are not one JSON object each; pass each response body as it was received`)
-        }
-        if (stage.bad_pages.length > 0) {
-          throw new EtlError('INPUT', `${windowLabel(window)}: page ${stage.bad_pages.join(', ')} has no "records" list; an error body must not be loaded as an empty page (it would mark the window's deals removed)`)
-        }
-        pagesBefore += chunk.length
-      }
-      await runSqlFile(trx, 'stage_changed_records', [siteId, timeZone])
-      const rejected = await count(trx, 'insert_rejected_records', [siteId, runId, firstDay, lastDay])
-      const landed = await count(trx, 'insert_raw_versions', [siteId, runId])
-      const changed = await count(trx, 'upsert_changed_orders', [siteId])
-      await runSqlFile(trx, 'delete_changed_children', [siteId])
-      await runSqlFile(trx, 'insert_changed_children', [siteId])
-      const removed = await count(trx, 'mark_removed_orders', [siteId, firstDay, lastDay])
-      await runSqlFile(trx, 'mark_seen_orders', [siteId, LAST_SEEN_RESOLUTION])
-      const days = await runSqlFile<{ day: string; records: number }>(trx, 'upsert_loaded_site_days', [siteId, firstDay, lastDay, runId])
-      const [seenRow] = await executeSql<{ seen: number }>(trx, 'select count(*)::integer as seen from pg_temp.load_records')
-      const recordsByDay: Record<string, number> = {}
-      for (const { day, records } of days.sort((a, b) => a.day.localeCompare(b.day))) recordsByDay[day] = records
-      return { seen: seenRow?.seen ?? 0, landed, changed, rejected, removed, recordsByDay }
-    })
+    try {
+      return await loadInTransaction(db, window, 'by page')
+    } catch (error) {
+      if (!(error instanceof PageShapeMismatch)) throw error
+    }
+    return await loadInTransaction(db, window, 'by chunk')
   } catch (error) {
     if (error instanceof EtlError) throw error
     for (const [index, page] of window.pages.entries()) {
@@ -117,6 +96,72 @@ export async function loadWindow(db: WarehouseDb, window: WindowToLoad): Promise
     }
     throw new EtlError('WAREHOUSE', `loading ${windowLabel(window)} failed, nothing of it was kept: ${redact(messageOf(error))}`, { cause: error, context: { siteId, firstDay, lastDay } })
   }
+}
+
+/**
+ * How page texts are sent to be staged. 'by page': each body as its own parameter, so that no
+ * window-sized string is built in JavaScript (joining them cost more CPU than sending them).
+ * 'by chunk': consecutive bodies joined into one JSON array of about PAGE_CHUNK_CHARS; the
+ * checks of a body's shape are defined on these arrays, so a window with a body that is not one
+ * JSON value is loaded this way, and meets exactly those checks.
+ */
+type Staging = 'by page' | 'by chunk'
+
+/** A body is not one JSON value (or failed to stage alone): stage the window by chunk instead, whose checks say why. */
+class PageShapeMismatch extends Error {}
+
+async function loadInTransaction(db: WarehouseDb, window: WindowToLoad, staging: Staging): Promise<WindowLoadResult> {
+  const { siteId, runId, firstDay, lastDay, timeZone } = window
+  return db.transaction().execute(async (trx) => {
+    await prepareLoadStaging(trx)
+    let pagesBefore = 0
+    for (const chunk of pageChunks(window.pages)) {
+      const stage = await stageChunk(trx, window, chunk, pagesBefore, staging)
+      if (stage === undefined || stage.pages !== chunk.length) {
+        throw new EtlError('INPUT', `${windowLabel(window)}: pages ${pagesBefore + 1}..${pagesBefore + chunk.length} are not one JSON object each; pass each response body as it was received`)
+      }
+      if (stage.bad_pages.length > 0) {
+        throw new EtlError('INPUT', `${windowLabel(window)}: page ${stage.bad_pages.join(', ')} has no "records" list; an error body must not be loaded as an empty page (it would mark the window's deals removed)`)
+      }
+      pagesBefore += chunk.length
+    }
+    // Fresh statistics let the planner join the staged records to the warehouse by key instead
+    // of reading every deal of the site (temporary tables are never analyzed automatically).
+    await executeSql(trx, 'analyze pg_temp.load_records (order_number)')
+    await runSqlFile(trx, 'stage_changed_records', [siteId, timeZone])
+    await executeSql(trx, 'analyze pg_temp.load_changes (order_number, existed, reason)')
+    const rejected = await count(trx, 'insert_rejected_records', [siteId, runId, firstDay, lastDay])
+    const landed = await count(trx, 'insert_raw_versions', [siteId, runId])
+    const changed = await count(trx, 'upsert_changed_orders', [siteId])
+    await runSqlFile(trx, 'delete_changed_children', [siteId])
+    await runSqlFile(trx, 'insert_changed_children', [siteId])
+    const removed = await count(trx, 'mark_removed_orders', [siteId, firstDay, lastDay])
+    await runSqlFile(trx, 'mark_seen_orders', [siteId, LAST_SEEN_RESOLUTION])
+    const days = await runSqlFile<{ day: string; records: number }>(trx, 'upsert_loaded_site_days', [siteId, firstDay, lastDay, runId])
+    const [seenRow] = await executeSql<{ seen: number }>(trx, 'select count(*)::integer as seen from pg_temp.load_records')
+    const recordsByDay: Record<string, number> = {}
+    for (const { day, records } of days.sort((a, b) => a.day.localeCompare(b.day))) recordsByDay[day] = records
+    return { seen: seenRow?.seen ?? 0, landed, changed, rejected, removed, recordsByDay }
+  })
+}
+
+/** Stages a chunk of pages; what it reports is the same whichever way the texts are sent. */
+async function stageChunk(trx: WarehouseDb, window: WindowToLoad, chunk: readonly string[], pagesBefore: number, staging: Staging): Promise<StageRow | undefined> {
+  const { firstDay, lastDay } = window
+  if (staging === 'by chunk') {
+    const [stage] = await runSqlFile<StageRow>(trx, 'stage_window_records', [chunk.join(','), firstDay, lastDay, pagesBefore])
+    return stage
+  }
+  const badPages: number[] = []
+  for (const [index, page] of chunk.entries()) {
+    // A body that fails alone might still be part of a valid chunk (say, an object split across
+    // two bodies): the chunk decides.
+    const [stage] = await runSqlFile<StageRow>(trx, 'stage_window_records', [page, firstDay, lastDay, pagesBefore + index])
+      .catch((error: unknown) => { throw new PageShapeMismatch('a body is not one JSON value', { cause: error }) })
+    if (stage === undefined || stage.pages !== 1) throw new PageShapeMismatch('a body is not one JSON value')
+    badPages.push(...stage.bad_pages)
+  }
+  return { pages: chunk.length, bad_pages: badPages, staged: 0 }
 }
 
 /**
