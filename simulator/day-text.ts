@@ -7,16 +7,35 @@
  * `orderStatus` and `tags`. A {@link DayTemplate} keeps everything else as ready
  * JSON text between those holes, plus the times at which the holes change, so a
  * day at a new clock costs a few string joins per deal instead of building a
- * record object and serializing it field by field. The pieces come from the same
- * helpers as `serializeDealRecord`, so the bytes are the same by construction
- * (and test/simulator checks it).
+ * record object and serializing it field by field. A day is generated straight
+ * into its template ({@link writeDayTemplate}: the generator's draws written as
+ * bytes, no per-deal objects); the bytes are those `serializeDealRecord` writes
+ * for the same deal (test/simulator checks it page by page).
  *
  * A template is plain arrays of strings and numbers — no per-deal objects — and
  * the caller keeps only a bounded number of days of them.
  */
-import { formatCalltouchDate, MS_PER_DAY } from './wall-clock.ts'
+import { formatCalltouchDate, MS_PER_DAY, MS_PER_SECOND } from './wall-clock.ts'
 import { str } from './deal-record.ts'
-import type { GeneratedDeal } from './deal-generator.ts'
+import {
+  dealCountOn,
+  dealRandom,
+  DealDraws,
+  drawDeal,
+  drawOrderWallMs,
+  NOT_FILLED,
+  NOT_SET,
+  orderNumberOf,
+  phoneOf,
+  serialOf,
+  trackingNumberOf,
+  VISIT_DIRECT,
+  VISIT_EMPTY,
+  VISIT_NONE,
+  VISIT_ORGANIC,
+  VISIT_SOCIAL,
+} from './deal-generator.ts'
+import type { ResolvedSiteConfig } from './simulator-options.ts'
 
 const OUTCOME_OPEN = 0
 const OUTCOME_FINAL = 1
@@ -126,88 +145,201 @@ function jsonString(value: string | null): void {
   out[at++] = 34
 }
 
-/** `num(value)` of deal-record.ts. */
-function jsonNumber(value: number | null): void {
-  raw(value === null ? 'null' : String(value))
+/** Writes a non-negative or negative integer as `String(value)` would. */
+function writeInt(value: number): void {
+  if (!Number.isSafeInteger(value)) return raw(String(value))
+  let n = value
+  if (n < 0) {
+    out[at++] = 45 // -
+    n = -n
+  }
+  let digits = 1
+  for (let p = 10; p <= n; p *= 10) digits++
+  const end = at + digits
+  for (let k = end - 1; k >= at; k--) {
+    out[k] = 48 + (n % 10)
+    n = Math.floor(n / 10)
+  }
+  at = end
 }
 
-/** `stringArrayJson(values)` of deal-record.ts. */
-function jsonStrings(values: readonly string[]): void {
+function writeTwoDigits(n: number): void {
+  out[at++] = 48 + Math.floor(n / 10)
+  out[at++] = 48 + (n % 10)
+}
+
+/** `str(formatCalltouchDate(dayNumber))`. */
+function writeDate(dayNumber: number): void {
+  out[at++] = 34
+  raw(formatCalltouchDate(dayNumber))
+  out[at++] = 34
+}
+
+/** `str(formatCalltouchDateTime(wallMs))`, without building the string. */
+function writeDateTime(wallMs: number): void {
+  const dayNumber = Math.floor(wallMs / MS_PER_DAY)
+  const second = Math.floor((wallMs - dayNumber * MS_PER_DAY) / MS_PER_SECOND)
+  out[at++] = 34
+  raw(formatCalltouchDate(dayNumber))
+  out[at++] = 32 // ' '
+  writeTwoDigits(Math.floor(second / 3600))
+  out[at++] = 58 // :
+  writeTwoDigits(Math.floor((second % 3600) / 60))
+  out[at++] = 58
+  writeTwoDigits(second % 60)
+  out[at++] = 34
+}
+
+/** `str('79' + 9 digits)` of a client's phone. */
+function writePhone(digits: number): void {
+  out[at++] = 34
+  out[at++] = 55 // 7
+  out[at++] = 57 // 9
+  let n = digits
+  for (let k = at + 8; k >= at; k--) {
+    out[k] = 48 + (n % 10)
+    n = Math.floor(n / 10)
+  }
+  at += 9
+  out[at++] = 34
+}
+
+/** The tags of a deal's draws, with the closing tag if `closing` (`stringArrayJson`, or null when none). */
+function writeTags(d: DealDraws, closing: boolean): void {
+  const extra = closing && d.closingTag !== null
+  if (d.tagCount === 0 && !extra) return raw('null')
   out[at++] = 91 // [
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < d.tagCount; i++) {
     if (i > 0) out[at++] = 44 // ,
-    jsonString(values[i] as string)
+    jsonString(d.tags[i] as string)
+  }
+  if (extra) {
+    if (d.tagCount > 0) out[at++] = 44
+    jsonString(d.closingTag)
   }
   out[at++] = 93 // ]
 }
 
-/** Writes `orderSourceJson` of deal-record.ts. */
-function writeOrderSource(source: GeneratedDeal['orderSource']): void {
-  if (source.type === 'CALL') {
-    raw('{"callId":')
-    jsonNumber(source.callId)
-    raw(',"duration":')
-    jsonNumber(source.duration)
-    raw(',"phoneNumber":')
-    jsonString(source.phoneNumber)
-    raw(',"type":"CALL","ani":')
-    jsonString(source.ani)
-    raw(',"dateCall":')
-    jsonString(source.dateCall)
-    raw('}')
-  } else {
-    raw('{"requestNumber":')
-    jsonString(source.requestNumber)
-    raw(',"type":"REQUEST"}')
+const EMPTY_VISIT = '{"utmSource":null,"additionalTags":[],"utmTerm":null,"utmContent":null,"visitDate":null,"utmMedium":null,"source":null,"medium":null,"keyword":null,"utmCampaign":null}'
+const NOT_FILLED_JSON = str(NOT_FILLED)
+const NOT_SET_JSON = str(NOT_SET)
+
+/** `utmContent` of a social or cpc visit: `"<prefix>N"` or NOT_FILLED. */
+function writeContent(prefix: string, content: number): void {
+  if (content < 0) return jsonString(NOT_FILLED)
+  out[at++] = 34
+  raw(prefix)
+  writeInt(content)
+  out[at++] = 34
+}
+
+/** Writes `visitJson` of deal-record.ts for the visit of a deal's draws (the fields of `visitOf` in deal-generator.ts). */
+function writeVisit(d: DealDraws): void {
+  switch (d.visitKind) {
+    case VISIT_NONE:
+      return raw('null')
+    case VISIT_EMPTY:
+      return raw(EMPTY_VISIT)
+    case VISIT_DIRECT:
+      raw('{"utmSource":"","additionalTags":[],"utmTerm":"","utmContent":"","visitDate":')
+      writeDateTime(d.visitWallMs)
+      return raw(`,"utmMedium":"","source":"(direct)","medium":"(none)","keyword":${NOT_SET_JSON},"utmCampaign":""}`)
+    case VISIT_ORGANIC:
+      bytes(ORGANIC_HEAD)
+      writeDateTime(d.visitWallMs)
+      bytes(ORGANIC_MIDDLE)
+      jsonString(d.visitSource)
+      return bytes(ORGANIC_TAIL)
+    case VISIT_SOCIAL:
+      bytes(SOCIAL_HEAD)
+      writeContent('post_', d.content)
+      raw(',"visitDate":')
+      writeDateTime(d.visitWallMs)
+      bytes(SOCIAL_MIDDLE)
+      jsonString(d.visitCampaign)
+      return raw('}')
+    default:
+      raw('{"utmSource":')
+      jsonString(d.visitSource)
+      raw(',"additionalTags":[],"utmTerm":')
+      jsonString(d.termFilled ? d.visitKeyword : NOT_FILLED)
+      raw(',"utmContent":')
+      writeContent('ad_', d.content)
+      raw(',"visitDate":')
+      writeDateTime(d.visitWallMs)
+      raw(',"utmMedium":"cpc","source":')
+      jsonString(d.visitSource)
+      raw(',"medium":"cpc","keyword":')
+      jsonString(d.keywordSet ? d.visitKeyword : NOT_SET)
+      raw(',"utmCampaign":')
+      jsonString(d.visitCampaign)
+      return raw('}')
   }
 }
 
-/** Writes `visitJson` of deal-record.ts. */
-function writeVisit(visit: GeneratedDeal['visit']): void {
-  if (visit === null) return raw('null')
-  raw('{"utmSource":')
-  jsonString(visit.utmSource)
-  raw(',"additionalTags":')
-  jsonStrings(visit.additionalTags)
-  raw(',"utmTerm":')
-  jsonString(visit.utmTerm)
-  raw(',"utmContent":')
-  jsonString(visit.utmContent)
-  raw(',"visitDate":')
-  jsonString(visit.visitDate)
-  raw(',"utmMedium":')
-  jsonString(visit.utmMedium)
-  raw(',"source":')
-  jsonString(visit.source)
-  raw(',"medium":')
-  jsonString(visit.medium)
-  raw(',"keyword":')
-  jsonString(visit.keyword)
-  raw(',"utmCampaign":')
-  jsonString(visit.utmCampaign)
-  raw('}')
+/** UTF-8 bytes of constant JSON text that may hold non-ASCII characters. */
+function encoded(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'utf8'))
 }
+const ORGANIC_HEAD = encoded(`{"utmSource":${NOT_FILLED_JSON},"additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":${NOT_FILLED_JSON},"visitDate":`)
+const ORGANIC_MIDDLE = encoded(`,"utmMedium":${NOT_FILLED_JSON},"source":`)
+const ORGANIC_TAIL = encoded(`,"medium":"organic","keyword":${NOT_SET_JSON},"utmCampaign":${NOT_FILLED_JSON}}`)
+const SOCIAL_HEAD = encoded(`{"utmSource":"vk","additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":`)
+const SOCIAL_MIDDLE = encoded(`,"utmMedium":"social","source":"vk","medium":"social","keyword":${NOT_SET_JSON},"utmCampaign":`)
 
-/** Writes `customJson` of deal-record.ts (values are integer literals). */
-function writeCustom(custom: Record<string, string>): void {
-  raw('{')
+const CUSTOM_NAMES = ['Себестоимость', 'Скидка', 'Маржа', 'Код_1С'].map((name) => encoded(str(name)))
+
+/** Writes `customJson` of deal-record.ts for the custom fields of a deal's draws (the object of `customOf`). */
+function writeCustom(d: DealDraws): void {
+  raw(',"custom":{')
   let first = true
-  for (const name in custom) {
-    if (!first) raw(',')
+  const values = [d.cost, d.discount, d.margin]
+  for (let k = 0; k < 3; k++) {
+    const value = values[k]
+    if (value === undefined) continue
+    if (!first) out[at++] = 44
     first = false
-    jsonString(name)
-    raw(':')
-    raw(custom[name] as string)
+    bytes(CUSTOM_NAMES[k] as Uint8Array)
+    out[at++] = 58 // :
+    writeInt(value)
   }
-  raw('}')
+  if (d.code !== undefined) {
+    if (!first) out[at++] = 44
+    bytes(CUSTOM_NAMES[3] as Uint8Array)
+    out[at++] = 58
+    raw(d.code)
+  }
+  out[at++] = 125 // }
 }
+
+const draws = new DealDraws()
 
 /**
- * Builds the template of a day from its generated deals, in any order: `sorted`
- * lists the deals' indexes in export order (orderDate, then orderNumber).
+ * Generates a day of a site straight into its template: the deals' draws are
+ * written as JSON bytes in export order (orderDate, then orderNumber) with no
+ * per-deal objects. Same draws as `generateDeal`, so the same bytes as
+ * `serializeDealRecord(renderGeneratedDeal(generateDeal(…)))` at any clock.
  */
-export function buildDayTemplate(dayNumber: number, deals: readonly GeneratedDeal[], sorted: readonly number[]): DayTemplate {
-  const n = deals.length
+export function writeDayTemplate(seed: number, site: ResolvedSiteConfig, dayNumber: number): DayTemplate {
+  const n = dealCountOn(seed, site, dayNumber)
+  const siteId = site.siteId
+  // The sort key of each deal (its first two draws and its order number), then export order.
+  const wallByIndex = new Float64Array(n)
+  const numberByIndex = new Array<string>(n)
+  for (let index = 0; index < n; index++) {
+    wallByIndex[index] = drawOrderWallMs(dealRandom(seed, siteId, dayNumber, index), dayNumber)
+    numberByIndex[index] = orderNumberOf(seed, siteId, dayNumber, index)
+  }
+  const sorted = Array.from({ length: n }, (_, index) => index)
+  sorted.sort((a, b) => {
+    const x = wallByIndex[a] as number
+    const y = wallByIndex[b] as number
+    if (x !== y) return x - y
+    const p = numberByIndex[a] as string
+    const q = numberByIndex[b] as string
+    return p < q ? -1 : p > q ? 1 : 0
+  })
+  const tracking = new Map<string, string>()
   const orderNumber = new Array<string>(n)
   const orderWallMs = new Float64Array(n)
   const vanishedWallMs = new Float64Array(n)
@@ -223,79 +355,93 @@ export function buildDayTemplate(dayNumber: number, deals: readonly GeneratedDea
   const starts = new Int32Array(n * PIECES + 1)
   at = 0
   const createdDate = formatCalltouchDate(dayNumber)
+  const d = draws
   for (let i = 0; i < n; i++) {
-    const deal = deals[sorted[i] as number] as GeneratedDeal
-    orderNumber[i] = deal.orderNumber
-    orderWallMs[i] = deal.orderWallMs
-    vanishedWallMs[i] = deal.vanishedWallMs
-    inProgressWallMs[i] = deal.inProgressWallMs
-    closedWallMs[i] = deal.closedWallMs
-    deletedWallMs[i] = deal.deletedWallMs
-    outcome[i] = deal.outcome === 'final' ? OUTCOME_FINAL : deal.outcome === 'lost' ? OUTCOME_LOST : OUTCOME_OPEN
-    orderOrigin[i] = deal.orderOrigin
-    sourceType[i] = deal.orderSource.type
-    manager[i] = deal.manager
-    service[i] = deal.service
-    phone[i] = deal.client.phones
+    const index = sorted[i] as number
+    drawDeal(d, seed, site, dayNumber, index)
+    const serial = serialOf(dayNumber, index)
+    orderNumber[i] = numberByIndex[index] as string
+    orderWallMs[i] = d.orderWallMs
+    vanishedWallMs[i] = d.vanishedWallMs
+    inProgressWallMs[i] = d.inProgressWallMs
+    closedWallMs[i] = d.closedWallMs
+    deletedWallMs[i] = d.deletedWallMs
+    outcome[i] = d.outcome === 'final' ? OUTCOME_FINAL : d.outcome === 'lost' ? OUTCOME_LOST : OUTCOME_OPEN
+    orderOrigin[i] = d.orderOrigin
+    sourceType[i] = d.isCall ? 'CALL' : 'REQUEST'
+    manager[i] = d.manager
+    service[i] = d.service
+    phone[i] = phoneOf(d)
     const p = i * PIECES
     reserve(DEAL_RESERVE)
     starts[p + HEAD] = at
     raw('{"client":{"phones":')
-    jsonString(deal.client.phones)
+    writePhone(d.phoneDigits)
     raw(',"fio":')
-    jsonString(deal.client.fio)
+    jsonString(d.fio)
     raw('},"completedAmount":')
     starts[p + CLOSED_COMPLETION] = at
-    if (deal.outcome !== 'open') {
-      raw(deal.outcome === 'final' ? String(deal.completedAmount) : 'null')
+    if (d.outcome !== 'open') {
+      if (d.outcome === 'final') writeInt(d.completedAmount)
+      else raw('null')
       raw(',"completedDate":')
-      jsonString(formatCalltouchDate(Math.floor(deal.closedWallMs / MS_PER_DAY)))
+      writeDate(Math.floor(d.closedWallMs / MS_PER_DAY))
     }
     starts[p + BEFORE_DELETED] = at
-    raw(',"createdDate":')
-    jsonString(createdDate)
-    raw(',"funnel":')
-    jsonString(deal.funnel)
+    raw(',"createdDate":"')
+    raw(createdDate)
+    raw('","funnel":')
+    jsonString(d.funnel)
     raw(',"isDeleted":')
     starts[p + BEFORE_STATUS] = at
     raw(',"manager":')
-    jsonString(deal.manager)
+    jsonString(d.manager)
     raw(',"orderDate":')
-    jsonString(deal.orderDate)
+    writeDateTime(d.orderWallMs)
     raw(',"orderId":')
-    raw(String(deal.orderId))
+    writeInt(serial + 3)
     raw(',"orderNumber":')
-    jsonString(deal.orderNumber)
+    jsonString(orderNumber[i] as string)
     raw(',"orderOrigin":')
-    jsonString(deal.orderOrigin)
-    raw(',"orderSource":')
-    writeOrderSource(deal.orderSource)
-    raw(',"orderStatus":')
+    jsonString(d.orderOrigin)
+    if (d.isCall) {
+      raw(',"orderSource":{"callId":')
+      writeInt(serial + 1)
+      raw(',"duration":')
+      writeInt(d.duration)
+      raw(',"phoneNumber":')
+      let trackingNumber = tracking.get(d.channel)
+      if (trackingNumber === undefined) {
+        trackingNumber = trackingNumberOf(seed, siteId, d.channel)
+        tracking.set(d.channel, trackingNumber)
+      }
+      jsonString(trackingNumber)
+      raw(',"type":"CALL","ani":')
+      writePhone(d.phoneDigits)
+      raw(',"dateCall":')
+      writeDateTime(d.leadWallMs)
+      raw('},"orderStatus":')
+    } else {
+      raw(',"orderSource":{"requestNumber":"')
+      writeInt(serial + 7)
+      raw('","type":"REQUEST"},"orderStatus":')
+    }
     starts[p + BEFORE_TAGS] = at
     raw(',"plannedAmount":')
-    jsonNumber(deal.plannedAmount)
+    writeInt(d.plannedAmount)
     raw(',"service":')
-    jsonString(deal.service)
+    jsonString(d.service)
     starts[p + TAGS_OPEN] = at
     raw(',"tags":')
-    if (deal.tags.length === 0) raw('null')
-    else jsonStrings(deal.tags)
+    writeTags(d, false)
     starts[p + TAGS_CLOSED] = at
     raw(',"tags":')
-    if (deal.closingTags.length === 0) {
-      if (deal.tags.length === 0) raw('null')
-      else jsonStrings(deal.tags)
-    } else {
-      jsonStrings([...deal.tags, ...deal.closingTags])
-    }
+    writeTags(d, true)
     starts[p + TAIL] = at
     raw(',"visit":')
-    writeVisit(deal.visit)
-    if (deal.custom !== undefined) {
-      raw(',"custom":')
-      writeCustom(deal.custom)
-    }
-    raw('}')
+    writeVisit(d)
+    if (d.cost !== undefined || d.discount !== undefined || d.margin !== undefined || d.code !== undefined) writeCustom(d)
+    out[at++] = 125 // }
   }
   starts[n * PIECES] = at
   // A copy of the written part (the writer's array is reused for the next day); not zero-filled first.

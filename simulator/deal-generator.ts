@@ -155,13 +155,8 @@ const CAMPAIGNS: Record<'yandex_cpc' | 'google_cpc' | 'social', readonly string[
   google_cpc: ['search_brand', 'pmax_moscow', 'Поиск — Ремонт'],
   social: ['vk_lookalike', 'vk_retarget_осень', 'vk_promo'],
 }
-const NOT_FILLED = '<не заполнено>'
-const NOT_SET = '(not set)'
-
-/** An 11-digit Russian phone number starting with '79'. */
-function mobilePhone(random: Random): string {
-  return '79' + String(random.int(0, 999_999_999)).padStart(9, '0')
-}
+export const NOT_FILLED = '<не заполнено>'
+export const NOT_SET = '(not set)'
 
 /** A standard normal deviate (Box–Muller). */
 function normal(random: Random): number {
@@ -176,125 +171,251 @@ function bigInteger(random: Random, digits: number): string {
   return out.slice(0, digits)
 }
 
-function visitFor(random: Random, channel: Channel, visitWallMs: number): DealVisit {
-  const visitDate = formatCalltouchDateTime(visitWallMs)
-  switch (channel) {
-    case 'direct':
-      return { utmSource: '', additionalTags: [], utmTerm: '', utmContent: '', visitDate, utmMedium: '', source: '(direct)', medium: '(none)', keyword: NOT_SET, utmCampaign: '' }
-    case 'organic': {
-      const engine = random.chance(0.75) ? 'yandex' : 'google'
-      return { utmSource: NOT_FILLED, additionalTags: [], utmTerm: NOT_FILLED, utmContent: NOT_FILLED, visitDate, utmMedium: NOT_FILLED, source: engine, medium: 'organic', keyword: NOT_SET, utmCampaign: NOT_FILLED }
-    }
-    case 'social': {
-      const campaign = random.pick(CAMPAIGNS.social)
-      return { utmSource: 'vk', additionalTags: [], utmTerm: NOT_FILLED, utmContent: random.chance(0.08) ? NOT_FILLED : `post_${random.int(100, 999)}`, visitDate, utmMedium: 'social', source: 'vk', medium: 'social', keyword: NOT_SET, utmCampaign: campaign }
-    }
-    default: {
-      const engine = channel === 'yandex_cpc' ? 'yandex' : 'google'
-      const campaign = random.pick(CAMPAIGNS[channel])
-      const keyword = random.pick(KEYWORDS)
-      return {
-        utmSource: engine,
-        additionalTags: [],
-        utmTerm: random.chance(0.08) ? NOT_FILLED : keyword,
-        utmContent: random.chance(0.08) ? NOT_FILLED : `ad_${random.int(1_000_000, 9_999_999)}`,
-        visitDate,
-        utmMedium: 'cpc',
-        source: engine,
-        medium: 'cpc',
-        keyword: random.chance(0.05) ? NOT_SET : keyword,
-        utmCampaign: campaign,
-      }
-    }
-  }
-}
-
-function customFor(random: Random, plannedAmount: number): Record<string, string> | undefined {
-  if (!random.chance(0.55)) return undefined
-  const custom: Record<string, string> = {}
-  if (random.chance(0.8)) custom['Себестоимость'] = String(Math.round(plannedAmount * (0.3 + 0.4 * random.next())))
-  if (random.chance(0.3)) custom['Скидка'] = String(-random.int(0, 50) * 100)
-  if (random.chance(0.4)) custom['Маржа'] = String(random.int(-20_000, 80_000))
-  if (random.chance(0.12)) {
-    const extreme = random.chance(0.2)
-    const digits = extreme ? '9'.repeat(38) : bigInteger(random, 38)
-    custom['Код_1С'] = (random.chance(0.3) ? '-' : '') + digits
-  }
-  return Object.keys(custom).length === 0 ? undefined : custom
-}
-
 /** Hour-of-day weights: the phones ring in business hours. */
 const HOURS = weightedChoice([1, 0.5, 0.3, 0.2, 0.2, 0.3, 1, 3, 7, 10, 11, 11, 10, 10, 10, 10, 9, 8, 7, 5, 4, 3, 2, 1.5].map((weight, hour) => [hour, weight] as const))
 const TAG_COUNTS = weightedChoice([[0, 45], [1, 35], [2, 15], [3, 5]])
 const OUTCOMES = weightedChoice<GeneratedDeal['outcome']>([['final', 50], ['lost', 32], ['open', 18]])
 
-/** One generated deal; a pure function of its arguments. */
-export function generateDeal(seed: number, site: ResolvedSiteConfig, dayNumber: number, index: number): GeneratedDeal {
-  const random = createRandom(seed, site.siteId, dayNumber, index, SALT.deal)
+
+/** Kinds of `visit` a generated deal has (see {@link DealDraws.visitKind}). */
+export const VISIT_NONE = 0 // null
+export const VISIT_EMPTY = 1 // every field null
+export const VISIT_DIRECT = 2
+export const VISIT_ORGANIC = 3
+export const VISIT_SOCIAL = 4
+export const VISIT_CPC = 5
+
+const CHANNEL_VISIT: Record<Channel, number> = { direct: VISIT_DIRECT, organic: VISIT_ORGANIC, social: VISIT_SOCIAL, yandex_cpc: VISIT_CPC, google_cpc: VISIT_CPC }
+
+/**
+ * Every random draw of one generated deal, as primitives and references to the
+ * generator's constant strings: no objects, no formatted dates. {@link drawDeal}
+ * fills one in place, so a day's template can be written straight from it
+ * (day-text.ts) and {@link generateDeal} builds the same deal as objects — one
+ * draw order for both, so both give the same bytes.
+ */
+export class DealDraws {
+  orderWallMs = 0
+  /** Unpadded `random.int(0, 999_999_999)` of the client's phone ('79' + 9 digits). */
+  phoneDigits = 0
+  channel: Channel = 'direct'
+  isCall = false
+  /** Time of the call (CALL) or request; the visit is before it. */
+  leadWallMs = 0
+  duration = 0
+  visitKind = VISIT_NONE
+  visitWallMs = 0
+  /** `source` of an organic, social or cpc visit ('yandex', 'google', 'vk'). */
+  visitSource = ''
+  visitCampaign = ''
+  visitKeyword = ''
+  /** `utmTerm` of a cpc visit is the keyword (else NOT_FILLED). */
+  termFilled = false
+  /** The number in `utmContent` (`post_N` social, `ad_N` cpc), or -1 for NOT_FILLED. */
+  content = -1
+  /** `keyword` of a cpc visit is the keyword (else NOT_SET). */
+  keywordSet = false
+  plannedAmount = 0
+  /** The first `tagCount` entries are the deal's tags (distinct, in draw order). */
+  readonly tags: string[] = []
+  tagCount = 0
+  inProgressWallMs = 0
+  outcome: GeneratedDeal['outcome'] = 'open'
+  closedWallMs = Infinity
+  completedAmount = 0
+  /** 'оплачено' / 'отказ' added once closed, or null. */
+  closingTag: string | null = null
+  deletedWallMs = Infinity
+  vanishedWallMs = Infinity
+  fio: string | null = null
+  manager: string | null = null
+  orderOrigin = ''
+  service: string | null = null
+  funnel: string | null = null
+  /** Custom fields: each value, or undefined when the deal lacks that field. */
+  cost: number | undefined = undefined
+  discount: number | undefined = undefined
+  margin: number | undefined = undefined
+  code: string | undefined = undefined
+}
+
+/** The random stream of generated deal (dayNumber, index). */
+export function dealRandom(seed: number, siteId: number, dayNumber: number, index: number): Random {
+  return createRandom(seed, siteId, dayNumber, index, SALT.deal)
+}
+
+/** The hour and second of day of a deal: the first two draws of its stream, the sort key of a day. */
+export function drawOrderWallMs(random: Random, dayNumber: number): number {
   const hour = random.weighted(HOURS)
   const secondOfDay = hour * 3600 + random.int(0, 3599)
-  const orderWallMs = dayNumber * MS_PER_DAY + secondOfDay * MS_PER_SECOND
-  const serial = dayNumber * 400_000 + index
-  const clientPhone = mobilePhone(random)
+  return dayNumber * MS_PER_DAY + secondOfDay * MS_PER_SECOND
+}
+
+/** Fills `d` with the draws of generated deal (dayNumber, index). */
+export function drawDeal(d: DealDraws, seed: number, site: ResolvedSiteConfig, dayNumber: number, index: number): void {
+  const random = dealRandom(seed, site.siteId, dayNumber, index)
+  const orderWallMs = drawOrderWallMs(random, dayNumber)
+  d.orderWallMs = orderWallMs
+  d.phoneDigits = random.int(0, 999_999_999)
   const channel = random.weighted(CHANNELS)
-  const isCall = random.chance(0.8)
+  d.channel = channel
+  d.isCall = random.chance(0.8)
   const leadWallMs = orderWallMs - random.int(0, 600) * MS_PER_SECOND
-  const orderSource: CallOrderSource | RequestOrderSource = isCall
-    ? {
-        callId: serial + 1,
-        duration: random.chance(0.05) ? 0 : random.int(5, 900),
-        phoneNumber: `7495${String(hash32(seed, site.siteId, CHANNELS.values.indexOf(channel)) % 10_000_000).padStart(7, '0')}`,
-        type: 'CALL',
-        ani: clientPhone,
-        dateCall: formatCalltouchDateTime(leadWallMs),
-      }
-    : { requestNumber: String(serial + 7), type: 'REQUEST' }
+  d.leadWallMs = leadWallMs
+  if (d.isCall) d.duration = random.chance(0.05) ? 0 : random.int(5, 900)
   const visitRoll = random.next()
-  const visit =
-    visitRoll < 0.06
-      ? null
-      : visitRoll < 0.08
-        ? { utmSource: null, additionalTags: [], utmTerm: null, utmContent: null, visitDate: null, utmMedium: null, source: null, medium: null, keyword: null, utmCampaign: null }
-        : visitFor(random, channel, leadWallMs - random.int(10, 1800) * MS_PER_SECOND)
-  const plannedAmount = Math.max(500, Math.min(2_000_000, Math.round(Math.exp(Math.log(25_000) + 0.8 * normal(random)) / 100) * 100))
-  const tags: string[] = []
-  const tagCount = random.weighted(TAG_COUNTS)
-  for (let i = 0; i < tagCount; i++) {
-    const tag = random.pick(TAGS)
-    if (!tags.includes(tag)) tags.push(tag)
+  d.visitKind = visitRoll < 0.06 ? VISIT_NONE : visitRoll < 0.08 ? VISIT_EMPTY : (CHANNEL_VISIT[channel] as number)
+  if (d.visitKind >= VISIT_DIRECT) {
+    d.visitWallMs = leadWallMs - random.int(10, 1800) * MS_PER_SECOND
+    switch (channel) {
+      case 'direct':
+        break
+      case 'organic':
+        d.visitSource = random.chance(0.75) ? 'yandex' : 'google'
+        break
+      case 'social':
+        d.visitSource = 'vk'
+        d.visitCampaign = random.pick(CAMPAIGNS.social)
+        d.content = random.chance(0.08) ? -1 : random.int(100, 999)
+        break
+      default:
+        d.visitSource = channel === 'yandex_cpc' ? 'yandex' : 'google'
+        d.visitCampaign = random.pick(CAMPAIGNS[channel])
+        d.visitKeyword = random.pick(KEYWORDS)
+        d.termFilled = !random.chance(0.08)
+        d.content = random.chance(0.08) ? -1 : random.int(1_000_000, 9_999_999)
+        d.keywordSet = !random.chance(0.05)
+    }
   }
+  const plannedAmount = Math.max(500, Math.min(2_000_000, Math.round(Math.exp(Math.log(25_000) + 0.8 * normal(random)) / 100) * 100))
+  d.plannedAmount = plannedAmount
+  const tags = d.tags
+  const tagDraws = random.weighted(TAG_COUNTS)
+  let tagCount = 0
+  for (let i = 0; i < tagDraws; i++) {
+    const tag = random.pick(TAGS)
+    let seen = false
+    for (let k = 0; k < tagCount; k++) if (tags[k] === tag) seen = true
+    if (!seen) tags[tagCount++] = tag
+  }
+  d.tagCount = tagCount
   const inProgressWallMs = orderWallMs + Math.round((600 + random.next() ** 2 * 3 * 86_400) * MS_PER_SECOND)
+  d.inProgressWallMs = inProgressWallMs
   const outcome = random.weighted(OUTCOMES)
+  d.outcome = outcome
   const closeAfterDays = Math.min(150, 0.5 + -Math.log(1 - random.next()) * 18)
-  const closedWallMs = outcome === 'open' ? Infinity : inProgressWallMs + Math.round(closeAfterDays * MS_PER_DAY)
-  const completedAmount = Math.round((plannedAmount * (0.7 + 0.5 * random.next())) / 100) * 100
-  const closingTags = outcome === 'final' && random.chance(0.4) ? ['оплачено'] : outcome === 'lost' && random.chance(0.5) ? ['отказ'] : []
-  const deletedWallMs = random.chance(0.03) ? orderWallMs + random.int(1, 60) * MS_PER_DAY : Infinity
-  const vanishedWallMs = random.chance(0.01) ? orderWallMs + random.int(1, 30) * MS_PER_DAY : Infinity
+  d.closedWallMs = outcome === 'open' ? Infinity : inProgressWallMs + Math.round(closeAfterDays * MS_PER_DAY)
+  d.completedAmount = Math.round((plannedAmount * (0.7 + 0.5 * random.next())) / 100) * 100
+  d.closingTag = outcome === 'final' && random.chance(0.4) ? 'оплачено' : outcome === 'lost' && random.chance(0.5) ? 'отказ' : null
+  d.deletedWallMs = random.chance(0.03) ? orderWallMs + random.int(1, 60) * MS_PER_DAY : Infinity
+  d.vanishedWallMs = random.chance(0.01) ? orderWallMs + random.int(1, 30) * MS_PER_DAY : Infinity
+  d.fio = random.chance(0.6) ? random.pick(CLIENT_NAMES) : null
+  d.manager = random.chance(0.15) ? null : random.pick(MANAGERS)
+  d.orderOrigin = random.weighted(ORIGINS)
+  d.service = random.weighted(SERVICES)
+  d.funnel = random.weighted(FUNNELS)
+  d.cost = d.discount = d.margin = d.code = undefined
+  if (random.chance(0.55)) {
+    if (random.chance(0.8)) d.cost = Math.round(plannedAmount * (0.3 + 0.4 * random.next()))
+    if (random.chance(0.3)) d.discount = -random.int(0, 50) * 100
+    if (random.chance(0.4)) d.margin = random.int(-20_000, 80_000)
+    if (random.chance(0.12)) {
+      const extreme = random.chance(0.2)
+      const digits = extreme ? '9'.repeat(38) : bigInteger(random, 38)
+      d.code = (random.chance(0.3) ? '-' : '') + digits
+    }
+  }
+}
+
+/** The client's phone of a deal's draws ('79' + 9 digits). */
+export function phoneOf(d: DealDraws): string {
+  return '79' + String(d.phoneDigits).padStart(9, '0')
+}
+
+/** `orderSource.phoneNumber` of a call through a channel (a tracking number per site and channel). */
+export function trackingNumberOf(seed: number, siteId: number, channel: Channel): string {
+  return `7495${String(hash32(seed, siteId, CHANNELS.values.indexOf(channel)) % 10_000_000).padStart(7, '0')}`
+}
+
+/** The generator's serial of a deal: orderId is serial + 3, callId serial + 1, requestNumber serial + 7. */
+export function serialOf(dayNumber: number, index: number): number {
+  return dayNumber * 400_000 + index
+}
+
+function visitOf(d: DealDraws): DealVisit | null {
+  const visitDate = d.visitKind >= VISIT_DIRECT ? formatCalltouchDateTime(d.visitWallMs) : null
+  switch (d.visitKind) {
+    case VISIT_NONE:
+      return null
+    case VISIT_EMPTY:
+      return { utmSource: null, additionalTags: [], utmTerm: null, utmContent: null, visitDate: null, utmMedium: null, source: null, medium: null, keyword: null, utmCampaign: null }
+    case VISIT_DIRECT:
+      return { utmSource: '', additionalTags: [], utmTerm: '', utmContent: '', visitDate, utmMedium: '', source: '(direct)', medium: '(none)', keyword: NOT_SET, utmCampaign: '' }
+    case VISIT_ORGANIC:
+      return { utmSource: NOT_FILLED, additionalTags: [], utmTerm: NOT_FILLED, utmContent: NOT_FILLED, visitDate, utmMedium: NOT_FILLED, source: d.visitSource, medium: 'organic', keyword: NOT_SET, utmCampaign: NOT_FILLED }
+    case VISIT_SOCIAL:
+      return { utmSource: 'vk', additionalTags: [], utmTerm: NOT_FILLED, utmContent: d.content < 0 ? NOT_FILLED : `post_${d.content}`, visitDate, utmMedium: 'social', source: 'vk', medium: 'social', keyword: NOT_SET, utmCampaign: d.visitCampaign }
+    default:
+      return {
+        utmSource: d.visitSource,
+        additionalTags: [],
+        utmTerm: d.termFilled ? d.visitKeyword : NOT_FILLED,
+        utmContent: d.content < 0 ? NOT_FILLED : `ad_${d.content}`,
+        visitDate,
+        utmMedium: 'cpc',
+        source: d.visitSource,
+        medium: 'cpc',
+        keyword: d.keywordSet ? d.visitKeyword : NOT_SET,
+        utmCampaign: d.visitCampaign,
+      }
+  }
+}
+
+function customOf(d: DealDraws): Record<string, string> | undefined {
+  if (d.cost === undefined && d.discount === undefined && d.margin === undefined && d.code === undefined) return undefined
+  const custom: Record<string, string> = {}
+  if (d.cost !== undefined) custom['Себестоимость'] = String(d.cost)
+  if (d.discount !== undefined) custom['Скидка'] = String(d.discount)
+  if (d.margin !== undefined) custom['Маржа'] = String(d.margin)
+  if (d.code !== undefined) custom['Код_1С'] = d.code
+  return custom
+}
+
+const scratch = new DealDraws()
+
+/** One generated deal; a pure function of its arguments. */
+export function generateDeal(seed: number, site: ResolvedSiteConfig, dayNumber: number, index: number): GeneratedDeal {
+  const d = scratch
+  drawDeal(d, seed, site, dayNumber, index)
+  const serial = serialOf(dayNumber, index)
+  const clientPhone = phoneOf(d)
+  const orderSource: CallOrderSource | RequestOrderSource = d.isCall
+    ? { callId: serial + 1, duration: d.duration, phoneNumber: trackingNumberOf(seed, site.siteId, d.channel), type: 'CALL', ani: clientPhone, dateCall: formatCalltouchDateTime(d.leadWallMs) }
+    : { requestNumber: String(serial + 7), type: 'REQUEST' }
   return {
     dayNumber,
     index,
     orderNumber: orderNumberOf(seed, site.siteId, dayNumber, index),
-    orderWallMs,
-    orderDate: formatCalltouchDateTime(orderWallMs),
+    orderWallMs: d.orderWallMs,
+    orderDate: formatCalltouchDateTime(d.orderWallMs),
     orderId: serial + 3,
-    client: { phones: clientPhone, fio: random.chance(0.6) ? random.pick(CLIENT_NAMES) : null },
-    manager: random.chance(0.15) ? null : random.pick(MANAGERS),
-    orderOrigin: random.weighted(ORIGINS),
+    client: { phones: clientPhone, fio: d.fio },
+    manager: d.manager,
+    orderOrigin: d.orderOrigin,
     orderSource,
-    service: random.weighted(SERVICES),
-    plannedAmount,
-    visit,
-    funnel: random.weighted(FUNNELS),
-    tags,
-    custom: customFor(random, plannedAmount),
-    inProgressWallMs,
-    outcome,
-    closedWallMs,
-    completedAmount,
-    closingTags,
-    deletedWallMs,
-    vanishedWallMs,
+    service: d.service,
+    plannedAmount: d.plannedAmount,
+    visit: visitOf(d),
+    funnel: d.funnel,
+    tags: d.tags.slice(0, d.tagCount),
+    custom: customOf(d),
+    inProgressWallMs: d.inProgressWallMs,
+    outcome: d.outcome,
+    closedWallMs: d.closedWallMs,
+    completedAmount: d.completedAmount,
+    closingTags: d.closingTag === null ? [] : [d.closingTag],
+    deletedWallMs: d.deletedWallMs,
+    vanishedWallMs: d.vanishedWallMs,
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { dealCountOn, decodeOrderNumber, generateDay, generateDeal, isVisible, renderGeneratedDeal, type GeneratedDeal } from './deal-generator.ts'
 import { serializeDealRecord, type DealRecord } from './deal-record.ts'
-import { buildDayTemplate, pieceStarts, renderTemplateText, templateVisible, type DayTemplate } from './day-text.ts'
+import { writeDayTemplate, pieceStarts, renderTemplateText, templateVisible, type DayTemplate } from './day-text.ts'
 import type { ResolvedSiteConfig } from './simulator-options.ts'
 import { dayNumberOf, MS_PER_DAY, parseCalltouchDateTime, parseInstant, toWallMs, type DayKey } from './wall-clock.ts'
 
@@ -345,14 +345,7 @@ export class SimulatedSite {
   private dayTemplate(dayNumber: number): DayTemplate {
     let template = this.templates.get(dayNumber)
     if (template === undefined) {
-      const deals = generateDay(this.seed, this.config, dayNumber)
-      const sorted = Array.from(deals.keys())
-      sorted.sort((a, b) => {
-        const x = deals[a] as GeneratedDeal
-        const y = deals[b] as GeneratedDeal
-        return compareDeals(x.orderWallMs, x.orderNumber, y.orderWallMs, y.orderNumber)
-      })
-      template = buildDayTemplate(dayNumber, deals, sorted)
+      template = writeDayTemplate(this.seed, this.config, dayNumber)
       this.templates.set(dayNumber, template, template.count + 1)
     }
     return template
