@@ -8,16 +8,19 @@
  * deals per day but writes nothing (load speed is bench/load-throughput.ts).
  * The simulator runs in a child process so that its page generation does not
  * stall the client's clock, and the client's in-window counts are checked
- * against what the simulator serves.
+ * against what the simulator serves. Time lost against the limiter's pace is split in two:
+ * sends that came late while nothing was queued (the scheduling ran dry: probes, the tail) and
+ * sends that came late although requests waited (timers and the event loop on a loaded machine).
  *
- *   npx tsx bench/request-efficiency.ts [--days 60] [--big 2500]
+ *   npx tsx bench/request-efficiency.ts [--days 60] [--big 2500] [--extractors pipeline,naive]
  */
 import { spawn } from 'node:child_process'
 import diagnosticsChannel from 'node:diagnostics_channel'
+import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import Table from 'cli-table3'
 import { addDays } from '../pipelines/calltouch/calltouch-dates.ts'
-import { createRequestLimiter } from '../pipelines/calltouch/request-limiter.ts'
+import { createRequestLimiter, RATE_WINDOW_MS, type RequestLimiter } from '../pipelines/calltouch/request-limiter.ts'
 import { syncSites, type WindowLoader } from '../pipelines/calltouch/sync-sites.ts'
 import { silentLogger } from '../pipelines/core/logger.ts'
 import { DEFAULT_RUN_SETTINGS, type SiteConfig } from '../pipelines/core/site-config.ts'
@@ -28,6 +31,8 @@ const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i] ?? '', process.argv[i + 1] ?? '')
 const DAYS = Number(args.get('--days') ?? 60)
 const BIG = Number(args.get('--big') ?? 2500)
+/** Which extractors to run; the naive one takes minutes, so tuning the pipeline can leave it out. */
+const EXTRACTORS = (args.get('--extractors') ?? 'pipeline,naive').split(',')
 const LAST_DAY = '2026-11-28'
 const FIRST_DAY = addDays(LAST_DAY, 1 - DAYS)
 const SITES = [
@@ -35,6 +40,13 @@ const SITES = [
   { siteId: 1002, token: 'bench/two+token.x', dealsPerDay: 40 },
   { siteId: 1003, token: 'bench/three+token.x', dealsPerDay: 25 },
 ]
+
+/**
+ * Requests handed to the limiter and not yet sent, by URL (origin + path + query), with the
+ * time each was handed over: at each send, the oldest of them says since when the queue held
+ * work, which splits time lost against the limit into "nothing to send" and "late sends".
+ */
+const pendingSince = new Map<string, number[]>()
 const SIM_OPTIONS: SimulatorOptions = { seed: 7, sites: SITES, latencyMs: 150, latencyJitterMs: 200 }
 
 if (args.has('--serve')) {
@@ -54,8 +66,9 @@ async function main(): Promise<void> {
   const expectedBySite = SITES.map((site) => expectedDeals(SIM_OPTIONS, site.siteId, FIRST_DAY, LAST_DAY).length)
   const minimum = expectedBySite.reduce((sum, records) => sum + Math.ceil(records / 1000), 0)
 
-  const pipeline = await measure(admin, async () => {
-    const limiter = createRequestLimiter({ requestsPerSecond: 5 })
+  const runs: [string, ExtractorRun & Measured][] = []
+  if (EXTRACTORS.includes('pipeline')) runs.push(['pipeline (windows, shared limiter)', await measure(admin, async (): Promise<ExtractorRun> => {
+    const limiter = recordingQueue(createRequestLimiter({ requestsPerSecond: 5 }))
     const seen = new Map<number, number>()
     const sites: SiteConfig[] = SITES.map((site) => ({ siteId: site.siteId, token: site.token, timeZone: 'Europe/Moscow', startDate: FIRST_DAY }))
     const summary = await syncSites({
@@ -73,9 +86,9 @@ async function main(): Promise<void> {
     })
     await limiter.stop()
     return { requests: summary.requests, windows: summary.windows, failed: summary.windowsFailed, seen: SITES.map((site) => seen.get(site.siteId) ?? 0) }
-  })
+  })])
   await admin('/_sim/reset', 'POST')
-  const naive = await measure(admin, async () => {
+  if (EXTRACTORS.includes('naive')) runs.push(['naive day by day, sequential', await measure(admin, async (): Promise<ExtractorRun> => {
     const seen = SITES.map(() => 0)
     let requests = 0
     for (const [index, site] of SITES.entries()) {
@@ -93,22 +106,65 @@ async function main(): Promise<void> {
       }
     }
     return { requests, windows: SITES.length * DAYS, failed: 0, seen }
-  })
+  })])
   child.stdin.end()
 
-  const table = new Table({ head: ['extractor', 'requests', 'minimum Σceil(records/1000)', 'requests / minimum', 'windows', 'req/s', '429s', 'max arrived in any 1 s (simulator)', 'max sent in any 1 s (client)', 'wall s', 'deals = simulator'] })
-  for (const [name, run] of [['pipeline (windows, shared limiter)', pipeline], ['naive day by day, sequential', naive]] as const) {
-    table.push([name, run.requests, minimum, (run.requests / minimum).toFixed(2), run.windows, (run.requests / run.seconds).toFixed(2), run.stats.rejected429, run.stats.maxRequestsInAnySecond, run.maxSentInAnySecond, run.seconds.toFixed(1), String(run.seen.every((count, i) => count === expectedBySite[i]))])
+  const table = new Table({ head: ['extractor', 'requests', 'minimum Σceil(records/1000)', 'requests / minimum', 'windows', 'req/s', '429s', 'max arrived in any 1 s (simulator)', 'max sent in any 1 s (client)', 'wall s', 's lost: nothing queued', 's lost: queued, sent late', 'deals = simulator'] })
+  for (const [name, run] of runs) {
+    table.push([name, run.requests, minimum, (run.requests / minimum).toFixed(2), run.windows, (run.requests / run.seconds).toFixed(2), run.stats.rejected429, run.stats.maxRequestsInAnySecond, run.maxSentInAnySecond, run.seconds.toFixed(1), run.starvedSeconds?.toFixed(1) ?? 'n/a', run.lateSeconds?.toFixed(1) ?? 'n/a', String(run.seen.every((count, i) => count === expectedBySite[i]))])
   }
   process.stdout.write(`Request efficiency: ${SITES.length} sites × ${DAYS} days (${expectedBySite.join(' + ')} deals), latency 250 ± 100 ms, rate limit on\n${table.toString()}\n`)
-  process.stdout.write(`Target: requests ≤ 1.1 × minimum + 1 per window (= ${Math.floor(1.1 * minimum + pipeline.windows)}), ≥ 4.5 req/s, no 429, ≤ 5 in any second.\n`)
-  process.stdout.write(`Reproduce: npx tsx bench/request-efficiency.ts --days ${DAYS} --big ${BIG}\n`)
+  const pipelineWindows = runs.find(([name]) => name.startsWith('pipeline'))?.[1].windows
+  process.stdout.write(`Target: requests ≤ 1.1 × minimum + 1 per window${pipelineWindows === undefined ? '' : ` (= ${Math.floor(1.1 * minimum + pipelineWindows)})`}, ≥ 4.5 req/s, no 429, ≤ 5 in any second.\n`)
+  process.stdout.write(`Load average at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(', ')}\n`)
+  process.stdout.write(`Reproduce: npx tsx bench/request-efficiency.ts --days ${DAYS} --big ${BIG}${args.has('--extractors') ? ` --extractors ${EXTRACTORS.join(',')}` : ''}\n`)
 }
 
-async function measure<T extends { requests: number }>(admin: (path: string, method?: string) => Promise<SimulatorStats>, run: () => Promise<T>): Promise<T & { seconds: number; stats: SimulatorStats; maxSentInAnySecond: number }> {
+interface ExtractorRun { requests: number; windows: number; failed: number; seen: number[] }
+
+
+function recordingQueue(limiter: RequestLimiter): RequestLimiter {
+  return {
+    counters: limiter.counters,
+    countRetry: () => limiter.countRetry(),
+    waiting: () => limiter.waiting(),
+    stop: () => limiter.stop(),
+    schedule(priority, url, request) {
+      const parsed = new URL(url)
+      const key = `${parsed.origin}${parsed.pathname}${parsed.search}`
+      pendingSince.set(key, [...(pendingSince.get(key) ?? []), performance.now()])
+      return limiter.schedule(priority, url, request)
+    },
+  }
+}
+
+interface Measured {
+  seconds: number
+  stats: SimulatorStats
+  maxSentInAnySecond: number
+  /** Seconds by which sends came later than the limiter's pace (5 per 1,030 ms, 200 ms apart) allowed, while nothing waited to be sent. */
+  starvedSeconds: number | undefined
+  /** The same, while requests waited: the client's event loop, timers and the machine's load. */
+  lateSeconds: number | undefined
+}
+
+async function measure<T extends { requests: number }>(admin: (path: string, method?: string) => Promise<SimulatorStats>, run: () => Promise<T>): Promise<T & Measured> {
   // When each request's headers left this process: the client's own view of its rate.
   const sends: number[] = []
-  const onSend = (): void => void sends.push(performance.now())
+  const queuedAt: (number | undefined)[] = []
+  pendingSince.clear()
+  const onSend = (message: unknown): void => {
+    const now = performance.now()
+    const request = (message as { request?: { origin?: unknown; path?: unknown } }).request
+    const key = `${String(request?.origin)}${String(request?.path)}`
+    let oldest: number | undefined
+    for (const times of pendingSince.values()) for (const time of times) oldest = Math.min(oldest ?? time, time)
+    const times = pendingSince.get(key)
+    times?.shift()
+    if (times?.length === 0) pendingSince.delete(key)
+    sends.push(now)
+    queuedAt.push(oldest)
+  }
   diagnosticsChannel.subscribe('undici:client:sendHeaders', onSend)
   const started = performance.now()
   const result = await run()
@@ -119,7 +175,17 @@ async function measure<T extends { requests: number }>(admin: (path: string, met
     while ((sends[first] as number) <= (sends[last] as number) - 1000) first++
     maxSentInAnySecond = Math.max(maxSentInAnySecond, last - first + 1)
   }
-  return { ...result, seconds, stats: await admin('/_sim/stats'), maxSentInAnySecond }
+  let starvedMs = 0
+  let lateMs = 0
+  for (const [i, sentAt] of sends.entries()) {
+    const earliest = Math.max(started, (sends[i - 1] ?? started) + 200, (sends[i - 5] ?? started - RATE_WINDOW_MS) + RATE_WINDOW_MS)
+    const lost = Math.max(0, sentAt - earliest)
+    const starved = Math.min(lost, Math.max(0, (queuedAt[i] ?? sentAt) - earliest))
+    starvedMs += starved
+    lateMs += lost - starved
+  }
+  const recorded = queuedAt.some((time) => time !== undefined)
+  return { ...result, seconds, stats: await admin('/_sim/stats'), maxSentInAnySecond, starvedSeconds: recorded ? starvedMs / 1000 : undefined, lateSeconds: recorded ? lateMs / 1000 : undefined }
 }
 
 /** Counts in-window deals per day as the load would, writing nothing. */
