@@ -112,13 +112,20 @@ const DEAL_RESERVE = 8192
 function raw(text: string): void {
   const n = text.length
   if (n > 256) reserve(n)
-  for (let i = 0; i < n; i++) out[at++] = text.charCodeAt(i)
+  // Locals, not the module's variables, in the loop: kept in registers.
+  const o = out
+  let a = at
+  for (let i = 0; i < n; i++) o[a++] = text.charCodeAt(i)
+  at = a
 }
 
 function bytes(source: Uint8Array): void {
   const n = source.length
   if (n > 256) reserve(n)
-  for (let i = 0; i < n; i++) out[at++] = source[i] as number
+  const o = out
+  let a = at
+  for (let i = 0; i < n; i++) o[a++] = source[i] as number
+  at = a
 }
 
 /** `str(value)` of deal-record.ts. */
@@ -127,12 +134,12 @@ function jsonString(value: string | null): void {
   const n = value.length
   if (n > 256) reserve(n + 2)
   // One pass: copy while checking; on a character JSON escapes or a non-ASCII one, start over from the memo.
-  const start = at
-  out[at++] = 34
+  const o = out
+  let a = at
+  o[a++] = 34
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i)
     if (c < 0x20 || c >= 0x7f || c === 34 || c === 92) {
-      at = start
       let encoded = literalBytes.get(value)
       if (encoded === undefined) {
         encoded = new Uint8Array(Buffer.from(str(value), 'utf8'))
@@ -140,9 +147,10 @@ function jsonString(value: string | null): void {
       }
       return bytes(encoded)
     }
-    out[at++] = c
+    o[a++] = c
   }
-  out[at++] = 34
+  o[a++] = 34
+  at = a
 }
 
 /** Writes a non-negative or negative integer as `String(value)` would. */
@@ -543,16 +551,29 @@ export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallM
     const closed = (bits & 4) !== 0
     if (d > 0) out[at++] = 44 // ','
     offsets[d] = at
-    at = put(out, at, pieces, start(i, HEAD), end(i, HEAD))
-    at = closed ? put(out, at, pieces, start(i, CLOSED_COMPLETION), end(i, CLOSED_COMPLETION)) : put(out, at, OPEN_COMPLETION_BYTES, 0, OPEN_COMPLETION_BYTES.length)
-    at = put(out, at, pieces, start(i, BEFORE_DELETED), end(i, BEFORE_DELETED))
+    // Pieces stored one after another are copied as one run (HEAD + CLOSED_COMPLETION + BEFORE_DELETED
+    // when closed, BEFORE_TAGS + TAGS_OPEN while open, TAGS_CLOSED + TAIL once closed).
+    if (closed) {
+      at = put(out, at, pieces, start(i, HEAD), end(i, BEFORE_DELETED))
+    } else {
+      at = put(out, at, pieces, start(i, HEAD), end(i, HEAD))
+      at = put(out, at, OPEN_COMPLETION_BYTES, 0, OPEN_COMPLETION_BYTES.length)
+      at = put(out, at, pieces, start(i, BEFORE_DELETED), end(i, BEFORE_DELETED))
+    }
     at = (bits & 8) !== 0 ? put(out, at, TRUE_BYTES, 0, 4) : put(out, at, FALSE_BYTES, 0, 5)
     at = put(out, at, pieces, start(i, BEFORE_STATUS), end(i, BEFORE_STATUS))
     const statusBytes = STATUS_BYTES[bits & 3] as Uint8Array
     at = put(out, at, statusBytes, 0, statusBytes.length)
-    at = put(out, at, pieces, start(i, BEFORE_TAGS), end(i, BEFORE_TAGS))
-    if (withTags) at = closed ? put(out, at, pieces, start(i, TAGS_CLOSED), end(i, TAGS_CLOSED)) : put(out, at, pieces, start(i, TAGS_OPEN), end(i, TAGS_OPEN))
-    at = put(out, at, pieces, start(i, TAIL), end(i, TAIL))
+    if (!withTags) {
+      at = put(out, at, pieces, start(i, BEFORE_TAGS), end(i, BEFORE_TAGS))
+      at = put(out, at, pieces, start(i, TAIL), end(i, TAIL))
+    } else if (closed) {
+      at = put(out, at, pieces, start(i, BEFORE_TAGS), end(i, BEFORE_TAGS))
+      at = put(out, at, pieces, start(i, TAGS_CLOSED), end(i, TAIL))
+    } else {
+      at = put(out, at, pieces, start(i, BEFORE_TAGS), end(i, TAGS_OPEN))
+      at = put(out, at, pieces, start(i, TAIL), end(i, TAIL))
+    }
   }
   offsets[n] = at + 1
   if (at !== total) throw new Error(`simulator: rendered ${at} bytes, expected ${total}`)
