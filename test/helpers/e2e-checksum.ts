@@ -1,0 +1,73 @@
+/**
+ * Checksums of a warehouse's content, table by table, for the end-to-end
+ * tests that prove two runs (one killed and faulted, one clean) end with the
+ * same warehouse.
+ */
+import { executeSql, type WarehouseDb } from '../../pipelines/warehouse/connection.ts'
+
+/** One table's fingerprint: rows and the md5 of every row's text, rows ordered. */
+export interface TableChecksum {
+  readonly rows: number
+  readonly md5: string
+}
+
+/**
+ * Columns that legitimately differ between two runs over the same data, and
+ * what is compared instead. They record WHEN a run did something, not WHAT the
+ * warehouse holds:
+ * - calltouch.orders first_seen_at, last_changed_at, last_seen_at: wall-clock
+ *   times of the loads (a killed run's retry loads later);
+ * - calltouch.orders removed_from_source_at: the time of the read that found
+ *   the deal gone, so only whether it is set is compared;
+ * - raw.calltouch_orders raw_id (identity: a rolled-back transaction burns
+ *   ids), run_id and extracted_at (which run landed the version, and when).
+ */
+const VOLATILE_COLUMNS: Readonly<Record<string, Readonly<Record<string, string | null>>>> = {
+  'calltouch.orders': { first_seen_at: null, last_changed_at: null, last_seen_at: null, removed_from_source_at: 'removed_from_source_at is not null' },
+  'raw.calltouch_orders': { raw_id: null, run_id: null, extracted_at: null },
+}
+
+/** The schemas whose every table is compared: the loaded deals and the marts built from them. */
+export const CONTENT_SCHEMAS = ['calltouch', 'analytics'] as const
+
+interface ColumnRow { table_schema: string; table_name: string; column_name: string }
+
+/**
+ * md5 of every row of every base table in `schemas` (default: calltouch.* and
+ * the analytics marts; add 'raw' to compare the landed versions too), rows in
+ * a total order, columns in table order except {@link VOLATILE_COLUMNS}.
+ * Views are left out: they are queries over the tables compared.
+ *
+ * @example
+ * expect(await warehouseChecksums(killed.db)).toEqual(await warehouseChecksums(clean.db))
+ */
+export async function warehouseChecksums(db: WarehouseDb, schemas: readonly string[] = CONTENT_SCHEMAS): Promise<Record<string, TableChecksum>> {
+  const columns = await executeSql<ColumnRow>(db, `
+    select c.table_schema, c.table_name, c.column_name
+    from information_schema.columns c
+    join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+    where t.table_type = 'BASE TABLE' and c.table_schema = any($1::text[])
+    order by c.table_schema, c.table_name, c.ordinal_position`, [schemas])
+  const tables = new Map<string, string[]>()
+  for (const { table_schema, table_name, column_name } of columns) {
+    const table = `${table_schema}.${table_name}`
+    const replacement = VOLATILE_COLUMNS[table]?.[column_name]
+    const expression = replacement === undefined ? quoteIdent(column_name) : replacement
+    if (expression === null) continue
+    tables.set(table, [...(tables.get(table) ?? []), expression])
+  }
+  const result: Record<string, TableChecksum> = {}
+  for (const [table, expressions] of tables) {
+    const [schema, name] = table.split('.') as [string, string]
+    // A row's text is its values as a record literal: nulls and empty strings differ, and rows sort by it.
+    const [row] = await executeSql<{ rows: number; md5: string }>(db, `
+      select count(*)::integer as rows, md5(coalesce(string_agg(t.line, E'\\n' order by t.line collate "C"), '')) as md5
+      from (select row(${expressions.join(', ')})::text as line from ${quoteIdent(schema)}.${quoteIdent(name)}) t`)
+    result[table] = { rows: row?.rows ?? 0, md5: row?.md5 ?? '' }
+  }
+  return result
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}
