@@ -115,7 +115,7 @@ async function loadInTransaction(db: WarehouseDb, window: WindowToLoad, staging:
   return db.transaction().execute(async (trx) => {
     await prepareLoadStaging(trx)
     let pagesBefore = 0
-    for (const chunk of pageChunks(window.pages)) {
+    for (const chunk of pageChunks(window.pages.map(withoutNulEscapes))) {
       const stage = await stageChunk(trx, window, chunk, pagesBefore, staging)
       if (stage === undefined || stage.pages !== chunk.length) {
         throw new EtlError('INPUT', `${windowLabel(window)}: pages ${pagesBefore + 1}..${pagesBefore + chunk.length} are not one JSON object each; pass each response body as it was received`)
@@ -177,6 +177,18 @@ export async function recordWindowFailure(db: WarehouseDb, failure: WindowFailur
 async function count(db: WarehouseDb, name: string, parameters: readonly unknown[]): Promise<number> {
   const [row] = await runSqlFile<CountRow>(db, name, parameters)
   return row === undefined ? 0 : Object.values(row)[0] ?? 0
+}
+
+/** A `\u0000` escape: one preceded by an escaped backslash (`\\u0000`, text) is not one. */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g
+
+/**
+ * PostgreSQL's jsonb and text cannot hold U+0000, and a single `\u0000` in a page fails the whole
+ * window's statement, on every run, for ever. It becomes U+FFFD, the replacement character: the
+ * deal loads, and the spot stays visible in the value.
+ */
+export function withoutNulEscapes(page: string): string {
+  return page.includes('\\u0000') ? page.replace(NUL_ESCAPE, '$1\\ufffd') : page
 }
 
 /** Consecutive pages grouped so that each group's texts add up to about PAGE_CHUNK_CHARS. */
