@@ -151,7 +151,7 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
   try {
     json = JSON.parse(text)
   } catch (error) {
-    throw new EtlError('CONFIG', `the Calltouch config file ${file} is not valid JSON (${messageOf(error)}): fix its syntax`, { cause: error })
+    throw new EtlError('CONFIG', `the Calltouch config file ${file} is not valid JSON (${jsonSyntaxProblem(error)}): fix its syntax`)
   }
   registerFileTokens(json)
   const parsed = CONFIG_FILE.safeParse(json)
@@ -187,6 +187,16 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
   if (problems.length > 0 || !parsed.success) throw configError(`the Calltouch config file ${file}`, problems)
   const { sites: _sites, baseUrl: _baseUrl, ...settings } = parsed.data
   return Object.freeze({ baseUrl: trimSlash(baseUrl), sites: Object.freeze(sites), run: Object.freeze({ ...DEFAULT_RUN_SETTINGS, ...settings }), source: file })
+}
+
+/**
+ * V8 quotes the text around an unexpected token ('..."token":a/b+c.d-SE"...'), and that text
+ * can be a token written without quotes, before any token is registered as a secret: never
+ * echo it. Its other messages give a position only.
+ */
+function jsonSyntaxProblem(error: unknown): string {
+  const message = messageOf(error)
+  return message.startsWith('Unexpected token') ? 'an unexpected character: check the quotes and commas' : message
 }
 
 /** Registers every token of a parsed config file before anything can report it. */
