@@ -91,6 +91,33 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
     expect(run.counters).toMatchObject({ sites: 1, days: 60, daysFailed: 0, windowsFailed: 0, seen: expected.length, changed: expected.length, rejected: 0 })
   }, CLI_TEST_TIMEOUT_MS)
 
+  it('backfills the same days again under 5xx, 429 bursts, cut-off bodies, resets and timeouts at once, and the warehouse ends exactly as it was', async () => {
+    const snapshot = async (): Promise<unknown[]> => {
+      const { rows } = await sql`
+        select o.order_number, o.order_date, o.status, o.completed_amount::text, o.is_deleted, o.removed_from_source_at is null as present, o.payload_hash,
+          (select count(*)::int from raw.calltouch_orders r where r.site_id = o.site_id and r.order_number = o.order_number) as versions,
+          (select string_agg(t.tag, ',' order by t.tag) from calltouch.tags t where t.site_id = o.site_id and t.order_number = o.order_number) as tags,
+          (select string_agg(c.field || '=' || c.value::text, ',' order by c.field) from calltouch.custom_fields c where c.site_id = o.site_id and c.order_number = o.order_number) as customs
+        from calltouch.orders o where o.site_id = ${SITE_ID} order by o.order_number`.execute(tw.warehouse.db)
+      return rows
+    }
+    const before = await snapshot()
+    const stormy = path.join(path.dirname(configFile), 'stormy.json')
+    writeFileSync(stormy, JSON.stringify({ baseUrl: sim.url, sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN', startDate: START }], timeoutMs: 1500, maxRetries: 10 }))
+    sim.setFaults({ failureRate: 0.1, burst429: { rate: 0.1, length: 2 }, truncateRate: 0.1, resetRate: 0.1, slowRate: 0.1, slowMs: 2500 })
+    try {
+      const result = await cli(['backfill', '--config', stormy, '--from', START, '--to', TODAY])
+      expect(result.exitCode).toBe(0)
+      const injected = Object.values(sim.stats().faultsInjected).reduce((sum, count) => sum + count, 0)
+      expect(injected).toBeGreaterThan(0)
+      expect(Number(/(\d+) retr/.exec(result.stdout)?.[1])).toBe(injected)
+    } finally {
+      sim.setFaults({})
+    }
+    expect(await snapshot()).toEqual(before)
+    expect(await warehouseDeals(START, TODAY)).toEqual(simulatorDeals(START, TODAY))
+  }, CLI_TEST_TIMEOUT_MS)
+
   it('reads only the look-back window on the next sync, in as few requests as the deals allow', async () => {
     const before = sim.stats().requests.total
     const result = await cli(['sync', '--config', configFile])
