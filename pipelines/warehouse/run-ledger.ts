@@ -35,3 +35,23 @@ export async function finishRun(
     .where('run_id', '=', runId)
     .execute()
 }
+
+/** What an abandoned run's row says, so a person reading etl.runs knows why it never finished. */
+export const ABANDONED_RUN_ERROR = 'stopped without finishing (the process was killed or crashed); each window it loaded was committed whole, the rest is read again by the next run'
+
+/**
+ * Closes the rows of runs whose process died (SIGKILL, a crash, a lost host)
+ * and so never called finishRun. Only the holder of the run lock may call it:
+ * every writing run holds that lock, so while we hold it any other process's
+ * `running` row is abandoned. This process's own rows (a scheduler's run
+ * around the sync it is doing) are left alone. Returns how many were closed.
+ */
+export async function closeAbandonedRuns(db: WarehouseDb): Promise<number> {
+  const result = await db
+    .updateTable('etl.runs')
+    .set({ status: 'failed', finished_at: new Date(), error: ABANDONED_RUN_ERROR })
+    .where('status', '=', 'running')
+    .where((eb) => eb.not(eb.and([eb('pid', '=', process.pid), eb('hostname', '=', os.hostname())])))
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { EtlError } from '../core/errors.ts'
 import type { Warehouse } from './connection.ts'
+import { closeAbandonedRuns } from './run-ledger.ts'
 
 /**
  * One key for every run that writes the warehouse (sync, backfill, transform,
@@ -11,7 +12,9 @@ const RUN_LOCK_KEY = 0x63746c_01
 
 /**
  * Runs `work` while holding the warehouse's run lock, or fails at once with
- * exit code 3 when another run holds it.
+ * exit code 3 when another run holds it. Holding the lock, it first closes the
+ * rows of runs whose process died (see closeAbandonedRuns), so etl.runs never
+ * shows a killed run as running for ever.
  *
  * PostgreSQL: a session advisory lock on a connection held for the duration,
  * released when that connection ends, so a killed process frees it. Embedded:
@@ -19,13 +22,17 @@ const RUN_LOCK_KEY = 0x63746c_01
  * is the same guarantee.
  */
 export async function withRunLock<T>(warehouse: Warehouse, work: () => Promise<T>): Promise<T> {
-  if (warehouse.engine === 'pglite') return work()
+  if (warehouse.engine === 'pglite') {
+    await closeAbandonedRuns(warehouse.db)
+    return work()
+  }
   return warehouse.db.connection().execute(async (connection) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${RUN_LOCK_KEY}) as locked`.execute(connection)
     if (rows[0]?.locked !== true) {
       throw new EtlError('LOCKED', `another calltouch-etl run is working on the ${warehouse.description}; this one did nothing — try again when it has finished`)
     }
     try {
+      await closeAbandonedRuns(warehouse.db)
       return await work()
     } finally {
       await sql`select pg_advisory_unlock(${RUN_LOCK_KEY})`.execute(connection)

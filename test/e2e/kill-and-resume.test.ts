@@ -1,3 +1,4 @@
+import { ABANDONED_RUN_ERROR } from '../../pipelines/warehouse/run-ledger.ts'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql } from '../../pipelines/warehouse/connection.ts'
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/index.ts'
@@ -107,6 +108,14 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
     expect(expected['calltouch.orders']?.rows).toBe(total)
     expect(await warehouseChecksums(killed.warehouse.db, ['calltouch', 'analytics', 'raw'])).toEqual(expected)
     expect(faulty.stats().faultsInjected.serverError).toBeGreaterThan(0)
+    // The killed runs' rows were closed by the runs after them; none is left 'running' for ever.
+    const runs = await killed.warehouse.db.selectFrom('etl.runs').select(['status', 'error']).execute()
+    // A kill can also land after a run recorded its success, so the killed rows number at most the kills.
+    expect(runs.filter((run) => run.status === 'running')).toEqual([])
+    expect(runs.filter((run) => run.status !== 'succeeded' && run.error !== ABANDONED_RUN_ERROR)).toEqual([])
+    const abandoned = runs.filter((run) => run.error === ABANDONED_RUN_ERROR).length
+    expect(abandoned).toBeGreaterThan(0)
+    expect(abandoned).toBeLessThanOrEqual(landed.length)
   }, 900_000)
 
   it('never lets the token into an output or a table', async () => {
