@@ -90,6 +90,7 @@ describePostgres('bad input to the command line', () => {
       ['backfill', '--config', good, '--from', TO, '--to', FROM],
       ['backfill', '--config', good, '--from', FROM, '--to', TO, '--sites', String(SITE_ID)],
       ['backfill', '--config', good, '--form', FROM, '--to', TO],
+      ['backfill', '--config', good, '--to', TO],
       ['sync', '--config', good, '--lookback-days', 'many'],
     ]) answers.push(await answerOf(await cli(args)))
     const refused = (line: string) => ({ exitCode: 2, stdout: '', stderr: `error: ${line}\n` })
@@ -97,8 +98,8 @@ describePostgres('bad input to the command line', () => {
       refused('backfill: --from 2026-02-30 is not a real date; --to must be a date as YYYY-MM-DD, got "yesterday"'),
       refused(`backfill: --from ${TO} is after --to ${FROM}; give the earlier day first`),
       refused("unknown option '--sites' (Did you mean --site?) (see 'calltouch-etl --help')"),
-      // commander checks required options before unknown ones: the typo shows as the option it hides.
-      refused("required option '--from <day>' not specified (see 'calltouch-etl --help')"),
+      refused("unknown option '--form' (Did you mean --from?) (see 'calltouch-etl --help')"),
+      refused('backfill: --from YYYY-MM-DD is required'),
       refused('--lookback-days must be a whole number of days (0 or more), got "many"'),
     ])
   }, CLI_TEST_TIMEOUT_MS)

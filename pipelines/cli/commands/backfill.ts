@@ -7,8 +7,10 @@ export function registerBackfillCommand(program: Command, action: Action): void 
   program
     .command('backfill')
     .description('read exactly the days --from..--to (inclusive, site-local) for each site, whatever the ledger says, and load them; exits 1 if any day failed')
-    .requiredOption('--from <day>', 'first day, YYYY-MM-DD')
-    .requiredOption('--to <day>', 'last day, YYYY-MM-DD (included)')
+    // Checked in the action, not as commander's required options: commander reports a
+    // missing required option before an unknown one, so a typo (--form) was never named.
+    .option('--from <day>', 'first day, YYYY-MM-DD (required)')
+    .option('--to <day>', 'last day, YYYY-MM-DD, included (required)')
     .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--site <id>', SITE_OPTION_HELP)
     .action(action((ctx: CliContext, command: Command) => runCalltouchCommand(ctx, 'backfill', command.opts<CalltouchRunOptions>())))
