@@ -11,10 +11,15 @@ export interface CliResult {
 }
 
 /**
- * Runs the real command line in a child process, as a user would with
- * `npx calltouch-etl`. The child sees only `env` plus PATH and HOME, so a
- * developer's own DATABASE_URL or tokens cannot leak into a test.
+ * The environment of a CLI child process: only `env` plus PATH and HOME (so a
+ * developer's own DATABASE_URL or tokens cannot leak into a test), with JSON
+ * log lines that tests can read.
  */
+export function cliChildEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CALLTOUCH_ETL_LOG_FORMAT: 'json', ...env }
+}
+
+/** Runs the real command line in a child process, as a user would with `npx calltouch-etl`. */
 export function runCli(args: readonly string[], env: Record<string, string> = {}, options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
@@ -22,7 +27,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
       [CLI_PATH, ...args],
       {
         cwd: options.cwd ?? REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CALLTOUCH_ETL_LOG_FORMAT: 'json', ...env },
+        env: cliChildEnv(env),
         timeout: options.timeoutMs ?? 60_000,
         maxBuffer: 64 * 1024 * 1024,
       },

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { executeSql, type WarehouseDb } from '../../pipelines/warehouse/connection.ts'
-import { CLI_PATH, REPO_ROOT, runCli, type CliResult } from './cli.ts'
+import { CLI_PATH, cliChildEnv, REPO_ROOT, runCli, type CliResult } from './cli.ts'
 
 /** The token every e2e test uses: `/`, `+` and `.` make its URL-encoded forms differ from it. */
 export const E2E_TOKEN = 'a/b+c.d-SECRET-e/f'
@@ -77,7 +77,7 @@ export interface SpawnedCli {
 export function spawnCli(args: readonly string[], env: Record<string, string>): SpawnedCli {
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CALLTOUCH_ETL_LOG_FORMAT: 'json', CT_TOKEN: E2E_TOKEN, ...env },
+    env: cliChildEnv({ CT_TOKEN: E2E_TOKEN, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
