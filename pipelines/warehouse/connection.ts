@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, CompiledQuery } from 'kysely'
-import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
 import lockfile from 'proper-lockfile'
 import { describeWarehouse, type WarehouseConfig } from '../core/config.ts'
@@ -78,6 +77,9 @@ async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres
 }
 
 async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' }>): Promise<Warehouse> {
+  // Imported here, not at the top: PGlite's module costs tens of MB of memory that a
+  // process whose warehouse is PostgreSQL never needs.
+  const [{ PGlite: PGliteEngine }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')])
   const description = describeWarehouse(config)
   await fs.mkdir(config.dataDir, { recursive: true })
   let release: () => Promise<void>
@@ -98,7 +100,7 @@ async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' 
   }
   let client: PGlite
   try {
-    client = await PGlite.create(path.resolve(config.dataDir), {
+    client = await PGliteEngine.create(path.resolve(config.dataDir), {
       parsers: { [TYPE_OIDS.int8]: asText, [TYPE_OIDS.numeric]: asText, [TYPE_OIDS.date]: asText },
     })
     for (const statement of SESSION_SETTINGS) await client.exec(statement)
