@@ -35,6 +35,12 @@ export interface ExtractWindowOptions {
   readonly dateToInclusive?: boolean
   /** Called after each read's first page; 'too-big' stops the read (the caller splits the window). */
   readonly onFirstPage?: (recordsTotal: number) => FirstPageVerdict
+  /**
+   * The window's share of the run's page budget: every page is taken from it
+   * before it is asked for, and stays taken until the caller releases the lease
+   * (once the pages are loaded or dropped). Without it, pages are not counted.
+   */
+  readonly pages?: PageLease
 }
 
 export type ExtractOutcome = ({ readonly kind: 'extracted' } & ExtractedWindow) | { readonly kind: 'too-big'; readonly recordsTotal: number }
@@ -66,10 +72,12 @@ export async function extractWindow(client: CalltouchClient, window: DayWindow, 
   const dayAfter = new RegExp(`"orderDate"\\s*:\\s*"${formatDealsExportDate(range.dateTo).replaceAll('/', '\\/')}`)
   let lastProblem = ''
   for (let read = 1; read <= maxReads; read++) {
+    await options.pages?.take(1, 'first page')
     const first = await client.fetchOrdersPage(range, 1)
     if (options.onFirstPage?.(first.recordsTotal) === 'too-big') return { kind: 'too-big', recordsTotal: first.recordsTotal }
     // An empty result may say pageTotal 0 or 1 (API.md): an empty page ends the window either way.
     const pageCount = first.recordKeys.length === 0 ? 1 : Math.max(first.pageTotal, Math.ceil(first.recordsTotal / PAGE_LIMIT))
+    await options.pages?.take(pageCount - 1, 'later pages')
     const rest = await Promise.all(Array.from({ length: pageCount - 1 }, (_, i) => client.fetchOrdersPage(range, i + 2)))
     const pages = [first, ...rest]
     const problem = tornProblem(pages)
@@ -83,6 +91,8 @@ export async function extractWindow(client: CalltouchClient, window: DayWindow, 
       }
     }
     lastProblem = problem
+    // The torn read's pages are dropped; the next read takes its own.
+    options.pages?.release()
   }
   throw new TornWindowError(`deals of site ${client.siteId} from ${window.firstDay} to ${window.lastDay} changed while being read, ${maxReads} reads in a row (last: ${lastProblem}); the next run reads the window again`)
 }
@@ -96,4 +106,105 @@ function tornProblem(pages: readonly OrdersPage[]): string | undefined {
   for (const page of pages) for (const key of page.recordKeys) distinct.add(key)
   if (distinct.size !== recordsTotal) return `${distinct.size} distinct deals received, recordsTotal says ${recordsTotal}`
   return undefined
+}
+
+/**
+ * Pages received and not yet loaded, over every window of a run. Memory is
+ * bounded by pages, not by windows: a window takes its first page, then all of
+ * its other pages at once (so two half-read windows never wait on each other),
+ * and gives them back when it is loaded. Extraction waits while the loader is
+ * behind; while it keeps up, the budget is never the limit.
+ */
+export interface PageBudget {
+  /** A new window's share, holding no page yet. */
+  lease(): PageLease
+  /** Pages taken and not released. */
+  readonly held: number
+  /** The most pages ever held at once. */
+  readonly peakHeld: number
+}
+
+/** Who waits for pages: a window already under way is served before one not yet started. */
+export type PageTake = 'first page' | 'later pages'
+
+export interface PageLease {
+  /** Waits until `pages` more fit in the budget, then holds them. */
+  take(pages: number, kind: PageTake): Promise<void>
+  /** Gives back every page held (idempotent). */
+  release(): void
+  readonly pages: number
+}
+
+/**
+ * A budget of `limitPages` pages. Takes are served in order, later pages before
+ * first pages; one that does not fit waits, and so does everything behind it.
+ * A take that can never fit (every page held belongs to windows waiting for
+ * more) is granted over the limit, so a window bigger than the budget, or first
+ * pages held by waiting windows, cannot stop the run.
+ *
+ * @example
+ * const budget = createPageBudget(60)
+ * const lease = budget.lease()
+ * try { await extractWindow(client, window, { pages: lease }) } finally { lease.release() }
+ */
+export function createPageBudget(limitPages: number): PageBudget {
+  if (!(limitPages >= 1)) throw new RangeError(`the page budget must be at least 1 page, got ${limitPages}`)
+  interface Waiter { readonly lease: LeaseState; readonly pages: number; readonly grant: () => void }
+  interface LeaseState { pages: number; waiting: boolean }
+  const queues: Record<PageTake, Waiter[]> = { 'later pages': [], 'first page': [] }
+  let held = 0
+  let heldByWaiters = 0
+  let peakHeld = 0
+
+  const hold = (lease: LeaseState, pages: number): void => {
+    lease.pages += pages
+    held += pages
+    peakHeld = Math.max(peakHeld, held)
+  }
+  const pump = (): void => {
+    for (const queue of [queues['later pages'], queues['first page']]) {
+      for (let waiter = queue[0]; waiter !== undefined; waiter = queue[0]) {
+        const nobodyElseReleases = held - heldByWaiters === 0
+        if (held + waiter.pages > limitPages && !nobodyElseReleases) return
+        queue.shift()
+        waiter.lease.waiting = false
+        heldByWaiters -= waiter.lease.pages
+        hold(waiter.lease, waiter.pages)
+        waiter.grant()
+      }
+    }
+  }
+
+  return {
+    get held() {
+      return held
+    },
+    get peakHeld() {
+      return peakHeld
+    },
+    lease() {
+      const state: LeaseState = { pages: 0, waiting: false }
+      return {
+        get pages() {
+          return state.pages
+        },
+        take(pages, kind) {
+          if (pages <= 0) return Promise.resolve()
+          if (state.waiting) throw new Error('a page lease takes one thing at a time')
+          return new Promise<void>((grant) => {
+            state.waiting = true
+            heldByWaiters += state.pages
+            queues[kind].push({ lease: state, pages, grant })
+            pump()
+          })
+        },
+        release() {
+          if (state.waiting) throw new Error('a page lease cannot be released while it waits for pages')
+          held -= state.pages
+          state.pages = 0
+          pump()
+        },
+      }
+    },
+  }
 }

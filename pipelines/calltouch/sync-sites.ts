@@ -5,17 +5,32 @@ import { todayIn, type RunSettings, type SiteConfig } from '../core/site-config.
 import type { WarehouseDb } from '../warehouse/connection.ts'
 import { CalltouchClient, CalltouchRequestError } from './api-client.ts'
 import { daysBetween, type Day } from './calltouch-dates.ts'
-import { extractWindow, requestRange, type DayWindow } from './extract-window.ts'
+import { createPageBudget, extractWindow, requestRange, type DayWindow } from './extract-window.ts'
 import type { WindowFailure, WindowLoadResult, WindowToLoad } from './load-window.ts'
 import type { RequestLimiter } from './request-limiter.ts'
 import { planDays, readSiteLedger, WindowPlanner, type LedgerDay, type PlanRequest } from './window-planner.ts'
 
 /**
- * Windows being read or loaded at once, over all sites. Enough to keep the
- * request budget busy while first pages are awaited and windows load, few
- * enough that memory holds at most this many windows' pages.
+ * Windows being read or loaded at once, over all sites: enough to keep the
+ * request budget busy while first pages are awaited and windows load. Memory
+ * is bounded by {@link DEFAULT_PAGE_BUDGET}, not by this.
  */
 export const DEFAULT_WINDOW_CONCURRENCY = 6
+
+/**
+ * Windows loading at once. On PostgreSQL each loads on a pool connection of
+ * its own, so two use both cores of a small server; on PGlite the one
+ * connection runs them one after the other anyway.
+ */
+export const DEFAULT_LOAD_CONCURRENCY = 2
+
+/**
+ * Pages received and not yet loaded, over all windows (~0.8 MB of UTF-8 each
+ * at 1000 deals, about twice that as a JavaScript string): two windows of
+ * ~22 pages loading and one read and waiting for a lane, so the loader never
+ * waits for the API, in well under 300 MB of process memory.
+ */
+export const DEFAULT_PAGE_BUDGET = 64
 
 /**
  * The load half (load-window.ts): a window's rows and its ledger rows in one
@@ -42,6 +57,10 @@ export interface SyncSitesConfig {
   readonly logger: Logger
   readonly fetch?: typeof fetch
   readonly windowConcurrency?: number
+  /** Windows loading at once (default {@link DEFAULT_LOAD_CONCURRENCY}). */
+  readonly loadConcurrency?: number
+  /** Pages held in memory at once, received and not yet loaded (default {@link DEFAULT_PAGE_BUDGET}). */
+  readonly pageBudget?: number
   readonly onProgress?: (progress: SyncProgress) => void
   /** Stops the run: requests in flight are aborted, no further window starts; loads under way finish (each is one transaction). */
   readonly signal?: AbortSignal
@@ -69,6 +88,8 @@ export interface SyncSummary {
   readonly rejected: number
   readonly removed: number
   readonly failures: readonly WindowFailure[]
+  /** The most pages held in memory at once. */
+  readonly peakPagesHeld: number
 }
 
 interface SiteState {
@@ -89,8 +110,9 @@ interface ApiTraits {
 /**
  * Reads and loads the planned days of every site. Windows of all sites run
  * side by side, `windowConcurrency` at a time, every request through the one
- * limiter; loads run one at a time (they are many times faster than the API,
- * and two windows of a site must not race on a deal that moved between days).
+ * limiter; `loadConcurrency` of them load at once. The pages held in memory,
+ * received and not yet loaded, never pass `pageBudget` (windows waiting for a
+ * load lane included): reading waits when the loads are behind.
  * A window that fails is recorded in the ledger with its reason and the run
  * goes on: the summary lists the failures.
  */
@@ -122,7 +144,8 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const totals = { daysDone: 0, daysFailed: 0, windows: 0, windowsFailed: 0, seen: 0, landed: 0, changed: 0, rejected: 0, removed: 0 }
   const failures: WindowFailure[] = []
   const traits: ApiTraits = { dateToInclusive: false }
-  const loadLane = createLane()
+  const loadLane = createLanes(Math.max(1, config.loadConcurrency ?? DEFAULT_LOAD_CONCURRENCY))
+  const pageBudget = createPageBudget(config.pageBudget ?? DEFAULT_PAGE_BUDGET)
   const changed = createSignal()
   let rotation = 0
 
@@ -166,23 +189,37 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     if (state.refusal !== undefined) return finishWindow(state, window, undefined)
     const range = requestRange(window, traits.dateToInclusive)
     const requestedDays = daysBetween(range.dateFrom, range.dateTo) + 1
-    const outcome = await extractWindow(client, window, {
-      dateToInclusive: traits.dateToInclusive,
-      onFirstPage: (recordsTotal) => {
-        const verdict = planner.observe(window, recordsTotal, requestedDays)
-        if (probe) {
-          state.probing = false
-          changed.notify()
-        }
-        return verdict
-      },
-    })
-    if (outcome.kind === 'too-big') {
-      logger.debug({ siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, recordsTotal: outcome.recordsTotal }, 'window too big; cutting it smaller')
-      return
+    const pages = pageBudget.lease()
+    let result: WindowLoadResult
+    let pageCount: number
+    let reads: number
+    try {
+      const outcome = await extractWindow(client, window, {
+        dateToInclusive: traits.dateToInclusive,
+        pages,
+        onFirstPage: (recordsTotal) => {
+          const verdict = planner.observe(window, recordsTotal, requestedDays)
+          if (probe) {
+            state.probing = false
+            changed.notify()
+          }
+          return verdict
+        },
+      })
+      if (outcome.kind === 'too-big') {
+        logger.debug({ siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, recordsTotal: outcome.recordsTotal }, 'window too big; cutting it smaller')
+        return
+      }
+      if (outcome.sawDayAfter && !traits.dateToInclusive) {
+        traits.dateToInclusive = true
+        for (const each of states) each.planner.learnDateToInclusive()
+      }
+      pageCount = outcome.pages.length
+      reads = outcome.reads
+      result = await loadLane(() => loader.loadWindow(db, { runId, siteId: site.siteId, timeZone: site.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages: outcome.pages }))
+    } finally {
+      pages.release()
     }
-    if (outcome.sawDayAfter) traits.dateToInclusive = true
-    const result = await loadLane(() => loader.loadWindow(db, { runId, siteId: site.siteId, timeZone: site.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages: outcome.pages }))
     planner.learn(result.recordsByDay)
     const days = daysBetween(window.firstDay, window.lastDay) + 1
     totals.windows += 1
@@ -193,7 +230,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     totals.rejected += result.rejected
     totals.removed += result.removed
     logger.info(
-      { siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, pages: outcome.pages.length, reads: outcome.reads, seen: result.seen, changed: result.changed, rejected: result.rejected },
+      { siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, pages: pageCount, reads, seen: result.seen, changed: result.changed, rejected: result.rejected },
       `site ${site.siteId} ${window.firstDay}..${window.lastDay}: ${result.seen} deal(s), ${result.changed} changed`,
     )
   }
@@ -240,6 +277,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     rejected: totals.rejected,
     removed: totals.removed,
     failures,
+    peakPagesHeld: pageBudget.peakHeld,
   }
 }
 
@@ -248,13 +286,21 @@ function isSiteRefusal(error: unknown): boolean {
   return error instanceof CalltouchRequestError && (error.status === 401 || error.status === 403)
 }
 
-/** Runs tasks one after another, in the order they were given. */
-function createLane(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve()
-  return <T>(task: () => Promise<T>): Promise<T> => {
-    const run = tail.then(task, task)
-    tail = run.catch(() => {})
-    return run
+/** Runs at most `lanes` tasks at once, the others in the order they were given. */
+function createLanes(lanes: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0
+  const waiting: (() => void)[] = []
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running < lanes) running += 1
+    else await new Promise<void>((resolve) => waiting.push(resolve))
+    try {
+      return await task()
+    } finally {
+      // The lane passes straight to the next task, if any.
+      const next = waiting.shift()
+      if (next) next()
+      else running -= 1
+    }
   }
 }
 

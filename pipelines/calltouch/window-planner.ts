@@ -94,6 +94,8 @@ export class WindowPlanner {
   private density: number | undefined
   private readonly targetRecords: number
   private readonly maxRecords: number
+  /** Days a window has at least, when that many consecutive days are planned; see {@link learnDateToInclusive}. */
+  private minimumDays = 1
 
   constructor(plannedDays: readonly Day[], ledger: readonly LedgerDay[], options: { targetRecords?: number; maxRecords?: number } = {}) {
     this.queue = [...plannedDays].sort()
@@ -113,6 +115,17 @@ export class WindowPlanner {
     return day !== undefined && this.estimate(day) === undefined
   }
 
+  /**
+   * dateTo is known to include its day. A one-day window must still ask for
+   * two days (the vendor page refuses dateFrom = dateTo), which reads every
+   * page of the next day for nothing; from now on a window takes at least two
+   * days, however dense, so that nothing read is thrown away (but for the last
+   * day of a run of planned days, which is alone).
+   */
+  learnDateToInclusive(): void {
+    this.minimumDays = 2
+  }
+
   /** The next window, or undefined when every planned day is handed out. */
   next(): DayWindow | undefined {
     const firstDay = this.queue[0]
@@ -128,7 +141,7 @@ export class WindowPlanner {
         if (taken >= PROBE_WINDOW_DAYS) break
       } else {
         const estimate = this.estimate(candidate) ?? this.density ?? 0
-        if (records + estimate > this.targetRecords) break
+        if (records + estimate > this.targetRecords && taken >= this.minimumDays) break
         records += estimate
       }
       lastDay = candidate
@@ -142,11 +155,12 @@ export class WindowPlanner {
    * Learns from a window's first page: `recordsTotal` deals over `days` days
    * (the day after the window included when it was asked for). Returns whether
    * the window is too big to read whole; if so its days go back to be cut smaller.
+   * A window of the fewest days a window may have is never too big.
    */
   observe(window: DayWindow, recordsTotal: number, requestedDays: number): 'continue' | 'too-big' {
     this.density = recordsTotal / Math.max(1, requestedDays)
     const days = daysBetween(window.firstDay, window.lastDay) + 1
-    if (recordsTotal <= this.maxRecords || days === 1) return 'continue'
+    if (recordsTotal <= this.maxRecords || days <= this.minimumDays) return 'continue'
     this.queue.unshift(...eachDay(window.firstDay, window.lastDay))
     return 'too-big'
   }

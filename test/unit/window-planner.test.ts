@@ -50,9 +50,37 @@ describe('cutting planned days into windows', () => {
     expect(drain(new WindowPlanner(days, ledger))).toEqual(['2026-11-01..2026-11-04', '2026-11-05..2026-11-08', '2026-11-09..2026-11-10', '2026-11-20..2026-11-21'])
   })
 
-  it('puts a day bigger than a window alone', () => {
+  it('puts a day bigger than a window alone while dateTo may exclude its day', () => {
     const days = eachDay('2026-11-01', '2026-11-03')
     expect(drain(new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)]))).toEqual(['2026-11-01..2026-11-01', '2026-11-02..2026-11-02', '2026-11-03..2026-11-03'])
+  })
+
+  it('gives a day bigger than a window a second day once dateTo is known to include its day, since one day is asked as two anyway', () => {
+    const days = eachDay('2026-11-01', '2026-11-03')
+    const planner = new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)])
+    planner.learnDateToInclusive()
+    expect(drain(planner)).toEqual(['2026-11-01..2026-11-02', '2026-11-03..2026-11-03'])
+  })
+
+  it('cuts days above 10,000 deals into two-day windows once dateTo is known to include its day, the last day of a run of days alone', () => {
+    const days = [...eachDay('2026-11-01', '2026-11-05'), ...eachDay('2026-11-10', '2026-11-11')]
+    const ledger = days.map((day) => ok(day, 11_000))
+    const planner = new WindowPlanner(days, ledger)
+    expect(planner.next()).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-01' })
+    planner.learnDateToInclusive()
+    expect(drain(planner)).toEqual(['2026-11-02..2026-11-03', '2026-11-04..2026-11-05', '2026-11-10..2026-11-11'])
+    // A two-day window is read whole however many deals its first page reports: it is the smallest window.
+    expect(planner.observe({ firstDay: '2026-11-02', lastDay: '2026-11-03' }, 22_000, 2)).toBe('continue')
+    expect(planner.remainingDays).toBe(0)
+  })
+
+  it('still cuts a window of three dense days smaller once dateTo is known to include its day', () => {
+    const planner = new WindowPlanner(eachDay('2026-11-01', '2026-11-06'), [])
+    planner.learnDateToInclusive()
+    const probe = planner.next()!
+    expect(probe).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-06' })
+    expect(planner.observe(probe, 66_000, 6)).toBe('too-big')
+    expect(drain(planner)).toEqual(['2026-11-01..2026-11-02', '2026-11-03..2026-11-04', '2026-11-05..2026-11-06'])
   })
 
   it('estimates unknown days from their known neighbours', () => {
@@ -86,7 +114,8 @@ describe('the dates asked for a window', () => {
   it('asks for the day after the window unless dateTo is known to include its day', () => {
     expect(requestRange({ firstDay: '2026-11-01', lastDay: '2026-11-05' }, false)).toEqual({ dateFrom: '2026-11-01', dateTo: '2026-11-06' })
     expect(requestRange({ firstDay: '2026-11-01', lastDay: '2026-11-05' }, true)).toEqual({ dateFrom: '2026-11-01', dateTo: '2026-11-05' })
-    // Equal dates are refused by the vendor page: one day is always asked as [day, day + 1].
+    // Equal dates are refused by the vendor page: one day is always asked as [day, day + 1]
+    // (which is why the planner gives a dense day a second day once dateTo includes its own).
     expect(requestRange({ firstDay: '2026-12-31', lastDay: '2026-12-31' }, true)).toEqual({ dateFrom: '2026-12-31', dateTo: '2027-01-01' })
   })
 })
