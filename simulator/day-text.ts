@@ -13,7 +13,10 @@
  * for the same deal (test/simulator checks it page by page).
  *
  * A template is plain arrays of strings and numbers — no per-deal objects — and
- * the caller keeps only a bounded number of days of them.
+ * the caller keeps only a bounded number of days of them. A day read for the
+ * first time needs no template: {@link writeDayAt} writes it straight as the
+ * export's text at the clock (the same writer with the holes filled), which is
+ * what a backfill, reading each day once, costs.
  */
 import { formatCalltouchDate, MS_PER_DAY, MS_PER_SECOND } from './wall-clock.ts'
 import { str } from './deal-record.ts'
@@ -60,22 +63,13 @@ const TAIL = 7 // `,"visit":…,"custom":…}`
 const PIECES = 8
 
 /** A day of generated deals, sorted by (orderDate, orderNumber), as UTF-8 JSON pieces and lifecycle times. */
-export interface DayTemplate {
+export interface DayTemplate extends DayAttributes {
   readonly dayNumber: number
-  readonly count: number
-  readonly orderNumber: readonly string[]
-  readonly orderWallMs: Float64Array
   readonly vanishedWallMs: Float64Array
   readonly inProgressWallMs: Float64Array
   readonly closedWallMs: Float64Array
   readonly deletedWallMs: Float64Array
   readonly outcome: Uint8Array
-  /** Filter attributes (shared constant strings, no copies). */
-  readonly orderOrigin: readonly string[]
-  readonly sourceType: readonly ('CALL' | 'REQUEST')[]
-  readonly manager: readonly (string | null)[]
-  readonly service: readonly (string | null)[]
-  readonly phone: readonly (string | null)[]
   /**
    * The clock-independent JSON of every deal as UTF-8, off the JS heap: piece k
    * of deal i is `pieces[starts[8i + k] .. starts[8i + k + 1])`.
@@ -84,8 +78,13 @@ export interface DayTemplate {
   readonly starts: Int32Array
 }
 
-/** Encoded JSON literals of strings that need escaping or are not ASCII (the generator's constants), memoised. */
-const literalBytes = new Map<string, Uint8Array>()
+/** Byte offsets of a day's records as UTF-8 text: record i is `buffer[offsets[i] .. offsets[i + 1] - 1)`. */
+export interface DayBytes {
+  /** The day's records joined by ',' (so a run of records is one slice, commas included). */
+  buffer: Buffer
+  /** n + 1 offsets; offsets[n] = buffer.length + 1 (as if a comma followed the last record). */
+  offsets: Int32Array
+}
 
 /**
  * A writer of JSON straight into a growing UTF-8 byte array, with the same
@@ -93,6 +92,11 @@ const literalBytes = new Map<string, Uint8Array>()
  * intermediate strings, no per-deal garbage beyond small number texts. Module
  * state rather than an object (the hottest loop of a cold page); one day is
  * written at a time, synchronously.
+ *
+ * Constant text is copied as pre-encoded bytes with `TypedArray.set` (a memmove:
+ * ~20 ns a call whatever the length, where a JS loop costs ~3 ns a byte on these
+ * machines), and a key is joined with the generator's constant values next to it
+ * into one memoised fragment, so a deal is a few dozen copies and its numbers.
  */
 let out = new Uint8Array(1 << 20)
 let at = 0
@@ -108,54 +112,52 @@ function reserve(extra: number): void {
 /** Most bytes one deal's pieces can take besides its long strings (each reserved on its own). */
 const DEAL_RESERVE = 8192
 
-/** Text known to be ASCII without characters JSON escapes (keys, punctuation, digits). */
-function raw(text: string): void {
-  const n = text.length
-  if (n > 256) reserve(n)
-  // Locals, not the module's variables, in the loop: kept in registers.
-  const o = out
-  let a = at
-  for (let i = 0; i < n; i++) o[a++] = text.charCodeAt(i)
-  at = a
+/** UTF-8 bytes of constant JSON text. */
+function encoded(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'utf8'))
 }
 
 function bytes(source: Uint8Array): void {
   const n = source.length
   if (n > 256) reserve(n)
-  const o = out
-  let a = at
-  for (let i = 0; i < n; i++) o[a++] = source[i] as number
-  at = a
+  out.set(source, at)
+  at += n
 }
 
-/** `str(value)` of deal-record.ts. */
-function jsonString(value: string | null): void {
-  if (value === null) return raw('null')
+/**
+ * `prefix + str(value) + suffix` as bytes, memoised per value: for the
+ * generator's own values only (a few constants each), never per-deal ones.
+ */
+function fragments(prefix: string, suffix: string): (value: string | null) => Uint8Array {
+  const memo = new Map<string | null, Uint8Array>()
+  return (value) => {
+    let fragment = memo.get(value)
+    if (fragment === undefined) {
+      fragment = encoded(prefix + str(value) + suffix)
+      memo.set(value, fragment)
+    }
+    return fragment
+  }
+}
+
+/** A JSON string literal of a generator's constant (tags), memoised. */
+const jsonString = fragments('', '')
+
+/** `str(value)` of text known to be ASCII without characters JSON escapes (order numbers), copied by hand: short. */
+function asciiString(value: string): void {
   const n = value.length
   if (n > 256) reserve(n + 2)
-  // One pass: copy while checking; on a character JSON escapes or a non-ASCII one, start over from the memo.
   const o = out
   let a = at
   o[a++] = 34
-  for (let i = 0; i < n; i++) {
-    const c = value.charCodeAt(i)
-    if (c < 0x20 || c >= 0x7f || c === 34 || c === 92) {
-      let encoded = literalBytes.get(value)
-      if (encoded === undefined) {
-        encoded = new Uint8Array(Buffer.from(str(value), 'utf8'))
-        if (literalBytes.size < 10_000) literalBytes.set(value, encoded)
-      }
-      return bytes(encoded)
-    }
-    o[a++] = c
-  }
+  for (let i = 0; i < n; i++) o[a++] = value.charCodeAt(i)
   o[a++] = 34
   at = a
 }
 
 /** Writes a non-negative or negative integer as `String(value)` would. */
 function writeInt(value: number): void {
-  if (!Number.isSafeInteger(value)) return raw(String(value))
+  if (!Number.isSafeInteger(value)) return bytes(encoded(String(value)))
   let n = value
   if (n < 0) {
     out[at++] = 45 // -
@@ -176,10 +178,21 @@ function writeTwoDigits(n: number): void {
   out[at++] = 48 + (n % 10)
 }
 
+/** `"dd/mm/yyyy` of a day number (the opening quote included), memoised. */
+const quotedDates = new Map<number, Uint8Array>()
+function quotedDate(dayNumber: number): Uint8Array {
+  let date = quotedDates.get(dayNumber)
+  if (date === undefined) {
+    date = encoded('"' + formatCalltouchDate(dayNumber))
+    if (quotedDates.size > 20_000) quotedDates.clear()
+    quotedDates.set(dayNumber, date)
+  }
+  return date
+}
+
 /** `str(formatCalltouchDate(dayNumber))`. */
 function writeDate(dayNumber: number): void {
-  out[at++] = 34
-  raw(formatCalltouchDate(dayNumber))
+  bytes(quotedDate(dayNumber))
   out[at++] = 34
 }
 
@@ -187,8 +200,7 @@ function writeDate(dayNumber: number): void {
 function writeDateTime(wallMs: number): void {
   const dayNumber = Math.floor(wallMs / MS_PER_DAY)
   const second = Math.floor((wallMs - dayNumber * MS_PER_DAY) / MS_PER_SECOND)
-  out[at++] = 34
-  raw(formatCalltouchDate(dayNumber))
+  bytes(quotedDate(dayNumber))
   out[at++] = 32 // ' '
   writeTwoDigits(Math.floor(second / 3600))
   out[at++] = 58 // :
@@ -212,113 +224,135 @@ function writePhone(digits: number): void {
   out[at++] = 34
 }
 
+const NULL_BYTES = encoded('null')
+
 /** The tags of a deal's draws, with the closing tag if `closing` (`stringArrayJson`, or null when none). */
 function writeTags(d: DealDraws, closing: boolean): void {
   const extra = closing && d.closingTag !== null
-  if (d.tagCount === 0 && !extra) return raw('null')
+  if (d.tagCount === 0 && !extra) return bytes(NULL_BYTES)
   out[at++] = 91 // [
   for (let i = 0; i < d.tagCount; i++) {
     if (i > 0) out[at++] = 44 // ,
-    jsonString(d.tags[i] as string)
+    bytes(jsonString(d.tags[i] as string))
   }
   if (extra) {
     if (d.tagCount > 0) out[at++] = 44
-    jsonString(d.closingTag)
+    bytes(jsonString(d.closingTag))
   }
   out[at++] = 93 // ]
 }
 
-const EMPTY_VISIT = '{"utmSource":null,"additionalTags":[],"utmTerm":null,"utmContent":null,"visitDate":null,"utmMedium":null,"source":null,"medium":null,"keyword":null,"utmCampaign":null}'
 const NOT_FILLED_JSON = str(NOT_FILLED)
 const NOT_SET_JSON = str(NOT_SET)
+const VISIT_NULL = encoded(',"visit":null')
+const VISIT_EMPTY_JSON = encoded(',"visit":{"utmSource":null,"additionalTags":[],"utmTerm":null,"utmContent":null,"visitDate":null,"utmMedium":null,"source":null,"medium":null,"keyword":null,"utmCampaign":null}')
+const DIRECT_HEAD = encoded(',"visit":{"utmSource":"","additionalTags":[],"utmTerm":"","utmContent":"","visitDate":')
+const DIRECT_TAIL = encoded(`,"utmMedium":"","source":"(direct)","medium":"(none)","keyword":${NOT_SET_JSON},"utmCampaign":""}`)
+const ORGANIC_HEAD = encoded(`,"visit":{"utmSource":${NOT_FILLED_JSON},"additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":${NOT_FILLED_JSON},"visitDate":`)
+const ORGANIC_TAIL = fragments(`,"utmMedium":${NOT_FILLED_JSON},"source":`, `,"medium":"organic","keyword":${NOT_SET_JSON},"utmCampaign":${NOT_FILLED_JSON}}`)
+const SOCIAL_HEAD = encoded(`,"visit":{"utmSource":"vk","additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":`)
+const SOCIAL_TAIL = fragments(`,"utmMedium":"social","source":"vk","medium":"social","keyword":${NOT_SET_JSON},"utmCampaign":`, '}')
+const CPC_SOURCE = fragments(',"visit":{"utmSource":', ',"additionalTags":[],"utmTerm":')
+const CPC_TERM = fragments('', ',"utmContent":')
+const CPC_MEDIUM_SOURCE = fragments(',"utmMedium":"cpc","source":', ',"medium":"cpc","keyword":')
+const CPC_KEYWORD = fragments('', ',"utmCampaign":')
+const CPC_CAMPAIGN = fragments('', '}')
+const VISIT_DATE_KEY = encoded(',"visitDate":')
+const NOT_FILLED_BYTES = encoded(NOT_FILLED_JSON)
+const POST_PREFIX = encoded('"post_')
+const AD_PREFIX = encoded('"ad_')
 
 /** `utmContent` of a social or cpc visit: `"<prefix>N"` or NOT_FILLED. */
-function writeContent(prefix: string, content: number): void {
-  if (content < 0) return jsonString(NOT_FILLED)
-  out[at++] = 34
-  raw(prefix)
+function writeContent(prefix: Uint8Array, content: number): void {
+  if (content < 0) return bytes(NOT_FILLED_BYTES)
+  bytes(prefix)
   writeInt(content)
   out[at++] = 34
 }
 
-/** Writes `visitJson` of deal-record.ts for the visit of a deal's draws (the fields of `visitOf` in deal-generator.ts). */
+/** Writes `,"visit":` and `visitJson` of deal-record.ts for the visit of a deal's draws (the fields of `visitOf` in deal-generator.ts). */
 function writeVisit(d: DealDraws): void {
   switch (d.visitKind) {
     case VISIT_NONE:
-      return raw('null')
+      return bytes(VISIT_NULL)
     case VISIT_EMPTY:
-      return raw(EMPTY_VISIT)
+      return bytes(VISIT_EMPTY_JSON)
     case VISIT_DIRECT:
-      raw('{"utmSource":"","additionalTags":[],"utmTerm":"","utmContent":"","visitDate":')
+      bytes(DIRECT_HEAD)
       writeDateTime(d.visitWallMs)
-      return raw(`,"utmMedium":"","source":"(direct)","medium":"(none)","keyword":${NOT_SET_JSON},"utmCampaign":""}`)
+      return bytes(DIRECT_TAIL)
     case VISIT_ORGANIC:
       bytes(ORGANIC_HEAD)
       writeDateTime(d.visitWallMs)
-      bytes(ORGANIC_MIDDLE)
-      jsonString(d.visitSource)
-      return bytes(ORGANIC_TAIL)
+      return bytes(ORGANIC_TAIL(d.visitSource))
     case VISIT_SOCIAL:
       bytes(SOCIAL_HEAD)
-      writeContent('post_', d.content)
-      raw(',"visitDate":')
+      writeContent(POST_PREFIX, d.content)
+      bytes(VISIT_DATE_KEY)
       writeDateTime(d.visitWallMs)
-      bytes(SOCIAL_MIDDLE)
-      jsonString(d.visitCampaign)
-      return raw('}')
+      return bytes(SOCIAL_TAIL(d.visitCampaign))
     default:
-      raw('{"utmSource":')
-      jsonString(d.visitSource)
-      raw(',"additionalTags":[],"utmTerm":')
-      jsonString(d.termFilled ? d.visitKeyword : NOT_FILLED)
-      raw(',"utmContent":')
-      writeContent('ad_', d.content)
-      raw(',"visitDate":')
+      bytes(CPC_SOURCE(d.visitSource))
+      bytes(CPC_TERM(d.termFilled ? d.visitKeyword : NOT_FILLED))
+      writeContent(AD_PREFIX, d.content)
+      bytes(VISIT_DATE_KEY)
       writeDateTime(d.visitWallMs)
-      raw(',"utmMedium":"cpc","source":')
-      jsonString(d.visitSource)
-      raw(',"medium":"cpc","keyword":')
-      jsonString(d.keywordSet ? d.visitKeyword : NOT_SET)
-      raw(',"utmCampaign":')
-      jsonString(d.visitCampaign)
-      return raw('}')
+      bytes(CPC_MEDIUM_SOURCE(d.visitSource))
+      bytes(CPC_KEYWORD(d.keywordSet ? d.visitKeyword : NOT_SET))
+      return bytes(CPC_CAMPAIGN(d.visitCampaign))
   }
 }
 
-/** UTF-8 bytes of constant JSON text that may hold non-ASCII characters. */
-function encoded(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text, 'utf8'))
-}
-const ORGANIC_HEAD = encoded(`{"utmSource":${NOT_FILLED_JSON},"additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":${NOT_FILLED_JSON},"visitDate":`)
-const ORGANIC_MIDDLE = encoded(`,"utmMedium":${NOT_FILLED_JSON},"source":`)
-const ORGANIC_TAIL = encoded(`,"medium":"organic","keyword":${NOT_SET_JSON},"utmCampaign":${NOT_FILLED_JSON}}`)
-const SOCIAL_HEAD = encoded(`{"utmSource":"vk","additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":`)
-const SOCIAL_MIDDLE = encoded(`,"utmMedium":"social","source":"vk","medium":"social","keyword":${NOT_SET_JSON},"utmCampaign":`)
+/** `"name":` of each custom field as encoded bytes. */
+const CUSTOM_OPEN = encoded(',"custom":{')
+const COST_KEY = encoded(str('Себестоимость') + ':')
+const DISCOUNT_KEY = encoded(str('Скидка') + ':')
+const MARGIN_KEY = encoded(str('Маржа') + ':')
+const CODE_KEY = encoded(str('Код_1С') + ':')
 
-const CUSTOM_NAMES = ['Себестоимость', 'Скидка', 'Маржа', 'Код_1С'].map((name) => encoded(str(name)))
+/** Writes `"name":value` of a numeric custom field the deal has (a ',' first unless the object is still empty); returns whether it still is. */
+function writeCustomNumber(key: Uint8Array, value: number | undefined, empty: boolean): boolean {
+  if (value === undefined) return empty
+  if (!empty) out[at++] = 44 // ,
+  bytes(key)
+  writeInt(value)
+  return false
+}
 
 /** Writes `customJson` of deal-record.ts for the custom fields of a deal's draws (the object of `customOf`). */
 function writeCustom(d: DealDraws): void {
-  raw(',"custom":{')
-  let first = true
-  const values = [d.cost, d.discount, d.margin]
-  for (let k = 0; k < 3; k++) {
-    const value = values[k]
-    if (value === undefined) continue
-    if (!first) out[at++] = 44
-    first = false
-    bytes(CUSTOM_NAMES[k] as Uint8Array)
-    out[at++] = 58 // :
-    writeInt(value)
-  }
+  bytes(CUSTOM_OPEN)
+  let empty = writeCustomNumber(COST_KEY, d.cost, true)
+  empty = writeCustomNumber(DISCOUNT_KEY, d.discount, empty)
+  empty = writeCustomNumber(MARGIN_KEY, d.margin, empty)
   if (d.code !== undefined) {
-    if (!first) out[at++] = 44
-    bytes(CUSTOM_NAMES[3] as Uint8Array)
-    out[at++] = 58
-    raw(d.code)
+    if (!empty) out[at++] = 44
+    bytes(CODE_KEY)
+    // Digits and a sign: ASCII, copied by hand (38 bytes, once in ~20 deals).
+    const code = d.code
+    for (let i = 0; i < code.length; i++) out[at++] = code.charCodeAt(i)
   }
   out[at++] = 125 // }
 }
+
+/** The constant text of a deal between its values, and the keys joined with the generator's values around them. */
+const CLIENT_OPEN = encoded('{"client":{"phones":')
+const FIO_THEN_AMOUNT = fragments(',"fio":', '},"completedAmount":')
+const COMPLETED_DATE_KEY = encoded(',"completedDate":')
+const FUNNEL_THEN_DELETED = fragments('', ',"isDeleted":')
+const MANAGER_THEN_ORDER_DATE = fragments(',"manager":', ',"orderDate":')
+const ORDER_ID_KEY = encoded(',"orderId":')
+const ORDER_NUMBER_KEY = encoded(',"orderNumber":')
+const ORIGIN_THEN_CALL = fragments(',"orderOrigin":', ',"orderSource":{"callId":')
+const ORIGIN_THEN_REQUEST = fragments(',"orderOrigin":', ',"orderSource":{"requestNumber":"')
+const DURATION_KEY = encoded(',"duration":')
+const TRACKING_THEN_ANI = fragments(',"phoneNumber":', ',"type":"CALL","ani":')
+const DATE_CALL_KEY = encoded(',"dateCall":')
+const CALL_END = encoded('},"orderStatus":')
+const REQUEST_END = encoded('","type":"REQUEST"},"orderStatus":')
+const PLANNED_AMOUNT_KEY = encoded(',"plannedAmount":')
+const SERVICE = fragments(',"service":', '')
+const TAGS_KEY = encoded(',"tags":')
 
 const draws = new DealDraws()
 
@@ -329,8 +363,66 @@ const draws = new DealDraws()
  * `serializeDealRecord(renderGeneratedDeal(generateDeal(…)))` at any clock.
  */
 export function writeDayTemplate(seed: number, site: ResolvedSiteConfig, dayNumber: number): DayTemplate {
+  return writeDay(seed, site, dayNumber, undefined).template
+}
+
+/**
+ * Generates a day of a site straight into the export's text at one clock, with
+ * tags: only the deals visible then, holes filled, one pass and no template
+ * (a day read once — a backfill — never needs one). The same bytes as
+ * `renderTemplateText(writeDayTemplate(…), visible, clockWallMs, true)`; the text
+ * without tags is {@link withoutTags} of it.
+ */
+export function writeDayAt(seed: number, site: ResolvedSiteConfig, dayNumber: number, clockWallMs: number): DayAtClock {
+  return writeDay(seed, site, dayNumber, clockWallMs).atClock
+}
+
+/** The filter attributes of a day's deals, sorted by (orderDate, orderNumber) (shared constant strings, no copies). */
+export interface DayAttributes {
+  readonly count: number
+  readonly orderWallMs: Float64Array
+  readonly orderNumber: readonly string[]
+  readonly orderOrigin: readonly string[]
+  readonly sourceType: readonly ('CALL' | 'REQUEST')[]
+  readonly manager: readonly (string | null)[]
+  readonly service: readonly (string | null)[]
+  readonly phone: readonly (string | null)[]
+}
+
+/**
+ * A day written at one clock ({@link writeDayAt}): the attributes of its visible
+ * deals and their records with tags, joined by ','; record k is
+ * `buffer[offsets[k] .. offsets[k + 1] - 1)` and its `,"tags":…` is
+ * `buffer[tagsStarts[k] .. tagsEnds[k])`.
+ */
+export interface DayAtClock extends DayAttributes {
+  readonly buffer: Buffer
+  readonly offsets: Int32Array
+  readonly tagsStarts: Int32Array
+  readonly tagsEnds: Int32Array
+}
+
+/** Bits of a deal's state at a clock: the index in STATUS_BYTES (bits 0..1), closed (bit 2), deleted (bit 3). */
+const CLOSED_BIT = 4
+const DELETED_BIT = 8
+
+/** The state of a deal at a clock (the rule of `renderGeneratedDeal`), as bits. */
+function stateAt(clockWallMs: number, inProgressWallMs: number, closedWallMs: number, outcome: number, deletedWallMs: number): number {
+  const closed = closedWallMs <= clockWallMs
+  const status = closed ? (outcome === OUTCOME_FINAL ? 2 : 3) : inProgressWallMs <= clockWallMs ? 1 : 0
+  return status | (closed ? CLOSED_BIT : 0) | (deletedWallMs <= clockWallMs ? DELETED_BIT : 0)
+}
+
+/**
+ * The one writer behind {@link writeDayTemplate} (`atClockWallMs` undefined: every
+ * deal, pieces around the clock's holes) and {@link writeDayAt} (the deals visible
+ * at that clock, holes filled). Only what it returns for its mode is meaningful.
+ */
+function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atClockWallMs: number | undefined): { template: DayTemplate; atClock: DayAtClock } {
   const n = dealCountOn(seed, site, dayNumber)
   const siteId = site.siteId
+  const direct = atClockWallMs !== undefined
+  const clockWallMs = atClockWallMs ?? 0
   // The sort key of each deal (its first two draws and its order number), then export order.
   const wallByIndex = new Float64Array(n)
   const numberByIndex = new Array<string>(n)
@@ -347,132 +439,167 @@ export function writeDayTemplate(seed: number, site: ResolvedSiteConfig, dayNumb
     const q = numberByIndex[b] as string
     return p < q ? -1 : p > q ? 1 : 0
   })
-  const tracking = new Map<string, string>()
-  const orderNumber = new Array<string>(n)
-  const orderWallMs = new Float64Array(n)
-  const vanishedWallMs = new Float64Array(n)
-  const inProgressWallMs = new Float64Array(n)
-  const closedWallMs = new Float64Array(n)
-  const deletedWallMs = new Float64Array(n)
-  const outcome = new Uint8Array(n)
-  const orderOrigin = new Array<string>(n)
-  const sourceType = new Array<'CALL' | 'REQUEST'>(n)
-  const manager = new Array<string | null>(n)
-  const service = new Array<string | null>(n)
-  const phone = new Array<string | null>(n)
-  const starts = new Int32Array(n * PIECES + 1)
+  // Deals ordered after the clock are not in the export yet: a direct write stops before them.
+  let end = n
+  if (direct) while (end > 0 && (wallByIndex[sorted[end - 1] as number] as number) > clockWallMs) end--
+  // `,"phoneNumber":"7495…","type":"CALL","ani":` of each channel's tracking number.
+  const tracking = new Map<string, Uint8Array>()
+  const orderNumber = new Array<string>(end)
+  const orderWallMs = new Float64Array(end)
+  const vanishedWallMs = new Float64Array(end)
+  const inProgressWallMs = new Float64Array(end)
+  const closedWallMs = new Float64Array(end)
+  const deletedWallMs = new Float64Array(end)
+  const outcome = new Uint8Array(end)
+  const orderOrigin = new Array<string>(end)
+  const sourceType = new Array<'CALL' | 'REQUEST'>(end)
+  const manager = new Array<string | null>(end)
+  const service = new Array<string | null>(end)
+  const phone = new Array<string | null>(end)
+  const starts = new Int32Array(direct ? 0 : end * PIECES + 1)
+  const offsets = new Int32Array(direct ? end + 1 : 0)
+  const tagsStarts = new Int32Array(direct ? end : 0)
+  const tagsEnds = new Int32Array(direct ? end : 0)
   at = 0
-  const createdDate = formatCalltouchDate(dayNumber)
+  const createdDateThenFunnel = encoded(`,"createdDate":"${formatCalltouchDate(dayNumber)}","funnel":`)
   const d = draws
-  for (let i = 0; i < n; i++) {
+  // i: the deal in export order; k: where it goes (every deal in a template, the visible ones at a clock).
+  let k = 0
+  for (let i = 0; i < end; i++) {
     const index = sorted[i] as number
     drawDeal(d, seed, site, dayNumber, index)
+    if (direct && d.vanishedWallMs <= clockWallMs) continue
     const serial = serialOf(dayNumber, index)
-    orderNumber[i] = numberByIndex[index] as string
-    orderWallMs[i] = d.orderWallMs
-    vanishedWallMs[i] = d.vanishedWallMs
-    inProgressWallMs[i] = d.inProgressWallMs
-    closedWallMs[i] = d.closedWallMs
-    deletedWallMs[i] = d.deletedWallMs
-    outcome[i] = d.outcome === 'final' ? OUTCOME_FINAL : d.outcome === 'lost' ? OUTCOME_LOST : OUTCOME_OPEN
-    orderOrigin[i] = d.orderOrigin
-    sourceType[i] = d.isCall ? 'CALL' : 'REQUEST'
-    manager[i] = d.manager
-    service[i] = d.service
-    phone[i] = phoneOf(d)
-    const p = i * PIECES
+    const dealOutcome = d.outcome === 'final' ? OUTCOME_FINAL : d.outcome === 'lost' ? OUTCOME_LOST : OUTCOME_OPEN
+    orderNumber[k] = numberByIndex[index] as string
+    orderWallMs[k] = d.orderWallMs
+    vanishedWallMs[k] = d.vanishedWallMs
+    inProgressWallMs[k] = d.inProgressWallMs
+    closedWallMs[k] = d.closedWallMs
+    deletedWallMs[k] = d.deletedWallMs
+    outcome[k] = dealOutcome
+    orderOrigin[k] = d.orderOrigin
+    sourceType[k] = d.isCall ? 'CALL' : 'REQUEST'
+    manager[k] = d.manager
+    service[k] = d.service
+    phone[k] = phoneOf(d)
+    const state = direct ? stateAt(clockWallMs, d.inProgressWallMs, d.closedWallMs, dealOutcome, d.deletedWallMs) : 0
+    const p = k * PIECES
     reserve(DEAL_RESERVE)
-    starts[p + HEAD] = at
-    raw('{"client":{"phones":')
-    writePhone(d.phoneDigits)
-    raw(',"fio":')
-    jsonString(d.fio)
-    raw('},"completedAmount":')
-    starts[p + CLOSED_COMPLETION] = at
-    if (d.outcome !== 'open') {
-      if (d.outcome === 'final') writeInt(d.completedAmount)
-      else raw('null')
-      raw(',"completedDate":')
-      writeDate(Math.floor(d.closedWallMs / MS_PER_DAY))
-    }
-    starts[p + BEFORE_DELETED] = at
-    raw(',"createdDate":"')
-    raw(createdDate)
-    raw('","funnel":')
-    jsonString(d.funnel)
-    raw(',"isDeleted":')
-    starts[p + BEFORE_STATUS] = at
-    raw(',"manager":')
-    jsonString(d.manager)
-    raw(',"orderDate":')
-    writeDateTime(d.orderWallMs)
-    raw(',"orderId":')
-    writeInt(serial + 3)
-    raw(',"orderNumber":')
-    jsonString(orderNumber[i] as string)
-    raw(',"orderOrigin":')
-    jsonString(d.orderOrigin)
-    if (d.isCall) {
-      raw(',"orderSource":{"callId":')
-      writeInt(serial + 1)
-      raw(',"duration":')
-      writeInt(d.duration)
-      raw(',"phoneNumber":')
-      let trackingNumber = tracking.get(d.channel)
-      if (trackingNumber === undefined) {
-        trackingNumber = trackingNumberOf(seed, siteId, d.channel)
-        tracking.set(d.channel, trackingNumber)
-      }
-      jsonString(trackingNumber)
-      raw(',"type":"CALL","ani":')
-      writePhone(d.phoneDigits)
-      raw(',"dateCall":')
-      writeDateTime(d.leadWallMs)
-      raw('},"orderStatus":')
+    if (direct) {
+      if (k > 0) out[at++] = 44 // ','
+      offsets[k] = at
     } else {
-      raw(',"orderSource":{"requestNumber":"')
-      writeInt(serial + 7)
-      raw('","type":"REQUEST"},"orderStatus":')
+      starts[p + HEAD] = at
     }
-    starts[p + BEFORE_TAGS] = at
-    raw(',"plannedAmount":')
+    bytes(CLIENT_OPEN)
+    writePhone(d.phoneDigits)
+    bytes(FIO_THEN_AMOUNT(d.fio))
+    if (!direct) starts[p + CLOSED_COMPLETION] = at
+    if (direct ? (state & CLOSED_BIT) !== 0 : d.outcome !== 'open') {
+      if (d.outcome === 'final') writeInt(d.completedAmount)
+      else bytes(NULL_BYTES)
+      bytes(COMPLETED_DATE_KEY)
+      writeDate(Math.floor(d.closedWallMs / MS_PER_DAY))
+    } else if (direct) {
+      bytes(OPEN_COMPLETION_BYTES)
+    }
+    if (!direct) starts[p + BEFORE_DELETED] = at
+    bytes(createdDateThenFunnel)
+    bytes(FUNNEL_THEN_DELETED(d.funnel))
+    if (direct) bytes((state & DELETED_BIT) !== 0 ? TRUE_BYTES : FALSE_BYTES)
+    else starts[p + BEFORE_STATUS] = at
+    bytes(MANAGER_THEN_ORDER_DATE(d.manager))
+    writeDateTime(d.orderWallMs)
+    bytes(ORDER_ID_KEY)
+    writeInt(serial + 3)
+    bytes(ORDER_NUMBER_KEY)
+    asciiString(orderNumber[k] as string)
+    if (d.isCall) {
+      bytes(ORIGIN_THEN_CALL(d.orderOrigin))
+      writeInt(serial + 1)
+      bytes(DURATION_KEY)
+      writeInt(d.duration)
+      let trackingThenAni = tracking.get(d.channel)
+      if (trackingThenAni === undefined) {
+        trackingThenAni = TRACKING_THEN_ANI(trackingNumberOf(seed, siteId, d.channel))
+        tracking.set(d.channel, trackingThenAni)
+      }
+      bytes(trackingThenAni)
+      writePhone(d.phoneDigits)
+      bytes(DATE_CALL_KEY)
+      writeDateTime(d.leadWallMs)
+      bytes(CALL_END)
+    } else {
+      bytes(ORIGIN_THEN_REQUEST(d.orderOrigin))
+      writeInt(serial + 7)
+      bytes(REQUEST_END)
+    }
+    if (direct) bytes(STATUS_BYTES[state & 3] as Uint8Array)
+    else starts[p + BEFORE_TAGS] = at
+    bytes(PLANNED_AMOUNT_KEY)
     writeInt(d.plannedAmount)
-    raw(',"service":')
-    jsonString(d.service)
-    starts[p + TAGS_OPEN] = at
-    raw(',"tags":')
-    writeTags(d, false)
-    starts[p + TAGS_CLOSED] = at
-    raw(',"tags":')
-    writeTags(d, true)
-    starts[p + TAIL] = at
-    raw(',"visit":')
+    bytes(SERVICE(d.service))
+    if (direct) {
+      tagsStarts[k] = at
+      bytes(TAGS_KEY)
+      writeTags(d, (state & CLOSED_BIT) !== 0)
+      tagsEnds[k] = at
+    } else {
+      starts[p + TAGS_OPEN] = at
+      bytes(TAGS_KEY)
+      writeTags(d, false)
+      starts[p + TAGS_CLOSED] = at
+      bytes(TAGS_KEY)
+      writeTags(d, true)
+      starts[p + TAIL] = at
+    }
     writeVisit(d)
     if (d.cost !== undefined || d.discount !== undefined || d.margin !== undefined || d.code !== undefined) writeCustom(d)
     out[at++] = 125 // }
+    k++
   }
-  starts[n * PIECES] = at
+  if (direct) offsets[k] = at + 1
+  else starts[k * PIECES] = at
   // A copy of the written part (the writer's array is reused for the next day); not zero-filled first.
-  const pieces = Buffer.allocUnsafeSlow(at)
-  pieces.set(out.subarray(0, at))
-  return {
-    dayNumber,
-    count: n,
+  const buffer = Buffer.allocUnsafeSlow(at)
+  buffer.set(out.subarray(0, at))
+  orderNumber.length = orderOrigin.length = sourceType.length = manager.length = service.length = phone.length = k
+  const attributes: DayAttributes = {
+    count: k,
+    orderWallMs: orderWallMs.subarray(0, k),
     orderNumber,
-    orderWallMs,
-    vanishedWallMs,
-    inProgressWallMs,
-    closedWallMs,
-    deletedWallMs,
-    outcome,
     orderOrigin,
     sourceType,
     manager,
     service,
     phone,
-    pieces,
-    starts,
   }
+  return {
+    template: { ...attributes, dayNumber, vanishedWallMs, inProgressWallMs, closedWallMs, deletedWallMs, outcome, pieces: buffer, starts },
+    atClock: { ...attributes, buffer, offsets: offsets.subarray(0, k + 1), tagsStarts, tagsEnds },
+  }
+}
+
+/** The records of a day written at a clock without their `,"tags":…` (as the export serves them without `withOrdersTags`). */
+export function withoutTags(day: DayAtClock): DayBytes {
+  const { buffer: source, offsets: sourceOffsets, tagsStarts, tagsEnds, count } = day
+  let total = source.length
+  for (let k = 0; k < count; k++) total -= (tagsEnds[k] as number) - (tagsStarts[k] as number)
+  const buffer = Buffer.allocUnsafeSlow(total)
+  const offsets = new Int32Array(count + 1)
+  let removed = 0
+  let from = 0
+  for (let k = 0; k < count; k++) {
+    offsets[k] = (sourceOffsets[k] as number) - removed
+    const tagsStart = tagsStarts[k] as number
+    source.copy(buffer, from - removed, from, tagsStart)
+    from = tagsEnds[k] as number
+    removed += from - tagsStart
+  }
+  source.copy(buffer, from - removed, from, source.length)
+  offsets[count] = total + 1
+  return { buffer, offsets }
 }
 
 /** n + 1 start offsets of `count` pieces joined by '\n' in `buffer` (JSON without whitespace never holds a raw newline); the last is buffer.length + 1. */
@@ -515,7 +642,7 @@ function put(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: num
  * (as `serializeDealRecord(renderGeneratedDeal(…))` would write each), and the
  * n + 1 offsets of the records (the last is buffer.length + 1).
  */
-export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallMs: number, withTags: boolean): { buffer: Buffer; offsets: Int32Array } {
+export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallMs: number, withTags: boolean): DayBytes {
   const { starts, closedWallMs, inProgressWallMs, deletedWallMs, outcome } = t
   // A plain view: subarray() of a Buffer builds a Buffer, of a Uint8Array a cheaper view.
   const pieces = new Uint8Array(t.pieces.buffer, t.pieces.byteOffset, t.pieces.length)
@@ -523,13 +650,13 @@ export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallM
   const end = (i: number, k: number): number => starts[i * PIECES + k + 1] as number
   const start = (i: number, k: number): number => starts[i * PIECES + k] as number
   let total = Math.max(0, n - 1)
-  const status = new Uint8Array(n) // bit 0..1 status, bit 2 closed, bit 3 deleted
+  const status = new Uint8Array(n) // stateAt of each deal
   for (let d = 0; d < n; d++) {
     const i = deals[d] as number
-    const closed = (closedWallMs[i] as number) <= clockWallMs
-    const s = closed ? ((outcome[i] as number) === OUTCOME_FINAL ? 2 : 3) : (inProgressWallMs[i] as number) <= clockWallMs ? 1 : 0
-    const deleted = (deletedWallMs[i] as number) <= clockWallMs
-    status[d] = s | (closed ? 4 : 0) | (deleted ? 8 : 0)
+    const state = stateAt(clockWallMs, inProgressWallMs[i] as number, closedWallMs[i] as number, outcome[i] as number, deletedWallMs[i] as number)
+    status[d] = state
+    const closed = (state & CLOSED_BIT) !== 0
+    const deleted = (state & DELETED_BIT) !== 0
     total +=
       end(i, HEAD) - start(i, HEAD) +
       (closed ? end(i, CLOSED_COMPLETION) - start(i, CLOSED_COMPLETION) : OPEN_COMPLETION_BYTES.length) +
@@ -537,7 +664,7 @@ export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallM
       (deleted ? 4 : 5) +
       end(i, BEFORE_STATUS) - start(i, BEFORE_STATUS) +
       end(i, BEFORE_TAGS) - start(i, BEFORE_TAGS) +
-      (STATUS_BYTES[s] as Uint8Array).length +
+      (STATUS_BYTES[state & 3] as Uint8Array).length +
       (withTags ? (closed ? end(i, TAGS_CLOSED) - start(i, TAGS_CLOSED) : end(i, TAGS_OPEN) - start(i, TAGS_OPEN)) : 0) +
       end(i, TAIL) - start(i, TAIL)
   }
@@ -548,7 +675,7 @@ export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallM
   for (let d = 0; d < n; d++) {
     const i = deals[d] as number
     const bits = status[d] as number
-    const closed = (bits & 4) !== 0
+    const closed = (bits & CLOSED_BIT) !== 0
     if (d > 0) out[at++] = 44 // ','
     offsets[d] = at
     // Pieces stored one after another are copied as one run (HEAD + CLOSED_COMPLETION + BEFORE_DELETED
@@ -560,7 +687,7 @@ export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallM
       at = put(out, at, OPEN_COMPLETION_BYTES, 0, OPEN_COMPLETION_BYTES.length)
       at = put(out, at, pieces, start(i, BEFORE_DELETED), end(i, BEFORE_DELETED))
     }
-    at = (bits & 8) !== 0 ? put(out, at, TRUE_BYTES, 0, 4) : put(out, at, FALSE_BYTES, 0, 5)
+    at = (bits & DELETED_BIT) !== 0 ? put(out, at, TRUE_BYTES, 0, 4) : put(out, at, FALSE_BYTES, 0, 5)
     at = put(out, at, pieces, start(i, BEFORE_STATUS), end(i, BEFORE_STATUS))
     const statusBytes = STATUS_BYTES[bits & 3] as Uint8Array
     at = put(out, at, statusBytes, 0, statusBytes.length)

@@ -6,7 +6,7 @@
  */
 import { dealCountOn, decodeOrderNumber, generateDay, generateDeal, isVisible, renderGeneratedDeal, type GeneratedDeal } from './deal-generator.ts'
 import { serializeDealRecord, type DealRecord } from './deal-record.ts'
-import { writeDayTemplate, pieceStarts, renderTemplateText, templateVisible, type DayTemplate } from './day-text.ts'
+import { pieceStarts, renderTemplateText, templateVisible, withoutTags, writeDayAt, writeDayTemplate, type DayAtClock, type DayBytes, type DayTemplate } from './day-text.ts'
 import type { ResolvedSiteConfig } from './simulator-options.ts'
 import { dayNumberOf, MS_PER_DAY, parseCalltouchDateTime, parseInstant, toWallMs, type DayKey } from './wall-clock.ts'
 
@@ -54,13 +54,7 @@ interface DealOverlay {
   wallMs: number
 }
 
-/** Byte offsets of a rendered day's UTF-8 text: record i is `buffer[offsets[i] .. offsets[i + 1] - 1)`. */
-export interface DayBytes {
-  /** The day's records joined by ',' (so a run of records is one slice, commas included). */
-  buffer: Buffer
-  /** n + 1 offsets; offsets[n] = buffer.length + 1 (as if a comma followed the last record). */
-  offsets: Int32Array
-}
+export type { DayBytes } from './day-text.ts'
 
 /**
  * A day as served at one clock: records sorted by orderDate then orderNumber,
@@ -123,6 +117,11 @@ export class RenderedDay {
     return new RenderedDay({ count: n, wallMs, orderNumber, orderOrigin, sourceType, manager, service, phone }, makeRecords, (withTags) =>
       renderTemplateText(template, src, clockWallMs, withTags),
     )
+  }
+
+  /** A day of generated deals only, written straight at its clock (its first render: no template). */
+  static fromDayAtClock(day: DayAtClock, makeRecords: () => DealRecord[]): RenderedDay {
+    return new RenderedDay({ ...day, wallMs: day.orderWallMs }, makeRecords, (withTags) => (withTags ? day : withoutTags(day)))
   }
 
   /** A day from record objects (days with writes): serialized record by record. */
@@ -304,6 +303,8 @@ function applyChanges(base: DealRecord, changes: readonly DealChange[]): DealRec
 export class SimulatedSite {
   private readonly generated = new BoundedCache<GeneratedDeal[]>(GENERATED_CACHE_DEALS)
   private readonly templates = new BoundedCache<DayTemplate>(TEMPLATE_CACHE_DEALS)
+  /** Days rendered at least once (see {@link SimulatedSite.renderDay}). */
+  private readonly renderedOnce = new BoundedCache<true>(COUNT_CACHE_ENTRIES)
   private readonly rendered = new BoundedCache<RenderedDay>(RENDERED_CACHE_DEALS)
   private readonly counts = new BoundedCache<number>(COUNT_CACHE_ENTRIES)
   private readonly overlays = new Map<string, DealOverlay>()
@@ -366,12 +367,20 @@ export class SimulatedSite {
       // A day after the clock has no generated deals yet: skip generating them.
       day = RenderedDay.fromRecords([], [])
     } else if (overlaid === undefined && this.overlays.size === 0) {
-      const template = this.dayTemplate(dayNumber)
-      day = RenderedDay.fromTemplate(template, clockWallMs, () => {
+      const makeRecords = (): DealRecord[] => {
         const records: DealRecord[] = []
         for (const deal of this.generatedDay(dayNumber)) if (isVisible(deal, clockWallMs)) records.push(renderGeneratedDeal(deal, clockWallMs))
         return records
-      })
+      }
+      // The first render of a day is written straight at the clock; a day rendered again
+      // (the clock moved, or its text left the cache) gets a template, so more clocks cost a copy each.
+      const template = this.templates.get(dayNumber)
+      if (template === undefined && this.renderedOnce.get(dayNumber) === undefined) {
+        this.renderedOnce.set(dayNumber, true, 1)
+        day = RenderedDay.fromDayAtClock(writeDayAt(this.seed, this.config, dayNumber, clockWallMs), makeRecords)
+      } else {
+        day = RenderedDay.fromTemplate(template ?? this.dayTemplate(dayNumber), clockWallMs, makeRecords)
+      }
     } else {
       const entries: { record: DealRecord; wallMs: number }[] = []
       for (const deal of this.generatedDay(dayNumber)) {

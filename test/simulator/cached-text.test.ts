@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serializeDealRecord, startSimulator, type RunningSimulator } from '../../simulator/index.ts'
 import { exportUrl, postJson, SITE, TOKEN } from './http-helpers.ts'
@@ -52,5 +53,29 @@ describe('the cached text of busy days', () => {
     sim.setClock(early)
     expect(await expectPagesMatchRecords()).toBe(atEarly)
     expect(sim.expectedDeals(SITE, '2026-11-19', '2026-11-20').map((r) => r.orderStatus)).toEqual(earlyStatuses)
+  })
+
+  it('serves days read first at a late clock (written straight at the clock) as the serializer does, with the same bytes as before that path existed', async () => {
+    // A fresh simulator whose first look at these days is an HTTP page: closed, lost, deleted and vanished deals, no template yet.
+    const late = await startSimulator({ rateLimit: false, seed: 11, now: '2027-03-01T12:00:00+03:00', sites: [{ siteId: SITE, token: TOKEN, dealsPerDay: 1500 }] })
+    try {
+      const pages: string[] = []
+      for (const withTags of [true, false]) {
+        for (let page = 1; page <= 4; page++) {
+          pages.push(await (await fetch(exportUrl(late, { dateFrom: '19/11/2026', dateTo: '20/11/2026', page: String(page), limit: '1000', withOrdersTags: String(withTags), withAllOrderOrigins: 'true' }))).text())
+        }
+      }
+      const records = late.expectedDeals(SITE, '2026-11-19', '2026-11-20')
+      expect(records.length).toBe(3394)
+      expect([records.filter((r) => r.isDeleted).length, records.filter((r) => r.orderStatus === 'final').length, records.filter((r) => r.orderStatus === 'lost').length]).toEqual([89, 1638, 1102])
+      const expected = [true, false].flatMap((withTags) =>
+        [1, 2, 3, 4].map((page) => `{"page":${page},"pageTotal":4,"pageSize":1000,"recordsTotal":3394,"records":[${records.slice((page - 1) * 1000, page * 1000).map((r) => serializeDealRecord(r, withTags)).join(',')}]}`),
+      )
+      expect(pages).toEqual(expected)
+      // Taken from the simulator before days were written straight at a clock (commit eb246fd): the generator's bytes must not move.
+      expect(createHash('sha256').update(pages.join('')).digest('hex')).toBe('5fbcc2927939564f75101d03e0f1017124696a6bde444df9328dfd5eaadf5159')
+    } finally {
+      await late.close()
+    }
   })
 })
