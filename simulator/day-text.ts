@@ -24,12 +24,12 @@ import {
   dealCountOn,
   dealRandom,
   DealDraws,
-  drawDeal,
+  drawDealAfterOrderTime,
   drawOrderWallMs,
   NOT_FILLED,
   NOT_SET,
+  orderNumberKey,
   orderNumberOf,
-  phoneOf,
   serialOf,
   trackingNumberOf,
   VISIT_DIRECT,
@@ -38,6 +38,7 @@ import {
   VISIT_ORGANIC,
   VISIT_SOCIAL,
 } from './deal-generator.ts'
+import type { Random } from './prng.ts'
 import type { ResolvedSiteConfig } from './simulator-options.ts'
 
 const OUTCOME_OPEN = 0
@@ -155,6 +156,9 @@ function asciiString(value: string): void {
   at = a
 }
 
+/** '00'..'99' as character codes, tens then units: numbers are written two digits per division. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, k) => 48 + (k % 2 === 0 ? Math.floor(k / 20) : (k >> 1) % 10))
+
 /** Writes a non-negative or negative integer as `String(value)` would. */
 function writeInt(value: number): void {
   if (!Number.isSafeInteger(value)) return bytes(encoded(String(value)))
@@ -165,12 +169,21 @@ function writeInt(value: number): void {
   }
   let digits = 1
   for (let p = 10; p <= n; p *= 10) digits++
-  const end = at + digits
-  for (let k = end - 1; k >= at; k--) {
-    out[k] = 48 + (n % 10)
-    n = Math.floor(n / 10)
+  const o = out
+  let k = at + digits
+  at = k
+  while (n >= 100) {
+    const pair = (n % 100) * 2
+    n = Math.floor(n / 100)
+    o[--k] = DIGIT_PAIRS[pair + 1] as number
+    o[--k] = DIGIT_PAIRS[pair] as number
   }
-  at = end
+  if (n >= 10) {
+    o[--k] = DIGIT_PAIRS[n * 2 + 1] as number
+    o[--k] = DIGIT_PAIRS[n * 2] as number
+  } else {
+    o[--k] = 48 + n
+  }
 }
 
 function writeTwoDigits(n: number): void {
@@ -386,7 +399,8 @@ export interface DayAttributes {
   readonly sourceType: readonly ('CALL' | 'REQUEST')[]
   readonly manager: readonly (string | null)[]
   readonly service: readonly (string | null)[]
-  readonly phone: readonly (string | null)[]
+  /** The client's phone of each deal as drawn (`phoneText` makes the string, only for the rare lookup by phone). */
+  readonly phoneDigits: Int32Array
 }
 
 /**
@@ -424,11 +438,16 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
   const direct = atClockWallMs !== undefined
   const clockWallMs = atClockWallMs ?? 0
   // The sort key of each deal (its first two draws and its order number), then export order.
+  // Each deal's stream is kept after its first two draws and goes on in drawDealAfterOrderTime.
   const wallByIndex = new Float64Array(n)
   const numberByIndex = new Array<string>(n)
+  const randomByIndex = new Array<Random>(n)
+  const key = orderNumberKey(seed, siteId)
   for (let index = 0; index < n; index++) {
-    wallByIndex[index] = drawOrderWallMs(dealRandom(seed, siteId, dayNumber, index), dayNumber)
-    numberByIndex[index] = orderNumberOf(seed, siteId, dayNumber, index)
+    const random = dealRandom(seed, siteId, dayNumber, index)
+    wallByIndex[index] = drawOrderWallMs(random, dayNumber)
+    randomByIndex[index] = random
+    numberByIndex[index] = orderNumberOf(seed, siteId, dayNumber, index, key)
   }
   const sorted = Array.from({ length: n }, (_, index) => index)
   sorted.sort((a, b) => {
@@ -455,7 +474,7 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
   const sourceType = new Array<'CALL' | 'REQUEST'>(end)
   const manager = new Array<string | null>(end)
   const service = new Array<string | null>(end)
-  const phone = new Array<string | null>(end)
+  const phoneDigits = new Int32Array(end)
   const starts = new Int32Array(direct ? 0 : end * PIECES + 1)
   const offsets = new Int32Array(direct ? end + 1 : 0)
   const tagsStarts = new Int32Array(direct ? end : 0)
@@ -467,7 +486,7 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
   let k = 0
   for (let i = 0; i < end; i++) {
     const index = sorted[i] as number
-    drawDeal(d, seed, site, dayNumber, index)
+    drawDealAfterOrderTime(d, randomByIndex[index] as Random, wallByIndex[index] as number)
     if (direct && d.vanishedWallMs <= clockWallMs) continue
     const serial = serialOf(dayNumber, index)
     const dealOutcome = d.outcome === 'final' ? OUTCOME_FINAL : d.outcome === 'lost' ? OUTCOME_LOST : OUTCOME_OPEN
@@ -482,7 +501,7 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
     sourceType[k] = d.isCall ? 'CALL' : 'REQUEST'
     manager[k] = d.manager
     service[k] = d.service
-    phone[k] = phoneOf(d)
+    phoneDigits[k] = d.phoneDigits
     const state = direct ? stateAt(clockWallMs, d.inProgressWallMs, d.closedWallMs, dealOutcome, d.deletedWallMs) : 0
     const p = k * PIECES
     reserve(DEAL_RESERVE)
@@ -564,7 +583,7 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
   // A copy of the written part (the writer's array is reused for the next day); not zero-filled first.
   const buffer = Buffer.allocUnsafeSlow(at)
   buffer.set(out.subarray(0, at))
-  orderNumber.length = orderOrigin.length = sourceType.length = manager.length = service.length = phone.length = k
+  orderNumber.length = orderOrigin.length = sourceType.length = manager.length = service.length = k
   const attributes: DayAttributes = {
     count: k,
     orderWallMs: orderWallMs.subarray(0, k),
@@ -573,7 +592,7 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
     sourceType,
     manager,
     service,
-    phone,
+    phoneDigits: phoneDigits.subarray(0, k),
   }
   return {
     template: { ...attributes, dayNumber, vanishedWallMs, inProgressWallMs, closedWallMs, deletedWallMs, outcome, pieces: buffer, starts },

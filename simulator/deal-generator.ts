@@ -106,14 +106,20 @@ function feistelKey(seed: number, siteId: number): number {
   return hash32(seed, siteId, SALT.feistel)
 }
 
+/** The key {@link orderNumberOf} scrambles a site's order numbers with. */
+export const orderNumberKey = feistelKey
+
 /** Whether a generated deal's order number is numeric (a CRM id) or Calltouch's 14-character id. */
 function isNumericOrderNumber(seed: number, siteId: number, dayNumber: number, index: number): boolean {
   return unitHash(seed, siteId, dayNumber, index, SALT.suffix) < 0.4
 }
 
-/** The order number of generated deal (dayNumber, index): unique per site, stable per seed. */
-export function orderNumberOf(seed: number, siteId: number, dayNumber: number, index: number): string {
-  const scrambled = scramble(feistelKey(seed, siteId), dayNumber * INDEX_LIMIT + index)
+/**
+ * The order number of generated deal (dayNumber, index): unique per site, stable per seed.
+ * `key` is the site's scrambling key ({@link orderNumberKey}), for callers numbering a whole day.
+ */
+export function orderNumberOf(seed: number, siteId: number, dayNumber: number, index: number, key = feistelKey(seed, siteId)): string {
+  const scrambled = scramble(key, dayNumber * INDEX_LIMIT + index)
   if (isNumericOrderNumber(seed, siteId, dayNumber, index)) return String(scrambled)
   const codes = new Array<number>(14)
   writeBase62(codes, 0, scrambled, 7)
@@ -254,7 +260,14 @@ export function drawOrderWallMs(random: Random, dayNumber: number): number {
 /** Fills `d` with the draws of generated deal (dayNumber, index). */
 export function drawDeal(d: DealDraws, seed: number, site: ResolvedSiteConfig, dayNumber: number, index: number): void {
   const random = dealRandom(seed, site.siteId, dayNumber, index)
-  const orderWallMs = drawOrderWallMs(random, dayNumber)
+  drawDealAfterOrderTime(d, random, drawOrderWallMs(random, dayNumber))
+}
+
+/**
+ * {@link drawDeal} for a deal whose stream already gave its order time
+ * ({@link drawOrderWallMs}): the rest of its draws, in the same order.
+ */
+export function drawDealAfterOrderTime(d: DealDraws, random: Random, orderWallMs: number): void {
   d.orderWallMs = orderWallMs
   d.phoneDigits = random.int(0, 999_999_999)
   const channel = random.weighted(CHANNELS)
@@ -327,9 +340,9 @@ export function drawDeal(d: DealDraws, seed: number, site: ResolvedSiteConfig, d
   }
 }
 
-/** The client's phone of a deal's draws ('79' + 9 digits). */
-export function phoneOf(d: DealDraws): string {
-  return '79' + String(d.phoneDigits).padStart(9, '0')
+/** A client's phone ('79' + 9 digits) from its drawn digits ({@link DealDraws.phoneDigits}). */
+export function phoneText(phoneDigits: number): string {
+  return '79' + String(phoneDigits).padStart(9, '0')
 }
 
 /** `orderSource.phoneNumber` of a call through a channel (a tracking number per site and channel). */
@@ -388,7 +401,7 @@ export function generateDeal(seed: number, site: ResolvedSiteConfig, dayNumber: 
   const d = scratch
   drawDeal(d, seed, site, dayNumber, index)
   const serial = serialOf(dayNumber, index)
-  const clientPhone = phoneOf(d)
+  const clientPhone = phoneText(d.phoneDigits)
   const orderSource: CallOrderSource | RequestOrderSource = d.isCall
     ? { callId: serial + 1, duration: d.duration, phoneNumber: trackingNumberOf(seed, site.siteId, d.channel), type: 'CALL', ani: clientPhone, dateCall: formatCalltouchDateTime(d.leadWallMs) }
     : { requestNumber: String(serial + 7), type: 'REQUEST' }

@@ -4,7 +4,7 @@
  * of deals is cached, so a site with millions of deals needs no more memory than
  * a few busy days.
  */
-import { dealCountOn, decodeOrderNumber, generateDay, generateDeal, isVisible, renderGeneratedDeal, type GeneratedDeal } from './deal-generator.ts'
+import { dealCountOn, decodeOrderNumber, generateDay, generateDeal, isVisible, phoneText, renderGeneratedDeal, type GeneratedDeal } from './deal-generator.ts'
 import { serializeDealRecord, type DealRecord } from './deal-record.ts'
 import { pieceStarts, renderTemplateText, templateVisible, withoutTags, writeDayAt, writeDayTemplate, type DayAtClock, type DayBytes, type DayTemplate } from './day-text.ts'
 import type { ResolvedSiteConfig } from './simulator-options.ts'
@@ -70,14 +70,16 @@ export class RenderedDay {
   readonly sourceType: readonly (string | undefined)[]
   readonly manager: readonly (string | null)[]
   readonly service: readonly (string | null)[]
-  readonly phone: readonly (string | null)[]
+  private phones: readonly (string | null)[] | undefined
   private recordList: DealRecord[] | undefined
   private readonly bytes: [DayBytes | undefined, DayBytes | undefined] = [undefined, undefined]
   /** Matching indexes per filter (a handful of filters at most per day and clock). */
   private readonly matches = new Map<string, Int32Array>()
 
   private constructor(
-    attributes: Pick<RenderedDay, 'count' | 'wallMs' | 'orderNumber' | 'orderOrigin' | 'sourceType' | 'manager' | 'service' | 'phone'>,
+    attributes: Pick<RenderedDay, 'count' | 'wallMs' | 'orderNumber' | 'orderOrigin' | 'sourceType' | 'manager' | 'service'>,
+    /** The client's phone of each record (strings made only for a lookup by phone). */
+    private readonly makePhones: () => readonly (string | null)[],
     private readonly makeRecords: () => DealRecord[],
     private readonly makeText: (withTags: boolean) => DayBytes,
   ) {
@@ -88,7 +90,6 @@ export class RenderedDay {
     this.sourceType = attributes.sourceType
     this.manager = attributes.manager
     this.service = attributes.service
-    this.phone = attributes.phone
   }
 
   /** A day of generated deals only, at a clock: the fast path (no record objects unless asked for). */
@@ -103,7 +104,6 @@ export class RenderedDay {
     const sourceType = new Array<string>(n)
     const manager = new Array<string | null>(n)
     const service = new Array<string | null>(n)
-    const phone = new Array<string | null>(n)
     for (let k = 0; k < n; k++) {
       const i = src[k] as number
       wallMs[k] = template.orderWallMs[i] as number
@@ -112,16 +112,23 @@ export class RenderedDay {
       sourceType[k] = template.sourceType[i] as string
       manager[k] = template.manager[i] as string | null
       service[k] = template.service[i] as string | null
-      phone[k] = template.phone[i] as string | null
     }
-    return new RenderedDay({ count: n, wallMs, orderNumber, orderOrigin, sourceType, manager, service, phone }, makeRecords, (withTags) =>
-      renderTemplateText(template, src, clockWallMs, withTags),
+    return new RenderedDay(
+      { count: n, wallMs, orderNumber, orderOrigin, sourceType, manager, service },
+      () => Array.from(src, (i) => phoneText(template.phoneDigits[i] as number)),
+      makeRecords,
+      (withTags) => renderTemplateText(template, src, clockWallMs, withTags),
     )
   }
 
   /** A day of generated deals only, written straight at its clock (its first render: no template). */
   static fromDayAtClock(day: DayAtClock, makeRecords: () => DealRecord[]): RenderedDay {
-    return new RenderedDay({ ...day, wallMs: day.orderWallMs }, makeRecords, (withTags) => (withTags ? day : withoutTags(day)))
+    return new RenderedDay(
+      { ...day, wallMs: day.orderWallMs },
+      () => Array.from(day.phoneDigits, phoneText),
+      makeRecords,
+      (withTags) => (withTags ? day : withoutTags(day)),
+    )
   }
 
   /** A day from record objects (days with writes): serialized record by record. */
@@ -135,8 +142,8 @@ export class RenderedDay {
         sourceType: records.map((r) => r.orderSource?.type),
         manager: records.map((r) => r.manager),
         service: records.map((r) => r.service),
-        phone: records.map((r) => r.client.phones),
       },
+      () => records.map((r) => r.client.phones),
       () => records,
       (withTags) => {
         // Joined by '\n' (never raw in JSON without whitespace), encoded once; the
@@ -147,6 +154,12 @@ export class RenderedDay {
         return { buffer, offsets }
       },
     )
+  }
+
+  /** The client's phone of each record. */
+  get phone(): readonly (string | null)[] {
+    this.phones ??= this.makePhones()
+    return this.phones
   }
 
   /** The records as objects (built on first use; the HTTP path never needs them). */
