@@ -12,6 +12,7 @@
  * to PostgreSQL as they were received and are parsed there, because custom values have 38
  * digits and no JavaScript number may hold them.
  */
+import pRetry from 'p-retry'
 import { EtlError, messageOf } from '../core/errors.ts'
 import { redact } from '../core/secrets.ts'
 import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
@@ -66,6 +67,15 @@ export const LAST_SEEN_RESOLUTION = '1 hour'
  */
 const PAGE_CHUNK_CHARS = 8_000_000
 
+/**
+ * SQLSTATEs with which PostgreSQL aborts a transaction only because another one ran alongside it
+ * (deadlock_detected, serialization_failure). Windows load side by side, and two of them can meet
+ * on a deal that moved from one's days to the other's between their reads; the aborted window kept
+ * nothing, so it is loaded again from the start, up to this many more times.
+ */
+const CONCURRENCY_CONFLICTS: ReadonlySet<string> = new Set(['40P01', '40001'])
+const CONFLICT_RETRIES = 3
+
 interface StageRow { pages: number; bad_pages: number[]; staged: number }
 interface CountRow { [column: string]: number }
 
@@ -82,12 +92,19 @@ export async function loadWindow(db: WarehouseDb, window: WindowToLoad): Promise
   assertValidWindow(window)
   const { siteId, firstDay, lastDay } = window
   try {
+    const load = (staging: Staging): Promise<WindowLoadResult> => pRetry(() => loadInTransaction(db, window, staging), {
+      retries: CONFLICT_RETRIES,
+      minTimeout: 50,
+      maxTimeout: 1_000,
+      randomize: true,
+      shouldRetry: ({ error }) => isConcurrencyConflict(error),
+    })
     try {
-      return await loadInTransaction(db, window, 'by page')
+      return await load('by page')
     } catch (error) {
       if (!(error instanceof PageShapeMismatch)) throw error
     }
-    return await loadInTransaction(db, window, 'by chunk')
+    return await load('by chunk')
   } catch (error) {
     if (error instanceof EtlError) throw error
     for (const [index, page] of window.pages.entries()) {
@@ -205,6 +222,11 @@ function* pageChunks(pages: readonly string[]): Generator<string[]> {
     chars += page.length
   }
   if (chunk.length > 0) yield chunk
+}
+
+function isConcurrencyConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' && CONCURRENCY_CONFLICTS.has(code)
 }
 
 /** Only on the failure path: tells a bad body apart from a warehouse failure, in the same words on both engines. */

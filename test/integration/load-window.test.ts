@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import pg from 'pg'
+import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 import { loadWindow, recordWindowFailure, type WindowToLoad } from '../../pipelines/calltouch/load-window.ts'
 import { EtlError } from '../../pipelines/core/errors.ts'
 import { clearSecretsForTests, registerSecret } from '../../pipelines/core/secrets.ts'
 import { executeSql, type WarehouseDb } from '../../pipelines/warehouse/connection.ts'
 import { startRun } from '../../pipelines/warehouse/run-ledger.ts'
-import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
+import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const SITE = 12345
 const ZONE = 'Europe/Moscow'
@@ -292,5 +293,46 @@ describeEachEngine('loading a window', (engine) => {
       code: 'INPUT', message: 'site 12345, days 2026-02-27..2026-02-30: "2026-02-30" is not a day YYYY-MM-DD' })
     await expect(recordWindowFailure(db, { runId: 'run-1', siteId: SITE, firstDay: '2026-03-01', lastDay: '2026-03-01', error: 'x' })).rejects.toMatchObject({
       code: 'INPUT', message: 'site 12345, days 2026-03-01..2026-03-01: run id "run-1" is not one of etl.runs; start a run first' })
+  })
+})
+
+describePostgres('loading a window that deadlocks with another transaction', () => {
+  let tw: TestWarehouse
+  let runId: string
+  beforeAll(async () => {
+    tw = await createTestWarehouse('postgres')
+    runId = await startRun(tw.warehouse.db, 'sync')
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  it('is loaded again from the start when PostgreSQL picks it as the deadlock victim, and lands each version once', async () => {
+    const db = tw.warehouse.db
+    const window = (status: string): WindowToLoad => ({
+      runId, siteId: SITE, timeZone: ZONE, firstDay: '2026-03-05', lastDay: '2026-03-05', pages: [page([deal('D-1', '05/03/2026', status)])],
+    })
+    await loadWindow(db, window('start'))
+    const other = new pg.Client({ connectionString: (tw.config as { databaseUrl: string }).databaseUrl })
+    await other.connect()
+    try {
+      // The other transaction holds D-1's row, so the load waits on it holding its raw insert; the
+      // other then waits for the raw table. Its own deadlock check runs late, so the load's runs first
+      // and the load is the victim.
+      await other.query(`begin; set local deadlock_timeout = '30s'; select 1 from calltouch.orders where order_number = 'D-1' for update`)
+      const loading = loadWindow(db, window('final'))
+      await vi.waitFor(async () => {
+        const waiting = await other.query(`select count(*)::integer as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)
+        expect(waiting.rows[0].n).toBe(1)
+      }, { timeout: 10_000, interval: 20 })
+      await other.query(`lock table raw.calltouch_orders in share mode`)
+      await other.query('rollback')
+      expect(await loading).toEqual({ seen: 1, landed: 1, changed: 1, rejected: 0, removed: 0, recordsByDay: { '2026-03-05': 1 } })
+    } finally {
+      await other.end()
+    }
+    expect(await executeSql(db, `select payload ->> 'orderStatus' as status from raw.calltouch_orders where order_number = 'D-1' order by raw_id`))
+      .toEqual([{ status: 'start' }, { status: 'final' }])
+    expect(await executeSql(db, `select status from calltouch.orders where order_number = 'D-1'`)).toEqual([{ status: 'final' }])
   })
 })
