@@ -427,6 +427,41 @@ function stateAt(clockWallMs: number, inProgressWallMs: number, closedWallMs: nu
   return status | (closed ? CLOSED_BIT : 0) | (deletedWallMs <= clockWallMs ? DELETED_BIT : 0)
 }
 
+/** A deal's index is below this in a sort key: the generator's ceiling of 2^19 deals a day (INDEX_LIMIT in deal-generator.ts). */
+const INDEX_KEY_SPAN = 2 ** 19
+
+/**
+ * The indexes of a day's deals in export order: by orderDate, then orderNumber.
+ * A numeric sort of (second of day, index) keys in a Float64Array (native, no
+ * comparator calls), then each run of deals in the same second by order number.
+ */
+function exportOrder(dayNumber: number, wallByIndex: Float64Array, numberByIndex: readonly string[]): Int32Array {
+  const n = wallByIndex.length
+  const dayStart = dayNumber * MS_PER_DAY
+  const keys = new Float64Array(n)
+  for (let index = 0; index < n; index++) keys[index] = (((wallByIndex[index] as number) - dayStart) / MS_PER_SECOND) * INDEX_KEY_SPAN + index
+  keys.sort()
+  const sorted = new Int32Array(n)
+  for (let i = 0; i < n; i++) sorted[i] = (keys[i] as number) % INDEX_KEY_SPAN
+  for (let first = 0; first < n; ) {
+    let end = first + 1
+    while (end < n && wallByIndex[sorted[end] as number] === wallByIndex[sorted[first] as number]) end++
+    // Insertion sort of a run of the same second (rarely more than two deals).
+    for (let i = first + 1; i < end; i++) {
+      const index = sorted[i] as number
+      const orderNumber = numberByIndex[index] as string
+      let j = i - 1
+      while (j >= first && (numberByIndex[sorted[j] as number] as string) > orderNumber) {
+        sorted[j + 1] = sorted[j] as number
+        j--
+      }
+      sorted[j + 1] = index
+    }
+    first = end
+  }
+  return sorted
+}
+
 /**
  * The one writer behind {@link writeDayTemplate} (`atClockWallMs` undefined: every
  * deal, pieces around the clock's holes) and {@link writeDayAt} (the deals visible
@@ -449,15 +484,7 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
     randomByIndex[index] = random
     numberByIndex[index] = orderNumberOf(seed, siteId, dayNumber, index, key)
   }
-  const sorted = Array.from({ length: n }, (_, index) => index)
-  sorted.sort((a, b) => {
-    const x = wallByIndex[a] as number
-    const y = wallByIndex[b] as number
-    if (x !== y) return x - y
-    const p = numberByIndex[a] as string
-    const q = numberByIndex[b] as string
-    return p < q ? -1 : p > q ? 1 : 0
-  })
+  const sorted = exportOrder(dayNumber, wallByIndex, numberByIndex)
   // Deals ordered after the clock are not in the export yet: a direct write stops before them.
   let end = n
   if (direct) while (end > 0 && (wallByIndex[sorted[end - 1] as number] as number) > clockWallMs) end--
