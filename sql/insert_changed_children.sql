@@ -3,8 +3,9 @@
 -- Custom values go from JSON text straight to numeric(38,0): exact to the last digit.
 -- $1 site id.
 with changed as materialized (
-  select c.order_number, c.record, c.call_id, c.duration_seconds, c.call_time, c.visit_time
+  select c.order_number, r.record, c.call_id, c.duration_seconds, c.call_time, c.visit_time
   from pg_temp.load_changes c
+  join pg_temp.load_records r on r.order_number = c.order_number
   where c.reason is null
 ),
 sources as (

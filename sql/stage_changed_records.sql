@@ -1,13 +1,15 @@
 -- Stages the window's records that differ from the version the warehouse holds (new deals,
 -- changed deals, and records that cannot be loaded), each with the first reason it cannot be
 -- loaded, or else its values converted. Every check reads without failing, and every cast runs
--- only on a record that passed them, so one bad record cannot abort the window.
+-- only on a record that passed them, so one bad record cannot abort the window. Only a rejected
+-- record's payload is copied (it may have no orderNumber); the statements after this one read the
+-- others from load_records by orderNumber.
 -- $1 site id, $2 the site's IANA time zone (the API's dates are site-local).
 insert into pg_temp.load_changes (
   order_number, record, payload_hash, existed, reason, order_id, order_date, order_day, created_date, completed_date,
   planned_amount, completed_amount, call_id, duration_seconds, call_time, visit_time
 )
-select r.order_number, r.record, r.payload_hash, o.order_number is not null, k.reason,
+select r.order_number, case when k.reason is not null then r.record end, r.payload_hash, o.order_number is not null, k.reason,
   case when k.reason is null then nullif(r.record ->> 'orderId', '')::bigint end,
   p.order_local at time zone $2::text,
   p.order_local::date,

@@ -10,12 +10,13 @@ with upserted as (
     removed_from_source_at, payload_hash, first_seen_at, last_changed_at, last_seen_at
   )
   select $1::integer, c.order_number, c.order_id, c.order_date, c.order_day, c.created_date, c.completed_date,
-    c.record ->> 'orderStatus', c.record ->> 'manager', c.record ->> 'service', c.record ->> 'orderOrigin',
-    c.record -> 'orderSource' ->> 'type', c.planned_amount, c.completed_amount,
-    c.record -> 'client' ->> 'phones', c.record -> 'client' ->> 'fio',
-    coalesce(c.record -> 'isDeleted' = 'true'::jsonb, false),
+    r.record ->> 'orderStatus', r.record ->> 'manager', r.record ->> 'service', r.record ->> 'orderOrigin',
+    r.record -> 'orderSource' ->> 'type', c.planned_amount, c.completed_amount,
+    r.record -> 'client' ->> 'phones', r.record -> 'client' ->> 'fio',
+    coalesce(r.record -> 'isDeleted' = 'true'::jsonb, false),
     null, c.payload_hash, now(), now(), now()
   from pg_temp.load_changes c
+  join pg_temp.load_records r on r.order_number = c.order_number
   where c.reason is null
   order by c.order_number
   on conflict (site_id, order_number) do update set

@@ -10,7 +10,9 @@ import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
  *   orderDate names ('YYYY-MM-DD' text: an impossible day like 2026-02-31 is still a day of the
  *   window) and the payload hash.
  * - load_changes: the records that differ from the warehouse's version, each with its reason
- *   for rejection or its converted values.
+ *   for rejection or its converted values. Only a rejected record's payload is copied here (it may
+ *   have no orderNumber to find it by); the others are read from load_records by orderNumber:
+ *   copying ~1 KB a deal from one temporary table to another cost more than the joins.
  */
 const STAGING_TEMP_BUFFERS = '64MB'
 
@@ -23,7 +25,7 @@ const STAGING_TABLES = [
   ) on commit delete rows`,
   `create temp table if not exists load_changes (
     order_number text,
-    record jsonb not null,
+    record jsonb,
     payload_hash text not null,
     existed boolean not null,
     reason text,
