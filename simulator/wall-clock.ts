@@ -99,9 +99,14 @@ export function parseTimeOfDay(text: string): number | undefined {
 
 /** Local wall milliseconds of an instant in a zone. */
 export function toWallMs(epochMs: number, timeZone: string): number {
+  // The clock only moves when set, and every request asks: remember the last answer (luxon's zone lookup costs ~25 µs).
+  if (epochMs === lastWall.epochMs && timeZone === lastWall.timeZone) return lastWall.wallMs
   const offsetMinutes = DateTime.fromMillis(epochMs, { zone: timeZone }).offset
-  return epochMs + offsetMinutes * 60_000
+  const wallMs = epochMs + offsetMinutes * 60_000
+  lastWall = { epochMs, timeZone, wallMs }
+  return wallMs
 }
+let lastWall = { epochMs: NaN, timeZone: '', wallMs: NaN }
 
 /**
  * Parses an ISO 8601 instant. A value without an offset is read in `timeZone`.
