@@ -5,7 +5,7 @@ import { todayIn, type RunSettings, type SiteConfig } from '../core/site-config.
 import type { WarehouseDb } from '../warehouse/connection.ts'
 import { CalltouchClient, CalltouchRequestError } from './api-client.ts'
 import { daysBetween, type Day } from './calltouch-dates.ts'
-import { createPageBudget, extractWindow, requestRange, type DayWindow } from './extract-window.ts'
+import { createPageBudget, extractWindow, requestRange, type DayWindow, type ExtractOutcome } from './extract-window.ts'
 import type { WindowFailure, WindowLoadResult, WindowToLoad } from './load-window.ts'
 import type { RequestLimiter } from './request-limiter.ts'
 import { planDays, readSiteLedger, WindowPlanner, type LedgerDay, type PlanRequest } from './window-planner.ts'
@@ -105,6 +105,10 @@ interface SiteState {
 /** Traits of the API learnt while reading, shared by every site. */
 interface ApiTraits {
   dateToInclusive: boolean
+  /** Whether a window asking for the day after it was read whole: dateToInclusive is then as good as it gets. */
+  dateToSettled: boolean
+  /** Windows being read while dateTo is not settled. */
+  unsettledReads: number
 }
 
 /**
@@ -143,7 +147,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const daysTotal = states.reduce((sum, state) => sum + state.planner.remainingDays, 0)
   const totals = { daysDone: 0, daysFailed: 0, windows: 0, windowsFailed: 0, seen: 0, landed: 0, changed: 0, rejected: 0, removed: 0 }
   const failures: WindowFailure[] = []
-  const traits: ApiTraits = { dateToInclusive: false }
+  const traits: ApiTraits = { dateToInclusive: false, dateToSettled: false, unsettledReads: 0 }
   const loadLane = createLanes(Math.max(1, config.loadConcurrency ?? DEFAULT_LOAD_CONCURRENCY))
   const pageBudget = createPageBudget(config.pageBudget ?? DEFAULT_PAGE_BUDGET)
   const changed = createSignal()
@@ -163,6 +167,12 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
         continue
       }
       const probe = state.planner.nextIsProbe
+      // Until one window tells what dateTo means, one window at a time reads (besides each
+      // site's probe): windows cut meanwhile are one-day windows that read their next day for nothing.
+      if (!probe && !traits.dateToSettled && traits.unsettledReads > 0) {
+        waiting = true
+        continue
+      }
       const window = state.planner.next() as DayWindow
       state.probing = probe
       rotation = (rotation + i + 1) % states.length
@@ -184,6 +194,32 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     logger.error({ siteId: state.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, err: message }, `window ${window.firstDay}..${window.lastDay} of site ${state.site.siteId} failed`)
   }
 
+  /**
+   * Reads a window and learns what dateTo means from it, before any window
+   * waiting for that is cut. A read while dateTo is not settled counts in
+   * `unsettledReads`; one read whole settles it.
+   */
+  const readTellingDateTo = async (read: () => Promise<ExtractOutcome>): Promise<ExtractOutcome> => {
+    const unsettled = !traits.dateToSettled
+    if (unsettled) traits.unsettledReads += 1
+    try {
+      const outcome = await read()
+      if (outcome.kind === 'extracted') {
+        traits.dateToSettled = true
+        if (outcome.sawDayAfter && !traits.dateToInclusive) {
+          traits.dateToInclusive = true
+          for (const each of states) each.planner.learnDateToInclusive()
+        }
+      }
+      return outcome
+    } finally {
+      if (unsettled) {
+        traits.unsettledReads -= 1
+        changed.notify()
+      }
+    }
+  }
+
   const runWindow = async (state: SiteState, window: DayWindow, probe: boolean): Promise<void> => {
     const { site, client, planner } = state
     if (state.refusal !== undefined) return finishWindow(state, window, undefined)
@@ -194,7 +230,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     let pageCount: number
     let reads: number
     try {
-      const outcome = await extractWindow(client, window, {
+      const outcome = await readTellingDateTo(() => extractWindow(client, window, {
         dateToInclusive: traits.dateToInclusive,
         pages,
         onFirstPage: (recordsTotal) => {
@@ -205,14 +241,10 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
           }
           return verdict
         },
-      })
+      }))
       if (outcome.kind === 'too-big') {
         logger.debug({ siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, recordsTotal: outcome.recordsTotal }, 'window too big; cutting it smaller')
         return
-      }
-      if (outcome.sawDayAfter && !traits.dateToInclusive) {
-        traits.dateToInclusive = true
-        for (const each of states) each.planner.learnDateToInclusive()
       }
       pageCount = outcome.pages.length
       reads = outcome.reads

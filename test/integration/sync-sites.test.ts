@@ -1,0 +1,99 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { eachDay } from '../../pipelines/calltouch/calltouch-dates.ts'
+import { loadWindow, recordWindowFailure } from '../../pipelines/calltouch/load-window.ts'
+import { createRequestLimiter } from '../../pipelines/calltouch/request-limiter.ts'
+import { syncSites, type SyncSummary, type WindowLoader } from '../../pipelines/calltouch/sync-sites.ts'
+import { silentLogger } from '../../pipelines/core/logger.ts'
+import { DEFAULT_RUN_SETTINGS } from '../../pipelines/core/site-config.ts'
+import { startRun } from '../../pipelines/warehouse/run-ledger.ts'
+import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
+import { createTestWarehouse, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
+
+const SITE_ID = 5151
+const TOKEN = 'dense/site+token.x'
+const FIRST_DAY = '2026-11-20'
+const LAST_DAY = '2026-11-25'
+/** Above DEFAULT_TARGET_WINDOW_RECORDS: each day alone would be a one-day window. */
+const DEALS_PER_DAY = 6000
+const PAGE_BUDGET = 30
+const LOAD_TEST_TIMEOUT_MS = 180_000
+
+describePostgres('syncing a site whose days are too dense to share a window', () => {
+  let tw: TestWarehouse
+  let sim: RunningSimulator
+  let summary: SyncSummary
+  const windows: string[] = []
+  let mostLoadingAtOnce = 0
+
+  beforeAll(async () => {
+    tw = await createTestWarehouse('postgres')
+    sim = await startSimulator({ seed: 5, rateLimit: false, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: DEALS_PER_DAY }] })
+    let loading = 0
+    // The first window's load waits for a second window to start loading: with one lane it never would.
+    let secondLoadStarted: () => void = () => {}
+    const secondLoad = new Promise<void>((resolve) => {
+      secondLoadStarted = resolve
+    })
+    const loader: WindowLoader = {
+      async loadWindow(db, window) {
+        windows.push(`${window.firstDay}..${window.lastDay}`)
+        loading += 1
+        mostLoadingAtOnce = Math.max(mostLoadingAtOnce, loading)
+        try {
+          if (windows.length === 1) await secondLoad
+          else secondLoadStarted()
+          return await loadWindow(db, window)
+        } finally {
+          loading -= 1
+        }
+      },
+      recordWindowFailure,
+    }
+    const limiter = createRequestLimiter({ requestsPerSecond: 5 })
+    try {
+      summary = await syncSites({
+        db: tw.warehouse.db,
+        runId: await startRun(tw.warehouse.db, 'backfill'),
+        sites: [{ siteId: SITE_ID, token: TOKEN, timeZone: 'Europe/Moscow', startDate: FIRST_DAY }],
+        mode: { kind: 'backfill', from: FIRST_DAY, to: LAST_DAY },
+        baseUrl: sim.url,
+        settings: DEFAULT_RUN_SETTINGS,
+        limiter,
+        loader,
+        now: new Date('2026-11-29T09:00:00Z'),
+        logger: silentLogger(),
+        loadConcurrency: 2,
+        pageBudget: PAGE_BUDGET,
+      })
+    } finally {
+      await limiter.stop()
+    }
+  }, LOAD_TEST_TIMEOUT_MS)
+  afterAll(async () => {
+    await sim?.close()
+    await tw?.destroy()
+  })
+
+  const pagesOf = (first: string, last: string): number => Math.ceil(sim.expectedDeals(SITE_ID, first, last).length / 1000)
+
+  it('reads the day after one one-day window to learn that dateTo includes its day, then reads two days a window and nothing twice', () => {
+    expect(summary.failures).toEqual([])
+    expect(windows.sort()).toEqual(['2026-11-20..2026-11-20', '2026-11-21..2026-11-22', '2026-11-23..2026-11-24', '2026-11-25..2026-11-25'])
+    // The probe's first page (too big to read whole), then each window's pages; the last window asks for [last, last + 1].
+    const requests = 1 + pagesOf('2026-11-20', '2026-11-21') + pagesOf('2026-11-21', '2026-11-22') + pagesOf('2026-11-23', '2026-11-24') + pagesOf('2026-11-25', '2026-11-26')
+    expect({ requests: summary.requests, exportRequests: sim.stats().requests.byEndpoint.export }).toEqual({ requests, exportRequests: requests })
+  })
+
+  it('loads every deal of the days, two windows at a time, never holding more pages than the budget allows', async () => {
+    const expected = sim.expectedDeals(SITE_ID, FIRST_DAY, LAST_DAY).map((deal) => deal.orderNumber).sort()
+    const { rows } = await sql<{ order_number: string }>`select order_number from calltouch.orders where site_id = ${SITE_ID} order by order_number`.execute(tw.warehouse.db)
+    expect(rows.map((row) => row.order_number)).toEqual(expected)
+    expect({ seen: summary.seen, changed: summary.changed, windows: summary.windows }).toEqual({ seen: expected.length, changed: expected.length, windows: 4 })
+    const days = await tw.warehouse.db.selectFrom('etl.site_days').select(['day', 'status']).where('site_id', '=', SITE_ID).orderBy('day').execute()
+    expect(days).toEqual(eachDay(FIRST_DAY, LAST_DAY).map((day) => ({ day, status: 'ok' })))
+    expect(mostLoadingAtOnce).toBe(2)
+    // Two windows of ~13 pages loading fill most of the budget: the next window's later pages wait for one of them.
+    expect(summary.peakPagesHeld).toBeLessThanOrEqual(PAGE_BUDGET)
+  }, LOAD_TEST_TIMEOUT_MS)
+})
