@@ -114,6 +114,9 @@ function isNumericOrderNumber(seed: number, siteId: number, dayNumber: number, i
   return unitHash(seed, siteId, dayNumber, index, SALT.suffix) < 0.4
 }
 
+/** The character codes of the order number being built (reused: one order number at a time, synchronously). */
+const ORDER_NUMBER_CODES = new Array<number>(14).fill(0)
+
 /**
  * The order number of generated deal (dayNumber, index): unique per site, stable per seed.
  * `key` is the site's scrambling key ({@link orderNumberKey}), for callers numbering a whole day.
@@ -121,7 +124,7 @@ function isNumericOrderNumber(seed: number, siteId: number, dayNumber: number, i
 export function orderNumberOf(seed: number, siteId: number, dayNumber: number, index: number, key = feistelKey(seed, siteId)): string {
   const scrambled = scramble(key, dayNumber * INDEX_LIMIT + index)
   if (isNumericOrderNumber(seed, siteId, dayNumber, index)) return String(scrambled)
-  const codes = new Array<number>(14)
+  const codes = ORDER_NUMBER_CODES
   writeBase62(codes, 0, scrambled, 7)
   writeBase62(codes, 7, hash32(seed, siteId, scrambled, SALT.suffix), 7)
   return String.fromCharCode(...codes)
