@@ -33,6 +33,9 @@ export function assertValidWindow(window: WindowBounds & { readonly timeZone: st
   if (!isTimeZone(window.timeZone)) {
     throw new EtlError('CONFIG', `${windowLabel(window)}: time zone ${JSON.stringify(window.timeZone)} is not an IANA zone; set the site's zone, e.g. Europe/Moscow`)
   }
+  if (window.pages.length === 0) {
+    throw new EtlError('INPUT', `${windowLabel(window)}: no page bodies; pass every response body of the window (an empty answer is a page with an empty records list)`)
+  }
   const notText = window.pages.findIndex((page) => typeof page !== 'string')
   if (notText >= 0) {
     throw new EtlError('INPUT', `${windowLabel(window)}: page ${notText + 1} is not the response body's text; pass bodies as received, never parsed`)
