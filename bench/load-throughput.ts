@@ -5,24 +5,23 @@
  *
  * Page texts come from the simulator's generator (the same records its HTTP export serves),
  * written once to a temporary directory, a file per window of about 5,000 deals (the
- * extractor's target); each engine's process reads one window at a time, so its memory holds
- * one window's pages, as in a sync, and none of the simulator's. Only `loadWindow` is timed. Three passes over the same
- * windows: the first load into an empty warehouse; an unchanged reload right after; and an
- * unchanged reload once last_seen_at is older than its resolution (what the next night's
- * look-back re-read costs). Rows written are counted by xmin: rows of raw and calltouch tables
- * that the pass created or rewrote.
+ * extractor's target). `--lanes` windows load at once (default 2, as `sync` loads them on
+ * PostgreSQL: one transaction each, on connections of their own), each lane reading its next
+ * window's file just before loading it, so memory holds about `lanes` windows' pages, as in a
+ * sync, and none of the simulator's; the CPU time of reading the files is left out. Three passes over the same windows: the first load into an
+ * empty warehouse; an unchanged reload right after; and an unchanged reload once last_seen_at is
+ * older than its resolution (what the next night's look-back re-read costs). Rows written are
+ * counted by xmin: rows of raw and calltouch tables that the pass created or rewrote.
  *
  * Each engine runs in a process of its own, so peak RSS is that engine's (PGlite's database
  * lives in the process; PostgreSQL's server memory is not in the figure). CPU time (this
- * process while in loadWindow, not reading the page files, plus the PostgreSQL backends, from
- * /proc) is reported beside the wall clock: on a
- * shared machine it is the figure that does not depend on what else runs; the load path is
- * sequential, so deals per CPU second is about what an otherwise idle machine would reach
- * (waits for the disk aside).
+ * process plus the PostgreSQL backends, from /proc) is reported beside the wall clock: on a
+ * shared machine it is the figure that does not depend on what else runs.
  *
- * Run: npx tsx bench/load-throughput.ts [--engine postgres|pglite] [--deals 200000]
+ * Run: npx tsx bench/load-throughput.ts [--engine postgres|pglite] [--deals 200000] [--lanes 2]
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -52,11 +51,14 @@ const { values: args } = parseArgs({
   options: {
     engine: { type: 'string' },
     deals: { type: 'string', default: '200000' },
+    /** Windows loading at once, each in its own transaction on its own connection, as `sync` loads them. */
+    lanes: { type: 'string', default: '2' },
     /** Internal: the written corpus's manifest; run one engine on it and print the result as JSON. */
     corpus: { type: 'string' },
   },
 })
 const targetDeals = Number(args.deals)
+const lanes = Number(args.lanes)
 
 interface Pass {
   name: string
@@ -168,21 +170,30 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
     const pass = async (name: string): Promise<Pass> => {
       const xid = await currentXid(warehouse)
       const serverBefore = await backendCpu(warehouse)
-      let processCpuMicros = 0
-      let seconds = 0
       let landed = 0
       let changed = 0
-      for (const window of corpus.windows) {
-        const pages = (await fs.readFile(window.file, 'utf8')).split('\n')
-        const started = performance.now()
-        const cpuBefore = process.cpuUsage()
-        const result = await loadWindow(warehouse.db, { runId, siteId: SITE_ID, timeZone: corpus.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages })
-        const cpu = process.cpuUsage(cpuBefore)
-        processCpuMicros += cpu.user + cpu.system
-        seconds += (performance.now() - started) / 1000
-        landed += result.landed
-        changed += result.changed
+      let next = 0
+      let readingCpuMicros = 0
+      const started = performance.now()
+      const cpuBefore = process.cpuUsage()
+      const lane = async (): Promise<void> => {
+        for (let index = next++; index < corpus.windows.length; index = next++) {
+          const window = corpus.windows[index] as BenchWindow
+          // Read synchronously, so that its CPU time is this read's alone and can be left out:
+          // a sync gets the pages from the API, not from files.
+          const readingBefore = process.cpuUsage()
+          const pages = readFileSync(window.file, 'utf8').split('\n')
+          const reading = process.cpuUsage(readingBefore)
+          readingCpuMicros += reading.user + reading.system
+          const result = await loadWindow(warehouse.db, { runId, siteId: SITE_ID, timeZone: corpus.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages })
+          landed += result.landed
+          changed += result.changed
+        }
       }
+      await Promise.all(Array.from({ length: lanes }, lane))
+      const cpu = process.cpuUsage(cpuBefore)
+      const seconds = (performance.now() - started) / 1000
+      const processCpuMicros = cpu.user + cpu.system - readingCpuMicros
       let cpuSeconds = processCpuMicros / 1e6
       cpuSeconds += backendCpuSince(serverBefore, await backendCpu(warehouse))
       return { name, seconds, cpuSeconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
@@ -199,7 +210,7 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
 }
 
 function runChild(engine: BenchEngine, corpusFile: string): Promise<EngineResult> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--corpus', corpusFile], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--lanes', String(lanes), '--corpus', corpusFile], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString('utf8') })
   return new Promise((resolve, reject) => {
@@ -209,7 +220,7 @@ function runChild(engine: BenchEngine, corpusFile: string): Promise<EngineResult
 
 function print(results: readonly EngineResult[]): void {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  console.log(`Load throughput: land + normalize of ${results[0]?.deals ?? 0} simulated deals in windows of ~${WINDOW_RECORDS} (${results[0]?.windows ?? 0} windows, pages of ${PAGE_LIMIT}), loadWindow time only`)
+  console.log(`Load throughput: land + normalize of ${results[0]?.deals ?? 0} simulated deals in windows of ~${WINDOW_RECORDS} (${results[0]?.windows ?? 0} windows, pages of ${PAGE_LIMIT}), ${lanes} loading at once`)
   console.log(`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`)
   console.log('')
   console.log(`Load average at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(', ')} (other work on the machine slows the wall clock, not the CPU time)`)
@@ -222,11 +233,12 @@ function print(results: readonly EngineResult[]): void {
     }
   }
   console.log('')
-  console.log(`Reproduce: npx tsx bench/load-throughput.ts${args.engine ? ` --engine ${args.engine}` : ''} --deals ${targetDeals}`)
+  console.log(`Reproduce: npx tsx bench/load-throughput.ts${args.engine ? ` --engine ${args.engine}` : ''} --deals ${targetDeals} --lanes ${lanes}`)
 }
 
 async function main(): Promise<void> {
   if (!Number.isSafeInteger(targetDeals) || targetDeals < 1) throw new Error(`--deals must be a positive integer, got ${args.deals}`)
+  if (!Number.isSafeInteger(lanes) || lanes < 1) throw new Error(`--lanes must be a positive integer, got ${args.lanes}`)
   const engine = args.engine
   if (engine !== undefined && !ENGINES.includes(engine as BenchEngine)) throw new Error(`--engine must be postgres or pglite, got ${engine}`)
   if (args.corpus !== undefined) {
