@@ -19,9 +19,11 @@ describe('the per-IP rate limit', () => {
     const rejected = answers.filter((a) => a.status === 429)
     expect(ok).toHaveLength(10)
     expect(rejected).toHaveLength(1)
-    expect(ok.slice(0, 5).every((a) => a.ms < 500)).toBe(true)
-    expect(ok.slice(5).every((a) => a.ms >= 900 && a.ms < 1800)).toBe(true)
-    expect(rejected[0]?.ms).toBeLessThan(500)
+    // What was served at once and what waited is the simulator's own count (queued: 5 below);
+    // the client's clock only bounds from below, so a busy machine cannot make it fail: the five
+    // that waited were answered a second after the burst at the earliest, the 429 before them.
+    expect(ok.slice(5).every((a) => a.ms >= 900)).toBe(true)
+    expect(rejected[0]!.ms).toBeLessThan(ok[5]!.ms)
     expect(rejected[0]?.retryAfter).toBeUndefined()
     expect(JSON.parse(rejected[0]?.text ?? '')).toEqual({ message: expect.any(String) })
     expect(s.stats()).toMatchObject({ requests: { total: 11 }, served: 10, rejected429: 1, queued: 5, maxRequestsInAnySecond: 11, maxStartedInAnySecond: 5 })
@@ -58,7 +60,7 @@ describe('the per-IP rate limit', () => {
     sim = await startSimulator({ rateLimit: false })
     const s = sim
     const answers = await Promise.all(Array.from({ length: 20 }, () => timedGet(nodeIdUrl(s))))
-    expect(answers.every((a) => a.status === 200 && a.ms < 800)).toBe(true)
+    expect(answers.every((a) => a.status === 200)).toBe(true)
     expect(s.stats()).toMatchObject({ served: 20, queued: 0, rejected429: 0, maxRequestsInAnySecond: 20 })
   })
 })
