@@ -20,5 +20,5 @@ COPY tsconfig.json ./
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 # Exec form: node itself is PID 1 and receives SIGTERM from docker stop (no shell in between).
-ENTRYPOINT ["node", "bin/calltouch-etl.js"]
+ENTRYPOINT ["node", "--max-old-space-size=256", "bin/calltouch-etl.js"]
 CMD ["schedule"]

@@ -11,7 +11,8 @@
  * windows load side by side, so the sum can pass the wall time). The simulator (rate limit and latency off) runs in a child
  * process of its own, started afresh for each engine so both read cold days; each engine runs in
  * a process of its own too, under `/usr/bin/time -v` when it is installed, so peak RSS is that
- * engine's work process (PostgreSQL's server memory is not in it; PGlite's database is).
+ * engine's work process (PostgreSQL's server memory is not in it; PGlite's database is). The work
+ * process gets the node flags of the command's own shebang (its heap cap), as `npx calltouch-etl` would.
  *
  * Rows written: on PostgreSQL the deltas of n_tup_ins / n_tup_upd / n_tup_del of the raw and
  * calltouch schemas in pg_stat_user_tables (read after the pass's backends exited, so their
@@ -30,7 +31,7 @@
  *     [--load-concurrency 2] [--page-budget 64]
  */
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -294,11 +295,14 @@ function startSimulatorChild(): Promise<{ url: string; stop: () => void }> {
   })
 }
 
+/** The flags `npx calltouch-etl` gives node (its shebang: the heap cap), so the work process runs as the command does. */
+const COMMAND_NODE_FLAGS = (/^#!\/usr\/bin\/env -S node (.+)$/m.exec(readFileSync(new URL('../bin/calltouch-etl.js', import.meta.url), 'utf8'))?.[1] ?? '').split(' ').filter(Boolean)
+
 /** Runs one engine in a child process (under /usr/bin/time -v when present) against a fresh simulator. */
 async function runEngineChild(engine: BenchEngine): Promise<EngineResult> {
   const simulator = await startSimulatorChild()
   try {
-    const command = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--url', simulator.url, '--deals', String(targetDeals), '--days', String(days), '--load-concurrency', String(loadConcurrency), '--page-budget', String(pageBudget)]
+    const command = [process.execPath, ...COMMAND_NODE_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--url', simulator.url, '--deals', String(targetDeals), '--days', String(days), '--load-concurrency', String(loadConcurrency), '--page-budget', String(pageBudget)]
     const timed = existsSync(TIME_BINARY)
     const child = spawn(timed ? TIME_BINARY : (command[0] as string), timed ? ['-v', ...command] : command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''

@@ -6,6 +6,7 @@ import { ENV_SETTINGS } from '../../pipelines/core/settings.ts'
 const read = (file: string): string => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')
 const SETTING_NAMES = ENV_SETTINGS.map((setting) => setting.name).sort()
 const COMPOSE_SECTION = '# --- docker compose only ---'
+const packageJson = JSON.parse(read('package.json')) as { bin: Record<string, string>; scripts: Record<string, string> }
 
 /** Names of the variables a part of .env.example sets or shows commented out. */
 function variableNames(text: string): string[] {
@@ -67,10 +68,19 @@ describe('docker-compose.yml, the scheduler service', () => {
   })
 })
 
+/** The flags the command's own shebang gives node (the heap cap); every other way of starting it must give the same. */
+const NODE_FLAGS = (/^#!\/usr\/bin\/env -S node (.+)$/m.exec(read('bin/calltouch-etl.js'))?.[1] ?? '').split(' ')
+
+describe('the heap cap', () => {
+  it('is the same however the command starts: npx (the shebang), npm run demo and the image', () => {
+    expect(NODE_FLAGS).toEqual(['--max-old-space-size=256'])
+    expect(packageJson.scripts.demo).toBe(`node ${NODE_FLAGS.join(' ')} ${packageJson.bin['calltouch-etl']} demo`)
+  })
+})
+
 describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile')
   const copied = [...dockerfile.matchAll(/^COPY (.+) \S+$/gm)].flatMap((match) => (match[1] as string).split(' '))
-  const packageJson = JSON.parse(read('package.json')) as { bin: Record<string, string> }
 
   it('copies every folder and file the program reads at run time', () => {
     for (const path of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'pipelines', 'migrations', 'sql', 'dbt', 'simulator', 'demo']) {
@@ -81,7 +91,7 @@ describe('Dockerfile', () => {
 
   it('installs from the lock file without dev dependencies, and runs the package bin as its entrypoint with the scheduler by default', () => {
     expect(dockerfile).toContain('RUN npm ci --omit=dev')
-    expect(dockerfile).toContain(`ENTRYPOINT ["node", "${packageJson.bin['calltouch-etl']}"]`)
+    expect(dockerfile).toContain(`ENTRYPOINT ["node", ${NODE_FLAGS.map((flag) => `"${flag}", `).join('')}"${packageJson.bin['calltouch-etl']}"]`)
     expect(dockerfile).toContain('CMD ["schedule"]')
     expect(dockerfile).toMatch(/^USER node$/m)
   })
