@@ -59,12 +59,15 @@ type Retryable = { readonly retryable: true; readonly retryAfterMs?: number | un
 export class CalltouchRequestError extends EtlError {
   readonly retry: Retryable
   readonly status: number | undefined
+  /** What the API answered, without which request it was (for a refusal that applies to every request of the site). */
+  readonly answer: string | undefined
 
-  constructor(message: string, retry: Retryable, options: { status?: number; cause?: unknown } = {}) {
+  constructor(message: string, retry: Retryable, options: { status?: number; cause?: unknown; answer?: string } = {}) {
     super('API', redact(message), { cause: options.cause, context: { status: options.status } })
     this.name = 'CalltouchRequestError'
     this.retry = retry
     this.status = options.status
+    this.answer = options.answer === undefined ? undefined : redact(options.answer)
   }
 }
 
@@ -184,7 +187,8 @@ export class CalltouchClient {
     }
     if (status >= 500) throw new CalltouchRequestError(`${what}: HTTP ${status} from Calltouch`, { retryable: true }, { status })
     const hint = status === 403 ? ' — check the site id and its API token' : ''
-    throw new CalltouchRequestError(`${what}: Calltouch answered HTTP ${status}: ${apiErrorMessage(body)}${hint}`, { retryable: false }, { status })
+    const answer = `Calltouch answered HTTP ${status}: ${apiErrorMessage(body)}${hint}`
+    throw new CalltouchRequestError(`${what}: ${answer}`, { retryable: false }, { status, answer })
   }
 }
 

@@ -181,9 +181,12 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     return waiting ? 'wait' : 'done'
   }
 
+  /** Records a window that failed: with its own error, or, when an earlier window met the site's refusal, not asked for. */
   const finishWindow = async (state: SiteState, window: DayWindow, error: unknown): Promise<void> => {
     const days = daysBetween(window.firstDay, window.lastDay) + 1
-    const message = redact(state.refusal ?? messageOf(error))
+    const message = redact(error === undefined
+      ? `not asked for: the API refused site ${state.site.siteId} earlier in this run (${state.refusal ?? 'no reason given'})`
+      : messageOf(error))
     const failure: WindowFailure = { runId, siteId: state.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, error: message }
     await loadLane(() => loader.recordWindowFailure(db, failure))
     failures.push(failure)
@@ -281,7 +284,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       try {
         await runWindow(state, window, probe)
       } catch (error) {
-        if (isSiteRefusal(error)) state.refusal ??= messageOf(error)
+        if (isSiteRefusal(error)) state.refusal ??= error.answer ?? error.message
         await finishWindow(state, window, error)
       } finally {
         if (probe) state.probing = false
@@ -314,7 +317,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
 }
 
 /** A refusal of the site itself (wrong token or site id): every other window would get the same. */
-function isSiteRefusal(error: unknown): boolean {
+function isSiteRefusal(error: unknown): error is CalltouchRequestError {
   return error instanceof CalltouchRequestError && (error.status === 401 || error.status === 403)
 }
 

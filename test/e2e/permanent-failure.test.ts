@@ -41,13 +41,15 @@ describePostgres('a window that fails every time', () => {
 
   it('is recorded failed with its reason while the other site loads, and the run exits 1', async () => {
     const result = await backfill('CT_TOKEN')
-    const reason = `deals of site ${REFUSED_SITE} from ${FROM} to 2026-11-18, page 1: Calltouch answered HTTP 403: Доступ запрещён: неверный токен или идентификатор сайта — check the site id and its API token`
+    const answer = 'Calltouch answered HTTP 403: Доступ запрещён: неверный токен или идентификатор сайта — check the site id and its API token'
+    const reason = `deals of site ${REFUSED_SITE} from ${FROM} to 2026-11-18, page 1: ${answer}`
     expect(result.exitCode).toBe(1)
     const good = sim.expectedDeals(GOOD_SITE, FROM, TO).length
     expect(result.stdout.replace(/\d+\.\d s\n/, 'N s\n')).toBe(
-      // The site's probe window meets the refusal; its other window is not asked for, and fails with the same reason.
+      // The site's probe window meets the refusal; its other window is not asked for, and says so with the API's answer.
       `backfill: 2 site(s), 20 day(s) (10 failed), 3 request(s), 0 retries, ${good} record(s) seen, ${good} changed, 0 rejected, N s\n` +
-      `failed: site ${REFUSED_SITE} ${FROM}..2026-11-17: ${reason}\nfailed: site ${REFUSED_SITE} 2026-11-18..${TO}: ${reason}\n`)
+      `failed: site ${REFUSED_SITE} ${FROM}..2026-11-17: ${reason}\n` +
+      `failed: site ${REFUSED_SITE} 2026-11-18..${TO}: not asked for: the API refused site ${REFUSED_SITE} earlier in this run (${answer})\n`)
     expect(await ledger()).toEqual([
       { site_id: GOOD_SITE, status: 'ok', days: 10, error: null },
       { site_id: REFUSED_SITE, status: 'failed', days: 10, error: reason },
