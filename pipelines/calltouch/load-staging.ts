@@ -50,13 +50,11 @@ const STAGING_TABLES = [
  * first uses a temporary table (https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-TEMP-BUFFERS),
  * so a session that already did keeps its size.
  * Memoize is off: the checks of stage_changed_records run once a record, so its cache never hits.
- * JIT is off: once calltouch.orders holds millions of rows, the planner's costs pass jit_above_cost
- * and each statement would spend longer compiling than its few thousand rows take to run.
+ * (JIT is off for every session: see connection.ts.)
  */
 const LOAD_SETTINGS = [
   `set local work_mem = '64MB'`,
   `set local enable_memoize = off`,
-  `set local jit = off`,
   `do $$ begin
     if current_setting('temp_buffers') <> '${STAGING_TEMP_BUFFERS}' then perform set_config('temp_buffers', '${STAGING_TEMP_BUFFERS}', false); end if;
   exception when invalid_parameter_value then null;

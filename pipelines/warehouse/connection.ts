@@ -27,8 +27,19 @@ export interface Warehouse {
  * 'YYYY-MM-DD' strings (a Date would shift with the process's zone),
  * timestamptz as Date.
  */
-const TYPE_OIDS = { int8: 20, numeric: 1700, date: 1082 } as const
+const TYPE_OIDS = { int8: 20, numeric: 1700, date: 1082, text: 25 } as const
 const asText = (value: string): string => value
+
+/**
+ * A text parameter may be given as the UTF-8 bytes of the text (page bodies are
+ * kept as received, outside the JavaScript heap): pg sends bytes as they are, in
+ * binary format, which PostgreSQL reads as text; PGlite only takes strings.
+ */
+function textParameter(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')
+  throw new Error('Invalid input for string type')
+}
 
 /** Session settings for every connection: UTC for determinism, no JIT (it slowed the load path). */
 const SESSION_SETTINGS = ['SET TIME ZONE UTC', 'SET jit = off'] as const
@@ -102,6 +113,7 @@ async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' 
   try {
     client = await PGliteEngine.create(path.resolve(config.dataDir), {
       parsers: { [TYPE_OIDS.int8]: asText, [TYPE_OIDS.numeric]: asText, [TYPE_OIDS.date]: asText },
+      serializers: { [TYPE_OIDS.text]: textParameter },
     })
     for (const statement of SESSION_SETTINGS) await client.exec(statement)
   } catch (error) {
