@@ -196,7 +196,7 @@ function countingLoader(seen: Map<number, number>): WindowLoader {
       for (let day = window.firstDay; day <= window.lastDay; day = addDays(day, 1)) recordsByDay[day] = 0
       const numbers = new Set<string>()
       for (const page of window.pages) {
-        for (const record of (JSON.parse(page) as { records: { orderNumber: string; orderDate: string }[] }).records) {
+        for (const record of (JSON.parse(Buffer.from(page).toString('utf8')) as { records: { orderNumber: string; orderDate: string }[] }).records) {
           const [d, m, y] = record.orderDate.slice(0, 10).split('/')
           const day = `${y}-${m}-${d}`
           if (day in recordsByDay && !numbers.has(record.orderNumber)) {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import pRetry from 'p-retry'
 import { EtlError, messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
@@ -17,13 +18,19 @@ const MAX_RETRY_AFTER_MS = 60_000
 
 /** One page of the deals export, its body exactly as received. */
 export interface OrdersPage {
-  /** The response text, never re-serialized: 38-digit custom values must not pass through a JS number. */
-  readonly body: string
+  /**
+   * The response body as the bytes received (UTF-8), never re-serialized: 38-digit custom values
+   * must not pass through a JS number. Bytes, not a string: half the size of a JavaScript string
+   * of Cyrillic text, and outside the JavaScript heap while the page waits to be loaded.
+   */
+  readonly body: Uint8Array
   readonly page: number
   readonly pageTotal: number
   readonly recordsTotal: number
   /** The page's records' identities, in order; a record without orderNumber gets a key of its own. */
   readonly recordKeys: readonly string[]
+  /** The days (DD/MM/YYYY) the records' orderDate names. */
+  readonly orderDays: ReadonlySet<string>
 }
 
 /** The dates of a request, site-local, as the API filters orderDate. */
@@ -109,8 +116,7 @@ export class CalltouchClient {
     const url = `${base}/calls-service/RestAPI/${this.siteId}/orders-diary/orders?${query.toString()}`
     const what = `deals of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo}, page ${page}`
     return this.withRetries(what, priority, url, async (signal) => {
-      const body = await this.getText(url, what, signal)
-      return parseOrdersPage(body, page, what)
+      return parseOrdersPage(await this.getBody(url, what, signal), page, what)
     })
   }
 
@@ -131,7 +137,7 @@ export class CalltouchClient {
     const url = `${base}/calls-service/RestAPI/${this.siteId}/getnodeid/`
     try {
       const nodeId = await this.withRetries(`the API node of site ${this.siteId}`, REQUEST_PRIORITIES.discovery, url, async (signal) => {
-        const body = JSON.parse(await this.getText(url, `the API node of site ${this.siteId}`, signal)) as { nodeId?: unknown }
+        const body = JSON.parse((await this.getBody(url, `the API node of site ${this.siteId}`, signal)).toString('utf8')) as { nodeId?: unknown }
         return body.nodeId
       }, 1)
       if (typeof nodeId === 'number' && Number.isInteger(nodeId) && nodeId > 0) return nodeBaseUrl(nodeId).replace(/\/+$/, '')
@@ -168,13 +174,13 @@ export class CalltouchClient {
     })
   }
 
-  /** GET `url` and read its body within the signal's time; turns every failure into a CalltouchRequestError. */
-  private async getText(url: string, what: string, signal: AbortSignal): Promise<string> {
+  /** GET `url` and read its body's bytes within the signal's time; turns every failure into a CalltouchRequestError. */
+  private async getBody(url: string, what: string, signal: AbortSignal): Promise<Buffer> {
     let response: Response
-    let body: string
+    let body: Buffer
     try {
       response = await this.fetch(url, { signal, headers: { accept: 'application/json' } })
-      body = await response.text()
+      body = Buffer.from(await response.arrayBuffer())
     } catch (error) {
       if (this.config.signal?.aborted) throw new CalltouchRequestError(`${what}: interrupted, the run is stopping`, { retryable: false }, { cause: error })
       const reason = signal.aborted ? `no answer within ${this.config.timeoutMs} ms` : `network error (${networkCause(error)})`
@@ -187,30 +193,35 @@ export class CalltouchClient {
     }
     if (status >= 500) throw new CalltouchRequestError(`${what}: HTTP ${status} from Calltouch`, { retryable: true }, { status })
     const hint = status === 403 ? ' — check the site id and its API token' : ''
-    const answer = `Calltouch answered HTTP ${status}: ${apiErrorMessage(body)}${hint}`
+    const answer = `Calltouch answered HTTP ${status}: ${apiErrorMessage(body.toString('utf8'))}${hint}`
     throw new CalltouchRequestError(`${what}: ${answer}`, { retryable: false }, { status, answer })
   }
 }
 
 /** Validates a page's envelope; a body that does not parse is retried, never half-loaded. */
-function parseOrdersPage(body: string, page: number, what: string): OrdersPage {
+function parseOrdersPage(bytes: Buffer, page: number, what: string): OrdersPage {
+  const text = bytes.toString('utf8')
   let json: unknown
   try {
-    json = JSON.parse(body)
+    json = JSON.parse(text)
   } catch (error) {
-    throw new CalltouchRequestError(`${what}: the answer is not JSON (${body.length} characters, perhaps cut off)`, { retryable: true }, { cause: error })
+    throw new CalltouchRequestError(`${what}: the answer is not JSON (${text.length} characters, perhaps cut off)`, { retryable: true }, { cause: error })
   }
   const envelope = json as { page?: unknown; pageTotal?: unknown; recordsTotal?: unknown; records?: unknown }
   if (typeof json !== 'object' || json === null || !Array.isArray(envelope.records) || typeof envelope.recordsTotal !== 'number') {
     throw new CalltouchRequestError(`${what}: the answer is not a page of deals (no records array or recordsTotal)`, { retryable: true })
   }
   const records = envelope.records as unknown[]
+  const orderDays = new Set<string>()
   const recordKeys = records.map((record, index) => {
-    const orderNumber = (record as { orderNumber?: unknown } | null)?.orderNumber
+    const { orderNumber, orderDate } = (record ?? {}) as { orderNumber?: unknown; orderDate?: unknown }
+    if (typeof orderDate === 'string') orderDays.add(orderDate.slice(0, 10))
     return typeof orderNumber === 'string' || typeof orderNumber === 'number' ? String(orderNumber) : `\u0000no-order-number:${page}:${index}`
   })
   return {
-    body,
+    // Bytes that are not UTF-8 are kept as read (U+FFFD in their place), as PostgreSQL refuses them.
+    body: isUtf8(bytes) ? bytes : Buffer.from(text, 'utf8'),
+    orderDays,
     page: typeof envelope.page === 'number' ? envelope.page : page,
     pageTotal: typeof envelope.pageTotal === 'number' ? envelope.pageTotal : 0,
     recordsTotal: envelope.recordsTotal,

@@ -12,8 +12,8 @@ export interface DayWindow {
 }
 
 export interface ExtractedWindow {
-  /** Response bodies exactly as received; may hold records of the day after the window. */
-  readonly pages: readonly string[]
+  /** Response bodies exactly as received (UTF-8 bytes); may hold records of the day after the window. */
+  readonly pages: readonly Uint8Array[]
   readonly recordsTotal: number
   /** Reads of the window (1 unless a read was torn). */
   readonly reads: number
@@ -69,7 +69,7 @@ export function requestRange(window: DayWindow, dateToInclusive: boolean): DateR
 export async function extractWindow(client: CalltouchClient, window: DayWindow, options: ExtractWindowOptions = {}): Promise<ExtractOutcome> {
   const maxReads = options.maxReads ?? DEFAULT_MAX_WINDOW_READS
   const range = requestRange(window, options.dateToInclusive === true)
-  const dayAfter = new RegExp(`"orderDate"\\s*:\\s*"${formatDealsExportDate(range.dateTo).replaceAll('/', '\\/')}`)
+  const dayAfter = formatDealsExportDate(range.dateTo)
   let lastProblem = ''
   for (let read = 1; read <= maxReads; read++) {
     await options.pages?.take(1, 'first page')
@@ -87,7 +87,7 @@ export async function extractWindow(client: CalltouchClient, window: DayWindow, 
         pages: pages.map((page) => page.body),
         recordsTotal: first.recordsTotal,
         reads: read,
-        sawDayAfter: range.dateTo > window.lastDay && pages.some((page) => dayAfter.test(page.body)),
+        sawDayAfter: range.dateTo > window.lastDay && pages.some((page) => page.orderDays.has(dayAfter)),
       }
     }
     lastProblem = problem

@@ -36,9 +36,9 @@ export function assertValidWindow(window: WindowBounds & { readonly timeZone: st
   if (window.pages.length === 0) {
     throw new EtlError('INPUT', `${windowLabel(window)}: no page bodies; pass every response body of the window (an empty answer is a page with an empty records list)`)
   }
-  const notText = window.pages.findIndex((page) => typeof page !== 'string')
+  const notText = window.pages.findIndex((page) => typeof page !== 'string' && !(page instanceof Uint8Array))
   if (notText >= 0) {
-    throw new EtlError('INPUT', `${windowLabel(window)}: page ${notText + 1} is not the response body's text; pass bodies as received, never parsed`)
+    throw new EtlError('INPUT', `${windowLabel(window)}: page ${notText + 1} is not the response body's text or bytes; pass bodies as received, never parsed`)
   }
 }
 

@@ -31,13 +31,16 @@ export interface WindowToLoad {
   readonly firstDay: string
   /** Inclusive. */
   readonly lastDay: string
-  /** Response bodies of every page of the window, exactly as received (text, never re-serialized:
+  /** Response bodies of every page of the window, exactly as received (text or its UTF-8 bytes, never re-serialized:
    *  custom values have 38 digits and JS numbers would round them). The extractor may have asked for
    *  [firstDay, lastDay + 1] to be safe about dateTo semantics, so pages can hold records of other days:
    *  load only records whose orderDate falls inside [firstDay, lastDay]; pages can overlap (a record twice):
    *  de-duplicate by orderNumber. */
-  readonly pages: readonly string[]
+  readonly pages: readonly PageBody[]
 }
+
+/** A response body: its text, or the UTF-8 bytes received (kept outside the JavaScript heap). */
+export type PageBody = string | Uint8Array
 
 export interface WindowLoadResult {
   /** Distinct in-window records received. */
@@ -108,7 +111,7 @@ export async function loadWindow(db: WarehouseDb, window: WindowToLoad): Promise
   } catch (error) {
     if (error instanceof EtlError) throw error
     for (const [index, page] of window.pages.entries()) {
-      const problem = jsonProblem(page)
+      const problem = jsonProblem(textOf(page))
       if (problem !== undefined) throw new EtlError('INPUT', `${windowLabel(window)}: page ${index + 1} is not valid JSON (${problem}); read the window again`, { cause: error })
     }
     throw new EtlError('WAREHOUSE', `loading ${windowLabel(window)} failed, nothing of it was kept: ${redact(messageOf(error))}`, { cause: error, context: { siteId, firstDay, lastDay } })
@@ -163,10 +166,10 @@ async function loadInTransaction(db: WarehouseDb, window: WindowToLoad, staging:
 }
 
 /** Stages a chunk of pages; what it reports is the same whichever way the texts are sent. */
-async function stageChunk(trx: WarehouseDb, window: WindowToLoad, chunk: readonly string[], pagesBefore: number, staging: Staging): Promise<StageRow | undefined> {
+async function stageChunk(trx: WarehouseDb, window: WindowToLoad, chunk: readonly PageBody[], pagesBefore: number, staging: Staging): Promise<StageRow | undefined> {
   const { firstDay, lastDay } = window
   if (staging === 'by chunk') {
-    const [stage] = await runSqlFile<StageRow>(trx, 'stage_window_records', [chunk.join(','), firstDay, lastDay, pagesBefore])
+    const [stage] = await runSqlFile<StageRow>(trx, 'stage_window_records', [chunk.map(textOf).join(','), firstDay, lastDay, pagesBefore])
     return stage
   }
   const badPages: number[] = []
@@ -204,13 +207,22 @@ const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g
  * window's statement, on every run, for ever. It becomes U+FFFD, the replacement character: the
  * deal loads, and the spot stays visible in the value.
  */
-export function withoutNulEscapes(page: string): string {
+export function withoutNulEscapes(page: PageBody): PageBody {
+  if (typeof page !== 'string') return bytesOf(page).includes('\\u0000') ? withoutNulEscapes(textOf(page)) : page
   return page.includes('\\u0000') ? page.replace(NUL_ESCAPE, '$1\\ufffd') : page
 }
 
+function bytesOf(page: Uint8Array): Buffer {
+  return Buffer.isBuffer(page) ? page : Buffer.from(page.buffer, page.byteOffset, page.byteLength)
+}
+
+function textOf(page: PageBody): string {
+  return typeof page === 'string' ? page : bytesOf(page).toString('utf8')
+}
+
 /** Consecutive pages grouped so that each group's texts add up to about PAGE_CHUNK_CHARS. */
-function* pageChunks(pages: readonly string[]): Generator<string[]> {
-  let chunk: string[] = []
+function* pageChunks(pages: readonly PageBody[]): Generator<PageBody[]> {
+  let chunk: PageBody[] = []
   let chars = 0
   for (const page of pages) {
     if (chunk.length > 0 && chars + page.length > PAGE_CHUNK_CHARS) {

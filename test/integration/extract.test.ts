@@ -32,7 +32,7 @@ function windowOrderNumbers(outcome: ExtractOutcome, firstDay: string, lastDay: 
   if (outcome.kind !== 'extracted') throw new Error('expected an extracted window')
   const numbers = new Set<string>()
   for (const page of outcome.pages) {
-    for (const record of (JSON.parse(page) as { records: { orderNumber: string; orderDate: string }[] }).records) {
+    for (const record of (JSON.parse(Buffer.from(page).toString('utf8')) as { records: { orderNumber: string; orderDate: string }[] }).records) {
       const [day, month, year] = record.orderDate.slice(0, 10).split('/')
       const iso = `${year}-${month}-${day}`
       if (iso >= firstDay && iso <= lastDay) numbers.add(record.orderNumber)
@@ -70,7 +70,7 @@ describe('reading a window of deals', () => {
   it.each([0, 1] as const)('stops at an empty first page whose pageTotal is %i', async (emptyPageTotal) => {
     const { client, limiter } = await setUp({ emptyPageTotal })
     const outcome = await extractWindow(client, { firstDay: '2024-03-01', lastDay: '2024-03-09' })
-    expect(outcome).toEqual({ kind: 'extracted', pages: [`{"page":1,"pageTotal":${emptyPageTotal},"pageSize":1000,"recordsTotal":0,"records":[]}`], recordsTotal: 0, reads: 1, sawDayAfter: false })
+    expect(outcome).toEqual({ kind: 'extracted', pages: [Buffer.from(`{"page":1,"pageTotal":${emptyPageTotal},"pageSize":1000,"recordsTotal":0,"records":[]}`)], recordsTotal: 0, reads: 1, sawDayAfter: false })
     expect(limiter.counters.requests).toBe(1)
   })
 

@@ -200,6 +200,16 @@ describeEachEngine('loading a window', (engine) => {
     expect(await rows(db, `select count(*)::integer as n from etl.rejected_records`)).toEqual(rejectedBefore)
   })
 
+  it('reads pages given as the UTF-8 bytes received exactly as the same pages given as text', async () => {
+    const before = await snapshot(db, SITE)
+    const asBytes = await loadWindow(db, window({ pages: FIRST_PAGES.map((text) => Buffer.from(text, 'utf8')) }))
+    expect(asBytes).toEqual({
+      seen: 14, landed: 0, changed: 0, rejected: 11, removed: 0,
+      recordsByDay: { '2026-02-27': 4, '2026-02-28': 4, '2026-03-01': 3 },
+    })
+    expect(await snapshot(db, SITE)).toEqual(before)
+  })
+
   it('lands a new version of a changed deal and replaces its children; A then B then A lands three versions', async () => {
     const site = 2001
     const load = (status: string) => loadWindow(db, window({ siteId: site, firstDay: '2026-03-05', lastDay: '2026-03-05', pages: [page([deal('D-1', '05/03/2026', status)])] }))
