@@ -76,7 +76,9 @@ describePostgres('calltouch-etl schedule, and the run lock between processes', (
   }
 
   it('runs sync then transform on a per-second schedule, twice without overlap, skipping the ticks in between, and exits 0 on SIGTERM', async () => {
-    const env = await setUp(0)
+    // Each answer takes 1.1 s, so every run outlasts the 1-second tick and a tick falls inside
+    // it; with instant answers a run can finish within a second and no tick is skipped.
+    const env = await setUp(1_100)
     const schedule = startSchedule(env)
     await waitFor('two finished scheduled runs', (rows) => rows.filter((row) => row.command === 'schedule' && row.finished_at !== null).length >= 2)
     child?.kill('SIGTERM')
