@@ -1,3 +1,4 @@
+import Bottleneck from 'bottleneck'
 import { messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { redact } from '../core/secrets.ts'
@@ -148,7 +149,9 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const totals = { daysDone: 0, daysFailed: 0, windows: 0, windowsFailed: 0, seen: 0, landed: 0, changed: 0, rejected: 0, removed: 0 }
   const failures: WindowFailure[] = []
   const traits: ApiTraits = { dateToInclusive: false, dateToSettled: false, unsettledReads: 0 }
-  const loadLane = createLanes(Math.max(1, config.loadConcurrency ?? DEFAULT_LOAD_CONCURRENCY))
+  // At most loadConcurrency loads at once, the others in the order they were given.
+  const loads = new Bottleneck({ maxConcurrent: Math.max(1, config.loadConcurrency ?? DEFAULT_LOAD_CONCURRENCY) })
+  const loadLane = <T>(task: () => Promise<T>): Promise<T> => loads.schedule(task)
   const pageBudget = createPageBudget(config.pageBudget ?? DEFAULT_PAGE_BUDGET)
   const changed = createSignal()
   let rotation = 0
@@ -319,24 +322,6 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
 /** A refusal of the site itself (wrong token or site id): every other window would get the same. */
 function isSiteRefusal(error: unknown): error is CalltouchRequestError {
   return error instanceof CalltouchRequestError && (error.status === 401 || error.status === 403)
-}
-
-/** Runs at most `lanes` tasks at once, the others in the order they were given. */
-function createLanes(lanes: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0
-  const waiting: (() => void)[] = []
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running < lanes) running += 1
-    else await new Promise<void>((resolve) => waiting.push(resolve))
-    try {
-      return await task()
-    } finally {
-      // The lane passes straight to the next task, if any.
-      const next = waiting.shift()
-      if (next) next()
-      else running -= 1
-    }
-  }
 }
 
 /** Lets idle workers sleep until something changes. */
