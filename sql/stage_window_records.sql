@@ -1,10 +1,12 @@
--- Parses a window's page bodies and stages the distinct records of the window's days.
+-- Parses a window's page bodies and stages the in-window records they hold, each with its page
+-- and place, so that delete_superseded_records can keep the latest read of a deal that came twice.
 -- $1 page bodies as the elements of a JSON array: one body's text, or the texts of consecutive
 -- pages joined by commas (never re-serialized), $2 first day,
 -- $3 last day ('YYYY-MM-DD', inclusive), $4 number of pages staged before these.
 -- A record whose orderDate has no dd/mm/yyyy day is kept (it is rejected later, not dropped).
--- A later page wins over an earlier one: it was read later. Returns the pages parsed and the
--- ordinals of pages whose "records" is not a list, so the caller can refuse a body it cannot trust.
+-- A plain insert: a unique key with ON CONFLICT, and the sort that fed it, cost more than half of
+-- this statement. Returns the pages parsed and the ordinals of pages whose "records" is not a list,
+-- so the caller can refuse a body it cannot trust.
 with pages as (
   select p.body, $4::integer + p.page_no::integer as page_no
   from jsonb_array_elements(('[' || $1::text || ']')::jsonb) with ordinality as p(body, page_no)
@@ -32,19 +34,10 @@ records as (
   ) as k
 ),
 staged as (
-  -- Sorted bytewise: equal keys are equal in any deterministic collation, and "C" compares fastest.
-  insert into pg_temp.load_records (order_number, record, record_day, payload_hash)
-  select distinct on (
-      order_number collate "C",
-      case when order_number is null then page_no end,
-      case when order_number is null then record_no end
-    )
-    order_number, record, record_day, md5(record::text)
+  insert into pg_temp.load_records (order_number, record, record_day, payload_hash, page_no, record_no)
+  select order_number, record, record_day, md5(record::text), page_no, record_no
   from records
   where record_day is null or record_day between $2::text and $3::text
-  order by order_number collate "C", case when order_number is null then page_no end, case when order_number is null then record_no end, page_no desc, record_no desc
-  on conflict (order_number) do update
-    set record = excluded.record, record_day = excluded.record_day, payload_hash = excluded.payload_hash
   returning 1
 )
 select

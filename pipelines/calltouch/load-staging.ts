@@ -5,10 +5,12 @@ import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
  * windows can load side by side on a pool), created once per connection and emptied at every
  * commit or rollback: `on commit delete rows` costs far less than creating a table per window.
  *
- * - load_records: the window's distinct in-window records, keyed by orderNumber (records
- *   without one have a null key and are each kept, to be rejected), with the day their
- *   orderDate names ('YYYY-MM-DD' text: an impossible day like 2026-02-31 is still a day of the
- *   window) and the payload hash.
+ * - load_records: the window's distinct in-window records, one per orderNumber once
+ *   delete_superseded_records has run (records without one have a null key and are each kept, to
+ *   be rejected), with the day their orderDate names ('YYYY-MM-DD' text: an impossible day like
+ *   2026-02-31 is still a day of the window), the payload hash, and the page and place it was read
+ *   at. No unique key: staging by plain insert and removing the rare repeat afterwards costs far
+ *   less than ON CONFLICT on every record.
  * - load_changes: the records that differ from the warehouse's version, each with its reason
  *   for rejection or its converted values. Only a rejected record's payload is copied here (it may
  *   have no orderNumber to find it by); the others are read from load_records by orderNumber:
@@ -18,11 +20,17 @@ const STAGING_TEMP_BUFFERS = '64MB'
 
 const STAGING_TABLES = [
   `create temp table if not exists load_records (
-    order_number text unique,
+    order_number text,
     record jsonb not null,
     record_day text,
-    payload_hash text not null
+    payload_hash text not null,
+    page_no integer not null,
+    record_no bigint not null
   ) on commit delete rows`,
+  // Not unique (see above), but an index all the same: the warehouse's statistics lag behind a bulk
+  // load, and when the planner takes the window's days of calltouch.orders for a handful of rows, it
+  // probes load_records once a deal; without an index each probe would read all of it.
+  `create index if not exists load_records_order_number on load_records (order_number)`,
   `create temp table if not exists load_changes (
     order_number text,
     record jsonb,

@@ -145,9 +145,10 @@ async function loadInTransaction(db: WarehouseDb, window: WindowToLoad, staging:
       }
       pagesBefore += chunk.length
     }
-    // Fresh statistics let the planner join the staged records to the warehouse by key instead
-    // of reading every deal of the site (temporary tables are never analyzed automatically).
+    // Fresh statistics let the planner join the staged records to each other and to the warehouse
+    // by hash or key instead of by nested scans (temporary tables are never analyzed automatically).
     await executeSql(trx, 'analyze pg_temp.load_records (order_number)')
+    await runSqlFile(trx, 'delete_superseded_records')
     await runSqlFile(trx, 'stage_changed_records', [siteId, timeZone])
     await executeSql(trx, 'analyze pg_temp.load_changes (order_number, existed, reason)')
     const rejected = await count(trx, 'insert_rejected_records', [siteId, runId, firstDay, lastDay])
