@@ -10,25 +10,30 @@ insert into pg_temp.load_changes (
   planned_amount, completed_amount, call_id, duration_seconds, call_time, visit_time
 )
 select r.order_number, case when k.reason is not null then r.record end, r.payload_hash, o.order_number is not null, k.reason,
-  case when k.reason is null then nullif(r.record ->> 'orderId', '')::bigint end,
+  case when k.reason is null then nullif(t.order_id #>> '{}', '')::bigint end,
   p.order_local at time zone $2::text,
   p.order_local::date,
   p.created_date,
   p.completed_date,
-  case when k.reason is null then nullif(r.record ->> 'plannedAmount', '')::numeric(18, 2) end,
-  case when k.reason is null then nullif(r.record ->> 'completedAmount', '')::numeric(18, 2) end,
-  case when k.reason is null then nullif(t.order_source ->> 'callId', '')::bigint end,
-  case when k.reason is null then nullif(t.order_source ->> 'duration', '')::integer end,
+  case when k.reason is null then nullif(t.planned_amount #>> '{}', '')::numeric(18, 2) end,
+  case when k.reason is null then nullif(t.completed_amount #>> '{}', '')::numeric(18, 2) end,
+  case when k.reason is null then nullif(t.call_id #>> '{}', '')::bigint end,
+  case when k.reason is null then nullif(t.duration #>> '{}', '')::integer end,
   p.call_local at time zone $2::text,
   p.visit_local at time zone $2::text
 from pg_temp.load_records r
 left join calltouch.orders o on o.site_id = $1::integer and o.order_number = r.order_number
 -- Each step is a lateral subquery kept whole by OFFSET 0, so its values are computed once a
--- record and used by name, without copying records through materialized CTEs. Texts are pulled
+-- record and used by name, without copying records through materialized CTEs. Values are pulled
 -- out of the record once: the date parsers are inlined, and an argument that is a jsonb lookup
--- would be evaluated again at each of its ~20 uses.
+-- would be evaluated again at each of its ~20 uses. A JSON number is checked by its value (a
+-- regex costs several times more); any other JSON type by its text, as the API may send digits
+-- as a string.
 cross join lateral (
   select r.record -> 'orderSource' as order_source, r.record -> 'visit' as visit,
+    r.record -> 'plannedAmount' as planned_amount, r.record -> 'completedAmount' as completed_amount,
+    r.record -> 'orderId' as order_id, r.record -> 'orderSource' -> 'callId' as call_id,
+    r.record -> 'orderSource' -> 'duration' as duration,
     r.record ->> 'orderDate' as order_date_text,
     r.record ->> 'createdDate' as created_date_text,
     r.record ->> 'completedDate' as completed_date_text,
@@ -52,12 +57,17 @@ cross join lateral (
       when p.order_local is null then format('orderDate %s is not a date and time DD/MM/YYYY HH:MM:SS', coalesce(r.record -> 'orderDate', 'null'))
       when p.created_date is null and t.created_date_text <> '' then format('createdDate %s is not a date DD/MM/YYYY', r.record -> 'createdDate')
       when p.completed_date is null and t.completed_date_text <> '' then format('completedDate %s is not a date DD/MM/YYYY', r.record -> 'completedDate')
-      when r.record ->> 'plannedAmount' !~ '^(-?[0-9]{1,16}(\.[0-9]+)?)?$' then format('plannedAmount %s is not an amount of up to 16 integer digits', r.record -> 'plannedAmount')
-      when r.record ->> 'completedAmount' !~ '^(-?[0-9]{1,16}(\.[0-9]+)?)?$' then format('completedAmount %s is not an amount of up to 16 integer digits', r.record -> 'completedAmount')
-      when r.record ->> 'orderId' !~ '^(-?[0-9]{1,18})?$' then format('orderId %s is not an integer of up to 18 digits', r.record -> 'orderId')
+      when case jsonb_typeof(t.planned_amount) when 'number' then abs(t.planned_amount::numeric) >= 1e16
+        else t.planned_amount #>> '{}' !~ '^(-?[0-9]{1,16}(\.[0-9]+)?)?$' end then format('plannedAmount %s is not an amount of up to 16 integer digits', t.planned_amount)
+      when case jsonb_typeof(t.completed_amount) when 'number' then abs(t.completed_amount::numeric) >= 1e16
+        else t.completed_amount #>> '{}' !~ '^(-?[0-9]{1,16}(\.[0-9]+)?)?$' end then format('completedAmount %s is not an amount of up to 16 integer digits', t.completed_amount)
+      when case jsonb_typeof(t.order_id) when 'number' then scale(t.order_id::numeric) <> 0 or abs(t.order_id::numeric) >= 1e18
+        else t.order_id #>> '{}' !~ '^(-?[0-9]{1,18})?$' end then format('orderId %s is not an integer of up to 18 digits', t.order_id)
       when jsonb_typeof(t.order_source) not in ('object', 'null') then format('orderSource %s is not an object', t.order_source)
-      when t.order_source ->> 'callId' !~ '^(-?[0-9]{1,18})?$' then format('orderSource.callId %s is not an integer of up to 18 digits', t.order_source -> 'callId')
-      when t.order_source ->> 'duration' !~ '^(-?[0-9]{1,9})?$' then format('orderSource.duration %s is not an integer of up to 9 digits', t.order_source -> 'duration')
+      when case jsonb_typeof(t.call_id) when 'number' then scale(t.call_id::numeric) <> 0 or abs(t.call_id::numeric) >= 1e18
+        else t.call_id #>> '{}' !~ '^(-?[0-9]{1,18})?$' end then format('orderSource.callId %s is not an integer of up to 18 digits', t.call_id)
+      when case jsonb_typeof(t.duration) when 'number' then scale(t.duration::numeric) <> 0 or abs(t.duration::numeric) >= 1e9
+        else t.duration #>> '{}' !~ '^(-?[0-9]{1,9})?$' end then format('orderSource.duration %s is not an integer of up to 9 digits', t.duration)
       when p.call_local is null and t.call_time_text <> '' then format('orderSource.dateCall %s is not a date and time DD/MM/YYYY HH:MM:SS', t.order_source -> 'dateCall')
       when jsonb_typeof(t.visit) not in ('object', 'null') then format('visit %s is not an object', t.visit)
       when p.visit_local is null and t.visit_time_text <> '' then format('visit.visitDate %s is not a date and time DD/MM/YYYY HH:MM:SS', t.visit -> 'visitDate')

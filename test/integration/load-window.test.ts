@@ -308,6 +308,79 @@ describeEachEngine('loading a window', (engine) => {
   })
 })
 
+describeEachEngine('loading a window: amounts, ids and repeated deals', (engine) => {
+  let tw: TestWarehouse
+  let db: WarehouseDb
+  let runId: string
+
+  beforeAll(async () => {
+    tw = await createTestWarehouse(engine)
+    db = tw.warehouse.db
+    runId = await startRun(db, 'backfill')
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  /** A deal of 2026-02-27 with `fields` (JSON members) added. */
+  const withFields = (orderNumber: string, fields: string): string =>
+    `{"orderNumber":"${orderNumber}","orderDate":"27/02/2026 12:00:00",${fields}}`
+
+  it('loads numbers and digit strings in range, and rejects the rest with the value as the API sent it', async () => {
+    const records = [
+      withFields('OK-1', '"plannedAmount":"1500.50","completedAmount":9999999999999999.99,"orderId":"77","orderSource":{"type":"CALL","callId":-5,"duration":"95"}'),
+      withFields('OK-2', '"plannedAmount":-0.5,"completedAmount":null,"orderId":999999999999999999,"orderSource":{"type":"CALL","callId":"","duration":999999999}'),
+      withFields('NO-1', '"plannedAmount":1e16'),
+      withFields('NO-2', '"completedAmount":"12,5"'),
+      withFields('NO-3', '"orderId":1.5'),
+      withFields('NO-4', '"orderId":1000000000000000000'),
+      withFields('NO-5', '"orderId":true'),
+      withFields('NO-6', '"orderSource":{"type":"CALL","callId":"12a"}'),
+      withFields('NO-7', '"orderSource":{"type":"CALL","duration":1000000000}'),
+      withFields('NO-8', '"orderSource":{"type":"CALL","duration":95.0}'),
+    ]
+    const result = await loadWindow(db, { runId, siteId: SITE, timeZone: ZONE, firstDay: '2026-02-27', lastDay: '2026-02-27', pages: [page(records)] })
+    expect(result).toEqual({ seen: 10, landed: 2, changed: 2, rejected: 8, removed: 0, recordsByDay: { '2026-02-27': 10 } })
+    expect(await rows(db, `
+      select o.order_number, o.planned_amount, o.completed_amount, o.order_id, s.call_id, s.duration_seconds
+      from calltouch.orders o join calltouch.sources s using (site_id, order_number) order by o.order_number`)).toEqual([
+      { order_number: 'OK-1', planned_amount: '1500.50', completed_amount: '9999999999999999.99', order_id: '77', call_id: '-5', duration_seconds: 95 },
+      { order_number: 'OK-2', planned_amount: '-0.50', completed_amount: null, order_id: '999999999999999999', call_id: null, duration_seconds: 999999999 },
+    ])
+    expect(await rows(db, `select order_number, reason from etl.rejected_records where site_id = $1 order by order_number`, [SITE])).toEqual([
+      { order_number: 'NO-1', reason: 'plannedAmount 10000000000000000 is not an amount of up to 16 integer digits' },
+      { order_number: 'NO-2', reason: 'completedAmount "12,5" is not an amount of up to 16 integer digits' },
+      { order_number: 'NO-3', reason: 'orderId 1.5 is not an integer of up to 18 digits' },
+      { order_number: 'NO-4', reason: 'orderId 1000000000000000000 is not an integer of up to 18 digits' },
+      { order_number: 'NO-5', reason: 'orderId true is not an integer of up to 18 digits' },
+      { order_number: 'NO-6', reason: 'orderSource.callId "12a" is not an integer of up to 18 digits' },
+      { order_number: 'NO-7', reason: 'orderSource.duration 1000000000 is not an integer of up to 9 digits' },
+      { order_number: 'NO-8', reason: 'orderSource.duration 95.0 is not an integer of up to 9 digits' },
+    ])
+  })
+
+  it('keeps the last read of a deal that comes more than once, within a page and across pages', async () => {
+    const site = SITE + 1
+    const pages = [
+      page([deal('TWICE-1', '27/02/2026', 'first'), deal('TWICE-2', '27/02/2026', 'first'), deal('TWICE-1', '27/02/2026', 'second')], 1, 2),
+      page([deal('TWICE-2', '27/02/2026', 'second'), deal('ONCE', '27/02/2026', 'only')], 2, 2),
+    ]
+    const result = await loadWindow(db, { runId, siteId: site, timeZone: ZONE, firstDay: '2026-02-27', lastDay: '2026-02-27', pages })
+    expect(result).toEqual({ seen: 3, landed: 3, changed: 3, rejected: 0, removed: 0, recordsByDay: { '2026-02-27': 3 } })
+    expect(await rows(db, `select order_number, status from calltouch.orders where site_id = $1 order by order_number`, [site])).toEqual([
+      { order_number: 'ONCE', status: 'only' },
+      { order_number: 'TWICE-1', status: 'second' },
+      { order_number: 'TWICE-2', status: 'second' },
+    ])
+    expect(await rows(db, `select order_number, tag from calltouch.tags where site_id = $1 order by order_number`, [site])).toEqual([
+      { order_number: 'ONCE', tag: 't-only' },
+      { order_number: 'TWICE-1', tag: 't-second' },
+      { order_number: 'TWICE-2', tag: 't-second' },
+    ])
+    expect(await rows(db, `select count(*)::integer as n from raw.calltouch_orders where site_id = $1`, [site])).toEqual([{ n: 3 }])
+  })
+})
+
 describePostgres('loading a window that deadlocks with another transaction', () => {
   let tw: TestWarehouse
   let runId: string
