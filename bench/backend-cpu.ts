@@ -28,3 +28,15 @@ export function backendCpuSince(before: ReadonlyMap<number, number>, after: Read
   for (const [pid, cpu] of after) seconds += cpu - (before.get(pid) ?? 0)
   return seconds
 }
+
+/**
+ * CPU seconds the whole machine has been busy (every process and the kernel: user, nice, system,
+ * irq, softirq), from /proc/stat. Unlike the figures above it includes PostgreSQL's background
+ * processes (WAL writer, checkpointer, autovacuum), so on a quiet machine the difference of two
+ * readings is everything a pass cost.
+ */
+export async function machineBusySeconds(): Promise<number> {
+  const stat = await fs.readFile('/proc/stat', 'utf8').catch(() => '')
+  const [user, nice, system, , , irq, softirq] = (stat.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
+  return [user, nice, system, irq, softirq].reduce<number>((sum, ticks) => sum + (ticks ?? 0), 0) / USER_HZ
+}

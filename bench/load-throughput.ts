@@ -16,7 +16,9 @@
  * Each engine runs in a process of its own, so peak RSS is that engine's (PGlite's database
  * lives in the process; PostgreSQL's server memory is not in the figure). CPU time (this
  * process plus the PostgreSQL backends, from /proc) is reported beside the wall clock: on a
- * shared machine it is the figure that does not depend on what else runs.
+ * shared machine it is the figure that does not depend on what else runs. Machine CPU (every
+ * process and the kernel, from /proc/stat) adds what those leave out: PostgreSQL's WAL writer,
+ * checkpointer and autovacuum; it is only meaningful on an otherwise quiet machine.
  *
  * Run: npx tsx bench/load-throughput.ts [--engine postgres|pglite] [--deals 200000] [--lanes 2]
  */
@@ -35,7 +37,7 @@ import { migrateToLatest } from '../pipelines/warehouse/migrator.ts'
 import { startRun } from '../pipelines/warehouse/run-ledger.ts'
 import { collectDeals, serializeDealRecord, SimulatedSite } from '../simulator/index.ts'
 import { resolveSimulatorOptions } from '../simulator/simulator-options.ts'
-import { backendCpu, backendCpuSince } from './backend-cpu.ts'
+import { backendCpu, backendCpuSince, machineBusySeconds } from './backend-cpu.ts'
 
 const SITE_ID = 12345
 const DEALS_PER_DAY = 2500
@@ -65,12 +67,14 @@ interface Pass {
   seconds: number
   /** CPU seconds of this process (PGlite's database runs in it) and of the PostgreSQL backends that served the pass. */
   cpuSeconds: number
+  /** CPU seconds the whole machine was busy during the pass (PostgreSQL's background processes and the kernel included), less reading the files. */
+  machineCpuSeconds: number
   deals: number
   landed: number
   changed: number
   rowsWritten: number
 }
-interface EngineResult { engine: BenchEngine; windows: number; deals: number; passes: Pass[]; peakRssMb: number }
+interface EngineResult { engine: BenchEngine; windows: number; deals: number; passes: Pass[]; peakRssMb: number; server: string }
 
 interface BenchWindow { firstDay: string; lastDay: string; file: string }
 interface Corpus { dir: string; windows: BenchWindow[]; deals: number; timeZone: string }
@@ -163,6 +167,13 @@ async function openBenchWarehouse(engine: BenchEngine): Promise<{ warehouse: War
   return { warehouse, drop }
 }
 
+/** The server's version and the settings that bound a bulk load, for the record. */
+async function serverSettings(warehouse: Warehouse): Promise<string> {
+  const [row] = await executeSql<{ line: string }>(warehouse.db, `select 'PostgreSQL ' || current_setting('server_version') || ', shared_buffers ' || current_setting('shared_buffers')
+    || ', max_wal_size ' || current_setting('max_wal_size') || ', synchronous_commit ' || current_setting('synchronous_commit') as line`)
+  return `${warehouse.engine === 'pglite' ? 'PGlite (embedded): ' : ''}${row?.line ?? ''}`
+}
+
 async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineResult> {
   const { warehouse, drop } = await openBenchWarehouse(engine)
   try {
@@ -174,6 +185,7 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
       let changed = 0
       let next = 0
       let readingCpuMicros = 0
+      const machineBefore = await machineBusySeconds()
       const started = performance.now()
       const cpuBefore = process.cpuUsage()
       const lane = async (): Promise<void> => {
@@ -193,16 +205,17 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
       await Promise.all(Array.from({ length: lanes }, lane))
       const cpu = process.cpuUsage(cpuBefore)
       const seconds = (performance.now() - started) / 1000
+      const machineCpuSeconds = await machineBusySeconds() - machineBefore - readingCpuMicros / 1e6
       const processCpuMicros = cpu.user + cpu.system - readingCpuMicros
       let cpuSeconds = processCpuMicros / 1e6
       cpuSeconds += backendCpuSince(serverBefore, await backendCpu(warehouse))
-      return { name, seconds, cpuSeconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
+      return { name, seconds, cpuSeconds, machineCpuSeconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
     }
     const passes = [await pass('first load'), await pass('unchanged reload')]
     // The next night: last_seen_at is older than its resolution, so the re-read moves it on.
     await executeSql(warehouse.db, `update calltouch.orders set last_seen_at = last_seen_at - interval '1 day'`)
     passes.push(await pass('unchanged reload, next night'))
-    return { engine, windows: corpus.windows.length, deals: corpus.deals, passes, peakRssMb: process.resourceUsage().maxRSS / 1024 }
+    return { engine, windows: corpus.windows.length, deals: corpus.deals, passes, peakRssMb: process.resourceUsage().maxRSS / 1024, server: await serverSettings(warehouse) }
   } finally {
     await warehouse.close()
     await drop()
@@ -223,13 +236,14 @@ function print(results: readonly EngineResult[]): void {
   console.log(`Load throughput: land + normalize of ${results[0]?.deals ?? 0} simulated deals in windows of ~${WINDOW_RECORDS} (${results[0]?.windows ?? 0} windows, pages of ${PAGE_LIMIT}), ${lanes} loading at once`)
   console.log(`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`)
   console.log('')
+  for (const result of results) console.log(`Server (${result.engine}): ${result.server}`)
   console.log(`Load average at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(', ')} (other work on the machine slows the wall clock, not the CPU time)`)
   console.log('')
-  console.log('| engine | pass | seconds | deals/s | CPU s | deals per CPU s | landed | changed | rows written | peak RSS MB |')
-  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|')
+  console.log('| engine | pass | seconds | deals/s | CPU s | deals per CPU s | machine CPU s | µs of machine CPU a deal | landed | changed | rows written | peak RSS MB |')
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
   for (const result of results) {
     for (const pass of result.passes) {
-      console.log(`| ${result.engine} | ${pass.name} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.deals / pass.seconds)} | ${pass.cpuSeconds.toFixed(1)} | ${Math.round(pass.deals / pass.cpuSeconds)} | ${pass.landed} | ${pass.changed} | ${pass.rowsWritten} | ${Math.round(result.peakRssMb)} |`)
+      console.log(`| ${result.engine} | ${pass.name} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.deals / pass.seconds)} | ${pass.cpuSeconds.toFixed(1)} | ${Math.round(pass.deals / pass.cpuSeconds)} | ${pass.machineCpuSeconds.toFixed(1)} | ${Math.round((pass.machineCpuSeconds * 1e6) / pass.deals)} | ${pass.landed} | ${pass.changed} | ${pass.rowsWritten} | ${Math.round(result.peakRssMb)} |`)
     }
   }
   console.log('')
