@@ -23,7 +23,7 @@
  * Run: npx tsx bench/load-throughput.ts [--engine postgres|pglite] [--deals 200000] [--lanes 2]
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -32,7 +32,8 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { loadWindow } from '../pipelines/calltouch/load-window.ts'
 import type { WarehouseConfig } from '../pipelines/core/config.ts'
-import { executeSql, openWarehouse, type Warehouse } from '../pipelines/warehouse/connection.ts'
+import { executeSql, openWarehouse, type Warehouse, type WarehouseOptions } from '../pipelines/warehouse/connection.ts'
+import { sqlText } from '../pipelines/warehouse/sql-files.ts'
 import { migrateToLatest } from '../pipelines/warehouse/migrator.ts'
 import { startRun } from '../pipelines/warehouse/run-ledger.ts'
 import { collectDeals, serializeDealRecord, SimulatedSite } from '../simulator/index.ts'
@@ -74,7 +75,9 @@ interface Pass {
   changed: number
   rowsWritten: number
 }
-interface EngineResult { engine: BenchEngine; windows: number; deals: number; passes: Pass[]; peakRssMb: number; server: string }
+interface EngineResult { engine: BenchEngine; windows: number; deals: number; passes: Pass[]; peakRssMb: number; server: string; firstLoadSteps: Step[] }
+/** One statement of the load, summed over the first load's windows. */
+interface Step { statement: string; calls: number; seconds: number }
 
 interface BenchWindow { firstDay: string; lastDay: string; file: string }
 interface Corpus { dir: string; windows: BenchWindow[]; deals: number; timeZone: string }
@@ -124,6 +127,17 @@ async function writeCorpus(): Promise<Corpus> {
   return { dir, windows, deals, timeZone: options.timeZone }
 }
 
+/** A corpus file's pages (one a line: JSON text holds no raw line break) as views of its bytes. */
+function pageBytes(file: Buffer): Buffer[] {
+  const pages: Buffer[] = []
+  for (let start = 0; start < file.length;) {
+    const end = file.indexOf(0x0a, start)
+    pages.push(file.subarray(start, end < 0 ? file.length : end))
+    start = end < 0 ? file.length : end + 1
+  }
+  return pages
+}
+
 async function rowsWrittenSince(warehouse: Warehouse, xid: string): Promise<number> {
   let total = 0
   for (const table of WRITTEN_TABLES) {
@@ -138,7 +152,7 @@ async function currentXid(warehouse: Warehouse): Promise<string> {
   return row?.xid ?? '0'
 }
 
-async function openBenchWarehouse(engine: BenchEngine): Promise<{ warehouse: Warehouse; drop: () => Promise<void> }> {
+async function openBenchWarehouse(engine: BenchEngine, options: WarehouseOptions): Promise<{ warehouse: Warehouse; drop: () => Promise<void> }> {
   let config: WarehouseConfig
   let drop: () => Promise<void>
   if (engine === 'postgres') {
@@ -162,7 +176,7 @@ async function openBenchWarehouse(engine: BenchEngine): Promise<{ warehouse: War
     config = { engine, dataDir: path.join(dir, 'warehouse') }
     drop = () => fs.rm(dir, { recursive: true, force: true })
   }
-  const warehouse = await openWarehouse(config)
+  const warehouse = await openWarehouse(config, options)
   await migrateToLatest(warehouse.db)
   return { warehouse, drop }
 }
@@ -174,11 +188,32 @@ async function serverSettings(warehouse: Warehouse): Promise<string> {
   return `${warehouse.engine === 'pglite' ? 'PGlite (embedded): ' : ''}${row?.line ?? ''}`
 }
 
+/** The load's statements by their sql/ file name; any other statement by its first words. */
+function statementNames(): (sql: string) => string {
+  const dir = fileURLToPath(new URL('../sql/', import.meta.url))
+  const byText = new Map(readdirSync(dir).filter((file) => file.endsWith('.sql')).map((file) => {
+    const name = file.slice(0, -'.sql'.length)
+    return [sqlText(name), name] as const
+  }))
+  return (sql) => byText.get(sql) ?? sql.trim().split(/\s+/).slice(0, 3).join(' ')
+}
+
 async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineResult> {
-  const { warehouse, drop } = await openBenchWarehouse(engine)
+  const nameOf = statementNames()
+  const steps = new Map<string, Step>()
+  let collecting = false
+  const onQuery = (sql: string, milliseconds: number): void => {
+    if (!collecting) return
+    const statement = nameOf(sql)
+    const step = steps.get(statement) ?? { statement, calls: 0, seconds: 0 }
+    step.calls += 1
+    step.seconds += milliseconds / 1000
+    steps.set(statement, step)
+  }
+  const { warehouse, drop } = await openBenchWarehouse(engine, { onQuery })
   try {
     const runId = await startRun(warehouse.db, 'bench load-throughput')
-    const pass = async (name: string): Promise<Pass> => {
+    const pass = async (name: string, breakDown = false): Promise<Pass> => {
       const xid = await currentXid(warehouse)
       const serverBefore = await backendCpu(warehouse)
       let landed = 0
@@ -192,9 +227,9 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
         for (let index = next++; index < corpus.windows.length; index = next++) {
           const window = corpus.windows[index] as BenchWindow
           // Read synchronously, so that its CPU time is this read's alone and can be left out:
-          // a sync gets the pages from the API, not from files.
+          // a sync gets the pages from the API, not from files. Kept as bytes, as a sync keeps them.
           const readingBefore = process.cpuUsage()
-          const pages = readFileSync(window.file, 'utf8').split('\n')
+          const pages = pageBytes(readFileSync(window.file))
           const reading = process.cpuUsage(readingBefore)
           readingCpuMicros += reading.user + reading.system
           const result = await loadWindow(warehouse.db, { runId, siteId: SITE_ID, timeZone: corpus.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages })
@@ -202,7 +237,9 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
           changed += result.changed
         }
       }
+      collecting = breakDown
       await Promise.all(Array.from({ length: lanes }, lane))
+      collecting = false
       const cpu = process.cpuUsage(cpuBefore)
       const seconds = (performance.now() - started) / 1000
       const machineCpuSeconds = await machineBusySeconds() - machineBefore - readingCpuMicros / 1e6
@@ -211,11 +248,11 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
       cpuSeconds += backendCpuSince(serverBefore, await backendCpu(warehouse))
       return { name, seconds, cpuSeconds, machineCpuSeconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
     }
-    const passes = [await pass('first load'), await pass('unchanged reload')]
+    const passes = [await pass('first load', true), await pass('unchanged reload')]
     // The next night: last_seen_at is older than its resolution, so the re-read moves it on.
     await executeSql(warehouse.db, `update calltouch.orders set last_seen_at = last_seen_at - interval '1 day'`)
     passes.push(await pass('unchanged reload, next night'))
-    return { engine, windows: corpus.windows.length, deals: corpus.deals, passes, peakRssMb: process.resourceUsage().maxRSS / 1024, server: await serverSettings(warehouse) }
+    return { engine, windows: corpus.windows.length, deals: corpus.deals, passes, peakRssMb: process.resourceUsage().maxRSS / 1024, server: await serverSettings(warehouse), firstLoadSteps: [...steps.values()] }
   } finally {
     await warehouse.close()
     await drop()
@@ -246,8 +283,29 @@ function print(results: readonly EngineResult[]): void {
       console.log(`| ${result.engine} | ${pass.name} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.deals / pass.seconds)} | ${pass.cpuSeconds.toFixed(1)} | ${Math.round(pass.deals / pass.cpuSeconds)} | ${pass.machineCpuSeconds.toFixed(1)} | ${Math.round((pass.machineCpuSeconds * 1e6) / pass.deals)} | ${pass.landed} | ${pass.changed} | ${pass.rowsWritten} | ${Math.round(result.peakRssMb)} |`)
     }
   }
+  for (const result of results) printSteps(result)
   console.log('')
   console.log(`Reproduce: npx tsx bench/load-throughput.ts${args.engine ? ` --engine ${args.engine}` : ''} --deals ${targetDeals} --lanes ${lanes}`)
+}
+
+/**
+ * Where the first load's time went, statement by statement: from sending each to its last row,
+ * summed over the windows. With one lane this is, for PostgreSQL, the backend's time; with more,
+ * statements overlap and the sum exceeds the wall clock.
+ */
+function printSteps(result: EngineResult): void {
+  const steps = [...result.firstLoadSteps].sort((a, b) => b.seconds - a.seconds)
+  const total = steps.reduce((sum, step) => sum + step.seconds, 0)
+  const microsPerDeal = (seconds: number): string => ((seconds * 1e6) / result.deals).toFixed(1)
+  console.log('')
+  console.log(`Where the first load's time went (${result.engine}, ${lanes} at once): statement time summed over the windows`)
+  console.log('')
+  console.log('| statement | calls | seconds | µs a deal | share |')
+  console.log('|---|--:|--:|--:|--:|')
+  for (const step of steps) {
+    console.log(`| ${step.statement} | ${step.calls} | ${step.seconds.toFixed(2)} | ${microsPerDeal(step.seconds)} | ${((step.seconds / total) * 100).toFixed(1)} % |`)
+  }
+  console.log(`| all statements | ${steps.reduce((sum, step) => sum + step.calls, 0)} | ${total.toFixed(2)} | ${microsPerDeal(total)} | 100 % |`)
 }
 
 async function main(): Promise<void> {

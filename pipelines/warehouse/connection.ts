@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
-import { Kysely, PostgresDialect, CompiledQuery } from 'kysely'
+import { Kysely, PostgresDialect, CompiledQuery, type KyselyConfig } from 'kysely'
 import pg from 'pg'
 import lockfile from 'proper-lockfile'
 import { describeWarehouse, type WarehouseConfig } from '../core/config.ts'
@@ -57,11 +57,22 @@ const EMBEDDED_LOCK_STALE_MS = 5_000
  * directory that two processes open, so the directory is locked for as long
  * as it is open and a second process is told so.
  */
-export async function openWarehouse(config: WarehouseConfig): Promise<Warehouse> {
-  return config.engine === 'postgres' ? openPostgres(config) : openEmbedded(config)
+export async function openWarehouse(config: WarehouseConfig, options: WarehouseOptions = {}): Promise<Warehouse> {
+  return config.engine === 'postgres' ? openPostgres(config, options) : openEmbedded(config, options)
 }
 
-async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres' }>): Promise<Warehouse> {
+export interface WarehouseOptions {
+  /** Told of every statement that ran, with how long it took from sending it to its last row (benchmarks break a load down by it). */
+  readonly onQuery?: (sql: string, milliseconds: number) => void
+}
+
+/** Kysely's log hook for {@link WarehouseOptions.onQuery}. */
+function queryLog(options: WarehouseOptions): KyselyConfig['log'] {
+  const { onQuery } = options
+  return onQuery === undefined ? undefined : (event) => onQuery(event.query.sql, event.queryDurationMillis)
+}
+
+async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres' }>, options: WarehouseOptions): Promise<Warehouse> {
   const description = describeWarehouse(config)
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
@@ -83,11 +94,11 @@ async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres
     await pool.end().catch(() => {})
     throw new EtlError('WAREHOUSE', `cannot connect to ${description}: ${redact(messageOf(error))} — start the server or fix DATABASE_URL`, { cause: error })
   }
-  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PostgresDialect({ pool }) })
+  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) })
   return { db, config, engine: 'postgres', description, close: () => db.destroy() }
 }
 
-async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' }>): Promise<Warehouse> {
+async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' }>, options: WarehouseOptions): Promise<Warehouse> {
   // Imported here, not at the top: PGlite's module costs tens of MB of memory that a
   // process whose warehouse is PostgreSQL never needs.
   const [{ PGlite: PGliteEngine }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')])
@@ -120,7 +131,7 @@ async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' 
     await release().catch(() => {})
     throw new EtlError('WAREHOUSE', `cannot open ${description}: ${messageOf(error)} — if it was copied or damaged, move the directory away and run again`, { cause: error })
   }
-  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PGliteDialect(client) })
+  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PGliteDialect(client), log: queryLog(options) })
   return {
     db,
     config,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { executeSql } from '../../pipelines/warehouse/connection.ts'
+import { executeSql, openWarehouse } from '../../pipelines/warehouse/connection.ts'
 import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
 
 describeEachEngine('a warehouse connection', (engine) => {
@@ -18,5 +18,19 @@ describeEachEngine('a warehouse connection', (engine) => {
     expect(await executeSql(tw.warehouse.db, sql, [text])).toEqual(expected)
     expect(await executeSql(tw.warehouse.db, sql, [Buffer.from(text, 'utf8')])).toEqual(expected)
     expect(await executeSql(tw.warehouse.db, sql, [new TextEncoder().encode(text)])).toEqual(expected)
+  })
+
+  it('tells an onQuery observer of each statement it ran, with its duration', async () => {
+    const seen: { sql: string; milliseconds: number }[] = []
+    await tw.release()
+    const warehouse = await openWarehouse(tw.config, { onQuery: (sql, milliseconds) => seen.push({ sql, milliseconds }) })
+    try {
+      expect(await executeSql(warehouse.db, 'select $1::integer + 1 as answer', [41])).toEqual([{ answer: 42 }])
+    } finally {
+      await warehouse.close()
+      await tw.reopen()
+    }
+    expect(seen.map(({ sql }) => sql)).toEqual(['select $1::integer + 1 as answer'])
+    expect(seen[0]?.milliseconds).toBeGreaterThanOrEqual(0)
   })
 })
