@@ -315,6 +315,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       res.end(answer.body)
     }
 
+    // A request starts when the limiter booked it to, and is counted at that time: counted by the
+    // clock after the wait, a burst's first five could land a few ms late (the event loop is busy
+    // with the burst), and the sixth, booked a second after them, would share their second.
+    let startAt = arrivedAt
     if (limiter !== undefined) {
       const decision = limiter.admit(ip, arrivedAt)
       if (decision.kind === 'rejected') {
@@ -324,10 +328,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       }
       if (decision.kind === 'queued') {
         stats.queued()
+        startAt = arrivedAt + decision.delayMs
         await sleep(decision.delayMs)
       }
     }
-    stats.started(ip, Date.now())
+    stats.started(ip, startAt)
     await sleep(faults.nextLatencyMs())
     if (closed) return
 
