@@ -23,7 +23,7 @@
  * Run: npx tsx bench/load-throughput.ts [--engine postgres|pglite] [--deals 200000] [--lanes 2]
  */
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -33,7 +33,7 @@ import pg from 'pg'
 import { loadWindow } from '../pipelines/calltouch/load-window.ts'
 import type { WarehouseConfig } from '../pipelines/core/config.ts'
 import { executeSql, openWarehouse, type Warehouse, type WarehouseOptions } from '../pipelines/warehouse/connection.ts'
-import { sqlText } from '../pipelines/warehouse/sql-files.ts'
+import { sqlFileNames, sqlText } from '../pipelines/warehouse/sql-files.ts'
 import { migrateToLatest } from '../pipelines/warehouse/migrator.ts'
 import { startRun } from '../pipelines/warehouse/run-ledger.ts'
 import { collectDeals, serializeDealRecord, SimulatedSite } from '../simulator/index.ts'
@@ -190,11 +190,7 @@ async function serverSettings(warehouse: Warehouse): Promise<string> {
 
 /** The load's statements by their sql/ file name; any other statement by its first words. */
 function statementNames(): (sql: string) => string {
-  const dir = fileURLToPath(new URL('../sql/', import.meta.url))
-  const byText = new Map(readdirSync(dir).filter((file) => file.endsWith('.sql')).map((file) => {
-    const name = file.slice(0, -'.sql'.length)
-    return [sqlText(name), name] as const
-  }))
+  const byText = new Map(sqlFileNames().map((name) => [sqlText(name), name] as const))
   return (sql) => byText.get(sql) ?? sql.trim().split(/\s+/).slice(0, 3).join(' ')
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Kysely } from 'kysely'
 import { executeSql } from './connection.ts'
@@ -17,6 +17,11 @@ export function sqlText(name: string): string {
     cache.set(name, text)
   }
   return text
+}
+
+/** The name of every statement in `sql/` (what {@link sqlText} and {@link runSqlFile} take). */
+export function sqlFileNames(): string[] {
+  return readdirSync(SQL_DIR).filter((file) => file.endsWith('.sql')).map((file) => file.slice(0, -'.sql'.length))
 }
 
 /**
