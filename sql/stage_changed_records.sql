@@ -9,7 +9,7 @@ insert into pg_temp.load_changes (
   order_number, record, payload_hash, existed, reason, order_id, order_date, order_day, created_date, completed_date,
   planned_amount, completed_amount, call_id, duration_seconds, call_time, visit_time
 )
-select r.order_number, case when k.reason is not null then r.record end, r.payload_hash, o.order_number is not null, k.reason,
+select r.order_number, case when k.reason is not null then r.record end, r.payload_hash, o.payload_hash is not null, k.reason,
   case when k.reason is null then nullif(t.order_id #>> '{}', '')::bigint end,
   p.order_local at time zone $2::text,
   p.order_local::date,
@@ -22,7 +22,15 @@ select r.order_number, case when k.reason is not null then r.record end, r.paylo
   p.call_local at time zone $2::text,
   p.visit_local at time zone $2::text
 from pg_temp.load_records r
-left join calltouch.orders o on o.site_id = $1::integer and o.order_number = r.order_number
+-- The version the warehouse holds, looked up by key for each record. As a plain join, the planner
+-- could hash every deal of the site instead, whenever its statistics take the site for a few rows
+-- (a new site, or one never analyzed during its first backfill): each window would then read the
+-- site's whole history. OFFSET 0 keeps the lookup a subquery of its own.
+left join lateral (
+  select o.payload_hash from calltouch.orders o
+  where o.site_id = $1::integer and o.order_number = r.order_number
+  offset 0
+) as o on true
 -- Each step is a lateral subquery kept whole by OFFSET 0, so its values are computed once a
 -- record and used by name, without copying records through materialized CTEs. Values are pulled
 -- out of the record once: the date parsers are inlined, and an argument that is a jsonb lookup

@@ -1,10 +1,12 @@
 import pg from 'pg'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 import { loadWindow, recordWindowFailure, type WindowToLoad } from '../../pipelines/calltouch/load-window.ts'
+import { prepareLoadStaging } from '../../pipelines/calltouch/load-staging.ts'
 import { EtlError } from '../../pipelines/core/errors.ts'
 import { clearSecretsForTests, registerSecret } from '../../pipelines/core/secrets.ts'
 import { executeSql, type WarehouseDb } from '../../pipelines/warehouse/connection.ts'
 import { startRun } from '../../pipelines/warehouse/run-ledger.ts'
+import { sqlText } from '../../pipelines/warehouse/sql-files.ts'
 import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const SITE = 12345
@@ -419,5 +421,67 @@ describePostgres('loading a window that deadlocks with another transaction', () 
     expect(await executeSql(db, `select payload ->> 'orderStatus' as status from raw.calltouch_orders where order_number = 'D-1' order by raw_id`))
       .toEqual([{ status: 'start' }, { status: 'final' }])
     expect(await executeSql(db, `select status from calltouch.orders where order_number = 'D-1'`)).toEqual([{ status: 'final' }])
+  })
+})
+
+describePostgres('looking up a window\'s deals in a site with a long history', () => {
+  let tw: TestWarehouse
+  beforeAll(async () => {
+    tw = await createTestWarehouse('postgres')
+    const db = tw.warehouse.db
+    // 20,000 deals written since the last analyze (here: none, and autovacuum may not run one), as
+    // in a first backfill or for a newly added site: the planner takes the site for a few rows.
+    await executeSql(db, `alter table calltouch.orders set (autovacuum_enabled = false)`)
+    await executeSql(db, `insert into calltouch.orders (site_id, order_number, order_day, payload_hash, first_seen_at, last_changed_at, last_seen_at)
+      select $1::integer, 'OLD-' || n, date '2020-01-01' + n / 10, 'h', now(), now(), now() - interval '1 day' from generate_series(1, 20000) n`, [SITE])
+    for (const table of ['sources', 'visits', 'tags', 'custom_fields']) {
+      await executeSql(db, `alter table calltouch.${table} set (autovacuum_enabled = false)`)
+    }
+    await executeSql(db, `insert into calltouch.sources (site_id, order_number) select $1::integer, 'OLD-' || n from generate_series(1, 20000) n`, [SITE])
+    await executeSql(db, `insert into calltouch.visits (site_id, order_number) select $1::integer, 'OLD-' || n from generate_series(1, 20000) n`, [SITE])
+    await executeSql(db, `insert into calltouch.tags (site_id, order_number, tag) select $1::integer, 'OLD-' || n, 't' from generate_series(1, 20000) n`, [SITE])
+    await executeSql(db, `insert into calltouch.custom_fields (site_id, order_number, field, value) select $1::integer, 'OLD-' || n, 'f', n from generate_series(1, 20000) n`, [SITE])
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  /** How the statements that look a window's deals up read the deal tables, for 1,000 staged records of which 1,000 changed. */
+  async function lookupPlans(): Promise<Record<string, string[]>> {
+    return tw.warehouse.db.transaction().execute(async (trx) => {
+      await prepareLoadStaging(trx)
+      await executeSql(trx, `insert into pg_temp.load_records (order_number, record, record_day, payload_hash, page_no, record_no)
+        select 'NEW-' || n, jsonb_build_object('orderNumber', 'NEW-' || n), '2026-03-01', 'h', 1, n from generate_series(1, 1000) n`)
+      await executeSql(trx, `insert into pg_temp.load_changes (order_number, payload_hash, existed)
+        select 'OLD-' || n, 'h2', true from generate_series(1, 1000) n`)
+      await executeSql(trx, 'analyze pg_temp.load_records')
+      await executeSql(trx, 'analyze pg_temp.load_changes')
+      // Each read of a deal table, with the columns its scan is bounded by ('orders by site_id' would
+      // read every deal of the site).
+      const plan = async (name: string, parameters: readonly unknown[]): Promise<string[]> => {
+        const lines = (await executeSql<{ 'QUERY PLAN': string }>(trx, `explain (costs off) ${sqlText(name)}`, parameters)).map((line) => line['QUERY PLAN'].trim())
+        const reads: string[] = []
+        for (const [index, line] of lines.entries()) {
+          const table = /Scan.* on (orders|sources|visits|custom_fields|tags) /.exec(line)?.[1]
+          if (table === undefined) continue
+          const condition = lines.slice(index + 1).find((next) => /^(Index|Recheck|TID) Cond:/.test(next)) ?? ''
+          reads.push(`${table} by ${[...condition.matchAll(/\((\w+) = /g)].map((match) => match[1]).join(', ')}`)
+        }
+        return reads
+      }
+      return {
+        stage_changed_records: await plan('stage_changed_records', [SITE, ZONE]),
+        mark_seen_orders: await plan('mark_seen_orders', [SITE, '1 hour']),
+        delete_changed_children: await plan('delete_changed_children', [SITE]),
+      }
+    })
+  }
+
+  it('reads each of the window\'s deals by key, never every deal of the site', async () => {
+    expect(await lookupPlans()).toEqual({
+      stage_changed_records: ['orders by site_id, order_number'],
+      mark_seen_orders: ['orders by site_id, order_number'],
+      delete_changed_children: ['sources', 'visits', 'custom_fields', 'tags'].map((table) => `${table} by site_id, order_number`),
+    })
   })
 })
