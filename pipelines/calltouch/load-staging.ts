@@ -15,12 +15,16 @@ import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
  *   for rejection or its converted values. Only a rejected record's payload is copied here (it may
  *   have no orderNumber to find it by); the others are read from load_records by orderNumber:
  *   copying ~1 KB a deal from one temporary table to another cost more than the joins.
+ *
+ * Their keys compare byte by byte (collation "C"), as the warehouse's order_number columns do
+ * (migration 20261129170000): a key of another collation would compare through the locale, and
+ * the index on load_records would not serve comparisons with the warehouse's keys.
  */
 const STAGING_TEMP_BUFFERS = '64MB'
 
 const STAGING_TABLES = [
   `create temp table if not exists load_records (
-    order_number text,
+    order_number text collate "C",
     record jsonb not null,
     record_day text,
     payload_hash text not null,
@@ -32,7 +36,7 @@ const STAGING_TABLES = [
   // probes load_records once a deal; without an index each probe would read all of it.
   `create index if not exists load_records_order_number on load_records (order_number)`,
   `create temp table if not exists load_changes (
-    order_number text,
+    order_number text collate "C",
     record jsonb,
     payload_hash text not null,
     existed boolean not null,

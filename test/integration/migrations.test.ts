@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql, openWarehouse } from '../../pipelines/warehouse/connection.ts'
 import { migrateToLatest, migrateToNothing, migrationStatus } from '../../pipelines/warehouse/migrator.ts'
+import * as keyOrderMigration from '../../migrations/20261129170000_compare_order_numbers_bytewise.ts'
 import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const MIGRATIONS = [
@@ -9,6 +10,7 @@ const MIGRATIONS = [
   '20261129080200_create_ad_spend',
   '20261129094500_create_calltouch_date_parsers',
   '20261129095500_create_metabase_role',
+  '20261129170000_compare_order_numbers_bytewise',
 ]
 const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
 const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`
@@ -81,5 +83,60 @@ describePostgres('concurrent migrations', () => {
       await second.close()
       await tw.destroy()
     }
+  })
+})
+
+describeEachEngine('comparing order numbers bytewise (migration 20261129170000)', (engine) => {
+  let tw: TestWarehouse
+  beforeAll(async () => {
+    tw = await createTestWarehouse(engine)
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  const KEY_TABLES = ['calltouch.custom_fields', 'calltouch.orders', 'calltouch.sources', 'calltouch.tags', 'calltouch.visits', 'raw.calltouch_orders']
+  /** The collation of each table's order_number column. */
+  async function keyCollations(): Promise<string[]> {
+    const rows = await executeSql<{ line: string }>(tw.warehouse.db, `
+      select a.attrelid::regclass::text || ' ' || coalesce(l.collname, 'none') as line
+      from pg_attribute a left join pg_collation l on l.oid = a.attcollation
+      where a.attname = 'order_number' and a.attrelid::regclass::text = any($1)
+      order by 1`, [KEY_TABLES])
+    return rows.map((row) => row.line)
+  }
+  /** What an analyst and the transform may have built on the key columns: definition, comments, grants and rows. */
+  async function viewsState(): Promise<unknown[]> {
+    return executeSql(tw.warehouse.db, `
+      select c.relname, c.relkind, pg_get_viewdef(c.oid) as definition, obj_description(c.oid, 'pg_class') as description,
+        col_description(c.oid, 1) as first_column, c.relacl::text as grants
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'analytics' and c.relname like 'keyed_%'
+      order by c.relname`)
+  }
+
+  it('keeps the views that read the keys, and the views built on those, with their comments and grants', async () => {
+    const db = tw.warehouse.db
+    expect(await keyCollations()).toEqual(KEY_TABLES.map((table) => `${table} C`))
+    await keyOrderMigration.down(db)
+    expect(await keyCollations()).toEqual(KEY_TABLES.map((table) => `${table} default`))
+
+    await executeSql(db, `insert into calltouch.orders (site_id, order_number, status, payload_hash, first_seen_at, last_changed_at, last_seen_at)
+      values (1, 'b-2', 'final', 'h', now(), now(), now()), (1, 'a-1', 'start', 'h', now(), now(), now())`)
+    await executeSql(db, `create view analytics.keyed_orders as select o.order_number, o.status, s.call_id from calltouch.orders o left join calltouch.sources s using (site_id, order_number)`)
+    await executeSql(db, `create view analytics.keyed_statuses as select status, count(*) as deals from analytics.keyed_orders group by status`)
+    await executeSql(db, `create materialized view analytics.keyed_snapshot as select order_number from analytics.keyed_orders`)
+    await executeSql(db, `comment on view analytics.keyed_orders is 'Deals with their call'`)
+    await executeSql(db, `comment on column analytics.keyed_orders.order_number is 'Deal id'`)
+    await executeSql(db, `grant select on analytics.keyed_statuses to public`)
+    const before = await viewsState()
+    expect(before.map((view) => (view as { relname: string }).relname)).toEqual(['keyed_orders', 'keyed_snapshot', 'keyed_statuses'])
+
+    await keyOrderMigration.up(db)
+    expect(await keyCollations()).toEqual(KEY_TABLES.map((table) => `${table} C`))
+    expect(await viewsState()).toEqual(before)
+    expect(await executeSql(db, `select order_number from analytics.keyed_snapshot order by order_number`)).toEqual([{ order_number: 'a-1' }, { order_number: 'b-2' }])
+    // A key column of the "C" collation still compares with text of the default collation.
+    expect(await executeSql(db, `select count(*)::integer as n from calltouch.orders o join (values ('a-1'::text collate "default")) v(k) on v.k = o.order_number`)).toEqual([{ n: 1 }])
   })
 })
