@@ -142,7 +142,7 @@ interface Measured {
   seconds: number
   stats: SimulatorStats
   maxSentInAnySecond: number
-  /** Seconds by which sends came later than the limiter's pace (5 per 1,030 ms, 200 ms apart) allowed, while nothing waited to be sent. */
+  /** Seconds by which sends came later than the limiter's pace (5 per RATE_WINDOW_MS, 200 ms apart) allowed, while nothing waited to be sent. */
   starvedSeconds: number | undefined
   /** The same, while requests waited: the client's event loop, timers and the machine's load. */
   lateSeconds: number | undefined
