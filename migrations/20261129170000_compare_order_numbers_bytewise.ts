@@ -66,6 +66,9 @@ begin
   from dependents
   join pg_class c on c.oid = dependents.view_oid
   join pg_namespace n on n.oid = c.relnamespace
+  -- A rule of another table on these columns is not a view: the alter below then fails with
+  -- PostgreSQL's own message, rather than the table being dropped.
+  where c.relkind in ('v', 'm')
   group by c.oid, n.nspname, c.relname, c.relkind, c.relowner, c.reloptions;
 
   for saved in select * from migration_saved_views order by depth desc loop
