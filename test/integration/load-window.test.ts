@@ -431,12 +431,11 @@ describePostgres('looking up a window\'s deals in a site with a long history', (
     const db = tw.warehouse.db
     // 20,000 deals written since the last analyze (here: none, and autovacuum may not run one), as
     // in a first backfill or for a newly added site: the planner takes the site for a few rows.
-    await executeSql(db, `alter table calltouch.orders set (autovacuum_enabled = false)`)
-    await executeSql(db, `insert into calltouch.orders (site_id, order_number, order_day, payload_hash, first_seen_at, last_changed_at, last_seen_at)
-      select $1::integer, 'OLD-' || n, date '2020-01-01' + n / 10, 'h', now(), now(), now() - interval '1 day' from generate_series(1, 20000) n`, [SITE])
-    for (const table of ['sources', 'visits', 'tags', 'custom_fields']) {
+    for (const table of ['orders', 'sources', 'visits', 'tags', 'custom_fields']) {
       await executeSql(db, `alter table calltouch.${table} set (autovacuum_enabled = false)`)
     }
+    await executeSql(db, `insert into calltouch.orders (site_id, order_number, order_day, payload_hash, first_seen_at, last_changed_at, last_seen_at)
+      select $1::integer, 'OLD-' || n, date '2020-01-01' + n / 10, 'h', now(), now(), now() - interval '1 day' from generate_series(1, 20000) n`, [SITE])
     await executeSql(db, `insert into calltouch.sources (site_id, order_number) select $1::integer, 'OLD-' || n from generate_series(1, 20000) n`, [SITE])
     await executeSql(db, `insert into calltouch.visits (site_id, order_number) select $1::integer, 'OLD-' || n from generate_series(1, 20000) n`, [SITE])
     await executeSql(db, `insert into calltouch.tags (site_id, order_number, tag) select $1::integer, 'OLD-' || n, 't' from generate_series(1, 20000) n`, [SITE])
@@ -446,7 +445,7 @@ describePostgres('looking up a window\'s deals in a site with a long history', (
     await tw?.destroy()
   })
 
-  /** How the statements that look a window's deals up read the deal tables, for 1,000 staged records of which 1,000 changed. */
+  /** How the statements that look a window's deals up read the deal tables, for 1,000 staged new records and 1,000 changed deals the warehouse holds. */
   async function lookupPlans(): Promise<Record<string, string[]>> {
     return tw.warehouse.db.transaction().execute(async (trx) => {
       await prepareLoadStaging(trx)
