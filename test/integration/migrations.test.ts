@@ -2,6 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql, openWarehouse } from '../../pipelines/warehouse/connection.ts'
 import { migrateToLatest, migrateToNothing, migrationStatus } from '../../pipelines/warehouse/migrator.ts'
 import * as keyOrderMigration from '../../migrations/20261129170000_compare_order_numbers_bytewise.ts'
+import * as hashKeyMigration from '../../migrations/20261207090000_key_long_tags_and_fields_by_md5.ts'
+import { LONG_FIELD, LONG_TAG } from '../helpers/poison-records.ts'
 import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const MIGRATIONS = [
@@ -11,6 +13,7 @@ const MIGRATIONS = [
   '20261129094500_create_calltouch_date_parsers',
   '20261129095500_create_metabase_role',
   '20261129170000_compare_order_numbers_bytewise',
+  '20261207090000_key_long_tags_and_fields_by_md5',
 ]
 const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
 const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`
@@ -138,5 +141,77 @@ describeEachEngine('comparing order numbers bytewise (migration 20261129170000)'
     expect(await executeSql(db, `select order_number from analytics.keyed_snapshot order by order_number`)).toEqual([{ order_number: 'a-1' }, { order_number: 'b-2' }])
     // A key column of the "C" collation still compares with text of the default collation.
     expect(await executeSql(db, `select count(*)::integer as n from calltouch.orders o join (values ('a-1'::text collate "default")) v(k) on v.k = o.order_number`)).toEqual([{ n: 1 }])
+  })
+})
+
+describeEachEngine('keying long tags and custom field names by their md5 (migration 20261207090000)', (engine) => {
+  let tw: TestWarehouse
+  beforeAll(async () => {
+    tw = await createTestWarehouse(engine)
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  /** The unique keys of tags and custom_fields, as PostgreSQL defines them. */
+  async function keys(): Promise<string[]> {
+    const rows = await executeSql<{ line: string }>(tw.warehouse.db, `
+      select i.indrelid::regclass::text || ' ' || pg_get_indexdef(i.indexrelid) as line from pg_index i
+      where i.indrelid in ('calltouch.tags'::regclass, 'calltouch.custom_fields'::regclass) and i.indisunique order by 1`)
+    return rows.map((row) => row.line.replace(/ USING btree/, '').replace(/\s+/g, ' ').replace(/\( /g, '('))
+  }
+  /** Every row of the two tables and of a view an analyst built on them. */
+  async function contents(): Promise<unknown[]> {
+    return executeSql(tw.warehouse.db, `
+      select 'tag' as kind, order_number, tag as text, null as value from calltouch.tags
+      union all select 'field', order_number, field, value::text from calltouch.custom_fields
+      union all select 'view', order_number, tag, null from analytics.tagged_deals
+      order by 1, 2, 3`)
+  }
+  const insertLong = (): Promise<unknown> => tw.warehouse.db.transaction().execute(async (trx) => {
+    await executeSql(trx, `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-2', $1)`, [LONG_TAG])
+    await executeSql(trx, `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-2', $1, 5)`, [LONG_FIELD])
+  })
+
+  it('keys rows of any length, keeps every row and the views on them, and still refuses a repeated tag or field', async () => {
+    const db = tw.warehouse.db
+    await hashKeyMigration.down(db)
+    expect(await keys()).toEqual([
+      'calltouch.custom_fields CREATE UNIQUE INDEX custom_fields_pkey ON calltouch.custom_fields (site_id, order_number, field)',
+      'calltouch.tags CREATE UNIQUE INDEX tags_pkey ON calltouch.tags (site_id, order_number, tag)',
+    ])
+    await executeSql(db, `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-1', 'vip'), (1, 'D-1', 'a;b'), (2, 'D-1', 'vip')`)
+    await executeSql(db, `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-1', 'cost', 99999999999999999999999999999999999999)`)
+    await executeSql(db, `create view analytics.tagged_deals as select order_number, tag from calltouch.tags where site_id = 1`)
+    // What failed a window of issue 14: the text itself was the key.
+    await expect(insertLong()).rejects.toThrow(/index row size \d+ exceeds btree version 4 maximum 2704 for index "tags_pkey"/)
+    const before = await contents()
+
+    await hashKeyMigration.up(db)
+    expect(await keys()).toEqual([
+      'calltouch.custom_fields CREATE UNIQUE INDEX custom_fields_deal_field_key ON calltouch.custom_fields (site_id, order_number, (CASE WHEN (octet_length(field) <= 256) THEN field ELSE md5(field) END) COLLATE "C")',
+      'calltouch.tags CREATE UNIQUE INDEX tags_deal_tag_key ON calltouch.tags (site_id, order_number, (CASE WHEN (octet_length(tag) <= 256) THEN tag ELSE md5(tag) END) COLLATE "C")',
+    ])
+    expect(await contents()).toEqual(before)
+    await insertLong()
+    expect(await executeSql(db, `select tag, octet_length(tag) as bytes from analytics.tagged_deals where order_number = 'D-2'`)).toEqual([{ tag: LONG_TAG, bytes: 5160 }])
+    await expect(executeSql(db, `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-1', 'vip')`)).rejects.toThrow(/duplicate key value violates unique constraint "tags_deal_tag_key"/)
+    await expect(executeSql(db, `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-2', $1, 6)`, [LONG_FIELD]))
+      .rejects.toThrow(/duplicate key value violates unique constraint "custom_fields_deal_field_key"/)
+
+    // Down cannot put a long tag back into a key of the text, and says what to do; the migrator
+    // runs it in a transaction, so nothing changes.
+    const hashedKeys = await keys()
+    await expect(db.transaction().execute((trx) => hashKeyMigration.down(trx))).rejects
+      .toThrow(/calltouch.tags holds a tag too long for the key it had before migration 20261207090000: index row size \d+ exceeds btree version 4 maximum 2704/)
+    expect(await keys()).toEqual(hashedKeys)
+    await executeSql(db, `delete from calltouch.tags where order_number = 'D-2'`)
+    await executeSql(db, `delete from calltouch.custom_fields where order_number = 'D-2'`)
+    await db.transaction().execute((trx) => hashKeyMigration.down(trx))
+    expect(await keys()).toEqual([
+      'calltouch.custom_fields CREATE UNIQUE INDEX custom_fields_pkey ON calltouch.custom_fields (site_id, order_number, field)',
+      'calltouch.tags CREATE UNIQUE INDEX tags_pkey ON calltouch.tags (site_id, order_number, tag)',
+    ])
+    expect(await contents()).toEqual(before)
   })
 })
