@@ -42,6 +42,26 @@ export function assertValidWindow(window: WindowBounds & { readonly timeZone: st
   }
 }
 
+/** What stage_window_records reports of the pages it parsed. */
+export interface StagedPages {
+  readonly pages: number
+  /** Ordinals (1-based, in the window) of pages whose "records" is not a list. */
+  readonly bad_pages: readonly number[]
+}
+
+/**
+ * Refuses a window whose bodies are not what the API sends for a page: each one JSON object
+ * with a "records" list. `pagesBefore` pages of the window came before these `pageCount`.
+ */
+export function assertStagedPages(window: Pick<WindowBounds, 'siteId' | 'firstDay' | 'lastDay'>, stage: StagedPages | undefined, pagesBefore: number, pageCount: number): void {
+  if (stage === undefined || stage.pages !== pageCount) {
+    throw new EtlError('INPUT', `${windowLabel(window)}: pages ${pagesBefore + 1}..${pagesBefore + pageCount} are not one JSON object each; pass each response body as it was received`)
+  }
+  if (stage.bad_pages.length > 0) {
+    throw new EtlError('INPUT', `${windowLabel(window)}: page ${stage.bad_pages.join(', ')} has no "records" list; an error body must not be loaded as an empty page (it would mark the window's deals removed)`)
+  }
+}
+
 export function assertValidFailure(failure: WindowFailure): void {
   assertValidBounds(failure)
   if (typeof failure.error !== 'string' || failure.error.trim() === '') {

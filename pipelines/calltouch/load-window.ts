@@ -10,17 +10,21 @@
  *
  * All the work is set-based SQL in `sql/` over two temporary staging tables: the page texts go
  * to PostgreSQL as they were received and are parsed there, because custom values have 38
- * digits and no JavaScript number may hold them.
+ * digits and no JavaScript number may hold them. A window PostgreSQL refuses because of the data
+ * of a record is loaded again without that record (load-isolation.ts).
  */
 import pRetry from 'p-retry'
 import { EtlError, messageOf } from '../core/errors.ts'
 import { redact } from '../core/secrets.ts'
-import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
+import type { WarehouseDb } from '../warehouse/connection.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'
+import { isRecordProblem, loadIsolatingRecords } from './load-isolation.ts'
 import { prepareLoadStaging } from './load-staging.ts'
-import { assertValidFailure, assertValidWindow, windowLabel, type WindowFailure } from './load-input.ts'
+import { assertStagedPages, assertValidFailure, assertValidWindow, windowLabel, type StagedPages, type WindowFailure } from './load-input.ts'
+import { loadStagedRecords, settleStagedRecords } from './load-statements.ts'
 
 export type { WindowFailure } from './load-input.ts'
+export { LAST_SEEN_RESOLUTION } from './load-statements.ts'
 
 export interface WindowToLoad {
   readonly runId: string
@@ -58,13 +62,6 @@ export interface WindowLoadResult {
 }
 
 /**
- * How fresh calltouch.orders.last_seen_at is kept for unchanged deals: a re-read moves it only
- * when it is older than this, so re-reading unchanged data right away rewrites no row, and the
- * nightly re-read of the look-back days rewrites each deal row at most once a night.
- */
-export const LAST_SEEN_RESOLUTION = '1 hour'
-
-/**
  * Page texts are sent in chunks of about this many characters: each chunk is one JSON value in
  * PostgreSQL, so a window of many pages never becomes one huge value in the server's memory.
  */
@@ -79,12 +76,13 @@ const PAGE_CHUNK_CHARS = 8_000_000
 const CONCURRENCY_CONFLICTS: ReadonlySet<string> = new Set(['40P01', '40001'])
 const CONFLICT_RETRIES = 3
 
-interface StageRow { pages: number; bad_pages: number[]; staged: number }
-interface CountRow { [column: string]: number }
+interface StageRow extends StagedPages { readonly staged: number }
 
 /**
  * Lands, normalizes and records the window's days in etl.site_days (status ok) in ONE
- * transaction: either all of the window is in the warehouse, or none of it.
+ * transaction: either all of the window is in the warehouse, or none of it. A record PostgreSQL
+ * refuses (a number or text it cannot hold, a key too long to index) goes to
+ * etl.rejected_records with PostgreSQL's message, and the rest of the window loads.
  *
  * @example
  * const result = await loadWindow(db, { runId, siteId: 12345, timeZone: 'Europe/Moscow',
@@ -95,27 +93,44 @@ export async function loadWindow(db: WarehouseDb, window: WindowToLoad): Promise
   assertValidWindow(window)
   const { siteId, firstDay, lastDay } = window
   try {
-    const load = (staging: Staging): Promise<WindowLoadResult> => pRetry(() => loadInTransaction(db, window, staging), {
-      retries: CONFLICT_RETRIES,
-      minTimeout: 50,
-      maxTimeout: 1_000,
-      randomize: true,
-      shouldRetry: ({ error }) => isConcurrencyConflict(error),
-    })
     try {
-      return await load('by page')
+      return await withConflictRetries(() => loadInTransaction(db, window, 'by page'))
     } catch (error) {
       if (!(error instanceof PageShapeMismatch)) throw error
     }
-    return await load('by chunk')
+    return await withConflictRetries(() => loadInTransaction(db, window, 'by chunk'))
   } catch (error) {
     if (error instanceof EtlError) throw error
-    for (const [index, page] of window.pages.entries()) {
-      const problem = jsonProblem(textOf(page))
+    const texts = window.pages.map((page) => textOf(withoutNulEscapes(page)))
+    for (const [index, text] of texts.entries()) {
+      const problem = jsonProblem(text)
       if (problem !== undefined) throw new EtlError('INPUT', `${windowLabel(window)}: page ${index + 1} is not valid JSON (${problem}); read the window again`, { cause: error })
     }
-    throw new EtlError('WAREHOUSE', `loading ${windowLabel(window)} failed, nothing of it was kept: ${redact(messageOf(error))}`, { cause: error, context: { siteId, firstDay, lastDay } })
+    let failure = redact(messageOf(error))
+    let cause = error
+    if (isRecordProblem(error)) {
+      try {
+        return await withConflictRetries(() => loadIsolatingRecords(db, window, texts))
+      } catch (isolationError) {
+        if (isolationError instanceof EtlError) throw isolationError
+        const message = redact(messageOf(isolationError))
+        if (message !== failure) failure += `; setting aside the records PostgreSQL refused did not help: ${message}`
+        cause = isolationError
+      }
+    }
+    throw new EtlError('WAREHOUSE', `loading ${windowLabel(window)} failed, nothing of it was kept: ${failure}`, { cause, context: { siteId, firstDay, lastDay } })
   }
+}
+
+/** A load in a transaction of its own, run again when PostgreSQL aborted it for another transaction's sake. */
+function withConflictRetries(load: () => Promise<WindowLoadResult>): Promise<WindowLoadResult> {
+  return pRetry(load, {
+    retries: CONFLICT_RETRIES,
+    minTimeout: 50,
+    maxTimeout: 1_000,
+    randomize: true,
+    shouldRetry: ({ error }) => isConcurrencyConflict(error),
+  })
 }
 
 /**
@@ -131,38 +146,16 @@ type Staging = 'by page' | 'by chunk'
 class PageShapeMismatch extends Error {}
 
 async function loadInTransaction(db: WarehouseDb, window: WindowToLoad, staging: Staging): Promise<WindowLoadResult> {
-  const { siteId, runId, firstDay, lastDay, timeZone } = window
   return db.transaction().execute(async (trx) => {
     await prepareLoadStaging(trx)
     let pagesBefore = 0
     for (const chunk of pageChunks(window.pages.map(withoutNulEscapes))) {
       const stage = await stageChunk(trx, window, chunk, pagesBefore, staging)
-      if (stage === undefined || stage.pages !== chunk.length) {
-        throw new EtlError('INPUT', `${windowLabel(window)}: pages ${pagesBefore + 1}..${pagesBefore + chunk.length} are not one JSON object each; pass each response body as it was received`)
-      }
-      if (stage.bad_pages.length > 0) {
-        throw new EtlError('INPUT', `${windowLabel(window)}: page ${stage.bad_pages.join(', ')} has no "records" list; an error body must not be loaded as an empty page (it would mark the window's deals removed)`)
-      }
+      assertStagedPages(window, stage, pagesBefore, chunk.length)
       pagesBefore += chunk.length
     }
-    // Fresh statistics let the planner join the staged records to each other and to the warehouse
-    // by hash or key instead of by nested scans (temporary tables are never analyzed automatically).
-    await executeSql(trx, 'analyze pg_temp.load_records (order_number)')
-    await runSqlFile(trx, 'delete_superseded_records')
-    await runSqlFile(trx, 'stage_changed_records', [siteId, timeZone])
-    await executeSql(trx, 'analyze pg_temp.load_changes (order_number, existed, reason)')
-    const rejected = await count(trx, 'insert_rejected_records', [siteId, runId, firstDay, lastDay])
-    const landed = await count(trx, 'insert_raw_versions', [siteId, runId])
-    const changed = await count(trx, 'upsert_changed_orders', [siteId])
-    await runSqlFile(trx, 'delete_changed_children', [siteId])
-    await runSqlFile(trx, 'insert_changed_children', [siteId])
-    const removed = await count(trx, 'mark_removed_orders', [siteId, firstDay, lastDay])
-    await runSqlFile(trx, 'mark_seen_orders', [siteId, LAST_SEEN_RESOLUTION])
-    const days = await runSqlFile<{ day: string; records: number }>(trx, 'upsert_loaded_site_days', [siteId, firstDay, lastDay, runId])
-    const [seenRow] = await executeSql<{ seen: number }>(trx, 'select count(*)::integer as seen from pg_temp.load_records')
-    const recordsByDay: Record<string, number> = {}
-    for (const { day, records } of days.sort((a, b) => a.day.localeCompare(b.day))) recordsByDay[day] = records
-    return { seen: seenRow?.seen ?? 0, landed, changed, rejected, removed, recordsByDay }
+    await settleStagedRecords(trx)
+    return loadStagedRecords(trx, window)
   })
 }
 
@@ -193,11 +186,6 @@ export async function recordWindowFailure(db: WarehouseDb, failure: WindowFailur
   assertValidFailure(failure)
   const error = redact(failure.error).replace(/\s*[\r\n]+\s*/g, ' ').trim()
   await runSqlFile(db, 'upsert_failed_site_days', [failure.siteId, failure.firstDay, failure.lastDay, failure.runId, error])
-}
-
-async function count(db: WarehouseDb, name: string, parameters: readonly unknown[]): Promise<number> {
-  const [row] = await runSqlFile<CountRow>(db, name, parameters)
-  return row === undefined ? 0 : Object.values(row)[0] ?? 0
 }
 
 /** A `\u0000` escape: one preceded by an escaped backslash (`\\u0000`, text) is not one. */
