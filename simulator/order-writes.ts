@@ -18,11 +18,13 @@ export interface WriteError {
   errorMessage: string
 }
 
-const INTEGER_38 = /^-?\d{1,38}$/
+/** A JSON number literal. */
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/
 
 /**
- * JSON.parse that keeps integer literals too long for a JS number: outside
- * strings, every integer of 16 or more digits is turned into a string first.
+ * JSON.parse that keeps number literals a JS number would change: outside
+ * strings, every integer of 16 or more digits, and every literal beyond a
+ * double's range (1e400000), is turned into a string first.
  */
 export function parseLosslessJson(text: string): unknown {
   let out = ''
@@ -39,7 +41,7 @@ export function parseLosslessJson(text: string): unknown {
       i++
       while (i < text.length && /[0-9.eE+-]/.test(text[i] as string)) i++
       const literal = text.slice(start, i)
-      if (/^-?\d{16,}$/.test(literal)) {
+      if (/^-?\d{16,}$/.test(literal) || !Number.isFinite(Number(literal))) {
         out += text.slice(copiedTo, start) + '"' + literal + '"'
         copiedTo = i
       }
@@ -73,9 +75,11 @@ function customChanges(value: unknown): DealChange[] | WriteError {
       changes.push({ kind: 'custom', name, value: null })
       continue
     }
-    const text = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : typeof raw === 'string' ? raw : ''
-    if (!INTEGER_38.test(text)) {
-      return { errorCode: WRITE_ERROR_CODES.badCustomField, errorMessage: `customFields: значение поля ${name} должно быть целым числом до 38 знаков (текст передавайте тегами)` }
+    // Any number is accepted and served (long and out-of-range literals as written), so tests can
+    // send the loader what it must reject (1.5, 39 digits, 1e400000); text is refused.
+    const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw : ''
+    if (!JSON_NUMBER.test(text)) {
+      return { errorCode: WRITE_ERROR_CODES.badCustomField, errorMessage: `customFields: значение поля ${name} должно быть числом (текст передавайте тегами)` }
     }
     changes.push({ kind: 'custom', name, value: text.replace(/^(-?)0+(?=\d)/, '$1') })
   }
