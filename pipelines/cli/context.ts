@@ -43,6 +43,8 @@ function parseLogFormat(value: string | undefined): LogFormat | undefined {
  * migrate by themselves, so a new user never meets an outdated schema), runs
  * `work`, and closes the warehouse whatever happens. With `exclusive`, `work`
  * runs under the run lock: a second run exits with code 3 instead of racing.
+ * A connection lost on the way fails the command with the loss's one line
+ * (exit 1), whatever the statement it cut threw.
  */
 export async function withWarehouse<T>(
   ctx: CliContext,
@@ -53,7 +55,13 @@ export async function withWarehouse<T>(
   try {
     const { applied } = await migrateToLatest(warehouse.db)
     if (applied.length > 0) ctx.logger.info({ migrations: applied }, `applied ${applied.length} migration(s) to the ${warehouse.description}`)
-    return options.exclusive ? await withRunLock(warehouse, () => work(warehouse)) : await work(warehouse)
+    const result = options.exclusive ? await withRunLock(warehouse, () => work(warehouse)) : await work(warehouse)
+    // Work that ended normally while a connection was lost may have lost the run lock midway.
+    warehouse.lost.throwIfAborted()
+    return result
+  } catch (error) {
+    // Whatever a statement cut by the loss threw, the one line says the warehouse was lost, and why.
+    throw warehouse.lost.aborted ? warehouse.lost.reason : error
   } finally {
     await warehouse.close()
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
-import { Kysely, PostgresDialect, CompiledQuery, type KyselyConfig } from 'kysely'
+import { Kysely, PostgresDialect, CompiledQuery, type KyselyConfig, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import lockfile from 'proper-lockfile'
 import { describeWarehouse, type WarehouseConfig } from '../core/config.ts'
@@ -18,6 +18,15 @@ export interface Warehouse {
   readonly engine: Engine
   /** For messages: the server without its password, or the data directory. */
   readonly description: string
+  /**
+   * Aborted when a connection in use ends (a server restart or failover,
+   * pg_terminate_backend, idle_session_timeout), its reason an EtlError of kind
+   * WAREHOUSE naming the warehouse and the cause. From then on the warehouse
+   * takes no new statement and the ones in flight are cut: the run lock's
+   * session may be the one that ended, and nothing may be written without it.
+   * Never aborted for the embedded engine, which lives in the process.
+   */
+  readonly lost: AbortSignal
   close(): Promise<void>
 }
 
@@ -62,6 +71,8 @@ export async function openWarehouse(config: WarehouseConfig, options: WarehouseO
 }
 
 export interface WarehouseOptions {
+  /** How long opening a PostgreSQL connection may take (default: as long as the network takes). */
+  readonly connectTimeoutMs?: number
   /** Told of every statement that ran, with how long it took from sending it to its last row (benchmarks break a load down by it). */
   readonly onQuery?: (sql: string, milliseconds: number) => void
 }
@@ -77,6 +88,7 @@ async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
     max: DEFAULT_POOL_SIZE,
+    ...(options.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: options.connectTimeoutMs }),
     options: '-c TimeZone=UTC -c jit=off',
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
@@ -85,8 +97,10 @@ async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres
       }) as typeof pg.types.getTypeParser,
     },
   })
-  // An idle client that loses its server must not crash the process.
+  // An idle client that loses its server is dropped by the pool and replaced when needed; the
+  // pool re-emits its error, which must not crash the process. Clients in use: watchConnections.
   pool.on('error', () => {})
+  const watched = watchConnections(pool, description)
   try {
     const client = await pool.connect()
     client.release()
@@ -94,8 +108,55 @@ async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres
     await pool.end().catch(() => {})
     throw new EtlError('WAREHOUSE', `cannot connect to ${description}: ${redact(messageOf(error))} — start the server or fix DATABASE_URL`, { cause: error })
   }
-  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PostgresDialect({ pool }), log: queryLog(options) })
-  return { db, config, engine: 'postgres', description, close: () => db.destroy() }
+  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PostgresDialect({ pool: watched.pool }), log: queryLog(options) })
+  return { db, config, engine: 'postgres', description, lost: watched.lost, close: () => db.destroy() }
+}
+
+/**
+ * Gives every client of the pool a listener for the loss of its connection:
+ * pg emits 'error' on a client whose connection ends outside a query (an idle
+ * checked-out client such as the run lock's), and the pool listens only on
+ * the clients it holds idle, so without this the process dies of an unhandled
+ * 'error' event. A client lost while idle in the pool is the pool's to
+ * replace; one lost in use aborts `lost` (see {@link Warehouse.lost}), ends
+ * the other clients in use, and the returned pool hands out no client after.
+ *
+ * The FATAL message the server sends before it closes a session
+ * ("terminating connection due to administrator command") is taken as the
+ * loss at once: it names the cause, and it arrives before the query it cut
+ * is seen to fail, so nothing reacts to that failure with another write.
+ */
+function watchConnections(pool: pg.Pool, description: string): { lost: AbortSignal; pool: PostgresPool } {
+  const lost = new AbortController()
+  const inUse = new Set<pg.PoolClient>()
+  const onLost = (client: pg.PoolClient, cause: unknown): void => {
+    if (!inUse.has(client) || lost.signal.aborted) return
+    lost.abort(new EtlError('WAREHOUSE', `lost the connection to ${description}: ${redact(messageOf(cause))} — the command stopped; run it again once the server answers (what it committed is kept)`, { cause }))
+    for (const other of inUse) if (other !== client) void other.end().catch(() => {})
+  }
+  pool.on('connect', (client) => {
+    client.on('error', (error) => onLost(client, error))
+    client.connection.on('errorMessage', (message: unknown) => {
+      if (message instanceof pg.DatabaseError && (message.severity === 'FATAL' || message.severity === 'PANIC')) onLost(client, message)
+    })
+  })
+  pool.on('acquire', (client) => inUse.add(client))
+  pool.on('release', (_error, client) => inUse.delete(client))
+  return {
+    lost: lost.signal,
+    pool: {
+      async connect() {
+        lost.signal.throwIfAborted()
+        const client = await pool.connect()
+        if (lost.signal.aborted) {
+          client.release(true)
+          lost.signal.throwIfAborted()
+        }
+        return client
+      },
+      end: () => pool.end(),
+    },
+  }
 }
 
 async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' }>, options: WarehouseOptions): Promise<Warehouse> {
@@ -137,6 +198,7 @@ async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' 
     config,
     engine: 'pglite',
     description,
+    lost: new AbortController().signal,
     async close() {
       try {
         await db.destroy()

@@ -1,6 +1,7 @@
 import os from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { redact } from '../core/secrets.ts'
-import type { WarehouseDb } from './connection.ts'
+import { openWarehouse, type Warehouse, type WarehouseDb } from './connection.ts'
 import type { RunStatus } from './schema.ts'
 
 export type RunCounters = Readonly<Record<string, number>>
@@ -34,6 +35,43 @@ export async function finishRun(
     })
     .where('run_id', '=', runId)
     .execute()
+}
+
+/**
+ * How a run whose warehouse connections were lost tries to close its row: a
+ * server restarting answers again within seconds; a longer outage is left to
+ * the next run's closeAbandonedRuns rather than holding the command up.
+ */
+const RECONNECT_ATTEMPTS = 5
+const RECONNECT_DELAY_MS = 1_000
+const RECONNECT_TIMEOUT_MS = 2_000
+
+/**
+ * Closes a run's row as failed, on a new connection when the warehouse's were
+ * lost (Warehouse.lost), trying a few times. Never throws: the error that
+ * failed the run is the one to report, and a row it cannot close stays
+ * `running` until the next run closes it as abandoned.
+ */
+export async function finishFailedRun(warehouse: Warehouse, runId: string, outcome: { counters?: RunCounters; error: string }): Promise<void> {
+  const failed = { ...outcome, status: 'failed' } as const
+  if (!warehouse.lost.aborted) {
+    const closed = await finishRun(warehouse.db, runId, failed).then(() => true, () => false)
+    // Failed for another reason than a lost connection: a new one would not do better.
+    if (closed || !warehouse.lost.aborted) return
+  }
+  for (let attempt = 1; attempt <= RECONNECT_ATTEMPTS; attempt++) {
+    if (attempt > 1) await sleep(RECONNECT_DELAY_MS)
+    try {
+      const reopened = await openWarehouse(warehouse.config, { connectTimeoutMs: RECONNECT_TIMEOUT_MS })
+      try {
+        return await finishRun(reopened.db, runId, failed)
+      } finally {
+        await reopened.close()
+      }
+    } catch {
+      // The server is not back yet (or refuses the statement): try again, then leave it to the next run.
+    }
+  }
 }
 
 /** What an abandoned run's row says, so a person reading etl.runs knows why it never finished. */

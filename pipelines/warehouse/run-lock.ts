@@ -17,7 +17,10 @@ const RUN_LOCK_KEY = 0x63746c_01
  * shows a killed run as running for ever.
  *
  * PostgreSQL: a session advisory lock on a connection held for the duration,
- * released when that connection ends, so a killed process frees it. Embedded:
+ * released when that connection ends, so a killed process frees it. When the
+ * connection ends under a live process instead, the lock is gone too: the
+ * warehouse is then lost (Warehouse.lost), takes no further statement, and the
+ * work's next one fails with the loss, so nothing is written unlocked. Embedded:
  * the data directory is already one process's alone (see connection.ts), which
  * is the same guarantee.
  */
@@ -35,7 +38,8 @@ export async function withRunLock<T>(warehouse: Warehouse, work: () => Promise<T
       await closeAbandonedRuns(warehouse.db)
       return await work()
     } finally {
-      await sql`select pg_advisory_unlock(${RUN_LOCK_KEY})`.execute(connection)
+      // A lost connection took the lock with it, and unlocking on it would only hide why the run stopped.
+      if (!warehouse.lost.aborted) await sql`select pg_advisory_unlock(${RUN_LOCK_KEY})`.execute(connection)
     }
   })
 }

@@ -4,7 +4,7 @@ import { calltouchConfigFromEnv, dayProblem, type CalltouchConfig, type SiteConf
 import { loadWindow, recordWindowFailure } from '../../calltouch/load-window.ts'
 import { createRequestLimiter } from '../../calltouch/request-limiter.ts'
 import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../../calltouch/sync-sites.ts'
-import { finishRun, startRun } from '../../warehouse/run-ledger.ts'
+import { finishFailedRun, finishRun, startRun } from '../../warehouse/run-ledger.ts'
 import type { RunStatus } from '../../warehouse/schema.ts'
 import { say, withWarehouse, type CliContext } from '../context.ts'
 import { usageError } from '../main.ts'
@@ -49,43 +49,52 @@ export async function runCalltouchCommand(
     const limiter = createRequestLimiter({ requestsPerSecond: settings.requestsPerSecond })
     const progress = createProgressBar(ctx)
     let summary: SyncSummary
+    let durationMs: number
+    let interrupted: boolean
     try {
-      summary = await syncSites({
-        db,
-        runId,
-        sites,
-        mode,
-        baseUrl: config.baseUrl,
-        settings,
-        limiter,
-        loader: { loadWindow, recordWindowFailure },
-        now,
-        logger: ctx.logger.child({ runId }),
-        onProgress: progress.update,
-        ...(run.signal ? { signal: run.signal } : {}),
+      try {
+        summary = await syncSites({
+          db,
+          runId,
+          sites,
+          mode,
+          baseUrl: config.baseUrl,
+          settings,
+          limiter,
+          loader: { loadWindow, recordWindowFailure },
+          now,
+          logger: ctx.logger.child({ runId }),
+          onProgress: progress.update,
+          // A lost warehouse connection stops the run as a signal would: no window starts on it.
+          signal: run.signal ? AbortSignal.any([run.signal, warehouse.lost]) : warehouse.lost,
+        })
+      } finally {
+        await limiter.stop()
+      }
+      warehouse.lost.throwIfAborted()
+      progress.stop()
+      durationMs = Date.now() - startedAt
+      // A stopped run read only part of its plan: it failed, whatever its windows did.
+      interrupted = run.signal?.aborted === true
+      const status: RunStatus = interrupted ? 'failed' : summary.windowsFailed === 0 ? 'succeeded' : summary.windowsFailed < summary.windows ? 'partial' : 'failed'
+      const { failures, ...counters } = summary
+      const firstFailure = failures[0]
+      const windowError = firstFailure === undefined ? null : `${failures.length} window(s) failed; first: site ${firstFailure.siteId} ${firstFailure.firstDay}..${firstFailure.lastDay}: ${firstFailure.error}`
+      await finishRun(db, runId, {
+        status,
+        counters: { ...counters, durationMs },
+        error: interrupted ? `interrupted after ${summary.windows} window(s): ${messageOf(run.signal?.reason)}` : windowError,
       })
     } catch (error) {
       progress.stop()
-      await finishRun(db, runId, { status: 'failed', counters: { ...limiter.counters, durationMs: Date.now() - startedAt }, error: messageOf(error) }).catch(() => {})
-      throw error
-    } finally {
-      await limiter.stop()
+      // Cut by a lost connection (the last statement, closing the row, included), a statement
+      // throws whatever pg says; the loss is the reason.
+      const failure: unknown = warehouse.lost.aborted ? warehouse.lost.reason : error
+      await finishFailedRun(warehouse, runId, { counters: { ...limiter.counters, durationMs: Date.now() - startedAt }, error: messageOf(failure) })
+      throw failure
     }
-    progress.stop()
-    const durationMs = Date.now() - startedAt
-    // A stopped run read only part of its plan: it failed, whatever its windows did.
-    const interrupted = run.signal?.aborted === true
-    const status: RunStatus = interrupted ? 'failed' : summary.windowsFailed === 0 ? 'succeeded' : summary.windowsFailed < summary.windows ? 'partial' : 'failed'
-    const { failures, ...counters } = summary
-    const firstFailure = failures[0]
-    const windowError = firstFailure === undefined ? null : `${failures.length} window(s) failed; first: site ${firstFailure.siteId} ${firstFailure.firstDay}..${firstFailure.lastDay}: ${firstFailure.error}`
-    await finishRun(db, runId, {
-      status,
-      counters: { ...counters, durationMs },
-      error: interrupted ? `interrupted after ${summary.windows} window(s): ${messageOf(run.signal?.reason)}` : windowError,
-    })
     say(ctx, describeSummary(command, summary, durationMs))
-    for (const failure of failures) say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
+    for (const failure of summary.failures) say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
     return summary.windowsFailed === 0 && !interrupted ? EXIT_CODES.ok : EXIT_CODES.failed
   }, { exclusive: true })
 }
