@@ -9,7 +9,7 @@ import { daysBetween, type Day } from './calltouch-dates.ts'
 import { createPageBudget, extractWindow, requestRange, type DayWindow, type ExtractOutcome } from './extract-window.ts'
 import type { WindowFailure, WindowLoadResult, WindowToLoad } from './load-window.ts'
 import type { RequestLimiter } from './request-limiter.ts'
-import { planDays, readSiteLedger, WindowPlanner, type LedgerDay, type PlanRequest } from './window-planner.ts'
+import { planDays, readSiteLedger, WindowPlanner, type LedgerDay, type PlanRequest, type WindowPlanning } from './window-planner.ts'
 
 /**
  * Windows being read or loaded at once, over all sites: enough to keep the
@@ -32,6 +32,17 @@ export const DEFAULT_LOAD_CONCURRENCY = 2
  * waits for the API, in well under 300 MB of process memory.
  */
 export const DEFAULT_PAGE_BUDGET = 64
+
+/**
+ * The last line of defence against a run that never ends: requests that read
+ * nothing (first pages of windows cut smaller) a site may spend, per planned
+ * day and in all. The planner cuts a window a handful of times at most (each
+ * cut hands out a strictly smaller window, sized by what the first page said),
+ * so reaching this is a defect, not a layout: the site is stopped with an
+ * error instead of spending the IP's request budget for ever.
+ */
+export const RUNAWAY_CUTS_PER_DAY = 2
+export const RUNAWAY_CUTS_BASE = 10
 
 /**
  * The load half (load-window.ts): a window's rows and its ledger rows in one
@@ -67,6 +78,8 @@ export interface SyncSitesConfig {
   readonly signal?: AbortSignal
   /** The site's ledger; default etl.site_days (a benchmark without a warehouse passes its own). */
   readonly readLedger?: (siteId: number) => Promise<LedgerDay[]>
+  /** Cuts a site's planned days into windows; default {@link WindowPlanner} (a test replaces it to prove the runaway guard). */
+  readonly createPlanner?: (siteId: number, plannedDays: readonly Day[], ledger: readonly LedgerDay[]) => WindowPlanning
 }
 
 export interface SyncProgress {
@@ -96,17 +109,27 @@ export interface SyncSummary {
 interface SiteState {
   readonly site: SiteConfig
   readonly client: CalltouchClient
-  readonly planner: WindowPlanner
+  readonly planner: WindowPlanning
   inFlight: number
   probing: boolean
-  /** Set when the API refused the site itself (403): its other windows are not tried. */
-  refusal: string | undefined
+  /** Why the site was stopped (the API refused it, or its windows ran away), as the failure of its other windows says: they are not tried. */
+  stopped: string | undefined
+  /** Windows cut smaller after their first page, and how many may be before the site is stopped. */
+  windowsCut: number
+  readonly plannedDays: number
+  /** Days asked as the day after a window that came back without deals of them, while dateTo was not settled. */
+  readonly daysAfterUnseen: Set<Day>
 }
 
 /** Traits of the API learnt while reading, shared by every site. */
 interface ApiTraits {
   dateToInclusive: boolean
-  /** Whether a window asking for the day after it was read whole: dateToInclusive is then as good as it gets. */
+  /**
+   * Whether what dateTo means is proven: a window asked with the day after it got deals of that
+   * day (inclusive), or a day asked that way came back without deals and turned out to have some
+   * (exclusive). Until then windows are read one at a time, so that a window whose pages hold
+   * its day after whole can take that day in before another window reads it again.
+   */
   dateToSettled: boolean
   /** Windows being read while dateTo is not settled. */
   unsettledReads: number
@@ -141,7 +164,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.signal ? { signal: config.signal } : {}),
     })
-    states.push({ site, client, planner: new WindowPlanner(planned, ledger), inFlight: 0, probing: false, refusal: undefined })
+    states.push({ site, client, planner: config.createPlanner ? config.createPlanner(site.siteId, planned, ledger) : new WindowPlanner(planned, ledger), inFlight: 0, probing: false, stopped: undefined, windowsCut: 0, plannedDays: planned.length, daysAfterUnseen: new Set() })
     logger.info({ siteId: site.siteId, days: planned.length, firstDay: planned[0], lastDay: planned.at(-1) }, `site ${site.siteId}: ${planned.length} day(s) to read`)
   }
 
@@ -184,11 +207,11 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     return waiting ? 'wait' : 'done'
   }
 
-  /** Records a window that failed: with its own error, or, when an earlier window met the site's refusal, not asked for. */
+  /** Records a window that failed: with its own error, or, when the site was stopped earlier, not asked for. */
   const finishWindow = async (state: SiteState, window: DayWindow, error: unknown): Promise<void> => {
     const days = daysBetween(window.firstDay, window.lastDay) + 1
     const message = redact(error === undefined
-      ? `not asked for: the API refused site ${state.site.siteId} earlier in this run (${state.refusal ?? 'no reason given'})`
+      ? `not asked for: ${state.stopped ?? `site ${state.site.siteId} was stopped earlier in this run`}`
       : messageOf(error))
     const failure: WindowFailure = { runId, siteId: state.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, error: message }
     await loadLane(() => loader.recordWindowFailure(db, failure))
@@ -201,21 +224,22 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   }
 
   /**
-   * Reads a window and learns what dateTo means from it, before any window
-   * waiting for that is cut. A read while dateTo is not settled counts in
-   * `unsettledReads`; one read whole settles it.
+   * Reads a window and learns from it whether dateTo includes its day, before
+   * any window waiting for that is cut; `onExtracted` runs before that too. A
+   * read while dateTo is not settled counts in `unsettledReads`.
    */
-  const readTellingDateTo = async (read: () => Promise<ExtractOutcome>): Promise<ExtractOutcome> => {
+  const readTellingDateTo = async (read: () => Promise<ExtractOutcome>, onExtracted: () => void): Promise<ExtractOutcome> => {
     const unsettled = !traits.dateToSettled
     if (unsettled) traits.unsettledReads += 1
     try {
       const outcome = await read()
       if (outcome.kind === 'extracted') {
-        traits.dateToSettled = true
         if (outcome.sawDayAfter && !traits.dateToInclusive) {
           traits.dateToInclusive = true
+          traits.dateToSettled = true
           for (const each of states) each.planner.learnDateToInclusive()
         }
+        onExtracted()
       }
       return outcome
     } finally {
@@ -226,11 +250,12 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     }
   }
 
-  const runWindow = async (state: SiteState, window: DayWindow, probe: boolean): Promise<void> => {
+  /** Reads and loads `task.window`; grows it by the day after when its pages turn out to hold that day whole. */
+  const runWindow = async (state: SiteState, task: { window: DayWindow }, probe: boolean): Promise<void> => {
     const { site, client, planner } = state
-    if (state.refusal !== undefined) return finishWindow(state, window, undefined)
+    let window = task.window
+    if (state.stopped !== undefined) return finishWindow(state, window, undefined)
     const range = requestRange(window, traits.dateToInclusive)
-    const requestedDays = daysBetween(range.dateFrom, range.dateTo) + 1
     const pages = pageBudget.lease()
     let result: WindowLoadResult
     let pageCount: number
@@ -240,16 +265,28 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
         dateToInclusive: traits.dateToInclusive,
         pages,
         onFirstPage: (recordsTotal) => {
-          const verdict = planner.observe(window, recordsTotal, requestedDays)
+          const verdict = planner.observe(window, recordsTotal, range)
           if (probe) {
             state.probing = false
             changed.notify()
           }
           return verdict
         },
-      }))
+      }), () => {
+        // Asked with the day after it, once dateTo is known to include its day: the pages hold that
+        // day whole, so it loads with this window instead of being read again by the next.
+        if (range.dateTo > window.lastDay && traits.dateToInclusive) task.window = window = planner.takeDayAfter(window)
+        else if (range.dateTo > window.lastDay && !traits.dateToSettled) state.daysAfterUnseen.add(range.dateTo)
+      })
       if (outcome.kind === 'too-big') {
         logger.debug({ siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, recordsTotal: outcome.recordsTotal }, 'window too big; cutting it smaller')
+        state.windowsCut += 1
+        const maxWindowsCut = RUNAWAY_CUTS_BASE + RUNAWAY_CUTS_PER_DAY * state.plannedDays
+        if (state.windowsCut > maxWindowsCut && state.stopped === undefined) {
+          // The window's days are back in the planner: they fail as not asked for, with this reason.
+          state.stopped = `site ${site.siteId} was stopped after ${state.windowsCut} requests on windows it then cut smaller, more than its ${state.plannedDays} planned day(s) can need (${maxWindowsCut}) — please report this with the log (--log-level debug)`
+          logger.error({ siteId: site.siteId, windowsCut: state.windowsCut }, state.stopped)
+        }
         return
       }
       pageCount = outcome.pages.length
@@ -259,6 +296,10 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       pages.release()
     }
     planner.learn(result.recordsByDay)
+    if (!traits.dateToSettled && Object.entries(result.recordsByDay).some(([day, records]) => records > 0 && state.daysAfterUnseen.has(day))) {
+      traits.dateToSettled = true
+      changed.notify()
+    }
     const days = daysBetween(window.firstDay, window.lastDay) + 1
     totals.windows += 1
     totals.daysDone += days
@@ -282,13 +323,14 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
         await changed.wait()
         continue
       }
-      const { state, window, probe } = next
+      const { state, probe } = next
+      const task = { window: next.window }
       state.inFlight += 1
       try {
-        await runWindow(state, window, probe)
+        await runWindow(state, task, probe)
       } catch (error) {
-        if (isSiteRefusal(error)) state.refusal ??= error.answer ?? error.message
-        await finishWindow(state, window, error)
+        if (isSiteRefusal(error)) state.stopped ??= `the API refused site ${state.site.siteId} earlier in this run (${error.answer ?? error.message})`
+        await finishWindow(state, task.window, error)
       } finally {
         if (probe) state.probing = false
         state.inFlight -= 1

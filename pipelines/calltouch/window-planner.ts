@@ -1,6 +1,7 @@
 import type { RunSettings } from '../core/site-config.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
 import type { SiteDayStatus } from '../warehouse/schema.ts'
+import type { DateRange } from './api-client.ts'
 import { addDays, daysBetween, eachDay, type Day } from './calltouch-dates.ts'
 import type { DayWindow } from './extract-window.ts'
 
@@ -11,6 +12,9 @@ import type { DayWindow } from './extract-window.ts'
  * - window: consecutive planned days read by one paginated request series.
  * - density: deals per day, known from the ledger or from the run's own reads,
  *   used to size windows of days whose count is unknown.
+ * - cut window: a window whose first page reported more deals than a window may
+ *   hold; its days go back to be cut smaller, and what its first page said
+ *   (an observation) sizes the windows cut from them.
  */
 
 /**
@@ -18,8 +22,13 @@ import type { DayWindow } from './extract-window.ts'
  * part of its last page, and few enough pages that a window in memory stays small.
  */
 export const DEFAULT_TARGET_WINDOW_RECORDS = 5000
-/** A window whose first page reports more than this is split before the rest is read (memory). */
-export const DEFAULT_MAX_WINDOW_RECORDS = 10_000
+/**
+ * A window whose first page reports more than this is cut smaller before the rest is read, so
+ * that a window's pages stay a third of the page budget (sync-sites.ts): two windows loading and
+ * one waiting. Up to this, reading a window whole costs no request that cutting it would save
+ * (each cut costs the first page it read for nothing).
+ */
+export const DEFAULT_MAX_WINDOW_RECORDS = 20_000
 /** Days of the first window of a site nothing is known about; its first page tells the density. */
 export const PROBE_WINDOW_DAYS = 7
 /** Known days nearest to an unknown one that estimate it. */
@@ -80,26 +89,52 @@ export function planDays(ledger: readonly LedgerDay[], request: PlanRequest): Da
   return [...planned].sort()
 }
 
+/** What sync-sites asks of a planner. */
+export type WindowPlanning = Pick<WindowPlanner, 'remainingDays' | 'nextIsProbe' | 'next' | 'observe' | 'learn' | 'learnDateToInclusive' | 'takeDayAfter'>
+
+/** What a cut window's first page said: `records` deals over the days asked for. */
+interface Observation {
+  readonly range: DateRange
+  readonly records: number
+}
+
 /**
  * Cuts a site's planned days into windows as they are needed, sized by deal
- * counts so that a window is close to a whole number of 1000-record pages:
- * known days by their ledger count, unknown days by the density of their
- * nearest known days, or — for a site nothing is known about — one probe
- * window whose first page tells the density. Windows never span a gap in the
- * planned days.
+ * counts so that a window is close to a whole number of 1000-record pages.
+ * A day's count is, best first: what this run read of it; its share of what
+ * the first page of a cut window covering it said; its ledger count; the
+ * density of its nearest known days; or, for a site nothing is known about,
+ * one probe window whose first page tells the density. Windows never span a
+ * gap in the planned days.
+ *
+ * Every run makes progress: a window found too big is never issued again,
+ * nor any window containing it, so each cut hands out a strictly smaller
+ * window, down to the fewest days a window may have, which is always read
+ * whole. Its first page's count is shared out over the days it covered
+ * (in proportion to what was believed of them, evenly when nothing was), so
+ * a quiet stretch before a busy one, a stale ledger, or one huge day among
+ * small ones is cut right at the next try instead of by one day at a time.
  */
 export class WindowPlanner {
   private readonly queue: Day[]
-  private readonly known: Map<Day, number>
+  /** Deal counts of the ledger: what the last successful read of each day found. */
+  private readonly ledgerCounts: Map<Day, number>
+  /** Deal counts this run read itself. */
+  private readonly readCounts = new Map<Day, number>()
+  private readonly observations: Observation[] = []
+  /** Windows found too big, by first day: the fewest days of each. */
+  private readonly tooBigDays = new Map<Day, number>()
   private density: number | undefined
+  /** {@link belief} of each day asked since the last count or density was learnt: estimates ask it again and again. */
+  private readonly beliefs = new Map<Day, number | undefined>()
   private readonly targetRecords: number
   private readonly maxRecords: number
   /** Days a window has at least, when that many consecutive days are planned; see {@link learnDateToInclusive}. */
   private minimumDays = 1
 
   constructor(plannedDays: readonly Day[], ledger: readonly LedgerDay[], options: { targetRecords?: number; maxRecords?: number } = {}) {
-    this.queue = [...plannedDays].sort()
-    this.known = new Map(ledger.filter((row) => row.records !== null).map((row) => [row.day, row.records as number]))
+    this.queue = [...new Set(plannedDays)].sort()
+    this.ledgerCounts = new Map(ledger.filter((row) => row.records !== null).map((row) => [row.day, row.records as number]))
     this.targetRecords = options.targetRecords ?? DEFAULT_TARGET_WINDOW_RECORDS
     this.maxRecords = options.maxRecords ?? DEFAULT_MAX_WINDOW_RECORDS
   }
@@ -126,6 +161,19 @@ export class WindowPlanner {
     this.minimumDays = 2
   }
 
+  /**
+   * The window grown by the day after it, when that is the next planned day
+   * and not handed out yet: for a window that was asked with the day after it
+   * once dateTo is known to include its day, so its pages hold every deal of
+   * that day, which would otherwise be read again by the next window.
+   */
+  takeDayAfter(window: DayWindow): DayWindow {
+    const dayAfter = addDays(window.lastDay, 1)
+    if (this.queue[0] !== dayAfter) return window
+    this.queue.shift()
+    return { firstDay: window.firstDay, lastDay: dayAfter }
+  }
+
   /** The next window, or undefined when every planned day is handed out. */
   next(): DayWindow | undefined {
     const firstDay = this.queue[0]
@@ -137,11 +185,17 @@ export class WindowPlanner {
     while (taken < this.queue.length) {
       const candidate = this.queue[taken] as Day
       if (candidate !== addDays(lastDay, 1)) break
+      if (this.containsTooBig(firstDay, taken + 1)) break
       if (probing) {
         if (taken >= PROBE_WINDOW_DAYS) break
       } else {
         const estimate = this.estimate(candidate) ?? this.density ?? 0
-        if (records + estimate > this.targetRecords && taken >= this.minimumDays) break
+        if (records + estimate > this.targetRecords && taken >= this.minimumDays) {
+          // A day left alone is asked as two days, and dateTo may then read the one after it for
+          // nothing: the last day of a run of planned days joins the window while it still fits.
+          const lastOfRun = this.queue[taken + 1] !== addDays(candidate, 1)
+          if (!lastOfRun || records + estimate > this.maxRecords) break
+        }
         records += estimate
       }
       lastDay = candidate
@@ -152,26 +206,68 @@ export class WindowPlanner {
   }
 
   /**
-   * Learns from a window's first page: `recordsTotal` deals over `days` days
-   * (the day after the window included when it was asked for). Returns whether
-   * the window is too big to read whole; if so its days go back to be cut smaller.
+   * Learns from a window's first page: `recordsTotal` deals over the dates
+   * `requested` (the day after the window included when it was asked for).
+   * Returns whether the window is too big to read whole; if so its days go
+   * back to be cut smaller, and no window containing it is handed out again.
    * A window of the fewest days a window may have is never too big.
    */
-  observe(window: DayWindow, recordsTotal: number, requestedDays: number): 'continue' | 'too-big' {
-    this.density = recordsTotal / Math.max(1, requestedDays)
+  observe(window: DayWindow, recordsTotal: number, requested: DateRange): 'continue' | 'too-big' {
+    this.density = recordsTotal / (daysBetween(requested.dateFrom, requested.dateTo) + 1)
+    this.beliefs.clear()
     const days = daysBetween(window.firstDay, window.lastDay) + 1
     if (recordsTotal <= this.maxRecords || days <= this.minimumDays) return 'continue'
+    this.observations.push({ range: requested, records: recordsTotal })
+    this.tooBigDays.set(window.firstDay, Math.min(days, this.tooBigDays.get(window.firstDay) ?? Infinity))
     this.queue.unshift(...eachDay(window.firstDay, window.lastDay))
     return 'too-big'
   }
 
   /** Deal counts of days read by this run, for windows planned after. */
   learn(recordsByDay: Readonly<Record<Day, number>>): void {
-    for (const [day, records] of Object.entries(recordsByDay)) this.known.set(day, records)
+    for (const [day, records] of Object.entries(recordsByDay)) this.readCounts.set(day, records)
+    this.beliefs.clear()
+  }
+
+  /** Whether the window of `days` days from `firstDay` would contain a window found too big. */
+  private containsTooBig(firstDay: Day, days: number): boolean {
+    for (let offset = 0; offset < days; offset++) {
+      const tooBig = this.tooBigDays.get(addDays(firstDay, offset))
+      if (tooBig !== undefined && offset + tooBig <= days) return true
+    }
+    return false
   }
 
   private estimate(day: Day): number | undefined {
-    return this.known.get(day) ?? this.neighbourEstimate(day) ?? this.density
+    return this.readCounts.get(day) ?? this.observedShare(day) ?? this.belief(day)
+  }
+
+  /** What was believed of a day before any first page covering it was seen. */
+  private belief(day: Day): number | undefined {
+    if (!this.beliefs.has(day)) this.beliefs.set(day, this.ledgerCounts.get(day) ?? this.neighbourEstimate(day) ?? this.density)
+    return this.beliefs.get(day)
+  }
+
+  /**
+   * The day's share of the latest cut window's first page that covered it:
+   * the deals it reported, less those this run has since read on days it
+   * covered, shared out over its unread days in proportion to their beliefs
+   * (evenly when those add up to nothing).
+   */
+  private observedShare(day: Day): number | undefined {
+    const observation = this.observations.findLast(({ range }) => range.dateFrom <= day && day <= range.dateTo)
+    if (observation === undefined) return undefined
+    let remaining = observation.records
+    const unread: Day[] = []
+    for (const each of eachDay(observation.range.dateFrom, observation.range.dateTo)) {
+      const read = this.readCounts.get(each)
+      if (read === undefined) unread.push(each)
+      else remaining -= read
+    }
+    const beliefs = unread.map((each) => this.belief(each) ?? 0)
+    const believed = beliefs.reduce((sum, belief) => sum + belief, 0)
+    const share = believed > 0 ? (this.belief(day) ?? 0) / believed : 1 / unread.length
+    return Math.max(0, remaining) * share
   }
 
   /** Mean count of the known days nearest to `day` (within a month), if any. */
@@ -179,7 +275,7 @@ export class WindowPlanner {
     const counts: number[] = []
     for (let distance = 1; distance <= 31 && counts.length < NEIGHBOURS_FOR_ESTIMATE; distance++) {
       for (const neighbour of [addDays(day, -distance), addDays(day, distance)]) {
-        const count = this.known.get(neighbour)
+        const count = this.readCounts.get(neighbour) ?? this.ledgerCounts.get(neighbour)
         if (count !== undefined) counts.push(count)
       }
     }

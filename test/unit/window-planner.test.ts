@@ -50,19 +50,19 @@ describe('cutting planned days into windows', () => {
     expect(drain(new WindowPlanner(days, ledger))).toEqual(['2026-11-01..2026-11-04', '2026-11-05..2026-11-08', '2026-11-09..2026-11-10', '2026-11-20..2026-11-21'])
   })
 
-  it('puts a day bigger than a window alone while dateTo may exclude its day', () => {
+  it('starts a window at a day bigger than a window while dateTo may exclude its day, and takes the last day of the run along rather than leave it alone', () => {
     const days = eachDay('2026-11-01', '2026-11-03')
-    expect(drain(new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)]))).toEqual(['2026-11-01..2026-11-01', '2026-11-02..2026-11-02', '2026-11-03..2026-11-03'])
+    expect(drain(new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)]))).toEqual(['2026-11-01..2026-11-01', '2026-11-02..2026-11-03'])
   })
 
   it('gives a day bigger than a window a second day once dateTo is known to include its day, since one day is asked as two anyway', () => {
-    const days = eachDay('2026-11-01', '2026-11-03')
-    const planner = new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)])
+    const days = eachDay('2026-11-01', '2026-11-04')
+    const planner = new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100), ok('2026-11-04', 9_000)])
     planner.learnDateToInclusive()
-    expect(drain(planner)).toEqual(['2026-11-01..2026-11-02', '2026-11-03..2026-11-03'])
+    expect(drain(planner)).toEqual(['2026-11-01..2026-11-02', '2026-11-03..2026-11-04'])
   })
 
-  it('cuts days above 10,000 deals into two-day windows once dateTo is known to include its day, the last day of a run of days alone', () => {
+  it('puts dense days two to a window once dateTo is known to include its day, the last day of a run of days alone', () => {
     const days = [...eachDay('2026-11-01', '2026-11-05'), ...eachDay('2026-11-10', '2026-11-11')]
     const ledger = days.map((day) => ok(day, 11_000))
     const planner = new WindowPlanner(days, ledger)
@@ -70,7 +70,7 @@ describe('cutting planned days into windows', () => {
     planner.learnDateToInclusive()
     expect(drain(planner)).toEqual(['2026-11-02..2026-11-03', '2026-11-04..2026-11-05', '2026-11-10..2026-11-11'])
     // A two-day window is read whole however many deals its first page reports: it is the smallest window.
-    expect(planner.observe({ firstDay: '2026-11-02', lastDay: '2026-11-03' }, 22_000, 2)).toBe('continue')
+    expect(planner.observe({ firstDay: '2026-11-02', lastDay: '2026-11-03' }, 22_000, { dateFrom: '2026-11-02', dateTo: '2026-11-03' })).toBe('continue')
     expect(planner.remainingDays).toBe(0)
   })
 
@@ -79,7 +79,7 @@ describe('cutting planned days into windows', () => {
     planner.learnDateToInclusive()
     const probe = planner.next()!
     expect(probe).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-06' })
-    expect(planner.observe(probe, 66_000, 6)).toBe('too-big')
+    expect(planner.observe(probe, 66_000, { dateFrom: '2026-11-01', dateTo: '2026-11-06' })).toBe('too-big')
     expect(drain(planner)).toEqual(['2026-11-01..2026-11-02', '2026-11-03..2026-11-04', '2026-11-05..2026-11-06'])
   })
 
@@ -95,17 +95,53 @@ describe('cutting planned days into windows', () => {
     const probe = planner.next()
     expect(probe).toEqual({ firstDay: '2026-09-01', lastDay: '2026-09-07' })
     expect(PROBE_WINDOW_DAYS).toBe(7)
-    // 8 days asked for (the day after the window too), 2500 deals a day: too big to read whole.
-    expect(planner.observe(probe!, 20_000, 8)).toBe('too-big')
+    // 8 days asked for (the day after the window too), 3,000 deals a day: too big to read whole.
+    expect(planner.observe(probe!, 24_000, { dateFrom: '2026-09-01', dateTo: '2026-09-08' })).toBe('too-big')
     expect(planner.nextIsProbe).toBe(false)
-    expect(planner.next()).toEqual({ firstDay: '2026-09-01', lastDay: '2026-09-02' })
-    expect(planner.remainingDays).toBe(58)
+    // Its 24,000 deals are shared out over the 8 days asked for: 3,000 each, so one day a window.
+    expect(planner.next()).toEqual({ firstDay: '2026-09-01', lastDay: '2026-09-01' })
+    expect(planner.remainingDays).toBe(59)
+  })
+
+  it('cuts a window found too big by what its first page said, never handing it out again (quiet days before busy ones)', () => {
+    // Ten quiet days are known; the 20 busy days after them are estimated from them as empty.
+    const planner = new WindowPlanner(eachDay('2026-11-11', '2026-11-30'), eachDay('2026-11-01', '2026-11-10').map((day) => ok(day, 0)))
+    const quietLooking = planner.next()!
+    expect(quietLooking).toEqual({ firstDay: '2026-11-11', lastDay: '2026-11-30' })
+    expect(planner.observe(quietLooking, 24_000, { dateFrom: '2026-11-11', dateTo: '2026-12-01' })).toBe('too-big')
+    // 24,000 deals over 21 days asked for: ~1,143 a day, four days to a window.
+    expect(drain(planner)).toEqual(['2026-11-11..2026-11-14', '2026-11-15..2026-11-18', '2026-11-19..2026-11-22', '2026-11-23..2026-11-26', '2026-11-27..2026-11-30'])
+  })
+
+  it('believes a cut window over a stale ledger, and reads the day that grew alone', () => {
+    const days = eachDay('2026-11-01', '2026-11-10')
+    const planner = new WindowPlanner(days, days.map((day) => ok(day, 100)))
+    const stale = planner.next()!
+    expect(stale).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-10' })
+    // The ledger said 100 a day; the first page says 25,900: a day grew, nobody knows which yet.
+    expect(planner.observe(stale, 25_900, { dateFrom: '2026-11-01', dateTo: '2026-11-11' })).toBe('too-big')
+    const first = planner.next()!
+    expect(first).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-02' })
+    planner.learn({ '2026-11-01': 100, '2026-11-02': 100 })
+    // Once read, the rest of what the first page said falls on the days not read yet.
+    // 25,700 over the 9 days left of the 11 asked for: ~2,856 a day, so one day at a time.
+    expect(planner.next()).toEqual({ firstDay: '2026-11-03', lastDay: '2026-11-03' })
+  })
+
+  it('never hands out a window containing one found too big, however its days are estimated', () => {
+    // The ledger puts nearly all of what the first page will say on the day after the window.
+    const planner = new WindowPlanner(eachDay('2026-11-01', '2026-11-02'), [ok('2026-11-01', 1), ok('2026-11-02', 1), ok('2026-11-03', 100_000)])
+    const window = planner.next()!
+    expect(window).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-02' })
+    expect(planner.observe(window, 20_002, { dateFrom: '2026-11-01', dateTo: '2026-11-03' })).toBe('too-big')
+    // Its share of the 20,002 leaves the two days at a fraction of a deal each; the same window all the same would loop.
+    expect(drain(planner)).toEqual(['2026-11-01..2026-11-01', '2026-11-02..2026-11-02'])
   })
 
   it('reads a probe whole when its first page is small enough', () => {
     const planner = new WindowPlanner(eachDay('2026-09-01', '2026-10-30'), [])
     const probe = planner.next()!
-    expect(planner.observe(probe, 320, 8)).toBe('continue')
+    expect(planner.observe(probe, 320, { dateFrom: '2026-09-01', dateTo: '2026-09-08' })).toBe('continue')
     expect(drain(planner)).toEqual(['2026-09-08..2026-10-30'])
   })
 })
