@@ -6,12 +6,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { addDays, type Day } from '../../pipelines/calltouch/calltouch-dates.ts'
-import { RUNAWAY_CUTS_BASE, RUNAWAY_CUTS_PER_DAY, syncSites, type SyncSummary } from '../../pipelines/calltouch/sync-sites.ts'
+import { RUNAWAY_CUTS_BASE, RUNAWAY_CUTS_PER_DAY, syncSites, type SyncSitesConfig, type SyncSummary, type WindowLoader } from '../../pipelines/calltouch/sync-sites.ts'
 import { silentLogger } from '../../pipelines/core/logger.ts'
 import { DEFAULT_RUN_SETTINGS } from '../../pipelines/core/site-config.ts'
 import { WindowPlanner, type WindowPlanning } from '../../pipelines/calltouch/window-planner.ts'
 import type { WarehouseDb } from '../../pipelines/warehouse/connection.ts'
-import { countingLimiter, countingLoader, createLayoutApi, type LayoutChange } from '../helpers/layout-api.ts'
+import { countingLimiter, countingLoader, createLayoutApi, type LayoutApi, type LayoutChange } from '../helpers/layout-api.ts'
 
 const FIRST_DAY = '2026-09-01'
 /** Runs of the main property; `EXTRACTION_PROPERTY_RUNS` raises it for a long local search. */
@@ -65,17 +65,12 @@ interface Outcome {
   readonly dealsOfDayAfter: number
 }
 
-async function backfill(s: Scenario): Promise<Outcome> {
-  const day = (offset: number): Day => addDays(FIRST_DAY, offset)
-  const dealsOfDays = (api: { dealsOn(day: Day): number }): number => s.counts.slice(s.from, s.to + 1).reduce((sum, _, i) => sum + api.dealsOn(day(s.from + i)), 0)
-  const api = createLayoutApi({ firstDay: FIRST_DAY, counts: s.counts, dateToInclusive: s.dateToInclusive, emptyPageTotal: s.emptyPageTotal, change: s.change, maxRequests: 10 * (Math.ceil(s.counts.reduce((a, b) => a + b, 0) / 1000) + s.counts.length + 20) })
-  const loader = countingLoader()
-  const ledgerCounts = s.ledger === 'none' ? [] : s.ledger === 'true' ? s.counts : s.ledger
-  const summary = await syncSites({
+/** sync-sites over the layout, sending at once: one site unless `sites` says otherwise. */
+function syncOverLayout(api: LayoutApi, loader: WindowLoader, config: Pick<SyncSitesConfig, 'mode' | 'readLedger'> & Partial<Pick<SyncSitesConfig, 'sites' | 'createPlanner'>>): Promise<SyncSummary> {
+  return syncSites({
     db: undefined as unknown as WarehouseDb,
     runId: '1',
     sites: [{ siteId: 1, token: 'property-token', timeZone: 'Europe/Moscow', startDate: FIRST_DAY }],
-    mode: { kind: 'backfill', from: day(s.from), to: day(s.to) },
     baseUrl: 'http://layout.invalid',
     settings: { ...DEFAULT_RUN_SETTINGS, maxRetries: 0 },
     limiter: countingLimiter(),
@@ -83,6 +78,18 @@ async function backfill(s: Scenario): Promise<Outcome> {
     now: new Date('2026-12-01T00:00:00Z'),
     logger: silentLogger(),
     fetch: api.fetch,
+    ...config,
+  })
+}
+
+async function backfill(s: Scenario): Promise<Outcome> {
+  const day = (offset: number): Day => addDays(FIRST_DAY, offset)
+  const dealsOfDays = (api: { dealsOn(day: Day): number }): number => s.counts.slice(s.from, s.to + 1).reduce((sum, _, i) => sum + api.dealsOn(day(s.from + i)), 0)
+  const api = createLayoutApi({ firstDay: FIRST_DAY, counts: s.counts, dateToInclusive: s.dateToInclusive, emptyPageTotal: s.emptyPageTotal, change: s.change, maxRequests: 10 * (Math.ceil(s.counts.reduce((a, b) => a + b, 0) / 1000) + s.counts.length + 20) })
+  const loader = countingLoader()
+  const ledgerCounts = s.ledger === 'none' ? [] : s.ledger === 'true' ? s.counts : s.ledger
+  const summary = await syncOverLayout(api, loader, {
+    mode: { kind: 'backfill', from: day(s.from), to: day(s.to) },
     readLedger: async () => ledgerCounts.map((records, i) => ({ day: day(i), records, status: 'ok' as const, lastSucceededAt: new Date('2026-11-01T00:00:00Z') })),
   })
   const wrongDays: string[] = []
@@ -166,21 +173,12 @@ describe('the runaway guard', () => {
     const counts = [10_000, 15_000, 0, 3, 4]
     const api = createLayoutApi({ firstDay: FIRST_DAY, counts, dateToInclusive: true, emptyPageTotal: 0, maxRequests: 1000 })
     const loader = countingLoader()
-    const summary = await syncSites({
-      db: undefined as unknown as WarehouseDb,
-      runId: '1',
+    const summary = await syncOverLayout(api, loader, {
       sites: [
         { siteId: 1, token: 'runaway-token', timeZone: 'Europe/Moscow', startDate: FIRST_DAY },
         { siteId: 2, token: 'fine-token', timeZone: 'Europe/Moscow', startDate: FIRST_DAY },
       ],
       mode: { kind: 'backfill', from: '2026-09-01', to: '2026-09-02' },
-      baseUrl: 'http://layout.invalid',
-      settings: { ...DEFAULT_RUN_SETTINGS, maxRetries: 0 },
-      limiter: countingLimiter(),
-      loader,
-      now: new Date('2026-12-01T00:00:00Z'),
-      logger: silentLogger(),
-      fetch: api.fetch,
       readLedger: async () => [],
       // Site 1 gets the defective planner; site 2 the real one, over the same layout.
       createPlanner: (siteId, days, ledger) => (siteId === 1 ? repeatingPlanner(days) : new WindowPlanner(days, ledger)),
