@@ -53,6 +53,8 @@ const SALT = { count: 1, empty: 2, deal: 3, feistel: 4, suffix: 5 } as const
 
 /** How many deals a site has on a day (0 before its history starts). */
 export function dealCountOn(seed: number, site: ResolvedSiteConfig, dayNumber: number): number {
+  const fixed = site.dealsOnDays.get(dayNumber)
+  if (fixed !== undefined) return fixed
   if (dayNumber < site.historyStartDay || site.dealsPerDay <= 0) return 0
   if (unitHash(seed, site.siteId, dayNumber, SALT.empty) < EMPTY_DAY_SHARE) return 0
   const weekday = WEEKDAY_FACTOR[isoWeekday(dayNumber) - 1] ?? 1

@@ -16,6 +16,11 @@ export interface SimulatedSiteConfig {
   dealsPerDay?: number
   /** First day with deals, 'YYYY-MM-DD' site-local. Default {@link DEFAULT_HISTORY_START}. */
   historyStart?: string
+  /**
+   * Exact deal counts of some days ('YYYY-MM-DD' → deals), whatever `dealsPerDay` and
+   * `historyStart` say: a launch, a sale, one very big day among small ones.
+   */
+  dealsOnDays?: Readonly<Record<string, number>>
   /** nodeId answered by `getnodeid`. Default 1 + siteId % 7. */
   nodeId?: number
 }
@@ -91,6 +96,8 @@ export const DEFAULT_NOW = '2026-11-29T12:00:00+03:00'
 export const DEFAULT_TIME_ZONE = 'Europe/Moscow'
 export const DEFAULT_HISTORY_START = '2025-01-01'
 export const DEFAULT_DEALS_PER_DAY = 30
+/** The most deals one day may have: order numbers hold a day's index in 19 bits (deal-generator.ts). */
+export const MAX_DEALS_ON_A_DAY = 2 ** 19 - 1
 export const DEFAULT_SITE: Readonly<SimulatedSiteConfig> = Object.freeze({ siteId: 12345, token: 'test-token', dealsPerDay: DEFAULT_DEALS_PER_DAY })
 export const DEFAULT_RATE_LIMIT: Readonly<Required<RateLimitConfig>> = Object.freeze({ perSecond: 5, queue: 5, retryAfter: false })
 export const DEFAULT_SLOW_MS = 30_000
@@ -104,6 +111,8 @@ export interface ResolvedSiteConfig {
   token: string
   dealsPerDay: number
   historyStartDay: number
+  /** Exact counts by day number, see {@link SimulatedSiteConfig.dealsOnDays}. */
+  dealsOnDays: ReadonlyMap<number, number>
   nodeId: number
 }
 
@@ -179,7 +188,14 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     if (!Number.isFinite(dealsPerDay) || dealsPerDay < 0 || dealsPerDay > 200_000) {
       throw new RangeError(`dealsPerDay of site ${site.siteId} must be between 0 and 200000, got ${dealsPerDay}`)
     }
-    return { siteId: site.siteId, token: site.token, dealsPerDay, historyStartDay, nodeId: site.nodeId ?? 1 + (site.siteId % 7) }
+    const dealsOnDays = new Map<number, number>()
+    for (const [day, deals] of Object.entries(site.dealsOnDays ?? {})) {
+      const dayNumber = dayNumberOf(day)
+      if (dayNumber === undefined) throw new RangeError(`dealsOnDays of site ${site.siteId}: ${JSON.stringify(day)} is not 'YYYY-MM-DD'`)
+      if (!Number.isInteger(deals) || deals < 0 || deals > MAX_DEALS_ON_A_DAY) throw new RangeError(`dealsOnDays of site ${site.siteId}: ${day} must have 0 to ${MAX_DEALS_ON_A_DAY} deals, got ${deals}`)
+      dealsOnDays.set(dayNumber, deals)
+    }
+    return { siteId: site.siteId, token: site.token, dealsPerDay, historyStartDay, dealsOnDays, nodeId: site.nodeId ?? 1 + (site.siteId % 7) }
   })
   const ids = new Set(sites.map((s) => s.siteId))
   if (ids.size !== sites.length) throw new RangeError('sites must have distinct siteIds')
