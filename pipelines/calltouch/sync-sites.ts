@@ -6,10 +6,12 @@ import { todayIn, type RunSettings, type SiteConfig } from '../core/site-config.
 import type { WarehouseDb } from '../warehouse/connection.ts'
 import { CalltouchClient, CalltouchRequestError } from './api-client.ts'
 import { daysBetween, type Day } from './calltouch-dates.ts'
-import { createPageBudget, extractWindow, requestRange, type DayWindow, type ExtractOutcome } from './extract-window.ts'
+import { DateToProtocol } from './date-to-protocol.ts'
+import { createPageBudget, extractWindow, type DayWindow } from './extract-window.ts'
 import type { WindowFailure, WindowLoadResult, WindowToLoad } from './load-window.ts'
 import type { RequestLimiter } from './request-limiter.ts'
 import { planDays, readSiteLedger, WindowPlanner, type LedgerDay, type PlanRequest, type WindowPlanning } from './window-planner.ts'
+import { WindowScheduler, type SiteRun } from './window-scheduler.ts'
 
 /**
  * Windows being read or loaded at once, over all sites: enough to keep the
@@ -32,17 +34,6 @@ export const DEFAULT_LOAD_CONCURRENCY = 2
  * waits for the API, in well under 300 MB of process memory.
  */
 export const DEFAULT_PAGE_BUDGET = 64
-
-/**
- * The last line of defence against a run that never ends: requests that read
- * nothing (first pages of windows cut smaller) a site may spend, per planned
- * day and in all. The planner cuts a window a handful of times at most (each
- * cut hands out a strictly smaller window, sized by what the first page said),
- * so reaching this is a defect, not a layout: the site is stopped with an
- * error instead of spending the IP's request budget for ever.
- */
-export const RUNAWAY_CUTS_PER_DAY = 2
-export const RUNAWAY_CUTS_BASE = 10
 
 /**
  * The load half (load-window.ts): a window's rows and its ledger rows in one
@@ -106,35 +97,6 @@ export interface SyncSummary {
   readonly peakPagesHeld: number
 }
 
-interface SiteState {
-  readonly site: SiteConfig
-  readonly client: CalltouchClient
-  readonly planner: WindowPlanning
-  inFlight: number
-  probing: boolean
-  /** Why the site was stopped (the API refused it, or its windows ran away), as the failure of its other windows says: they are not tried. */
-  stopped: string | undefined
-  /** Windows cut smaller after their first page, and how many may be before the site is stopped. */
-  windowsCut: number
-  readonly plannedDays: number
-  /** Days asked as the day after a window that came back without deals of them, while dateTo was not settled. */
-  readonly daysAfterUnseen: Set<Day>
-}
-
-/** Traits of the API learnt while reading, shared by every site. */
-interface ApiTraits {
-  dateToInclusive: boolean
-  /**
-   * Whether what dateTo means is proven: a window asked with the day after it got deals of that
-   * day (inclusive), or a day asked that way came back without deals and turned out to have some
-   * (exclusive). Until then windows are read one at a time, so that a window whose pages hold
-   * its day after whole can take that day in before another window reads it again.
-   */
-  dateToSettled: boolean
-  /** Windows being read while dateTo is not settled. */
-  unsettledReads: number
-}
-
 /**
  * Reads and loads the planned days of every site. Windows of all sites run
  * side by side, `windowConcurrency` at a time, every request through the one
@@ -146,7 +108,7 @@ interface ApiTraits {
  */
 export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const { db, runId, settings, limiter, loader, logger } = config
-  const states: SiteState[] = []
+  const sites: SiteRun[] = []
   for (const site of config.sites) {
     const ledger = await (config.readLedger ? config.readLedger(site.siteId) : readSiteLedger(db, site.siteId))
     const request: PlanRequest = config.mode.kind === 'backfill'
@@ -164,129 +126,67 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.signal ? { signal: config.signal } : {}),
     })
-    states.push({ site, client, planner: config.createPlanner ? config.createPlanner(site.siteId, planned, ledger) : new WindowPlanner(planned, ledger), inFlight: 0, probing: false, stopped: undefined, windowsCut: 0, plannedDays: planned.length, daysAfterUnseen: new Set() })
+    const planner = config.createPlanner ? config.createPlanner(site.siteId, planned, ledger) : new WindowPlanner(planned, ledger)
+    sites.push({ site, client, planner, plannedDays: planned.length, inFlight: 0, probing: false, stopped: undefined, windowsCut: 0 })
     logger.info({ siteId: site.siteId, days: planned.length, firstDay: planned[0], lastDay: planned.at(-1) }, `site ${site.siteId}: ${planned.length} day(s) to read`)
   }
 
-  const daysTotal = states.reduce((sum, state) => sum + state.planner.remainingDays, 0)
-  const totals = { daysDone: 0, daysFailed: 0, windows: 0, windowsFailed: 0, seen: 0, landed: 0, changed: 0, rejected: 0, removed: 0 }
-  const failures: WindowFailure[] = []
-  const traits: ApiTraits = { dateToInclusive: false, dateToSettled: false, unsettledReads: 0 }
+  const changed = createSignal()
+  const dateTo = new DateToProtocol({
+    learntInclusive: () => {
+      for (const each of sites) each.planner.learnDateToInclusive()
+    },
+    changed: () => changed.notify(),
+  })
+  const scheduler = new WindowScheduler(sites, dateTo)
+  const daysTotal = scheduler.remainingDays
+  const totals = new SyncTotals()
   // At most loadConcurrency loads at once, the others in the order they were given.
   const loads = new Bottleneck({ maxConcurrent: Math.max(1, config.loadConcurrency ?? DEFAULT_LOAD_CONCURRENCY) })
   const loadLane = <T>(task: () => Promise<T>): Promise<T> => loads.schedule(task)
   const pageBudget = createPageBudget(config.pageBudget ?? DEFAULT_PAGE_BUDGET)
-  const changed = createSignal()
-  let rotation = 0
-
-  const pick = (): { state: SiteState; window: DayWindow; probe: boolean } | 'wait' | 'done' => {
-    let waiting = false
-    for (let i = 0; i < states.length; i++) {
-      const state = states[(rotation + i) % states.length] as SiteState
-      if (state.planner.remainingDays === 0) {
-        waiting ||= state.inFlight > 0
-        continue
-      }
-      // A site's first window tells its density; the windows after it are cut by that.
-      if (state.probing) {
-        waiting = true
-        continue
-      }
-      const probe = state.planner.nextIsProbe
-      // Until one window tells what dateTo means, one window at a time reads (besides each
-      // site's probe): windows cut meanwhile are one-day windows that read their next day for nothing.
-      if (!probe && !traits.dateToSettled && traits.unsettledReads > 0) {
-        waiting = true
-        continue
-      }
-      const window = state.planner.next() as DayWindow
-      state.probing = probe
-      rotation = (rotation + i + 1) % states.length
-      return { state, window, probe }
-    }
-    return waiting ? 'wait' : 'done'
-  }
 
   /** Records a window that failed: with its own error, or, when the site was stopped earlier, not asked for. */
-  const finishWindow = async (state: SiteState, window: DayWindow, error: unknown): Promise<void> => {
-    const days = daysBetween(window.firstDay, window.lastDay) + 1
+  const finishWindow = async (run: SiteRun, window: DayWindow, error: unknown): Promise<void> => {
     const message = redact(error === undefined
-      ? `not asked for: ${state.stopped ?? `site ${state.site.siteId} was stopped earlier in this run`}`
+      ? `not asked for: ${run.stopped ?? `site ${run.site.siteId} was stopped earlier in this run`}`
       : messageOf(error))
-    const failure: WindowFailure = { runId, siteId: state.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, error: message }
+    const failure: WindowFailure = { runId, siteId: run.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, error: message }
     await loadLane(() => loader.recordWindowFailure(db, failure))
-    failures.push(failure)
-    totals.windows += 1
-    totals.windowsFailed += 1
-    totals.daysDone += days
-    totals.daysFailed += days
-    logger.error({ siteId: state.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, err: message }, `window ${window.firstDay}..${window.lastDay} of site ${state.site.siteId} failed`)
-  }
-
-  /**
-   * Reads a window and learns from it whether dateTo includes its day, before
-   * any window waiting for that is cut; `onExtracted` runs before that too. A
-   * read while dateTo is not settled counts in `unsettledReads`.
-   */
-  const readTellingDateTo = async (read: () => Promise<ExtractOutcome>, onExtracted: () => void): Promise<ExtractOutcome> => {
-    const unsettled = !traits.dateToSettled
-    if (unsettled) traits.unsettledReads += 1
-    try {
-      const outcome = await read()
-      if (outcome.kind === 'extracted') {
-        if (outcome.sawDayAfter && !traits.dateToInclusive) {
-          traits.dateToInclusive = true
-          traits.dateToSettled = true
-          for (const each of states) each.planner.learnDateToInclusive()
-        }
-        onExtracted()
-      }
-      return outcome
-    } finally {
-      if (unsettled) {
-        traits.unsettledReads -= 1
-        changed.notify()
-      }
-    }
+    totals.windowFailed(window, failure)
+    logger.error({ siteId: run.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, err: message }, `window ${window.firstDay}..${window.lastDay} of site ${run.site.siteId} failed`)
   }
 
   /** Reads and loads `task.window`; grows it by the day after when its pages turn out to hold that day whole. */
-  const runWindow = async (state: SiteState, task: { window: DayWindow }, probe: boolean): Promise<void> => {
-    const { site, client, planner } = state
+  const runWindow = async (run: SiteRun, task: { window: DayWindow }, probe: boolean): Promise<void> => {
+    const { site, client, planner } = run
     let window = task.window
-    if (state.stopped !== undefined) return finishWindow(state, window, undefined)
-    const range = requestRange(window, traits.dateToInclusive)
+    if (run.stopped !== undefined) return finishWindow(run, window, undefined)
+    const range = dateTo.range(window)
     const pages = pageBudget.lease()
     let result: WindowLoadResult
     let pageCount: number
     let reads: number
     try {
-      const outcome = await readTellingDateTo(() => extractWindow(client, window, {
-        dateToInclusive: traits.dateToInclusive,
+      const outcome = await dateTo.read(site.siteId, window, range, () => extractWindow(client, window, {
+        dateToInclusive: dateTo.dateToInclusive,
         pages,
         onFirstPage: (recordsTotal) => {
           const verdict = planner.observe(window, recordsTotal, range)
           if (probe) {
-            state.probing = false
+            run.probing = false
             changed.notify()
           }
           return verdict
         },
       }), () => {
-        // Asked with the day after it, once dateTo is known to include its day: the pages hold that
-        // day whole, so it loads with this window instead of being read again by the next.
-        if (range.dateTo > window.lastDay && traits.dateToInclusive) task.window = window = planner.takeDayAfter(window)
-        else if (range.dateTo > window.lastDay && !traits.dateToSettled) state.daysAfterUnseen.add(range.dateTo)
+        // The pages hold the day after whole: it loads with this window instead of being read again by the next.
+        task.window = window = planner.takeDayAfter(window)
       })
       if (outcome.kind === 'too-big') {
         logger.debug({ siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, recordsTotal: outcome.recordsTotal }, 'window too big; cutting it smaller')
-        state.windowsCut += 1
-        const maxWindowsCut = RUNAWAY_CUTS_BASE + RUNAWAY_CUTS_PER_DAY * state.plannedDays
-        if (state.windowsCut > maxWindowsCut && state.stopped === undefined) {
-          // The window's days are back in the planner: they fail as not asked for, with this reason.
-          state.stopped = `site ${site.siteId} was stopped after ${state.windowsCut} requests on windows it then cut smaller, more than its ${state.plannedDays} planned day(s) can need (${maxWindowsCut}) — please report this with the log (--log-level debug)`
-          logger.error({ siteId: site.siteId, windowsCut: state.windowsCut }, state.stopped)
-        }
+        const stopped = scheduler.windowCut(run)
+        if (stopped !== undefined) logger.error({ siteId: site.siteId, windowsCut: run.windowsCut }, stopped)
         return
       }
       pageCount = outcome.pages.length
@@ -296,18 +196,8 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       pages.release()
     }
     planner.learn(result.recordsByDay)
-    if (!traits.dateToSettled && Object.entries(result.recordsByDay).some(([day, records]) => records > 0 && state.daysAfterUnseen.has(day))) {
-      traits.dateToSettled = true
-      changed.notify()
-    }
-    const days = daysBetween(window.firstDay, window.lastDay) + 1
-    totals.windows += 1
-    totals.daysDone += days
-    totals.seen += result.seen
-    totals.landed += result.landed
-    totals.changed += result.changed
-    totals.rejected += result.rejected
-    totals.removed += result.removed
+    dateTo.loaded(site.siteId, result.recordsByDay)
+    totals.windowLoaded(window, result)
     logger.info(
       { siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, pages: pageCount, reads, seen: result.seen, changed: result.changed, rejected: result.rejected },
       `site ${site.siteId} ${window.firstDay}..${window.lastDay}: ${result.seen} deal(s), ${result.changed} changed`,
@@ -317,23 +207,23 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const worker = async (): Promise<void> => {
     for (;;) {
       if (config.signal?.aborted) return
-      const next = pick()
+      const next = scheduler.next()
       if (next === 'done') return
       if (next === 'wait') {
         await changed.wait()
         continue
       }
-      const { state, probe } = next
+      const { site: run, probe } = next
       const task = { window: next.window }
-      state.inFlight += 1
+      run.inFlight += 1
       try {
-        await runWindow(state, task, probe)
+        await runWindow(run, task, probe)
       } catch (error) {
-        if (isSiteRefusal(error)) state.stopped ??= `the API refused site ${state.site.siteId} earlier in this run (${error.answer ?? error.message})`
-        await finishWindow(state, task.window, error)
+        if (isSiteRefusal(error)) run.stopped ??= `the API refused site ${run.site.siteId} earlier in this run (${error.answer ?? error.message})`
+        await finishWindow(run, task.window, error)
       } finally {
-        if (probe) state.probing = false
-        state.inFlight -= 1
+        if (probe) run.probing = false
+        run.inFlight -= 1
         config.onProgress?.({ daysTotal, daysDone: totals.daysDone, daysFailed: totals.daysFailed })
         changed.notify()
       }
@@ -343,21 +233,35 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const concurrency = Math.max(1, config.windowConcurrency ?? DEFAULT_WINDOW_CONCURRENCY)
   config.onProgress?.({ daysTotal, daysDone: 0, daysFailed: 0 })
   await Promise.all(Array.from({ length: concurrency }, worker))
-  return {
-    sites: states.length,
-    days: daysTotal,
-    daysFailed: totals.daysFailed,
-    windows: totals.windows,
-    windowsFailed: totals.windowsFailed,
-    requests: limiter.counters.requests,
-    retries: limiter.counters.retries,
-    seen: totals.seen,
-    landed: totals.landed,
-    changed: totals.changed,
-    rejected: totals.rejected,
-    removed: totals.removed,
-    failures,
-    peakPagesHeld: pageBudget.peakHeld,
+  return { sites: sites.length, days: daysTotal, ...totals.summary(), requests: limiter.counters.requests, retries: limiter.counters.retries, peakPagesHeld: pageBudget.peakHeld }
+}
+
+/** What a run's windows added up to, as the summary reports it. */
+class SyncTotals {
+  daysDone = 0
+  daysFailed = 0
+  private windows = 0
+  private windowsFailed = 0
+  private readonly counts = { seen: 0, landed: 0, changed: 0, rejected: 0, removed: 0 }
+  private readonly failures: WindowFailure[] = []
+
+  windowLoaded(window: DayWindow, result: WindowLoadResult): void {
+    this.windows += 1
+    this.daysDone += daysBetween(window.firstDay, window.lastDay) + 1
+    for (const key of Object.keys(this.counts) as (keyof SyncTotals['counts'])[]) this.counts[key] += result[key]
+  }
+
+  windowFailed(window: DayWindow, failure: WindowFailure): void {
+    const days = daysBetween(window.firstDay, window.lastDay) + 1
+    this.failures.push(failure)
+    this.windows += 1
+    this.windowsFailed += 1
+    this.daysDone += days
+    this.daysFailed += days
+  }
+
+  summary(): Pick<SyncSummary, 'daysFailed' | 'windows' | 'windowsFailed' | 'seen' | 'landed' | 'changed' | 'rejected' | 'removed' | 'failures'> {
+    return { daysFailed: this.daysFailed, windows: this.windows, windowsFailed: this.windowsFailed, ...this.counts, failures: this.failures }
   }
 }
 
