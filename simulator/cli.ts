@@ -1,6 +1,7 @@
 /**
  * `calltouch-etl simulator`: runs the simulator until SIGINT or SIGTERM.
- * The main CLI registers it with {@link registerSimulatorCommand}.
+ * The main CLI declares the command without loading this file and, only when
+ * the command runs, gives it its switches with {@link configureSimulatorCommand}.
  */
 import { readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError, Option } from 'commander'
@@ -129,8 +130,12 @@ export function simulatorOptionsFromCli(cli: CliOptions): SimulatorOptions {
  * await program.parseAsync(['node', 'calltouch-etl', 'simulator', '--port', '8787'])
  */
 export function registerSimulatorCommand(program: Command, io: SimulatorCommandIo = {}): Command {
-  return program
-    .command('simulator')
+  return configureSimulatorCommand(program.command('simulator'), io)
+}
+
+/** Gives a declared `simulator` command its description, switches and action. */
+export function configureSimulatorCommand(command: Command, io: SimulatorCommandIo = {}): Command {
+  return command
     .description(
       'run a local Calltouch API simulator (deals export, node discovery, deal writes, the 5/s rate limit, errors and faults) until Ctrl+C.\n' +
         'Data is deterministic: the same --seed and --now serve the same bytes. Admin calls: GET /_sim/stats, GET|POST /_sim/clock, GET|POST /_sim/faults, POST /_sim/reset.',

@@ -1,5 +1,42 @@
 import { EtlError } from '../core/errors.ts'
 
+/** One window's pages, as loadWindow takes them. */
+export interface WindowToLoad {
+  readonly runId: string
+  readonly siteId: number
+  /** IANA zone of the site, e.g. 'Europe/Moscow'; orderDate strings are site-local. */
+  readonly timeZone: string
+  /** 'YYYY-MM-DD', inclusive, site-local. */
+  readonly firstDay: string
+  /** Inclusive. */
+  readonly lastDay: string
+  /** Response bodies of every page of the window, exactly as received (text or its UTF-8 bytes, never re-serialized:
+   *  custom values have 38 digits and JS numbers would round them). The extractor may have asked for
+   *  [firstDay, lastDay + 1] to be safe about dateTo semantics, so pages can hold records of other days:
+   *  load only records whose orderDate falls inside [firstDay, lastDay]; pages can overlap (a record twice):
+   *  de-duplicate by orderNumber. */
+  readonly pages: readonly PageBody[]
+}
+
+/** A response body: its text, or the UTF-8 bytes received (kept outside the JavaScript heap). */
+export type PageBody = string | Uint8Array
+
+/** What loading a window wrote. */
+export interface WindowLoadResult {
+  /** Distinct in-window records received. */
+  readonly seen: number
+  /** New raw versions written. */
+  readonly landed: number
+  /** calltouch.orders rows inserted or updated (new or changed deals). */
+  readonly changed: number
+  /** Records sent to etl.rejected_records (counted even when an earlier read already stored them). */
+  readonly rejected: number
+  /** Deals newly marked removed_from_source_at. */
+  readonly removed: number
+  /** In-window records per day (all days of the window present, 0 included). */
+  readonly recordsByDay: Readonly<Record<string, number>>
+}
+
 /** A window of days that could not be read, for the ledger. */
 export interface WindowFailure {
   readonly runId: string

@@ -26,7 +26,7 @@ import { runSqlFile } from '../warehouse/sql-files.ts'
 import { assertStagedPages, type StagedPages } from './load-input.ts'
 import { prepareLoadStaging } from './load-staging.ts'
 import { loadStagedRecords, SET_ASIDE_MARK, settleStagedRecords, writeChangedRecords } from './load-statements.ts'
-import type { WindowLoadResult, WindowToLoad } from './load-window.ts'
+import type { WindowLoadResult, WindowToLoad } from './load-input.ts'
 import { objectMembers, recordSpans, type JsonMember, type TextSpan } from './record-spans.ts'
 
 /**

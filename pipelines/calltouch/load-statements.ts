@@ -1,6 +1,6 @@
 import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'
-import type { WindowLoadResult, WindowToLoad } from './load-window.ts'
+import type { WindowLoadResult, WindowToLoad } from './load-input.ts'
 
 /**
  * How fresh calltouch.orders.last_seen_at is kept for unchanged deals: a re-read moves it only

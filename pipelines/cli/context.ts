@@ -1,5 +1,6 @@
-import { warehouseConfigFromEnv, type Env } from '../core/config.ts'
-import { EXIT_CODES, type ExitCode } from '../core/errors.ts'
+import type { Command } from 'commander'
+import { warehouseConfigFromEnv, type Env, type WarehouseConfig } from '../core/config.ts'
+import { EXIT_CODES, EtlError, type ExitCode } from '../core/errors.ts'
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../core/logger.ts'
 import { openWarehouse, type Warehouse } from '../warehouse/connection.ts'
 import { migrateToLatest } from '../warehouse/migrator.ts'
@@ -23,6 +24,8 @@ export interface CliContext {
   readonly stderr: NodeJS.WritableStream
   readonly logger: Logger
   readonly verbose: boolean
+  /** Opens the warehouse (default openWarehouse); a test wraps it to count the opens. */
+  readonly openWarehouse?: (config: WarehouseConfig) => Promise<Warehouse>
 }
 
 export function createContext(
@@ -51,7 +54,7 @@ export async function withWarehouse<T>(
   work: (warehouse: Warehouse) => Promise<T>,
   options: { exclusive?: boolean } = {},
 ): Promise<T> {
-  const warehouse = await openWarehouse(warehouseConfigFromEnv(ctx.env, ctx.cwd))
+  const warehouse = await (ctx.openWarehouse ?? openWarehouse)(warehouseConfigFromEnv(ctx.env, ctx.cwd))
   try {
     const { applied } = await migrateToLatest(warehouse.db)
     if (applied.length > 0) ctx.logger.info({ migrations: applied }, `applied ${applied.length} migration(s) to the ${warehouse.description}`)
@@ -73,5 +76,15 @@ export function say(ctx: CliContext, line: string): void {
 }
 
 export type CommandResult = ExitCode | void
+
+/** Wraps a command's work (main.ts makes it): builds its context, turns errors into one line and an exit code. */
+export type Action = (
+  handler: (ctx: CliContext, command: Command) => Promise<CommandResult>,
+) => (...args: unknown[]) => Promise<void>
+
+/** A usage error (exit 2) for options that commander cannot check by itself. */
+export function usageError(message: string): EtlError {
+  return new EtlError('USAGE', message)
+}
 
 export const OK: ExitCode = EXIT_CODES.ok

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
 import type { Env } from '../core/config.ts'
-import { EXIT_CODES, EtlError, exitCodeOf, messageOf, type ExitCode } from '../core/errors.ts'
+import { EXIT_CODES, exitCodeOf, messageOf, type ExitCode } from '../core/errors.ts'
 import { LOG_FORMATS, LOG_LEVELS } from '../core/logger.ts'
 import { redact } from '../core/secrets.ts'
-import { createContext, type CliContext, type CommandResult, type GlobalOptions } from './context.ts'
+import { createContext, type Action, type GlobalOptions } from './context.ts'
 import { registerMigrateCommand } from './commands/migrate.ts'
 import { registerTransformCommand } from './commands/transform.ts'
 import { registerSpendCommand } from './commands/spend.ts'
@@ -14,15 +14,9 @@ import { registerDemoCommand } from './commands/demo.ts'
 import { registerScheduleCommand } from './commands/schedule.ts'
 import { registerSyncCommand } from './commands/sync.ts'
 import { registerBackfillCommand } from './commands/backfill.ts'
-// The one place product code reaches the simulator: the `simulator` command runs it for people.
-import { registerSimulatorCommand } from '../../simulator/cli.ts'
+import { registerSimulatorCommand } from './commands/simulator.ts'
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-
-/** Wraps a command's work: builds its context, turns errors into one line and an exit code. */
-export type Action = (
-  handler: (ctx: CliContext, command: Command) => Promise<CommandResult>,
-) => (...args: unknown[]) => Promise<void>
 
 export interface MainIo {
   readonly env?: Env
@@ -111,9 +105,4 @@ export function describeFailure(error: unknown, verbose: boolean): string {
     if (current !== undefined) parts.push('caused by:')
   }
   return redact([line, ...parts].join('\n'))
-}
-
-/** A usage error for options that commander cannot check by itself. */
-export function usageError(message: string): EtlError {
-  return new EtlError('USAGE', message)
 }

@@ -6,8 +6,7 @@ import { createRequestLimiter } from '../../calltouch/request-limiter.ts'
 import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../../calltouch/sync-sites.ts'
 import { finishFailedRun, finishRun, startRun } from '../../warehouse/run-ledger.ts'
 import type { RunStatus } from '../../warehouse/schema.ts'
-import { say, withWarehouse, type CliContext } from '../context.ts'
-import { usageError } from '../main.ts'
+import { say, usageError, withWarehouse, type CliContext } from '../context.ts'
 
 /** Options shared by `sync` and `backfill`, as commander hands them over (text). */
 export interface CalltouchRunOptions {

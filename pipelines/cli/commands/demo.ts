@@ -5,11 +5,7 @@ import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import { readRoiReport } from '../../operate/roi-report.ts'
 import { describeSpendImport, importSpend, loadSpendFile } from '../../spend/import-spend.ts'
 import { runTransform } from '../../transform/run-transform.ts'
-import {
-  DEMO_DEALS_PER_DAY, DEMO_FIRST_DAY, DEMO_LAST_DAY, DEMO_NOW, DEMO_REPORT_FROM, DEMO_REPORT_TO, DEMO_SEED, DEMO_SITE_ID, DEMO_SPEND_FILE, DEMO_TIME_ZONE, DEMO_TOKEN,
-} from '../../../demo/demo-settings.ts'
-import { say, withWarehouse, type CliContext } from '../context.ts'
-import type { Action } from '../main.ts'
+import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { runCalltouchCommand } from './calltouch-run.ts'
 import { describeRoiReport } from './report.ts'
 
@@ -31,8 +27,11 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
   const startedAt = Date.now()
   const dataDir = path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_DATA_DIR?.trim() || DEFAULT_DEMO_DATA_DIR)
   if (ctx.env.DATABASE_URL?.trim()) say(ctx, 'DATABASE_URL is set, but the demo keeps its simulated deals out of real warehouses: it uses the embedded one.')
-  // Only the demo (and tests, benchmarks) may load the simulator: product commands never do.
+  // Only the demo and simulator commands (and tests, benchmarks) load simulator/ and demo/, and only when they run.
   const { startSimulator } = await import('../../../simulator/index.ts')
+  const {
+    DEMO_DEALS_PER_DAY, DEMO_FIRST_DAY, DEMO_LAST_DAY, DEMO_NOW, DEMO_REPORT_FROM, DEMO_REPORT_TO, DEMO_SEED, DEMO_SITE_ID, DEMO_SPEND_FILE, DEMO_TIME_ZONE, DEMO_TOKEN,
+  } = await import('../../../demo/demo-settings.ts')
   const simulator = await startSimulator({
     port: 0,
     seed: DEMO_SEED,

@@ -2,8 +2,7 @@ import type { Command } from 'commander'
 import { warehouseConfigFromEnv } from '../../core/config.ts'
 import { openWarehouse } from '../../warehouse/connection.ts'
 import { migrateToLatest } from '../../warehouse/migrator.ts'
-import { say, type CliContext } from '../context.ts'
-import type { Action } from '../main.ts'
+import { say, type Action, type CliContext } from '../context.ts'
 
 export function registerMigrateCommand(program: Command, action: Action): void {
   program

@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander'
 import { DateTime } from 'luxon'
 import { readRoiReport, ROI_GROUPINGS, type RoiGrouping, type RoiReport, type RoiRow } from '../../operate/roi-report.ts'
-import { say, withWarehouse, type CliContext } from '../context.ts'
-import { usageError, type Action } from '../main.ts'
+import { say, usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { renderTable, type TextColumn } from '../text-table.ts'
 
 interface RoiOptions {

@@ -2,8 +2,7 @@ import type { Command } from 'commander'
 import { EtlError } from '../../core/errors.ts'
 import { parseSiteId } from '../../spend/parse-spend-csv.ts'
 import { describeSpendImport, importSpend, loadSpendFile } from '../../spend/import-spend.ts'
-import { say, withWarehouse, type CliContext } from '../context.ts'
-import type { Action } from '../main.ts'
+import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
 
 export function registerSpendCommand(program: Command, action: Action): void {
   const spend = program

@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander'
 import { DEFAULT_STALE_AFTER_HOURS, readWarehouseStatus, type SiteStatus, type WarehouseStatus } from '../../operate/site-status.ts'
 import { EXIT_CODES } from '../../core/errors.ts'
-import { say, withWarehouse, type CliContext } from '../context.ts'
-import { usageError, type Action } from '../main.ts'
+import { say, usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { renderTable } from '../text-table.ts'
 import { defaultTimeZoneFromEnv, optionalCalltouchConfig } from '../operate-config.ts'
 

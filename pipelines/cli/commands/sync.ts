@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
-import type { CliContext } from '../context.ts'
-import type { Action } from '../main.ts'
+import type { Action, CliContext } from '../context.ts'
 import { CONFIG_OPTION_HELP, runCalltouchCommand, SITE_OPTION_HELP, type CalltouchRunOptions } from './calltouch-run.ts'
 
 export function registerSyncCommand(program: Command, action: Action): void {

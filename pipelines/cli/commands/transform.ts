@@ -4,8 +4,7 @@ import { parse } from 'yaml'
 import { EXIT_CODES, EtlError } from '../../core/errors.ts'
 import { DEFAULT_PROJECT_DIR, loadDbtProject } from '../../transform/dbt-project.ts'
 import { runTransform, type TransformResult } from '../../transform/run-transform.ts'
-import { say, withWarehouse, type CliContext } from '../context.ts'
-import type { Action } from '../main.ts'
+import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
 
 /** The values the project's revenue_date var may take (see dbt/macros/revenue_date_column.sql). */
 const REVENUE_DATES = ['order_day', 'completed_date'] as const
