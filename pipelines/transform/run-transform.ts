@@ -3,9 +3,8 @@ import { messageOf } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/logger.ts'
 import { redact } from '../core/secrets.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
-import { finishRun, startRun } from '../warehouse/run-ledger.ts'
 import { buildModel } from './build-model.ts'
-import { compileProject } from './compile-project.ts'
+import { compileProject, type CompiledProject } from './compile-project.ts'
 import { DEFAULT_PROJECT_DIR, loadDbtProject, type Materialization } from './dbt-project.ts'
 import { runProjectTests, type TestOutcome } from './project-tests.ts'
 
@@ -16,8 +15,6 @@ export interface TransformOptions {
   readonly vars?: Readonly<Record<string, unknown>>
   /** Run the data and unit tests after building (default true). */
   readonly runTests?: boolean
-  /** Record the run in etl.runs as command 'transform' (default true). */
-  readonly recordRun?: boolean
   readonly logger?: Logger
 }
 
@@ -37,7 +34,6 @@ export interface ModelOutcome {
 }
 
 export interface TransformResult {
-  readonly runId: string | null
   /** In build order. */
   readonly models: readonly ModelOutcome[]
   readonly tests: readonly TestOutcome[]
@@ -48,71 +44,65 @@ export interface TransformResult {
 }
 
 /**
+ * Reads and compiles the dbt project: every model, macro and test is checked
+ * and rendered before anything is built, so bad project files (a refused
+ * Jinja construct, a cycle, an unknown ref) throw an EtlError that changes
+ * nothing — not even etl.runs.
+ */
+export function compileTransform(options: Pick<TransformOptions, 'projectDir' | 'vars'> = {}): CompiledProject {
+  return compileProject(loadDbtProject(options.projectDir ?? DEFAULT_PROJECT_DIR), { vars: options.vars })
+}
+
+/**
  * Runs the dbt project on the warehouse without dbt: renders the models,
  * builds them in dependency order (each in its own transaction, so readers
  * never see a half-built table), writes descriptions as COMMENTs, then runs
  * the project's data and unit tests.
  *
  * A model that fails leaves its previous relation in place and its
- * dependents are skipped; the rest still build. Bad project files (a refused
- * Jinja construct, a cycle, an unknown ref) throw an EtlError before anything
- * is built. The caller holds the run lock (`withWarehouse(..., { exclusive: true })`).
+ * dependents are skipped; the rest still build. Bad project files throw
+ * before anything is built (see compileTransform). The run lock and the run's
+ * row in etl.runs are the caller's (jobs/transform-job.ts).
  *
  * @example
  * const result = await runTransform(warehouse.db, { vars: { revenue_date: 'completed_date' } })
  * if (!result.ok) console.log(`${result.testsFailed} test(s) failed`)
  */
 export async function runTransform(db: WarehouseDb, options: TransformOptions = {}): Promise<TransformResult> {
+  return buildTransform(db, compileTransform(options), options)
+}
+
+/** Builds and tests a project compileTransform checked; see runTransform. */
+export async function buildTransform(db: WarehouseDb, compiled: CompiledProject, options: Pick<TransformOptions, 'runTests' | 'logger'> = {}): Promise<TransformResult> {
   const logger = options.logger ?? silentLogger()
-  const project = loadDbtProject(options.projectDir ?? DEFAULT_PROJECT_DIR)
-  const compiled = compileProject(project, { vars: options.vars })
-  const runId = options.recordRun === false ? null : await startRun(db, 'transform', { projectDir: project.dir, vars: options.vars ?? {} })
-  try {
-    const models: ModelOutcome[] = []
-    const unavailable = new Set<string>()
-    for (const model of compiled.models) {
-      const base = { name: model.node.name, relation: `${model.relation.schema}.${model.relation.identifier}`, materialized: model.materialized }
-      const missing = model.dependsOn.filter((dependency) => unavailable.has(dependency))
-      if (missing.length > 0) {
-        unavailable.add(model.node.name)
-        models.push({ ...base, status: 'skipped', seconds: 0, rows: null, error: `not built because ${missing.join(', ')} failed` })
-        logger.warn({ model: model.node.name, missing }, `skipped model ${model.node.name}: ${missing.join(', ')} failed`)
-        continue
-      }
-      const started = performance.now()
-      try {
-        const rows = await buildModel(db, model)
-        const seconds = (performance.now() - started) / 1000
-        models.push({ ...base, status: 'built', seconds, rows, error: null })
-        logger.info({ model: model.node.name, seconds, rows }, `built ${model.materialized} ${model.relation}`)
-      } catch (error) {
-        unavailable.add(model.node.name)
-        const message = redact(messageOf(error))
-        models.push({ ...base, status: 'failed', seconds: (performance.now() - started) / 1000, rows: null, error: message })
-        logger.error({ model: model.node.name, error: message }, `model ${model.node.name} failed; its previous ${model.materialized} is left as it was`)
-      }
+  const models: ModelOutcome[] = []
+  const unavailable = new Set<string>()
+  for (const model of compiled.models) {
+    const base = { name: model.node.name, relation: `${model.relation.schema}.${model.relation.identifier}`, materialized: model.materialized }
+    const missing = model.dependsOn.filter((dependency) => unavailable.has(dependency))
+    if (missing.length > 0) {
+      unavailable.add(model.node.name)
+      models.push({ ...base, status: 'skipped', seconds: 0, rows: null, error: `not built because ${missing.join(', ')} failed` })
+      logger.warn({ model: model.node.name, missing }, `skipped model ${model.node.name}: ${missing.join(', ')} failed`)
+      continue
     }
-    const built = new Set(models.filter((model) => model.status === 'built').map((model) => model.name))
-    const tests = options.runTests === false ? [] : await runProjectTests(db, compiled, built)
-    const testsPassed = tests.filter((test) => test.status === 'passed').length
-    const testsFailed = tests.filter((test) => test.status === 'failed').length
-    const ok = built.size === models.length && testsFailed === 0
-    if (runId !== null) {
-      const counters: Record<string, number> = {
-        models_built: built.size,
-        models_failed: models.filter((model) => model.status === 'failed').length,
-        models_skipped: models.filter((model) => model.status === 'skipped').length,
-        tests_passed: testsPassed,
-        tests_failed: testsFailed,
-      }
-      for (const model of models) if (model.status === 'built') counters[`seconds.${model.name}`] = Number(model.seconds.toFixed(3))
-      const failures = [...models.filter((model) => model.error && model.status === 'failed').map((model) => `model ${model.name}: ${model.error}`),
-        ...(testsFailed > 0 ? [`${testsFailed} test(s) failed`] : [])]
-      await finishRun(db, runId, { status: ok ? 'succeeded' : 'failed', counters, error: failures.length > 0 ? failures.join('; ') : null })
+    const started = performance.now()
+    try {
+      const rows = await buildModel(db, model)
+      const seconds = (performance.now() - started) / 1000
+      models.push({ ...base, status: 'built', seconds, rows, error: null })
+      logger.info({ model: model.node.name, seconds, rows }, `built ${model.materialized} ${model.relation}`)
+    } catch (error) {
+      unavailable.add(model.node.name)
+      const message = redact(messageOf(error))
+      models.push({ ...base, status: 'failed', seconds: (performance.now() - started) / 1000, rows: null, error: message })
+      logger.error({ model: model.node.name, error: message }, `model ${model.node.name} failed; its previous ${model.materialized} is left as it was`)
     }
-    return { runId, models, tests, testsPassed, testsFailed, ok }
-  } catch (error) {
-    if (runId !== null) await finishRun(db, runId, { status: 'failed', error: messageOf(error) }).catch(() => {})
-    throw error
   }
+  const built = new Set(models.filter((model) => model.status === 'built').map((model) => model.name))
+  const tests = options.runTests === false ? [] : await runProjectTests(db, compiled, built)
+  const testsPassed = tests.filter((test) => test.status === 'passed').length
+  const testsFailed = tests.filter((test) => test.status === 'failed').length
+  const ok = built.size === models.length && testsFailed === 0
+  return { models, tests, testsPassed, testsFailed, ok }
 }

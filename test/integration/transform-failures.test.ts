@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql, openWarehouse } from '../../pipelines/warehouse/connection.ts'
 import { runTransform } from '../../pipelines/transform/run-transform.ts'
+import { transformJob } from '../../pipelines/jobs/transform-job.ts'
 import { runMain } from '../helpers/run-main.ts'
 import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
@@ -21,7 +22,7 @@ describeEachEngine('transform when something fails', (engine) => {
   })
 
   it('reports a failing data test by name with the summary line, and exits 1', async () => {
-    const ok = await runTransform(tw.warehouse.db, { projectDir: SMALL_PROJECT })
+    const ok = await transformJob(tw.warehouse, { projectDir: SMALL_PROJECT })
     expect([ok.ok, ok.testsPassed, ok.testsFailed]).toEqual([true, 4, 0])
     await tw.release()
     const failing = await runMain(['transform', '--project-dir', SMALL_PROJECT, '--vars', '{max_ratio: 15}'], tw.env)
@@ -40,7 +41,7 @@ describeEachEngine('transform when something fails', (engine) => {
   it('leaves the previous table whole when its model fails mid-build, and skips what depends on it', async () => {
     const before = await executeSql(tw.warehouse.db, 'select n, ratio from analytics.ratios order by n')
     expect(before).toEqual([{ n: 1, ratio: 10 }, { n: 2, ratio: 20 }, { n: 3, ratio: 30 }])
-    const result = await runTransform(tw.warehouse.db, { projectDir: SMALL_PROJECT, vars: { divisor: 0 } })
+    const result = await transformJob(tw.warehouse, { projectDir: SMALL_PROJECT, vars: { divisor: 0 } })
     expect(result.models.map((model) => [model.name, model.status, model.error])).toEqual([
       ['ratios', 'failed', 'division by zero'],
       ['ratios_doubled', 'skipped', 'not built because ratios failed'],
@@ -62,7 +63,7 @@ describeEachEngine('transform when something fails', (engine) => {
   it('replaces a view whose columns changed by dropping and creating it in one transaction', async () => {
     await executeSql(tw.warehouse.db, 'drop view analytics.ratios_doubled')
     await executeSql(tw.warehouse.db, 'create view analytics.ratios_doubled as select 1 as other_column, 2 as n')
-    const result = await runTransform(tw.warehouse.db, { projectDir: SMALL_PROJECT, runTests: false })
+    const result = await transformJob(tw.warehouse, { projectDir: SMALL_PROJECT, runTests: false })
     expect(result.models.map((model) => model.status)).toEqual(['built', 'built'])
     expect(await executeSql(tw.warehouse.db, 'select n, doubled from analytics.ratios_doubled order by n'))
       .toEqual([{ n: 1, doubled: 20 }, { n: 2, doubled: 40 }, { n: 3, doubled: 60 }])

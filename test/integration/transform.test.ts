@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql } from '../../pipelines/warehouse/connection.ts'
-import { runTransform, type TransformResult } from '../../pipelines/transform/run-transform.ts'
+import { runTransform } from '../../pipelines/transform/run-transform.ts'
+import { transformJob, type TransformJobResult } from '../../pipelines/jobs/transform-job.ts'
 import { ROI_FIXTURE_STATEMENTS } from '../fixtures/transform/roi-fixture.ts'
 import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
 
@@ -23,11 +24,11 @@ async function snapshot(tw: TestWarehouse): Promise<Record<string, string[][]>> 
 
 describeEachEngine('transform on hand-computed deals and spend', (engine) => {
   let tw: TestWarehouse
-  let first: TransformResult
+  let first: TransformJobResult
   beforeAll(async () => {
     tw = await createTestWarehouse(engine)
     for (const statement of ROI_FIXTURE_STATEMENTS) await executeSql(tw.warehouse.db, statement)
-    first = await runTransform(tw.warehouse.db)
+    first = await transformJob(tw.warehouse)
   })
   afterAll(async () => {
     await tw?.destroy()
@@ -124,7 +125,7 @@ describeEachEngine('transform on hand-computed deals and spend', (engine) => {
   })
 
   it('records the run in etl.runs with its counters and seconds per model', async () => {
-    const run = await tw.warehouse.db.selectFrom('etl.runs').selectAll().where('run_id', '=', first.runId as string).executeTakeFirstOrThrow()
+    const run = await tw.warehouse.db.selectFrom('etl.runs').selectAll().where('run_id', '=', first.runId).executeTakeFirstOrThrow()
     expect([run.command, run.status, run.error]).toEqual(['transform', 'succeeded', null])
     const { models_built, models_failed, models_skipped, tests_passed, tests_failed, ...seconds } = run.counters
     expect({ models_built, models_failed, models_skipped, tests_passed, tests_failed }).toEqual({ models_built: 12, models_failed: 0, models_skipped: 0, tests_passed: 69, tests_failed: 0 })

@@ -3,7 +3,8 @@ import type { Command } from 'commander'
 import { parse } from 'yaml'
 import { EXIT_CODES, EtlError } from '../../core/errors.ts'
 import { DEFAULT_PROJECT_DIR, loadDbtProject } from '../../transform/dbt-project.ts'
-import { runTransform, type TransformResult } from '../../transform/run-transform.ts'
+import type { TransformResult } from '../../transform/run-transform.ts'
+import { transformJob } from '../../jobs/transform-job.ts'
 import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
 
 /** The values the project's revenue_date var may take (see dbt/macros/revenue_date_column.sql). */
@@ -63,7 +64,7 @@ export function registerTransformCommand(program: Command, action: Action): void
       const projectDir = options.projectDir === undefined ? DEFAULT_PROJECT_DIR : path.resolve(ctx.cwd, options.projectDir)
       // Read the project and check --vars before opening the warehouse: bad input changes nothing.
       const vars = parseVars(options.vars, Object.keys(loadDbtProject(projectDir).vars))
-      const result = await withWarehouse(ctx, (warehouse) => runTransform(warehouse.db, { projectDir, vars, runTests: options.tests, logger: ctx.logger }), { exclusive: true })
+      const result = await withWarehouse(ctx, (warehouse) => transformJob(warehouse, { projectDir, vars, runTests: options.tests }, { logger: ctx.logger }))
       report(ctx, result, options.tests)
       return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
     }))
