@@ -2,12 +2,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { EtlError, messageOf } from '../core/errors.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
-import { finishRun, startRun } from '../warehouse/run-ledger.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'
 import { formatCents, parseSpendCsv, type SpendEntry, type SpendFile } from './parse-spend-csv.ts'
-
-/** The command name in etl.runs. */
-export const SPEND_IMPORT_COMMAND = 'spend import'
 
 export interface SpendFileText {
   /** Base name: what messages and marketing.ad_spend.source_file show. */
@@ -68,7 +64,6 @@ export interface SpendFileSummary {
 }
 
 export interface SpendImportResult extends SpendFileSummary {
-  readonly runId: string
   /** Keys the warehouse did not have. */
   readonly keysInserted: number
   /** Keys the warehouse had, whose row was replaced. */
@@ -94,33 +89,32 @@ export function summarizeSpendFile(file: SpendFile): SpendFileSummary {
 
 /**
  * Upserts a validated spend file into marketing.ad_spend in one transaction
- * and one statement, and records the run in etl.runs (command 'spend import').
- * The rows and the run's success commit together; a failure leaves the table
- * as it was and the run marked failed.
+ * and one statement. `beforeCommit` runs in that transaction with the result,
+ * so what it writes (the run's success, see jobs/spend-job.ts) commits with
+ * the rows or not at all. A failure leaves the table as it was and throws a
+ * WAREHOUSE error naming the file.
  *
  * @example
  * const file = await loadSpendFile('spend.csv', 12345)
  * const result = await importSpend(warehouse.db, file)
  * say(ctx, describeSpendImport(result))
  */
-export async function importSpend(db: WarehouseDb, file: SpendFile): Promise<SpendImportResult> {
+export async function importSpend(
+  db: WarehouseDb,
+  file: SpendFile,
+  options: { readonly beforeCommit?: (trx: WarehouseDb, result: SpendImportResult) => Promise<void> } = {},
+): Promise<SpendImportResult> {
   const summary = summarizeSpendFile(file)
-  const runId = await startRun(db, SPEND_IMPORT_COMMAND, { file: file.fileName, sites: summary.siteIds })
   try {
     return await db.transaction().execute(async (trx) => {
       const [counts] = await runSqlFile<{ upserted: number; inserted: number }>(trx, 'upsert_ad_spend', [JSON.stringify(file.entries.map(toRow)), file.fileName])
       const keysInserted = counts?.inserted ?? 0
-      const result: SpendImportResult = { ...summary, runId, keysInserted, keysReplaced: (counts?.upserted ?? 0) - keysInserted }
-      await finishRun(trx, runId, {
-        status: 'succeeded',
-        counters: { lines_read: result.linesRead, keys_upserted: result.keys, keys_inserted: result.keysInserted, keys_replaced: result.keysReplaced, days: result.days },
-      })
+      const result: SpendImportResult = { ...summary, keysInserted, keysReplaced: (counts?.upserted ?? 0) - keysInserted }
+      await options.beforeCommit?.(trx, result)
       return result
     })
   } catch (error) {
-    const message = `could not import ${file.fileName} into marketing.ad_spend: ${messageOf(error)}`
-    await finishRun(db, runId, { status: 'failed', error: message }).catch(() => {})
-    throw new EtlError('WAREHOUSE', message, { cause: error, context: { file: file.fileName, runId } })
+    throw new EtlError('WAREHOUSE', `could not import ${file.fileName} into marketing.ad_spend: ${messageOf(error)}`, { cause: error, context: { file: file.fileName } })
   }
 }
 

@@ -3,7 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { executeSql } from '../../pipelines/warehouse/connection.ts'
-import { importSpend, loadSpendFile } from '../../pipelines/spend/import-spend.ts'
+import { loadSpendFile } from '../../pipelines/spend/import-spend.ts'
+import { spendJob } from '../../pipelines/jobs/spend-job.ts'
 import { parseSpendCsv } from '../../pipelines/spend/parse-spend-csv.ts'
 import { runCli } from '../helpers/cli.ts'
 import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
@@ -53,7 +54,7 @@ describeEachEngine('spend import into the warehouse', (engine) => {
 
   it('loads the sample file to the kopeck with the file name and import time, and records the run in etl.runs', async () => {
     const before = new Date()
-    const result = await importSpend(tw.warehouse.db, await loadSpendFile(`${FIXTURES}sample-spend.csv`, SITE))
+    const result = await spendJob(tw.warehouse, await loadSpendFile(`${FIXTURES}sample-spend.csv`, SITE))
     expect(result).toEqual({
       fileName: 'sample-spend.csv', linesRead: 20, keys: 20, keysInserted: 20, keysReplaced: 0, siteIds: [SITE],
       days: 2, firstDay: '2026-03-01', lastDay: '2026-03-02', totals: [{ currency: 'RUB', cost: '26053.20' }], runId: result.runId,
@@ -79,10 +80,10 @@ describeEachEngine('spend import into the warehouse', (engine) => {
   })
 
   it('replaces on re-import exactly the rows the file covers, and keeps rows of other keys', async () => {
-    await importSpend(tw.warehouse.db, spendFile('march.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,10.00\n2026-03-02,yandex,cpc,a,20.00\n`))
-    await importSpend(tw.warehouse.db, spendFile('other.csv', `${HEADER}\n2026-03-01,google,cpc,b,5.55\n`))
+    await spendJob(tw.warehouse, spendFile('march.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,10.00\n2026-03-02,yandex,cpc,a,20.00\n`))
+    await spendJob(tw.warehouse, spendFile('other.csv', `${HEADER}\n2026-03-01,google,cpc,b,5.55\n`))
     const [firstImport] = await spendRows(tw)
-    const result = await importSpend(tw.warehouse.db, spendFile('march-fixed.csv', `${HEADER}\n2026-03-02,yandex,cpc,a,25.50\n2026-03-03,yandex,cpc,a,0\n`))
+    const result = await spendJob(tw.warehouse, spendFile('march-fixed.csv', `${HEADER}\n2026-03-02,yandex,cpc,a,25.50\n2026-03-03,yandex,cpc,a,0\n`))
     expect([result.keysInserted, result.keysReplaced]).toEqual([1, 1])
     expect(await spendTuples(tw)).toEqual([
       [SITE, '2026-03-01', 'google', 'cpc', 'b', '5.55', 'RUB', 'other.csv'],
@@ -96,18 +97,18 @@ describeEachEngine('spend import into the warehouse', (engine) => {
 
   it('adds up lines of one key in a file to the kopeck, far beyond what a float holds exactly', async () => {
     const cents = Array.from({ length: 1_000 }, () => '2026-03-01,yandex,cpc,a,0.01').join('\n')
-    await importSpend(tw.warehouse.db, spendFile('sums.csv', `${HEADER}\n${cents}\n2026-03-02,yandex,cpc,a,"4503599627370495,99"\n2026-03-02,yandex,cpc,a,0.01\n2026-03-02,yandex,cpc,a,0.09\n`))
+    await spendJob(tw.warehouse, spendFile('sums.csv', `${HEADER}\n${cents}\n2026-03-02,yandex,cpc,a,"4503599627370495,99"\n2026-03-02,yandex,cpc,a,0.01\n2026-03-02,yandex,cpc,a,0.09\n`))
     expect((await spendTuples(tw)).map((row) => row[5])).toEqual(['10.00', '4503599627370496.09'])
   })
 
   it('writes none of a file when the warehouse refuses part of it, and records the run as failed', async () => {
-    await importSpend(tw.warehouse.db, spendFile('kept.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,1.00\n`))
+    await spendJob(tw.warehouse, spendFile('kept.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,1.00\n`))
     const before = await spendRows(tw)
     // A rule the parser does not know, standing in for any failure inside the statement.
     await executeSql(tw.warehouse.db, 'alter table marketing.ad_spend add constraint test_cap check (cost < 1000)')
     try {
       const file = spendFile('too-big.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,2.00\n2026-03-02,yandex,cpc,b,5000\n`)
-      const error = await importSpend(tw.warehouse.db, file).then(() => undefined, (caught: unknown) => caught)
+      const error = await spendJob(tw.warehouse, file).then(() => undefined, (caught: unknown) => caught)
       expect(error).toMatchObject({
         code: 'WAREHOUSE',
         message: 'could not import too-big.csv into marketing.ad_spend: new row for relation "ad_spend" violates check constraint "test_cap"',
@@ -122,8 +123,8 @@ describeEachEngine('spend import into the warehouse', (engine) => {
   })
 
   it('loads a Russian spreadsheet export and sites from its own site_id column', async () => {
-    await importSpend(tw.warehouse.db, await loadSpendFile(`${FIXTURES}russian-export-cp1251.csv`, SITE))
-    await importSpend(tw.warehouse.db, spendFile('sites.csv', 'Site_Id;Date;Source;Medium;Campaign;Cost;Currency\n777;05.03.2026;google;cpc;x;1 000,5;usd\n'))
+    await spendJob(tw.warehouse, await loadSpendFile(`${FIXTURES}russian-export-cp1251.csv`, SITE))
+    await spendJob(tw.warehouse, spendFile('sites.csv', 'Site_Id;Date;Source;Medium;Campaign;Cost;Currency\n777;05.03.2026;google;cpc;x;1 000,5;usd\n'))
     expect(await spendTuples(tw)).toEqual([
       [777, '2026-03-05', 'google', 'cpc', 'x', '1000.50', 'USD', 'sites.csv'],
       [SITE, '2026-03-01', 'yandex', 'cpc', 'brand_moscow', '1234.55', 'RUB', 'russian-export-cp1251.csv'],
@@ -140,7 +141,7 @@ describeEachEngine('calltouch-etl spend import', (engine) => {
   beforeAll(async () => {
     tw = await createTestWarehouse(engine)
     // Rows already there, which a refused file must leave exactly as they are.
-    await importSpend(tw.warehouse.db, spendFile('earlier.csv', `${HEADER}\n2026-03-01,yandex,cpc,brand_moscow,100.00\n2026-03-03,vk,social,vk_promo,7.00\n`))
+    await spendJob(tw.warehouse, spendFile('earlier.csv', `${HEADER}\n2026-03-01,yandex,cpc,brand_moscow,100.00\n2026-03-03,vk,social,vk_promo,7.00\n`))
     earlier = await read()
     await tw.release()
   })

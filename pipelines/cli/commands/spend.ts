@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { EtlError } from '../../core/errors.ts'
 import { parseSiteId } from '../../spend/parse-spend-csv.ts'
-import { describeSpendImport, importSpend, loadSpendFile } from '../../spend/import-spend.ts'
+import { describeSpendImport, loadSpendFile } from '../../spend/import-spend.ts'
+import { spendJob } from '../../jobs/spend-job.ts'
 import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
 
 export function registerSpendCommand(program: Command, action: Action): void {
@@ -18,7 +19,7 @@ export function registerSpendCommand(program: Command, action: Action): void {
       const [filePath] = command.args as [string]
       // The file is read and checked before the warehouse is opened: a bad file changes nothing.
       const file = await loadSpendFile(filePath, defaultSiteId(ctx, command.opts<{ site?: string }>().site))
-      const result = await withWarehouse(ctx, (warehouse) => importSpend(warehouse.db, file), { exclusive: true })
+      const result = await withWarehouse(ctx, (warehouse) => spendJob(warehouse, file, { logger: ctx.logger }))
       ctx.logger.info({ runId: result.runId, file: result.fileName, lines: result.linesRead, keys: result.keys }, 'spend imported')
       say(ctx, describeSpendImport(result))
     }))
