@@ -1,6 +1,5 @@
--- Every site the warehouse has heard of, configured or not.
-select site_id from etl.site_days
-union
+-- Every site the warehouse holds deals or rejected records of (the ledger's sites are
+-- etl.ledger's accounts of calltouch-deals).
 select site_id from etl.rejected_records
 union
 select site_id from calltouch.orders

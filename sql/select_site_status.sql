@@ -1,15 +1,9 @@
--- One site's health for `calltouch-etl status`.
+-- One site's deals, rejected records and spend coverage for `calltouch-etl status` (how far it
+-- has been read is the ledger's: select_ledger_summary.sql).
 -- $1 site_id, $2 today in the site's zone (date), $3 days in the recent window (today included),
 -- $4 now (timestamptz) for the rejected records of the same number of days.
 with recent as (
   select ($2::date - ($3::int - 1)) as first_day, $2::date as last_day
-),
-last_success as (
-  select site_days.run_id, site_days.last_succeeded_at
-  from etl.site_days
-  where site_days.site_id = $1 and site_days.last_succeeded_at is not null
-  order by site_days.last_succeeded_at desc, site_days.day desc
-  limit 1
 ),
 deal_days as (
   select distinct orders.order_day
@@ -20,10 +14,6 @@ deal_days as (
     and orders.removed_from_source_at is null
 )
 select
-  (select max(day) from etl.site_days where site_id = $1 and status = 'ok') as newest_ok_day,
-  (select last_succeeded_at from last_success) as last_succeeded_at,
-  (select run_id::text from last_success) as last_success_run_id,
-  (select count(*)::int from etl.site_days where site_id = $1 and status = 'failed') as failed_days,
   (select count(*)::int from etl.rejected_records where site_id = $1 and rejected_at > $4::timestamptz - make_interval(days => $3::int)) as rejected_recent,
   (select count(*)::int from calltouch.orders where site_id = $1) as deals_total,
   (select count(*)::int from calltouch.orders, recent where site_id = $1 and order_day between recent.first_day and recent.last_day) as deals_recent,

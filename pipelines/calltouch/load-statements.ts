@@ -1,6 +1,8 @@
 import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
+import { recordLoadedDays } from '../warehouse/ledger.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'
 import type { WindowLoadResult, WindowToLoad } from './load-input.ts'
+import { siteLedgerKey } from './site-ledger.ts'
 
 /**
  * How fresh calltouch.orders.last_seen_at is kept for unchanged deals: a re-read moves it only
@@ -37,11 +39,13 @@ export async function loadStagedRecords(trx: WarehouseDb, window: WindowToLoad, 
   const setAside = withSetAside ? await count(trx, 'insert_set_aside_records', [siteId, runId, firstDay, lastDay, SET_ASIDE_MARK]) : 0
   const removed = await count(trx, 'mark_removed_orders', [siteId, firstDay, lastDay])
   await runSqlFile(trx, 'mark_seen_orders', [siteId, LAST_SEEN_RESOLUTION])
-  const days = await runSqlFile<{ day: string; records: number }>(trx, 'upsert_loaded_site_days', [siteId, firstDay, lastDay, runId])
-  const [seenRow] = await executeSql<{ seen: number }>(trx, 'select count(*)::integer as seen from pg_temp.load_records')
-  const recordsByDay: Record<string, number> = {}
-  for (const { day, records } of days.sort((a, b) => a.day.localeCompare(b.day))) recordsByDay[day] = records
-  return { seen: seenRow?.seen ?? 0, landed, changed, rejected: rejected + setAside, removed, recordsByDay }
+  // Records without a day of their own (an orderDate that is not a date) count as seen, on no day.
+  const byDay = await executeSql<{ day: string | null; records: number }>(trx, 'select record_day as day, count(*)::integer as records from pg_temp.load_records group by record_day')
+  const stagedByDay: Record<string, number> = {}
+  for (const { day, records } of byDay) if (day !== null) stagedByDay[day] = records
+  const recordsByDay = await recordLoadedDays(trx, siteLedgerKey(siteId), { firstDay, lastDay, runId, recordsByDay: stagedByDay })
+  const seen = byDay.reduce((sum, row) => sum + row.records, 0)
+  return { seen, landed, changed, rejected: rejected + setAside, removed, recordsByDay }
 }
 
 /**

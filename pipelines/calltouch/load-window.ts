@@ -17,11 +17,13 @@ import pRetry from 'p-retry'
 import { EtlError, messageOf } from '../core/errors.ts'
 import { redact } from '../core/secrets.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
+import { recordFailedDays } from '../warehouse/ledger.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'
 import { isRecordProblem, loadIsolatingRecords } from './load-isolation.ts'
 import { prepareLoadStaging } from './load-staging.ts'
 import { assertStagedPages, assertValidFailure, assertValidWindow, windowLabel, type PageBody, type StagedPages, type WindowFailure, type WindowLoadResult, type WindowToLoad } from './load-input.ts'
 import { loadStagedRecords, settleStagedRecords } from './load-statements.ts'
+import { siteLedgerKey } from './site-ledger.ts'
 
 export type { PageBody, WindowFailure, WindowLoadResult, WindowToLoad } from './load-input.ts'
 export { LAST_SEEN_RESOLUTION } from './load-statements.ts'
@@ -44,7 +46,7 @@ const CONFLICT_RETRIES = 3
 interface StageRow extends StagedPages { readonly staged: number }
 
 /**
- * Lands, normalizes and records the window's days in etl.site_days (status ok) in ONE
+ * Lands, normalizes and records the window's days in the ledger (status ok) in ONE
  * transaction: either all of the window is in the warehouse, or none of it. A record PostgreSQL
  * refuses (a number or text it cannot hold, a key too long to index) goes to
  * etl.rejected_records with PostgreSQL's message, and the rest of the window loads.
@@ -149,8 +151,8 @@ async function stageChunk(trx: WarehouseDb, window: WindowToLoad, chunk: readonl
  */
 export async function recordWindowFailure(db: WarehouseDb, failure: WindowFailure): Promise<void> {
   assertValidFailure(failure)
-  const error = redact(failure.error).replace(/\s*[\r\n]+\s*/g, ' ').trim()
-  await runSqlFile(db, 'upsert_failed_site_days', [failure.siteId, failure.firstDay, failure.lastDay, failure.runId, error])
+  const { siteId, firstDay, lastDay, runId, error } = failure
+  await recordFailedDays(db, siteLedgerKey(siteId), { firstDay, lastDay, runId, error })
 }
 
 /** A `\u0000` escape: one preceded by an escaped backslash (`\\u0000`, text) is not one. */

@@ -1,13 +1,13 @@
 import type { RunSettings } from '../core/site-config.ts'
-import type { WarehouseDb } from '../warehouse/connection.ts'
-import type { SiteDayStatus } from '../warehouse/schema.ts'
+import type { LedgerDay } from '../warehouse/ledger.ts'
 import type { DateRange } from './api-client.ts'
 import { addDays, daysBetween, eachDay, type Day } from './calltouch-dates.ts'
 import type { DayWindow } from './extract-window.ts'
 
 /**
  * Glossary.
- * - ledger: `etl.site_days`, one row per site and day read, with the day's deal count.
+ * - ledger: `etl.ledger` (warehouse/ledger.ts), one row per site and day read (source
+ *   `calltouch-deals`, account the site id), with the day's deal count.
  * - planned days: the days a run must read for one site.
  * - window: consecutive planned days read by one paginated request series.
  * - density: deals per day, known from the ledger or from the run's own reads,
@@ -34,29 +34,13 @@ export const PROBE_WINDOW_DAYS = 7
 /** Known days nearest to an unknown one that estimate it. */
 const NEIGHBOURS_FOR_ESTIMATE = 7
 
-/** A ledger row as the planner reads it. */
-export interface LedgerDay {
-  readonly day: Day
-  /** Deals of the day at its last successful read; null if never read successfully. */
-  readonly records: number | null
-  readonly status: SiteDayStatus
-  readonly lastSucceededAt: Date | null
-}
+// Re-exported for the modules that import them from here; they live with the ledger now.
+export type { LedgerDay } from '../warehouse/ledger.ts'
+export { readSiteLedger } from './site-ledger.ts'
 
 export type PlanRequest =
   | { readonly kind: 'sync'; readonly today: Day; readonly startDate: Day; readonly now: Date; readonly settings: Pick<RunSettings, 'lookbackDays' | 'refreshMaxAgeDays' | 'refreshAfterDays'> }
   | { readonly kind: 'backfill'; readonly from: Day; readonly to: Day }
-
-/** The ledger of one site, oldest day first. */
-export async function readSiteLedger(db: WarehouseDb, siteId: number): Promise<LedgerDay[]> {
-  const rows = await db
-    .selectFrom('etl.site_days')
-    .select(['day', 'records', 'status', 'last_succeeded_at'])
-    .where('site_id', '=', siteId)
-    .orderBy('day')
-    .execute()
-  return rows.map((row) => ({ day: row.day, records: row.records, status: row.status, lastSucceededAt: row.last_succeeded_at }))
-}
 
 /**
  * The days a run reads, ascending.

@@ -1,5 +1,7 @@
 import { DateTime } from 'luxon'
+import { CALLTOUCH_DEALS_SOURCE, siteLedgerKey } from '../calltouch/site-ledger.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
+import { readFailedDays, readLedgerAccounts, readLedgerSummary, type FailedLedgerDay } from '../warehouse/ledger.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'
 
 /** A site is stale when its last complete read of a day is older than this (a nightly job plus slack). */
@@ -27,12 +29,7 @@ export interface SiteStatusProps {
   readonly recentDays?: number
 }
 
-export interface FailedDay {
-  readonly day: string
-  readonly error: string | null
-  readonly attempts: number
-  readonly lastExtractedAt: string
-}
+export type FailedDay = FailedLedgerDay
 
 export interface SiteStatus {
   readonly siteId: number
@@ -66,22 +63,11 @@ export interface WarehouseStatus {
 }
 
 interface SiteStatusRow {
-  newest_ok_day: string | null
-  last_succeeded_at: Date | null
-  last_success_run_id: string | null
-  failed_days: number
   rejected_recent: number
   deals_total: number
   deals_recent: number
   days_with_deals_recent: number
   days_without_spend: string[]
-}
-
-interface FailedDayRow {
-  day: string
-  error: string | null
-  attempts: number
-  last_extracted_at: Date
 }
 
 /**
@@ -99,8 +85,9 @@ export async function readWarehouseStatus(db: WarehouseDb, props: SiteStatusProp
   const staleAfterHours = props.staleAfterHours ?? DEFAULT_STALE_AFTER_HOURS
   const recentDays = props.recentDays ?? DEFAULT_RECENT_DAYS
   const known = await runSqlFile<{ site_id: number }>(db, 'select_known_site_ids')
+  const read = await readLedgerAccounts(db, CALLTOUCH_DEALS_SOURCE)
   const configured = new Map(props.sites.map((site) => [site.siteId, site.timeZone]))
-  const siteIds = [...new Set([...configured.keys(), ...known.map((row) => row.site_id)])].sort((a, b) => a - b)
+  const siteIds = [...new Set([...configured.keys(), ...read.map(Number), ...known.map((row) => row.site_id)])].sort((a, b) => a - b)
   const sites: SiteStatus[] = []
   for (const siteId of siteIds) {
     const timeZone = configured.get(siteId) ?? props.defaultTimeZone
@@ -122,16 +109,11 @@ async function readSiteStatus(
   const today = DateTime.fromJSDate(site.now, { zone: site.timeZone }).toISODate()
   const [row] = await runSqlFile<SiteStatusRow>(db, 'select_site_status', [site.siteId, today, site.recentDays, site.now.toISOString()])
   if (!row || today === null) throw new Error(`select_site_status returned no row for site ${site.siteId}`)
-  const failedRows = await runSqlFile<FailedDayRow>(db, 'select_failed_site_days', [site.siteId])
-  const failedDays = failedRows.map((failed): FailedDay => ({
-    day: failed.day,
-    error: failed.error,
-    attempts: failed.attempts,
-    lastExtractedAt: new Date(failed.last_extracted_at).toISOString(),
-  }))
-  const lastSuccessAt = row.last_succeeded_at === null ? null : new Date(row.last_succeeded_at)
+  const ledgerKey = siteLedgerKey(site.siteId)
+  const failedDays = await readFailedDays(db, ledgerKey)
+  const { newestOkDay, lastSucceededAt: lastSuccessAt, lastSuccessRunId } = await readLedgerSummary(db, ledgerKey)
   const hoursSinceSuccess = lastSuccessAt === null ? null : roundTo((site.now.getTime() - lastSuccessAt.getTime()) / 3_600_000, 1)
-  const daysBehind = row.newest_ok_day === null ? null : daysBetween(row.newest_ok_day, today)
+  const daysBehind = newestOkDay === null ? null : daysBetween(newestOkDay, today)
 
   const problems: string[] = []
   if (failedDays.length > 0) {
@@ -149,9 +131,9 @@ async function readSiteStatus(
     state,
     problems,
     lastSuccessAt: lastSuccessAt?.toISOString() ?? null,
-    lastSuccessRunId: row.last_success_run_id,
+    lastSuccessRunId,
     hoursSinceSuccess,
-    newestOkDay: row.newest_ok_day,
+    newestOkDay,
     daysBehind,
     failedDays,
     rejectedRecords: row.rejected_recent,

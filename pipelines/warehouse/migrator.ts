@@ -47,6 +47,17 @@ export async function migrateToLatest(db: WarehouseDb): Promise<MigrationOutcome
   return runMigrator(() => createMigrator(db).migrateToLatest(), 'migrate')
 }
 
+/**
+ * Brings the warehouse to the schema of one migration, applying or reverting the ones after it;
+ * for tests of a warehouse that an earlier release made.
+ *
+ * @example
+ * await migrateTo(db, '20261207090000_key_long_tags_and_fields_by_md5') // the schema before the ledger had sources
+ */
+export async function migrateTo(db: WarehouseDb, migrationName: string): Promise<MigrationOutcome> {
+  return runMigrator(() => createMigrator(db).migrateTo(migrationName), 'migrate')
+}
+
 /** Reverts every migration; for tests of the down path. */
 export async function migrateToNothing(db: WarehouseDb): Promise<MigrationOutcome> {
   return runMigrator(() => createMigrator(db).migrateTo(NO_MIGRATIONS), 'revert')

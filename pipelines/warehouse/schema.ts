@@ -8,7 +8,7 @@ import type { ColumnType, Generated } from 'kysely'
  */
 export interface WarehouseSchema {
   'etl.runs': EtlRunsTable
-  'etl.site_days': EtlSiteDaysTable
+  'etl.ledger': EtlLedgerTable
 }
 
 export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed'] as const
@@ -27,16 +27,17 @@ export interface EtlRunsTable {
   hostname: string
 }
 
-export const SITE_DAY_STATUSES = ['ok', 'failed'] as const
-export type SiteDayStatus = (typeof SITE_DAY_STATUSES)[number]
+export const LEDGER_DAY_STATUSES = ['ok', 'failed'] as const
+export type LedgerDayStatus = (typeof LEDGER_DAY_STATUSES)[number]
 
-export interface EtlSiteDaysTable {
-  site_id: number
+export interface EtlLedgerTable {
+  source: string
+  account: string
   day: string
   last_extracted_at: ColumnType<Date, Date | string, Date | string>
   run_id: string
   records: number | null
-  status: SiteDayStatus
+  status: LedgerDayStatus
   error: string | null
   last_succeeded_at: ColumnType<Date | null, Date | string | null, Date | string | null>
   attempts: Generated<number>

@@ -180,12 +180,13 @@ describeEachEngine('loading a window', (engine) => {
   })
 
   it('records every day of the window in the ledger as read, with its record count', async () => {
-    const days = await rows<Record<string, unknown>>(db, `select * from etl.site_days where site_id = $1 order by day`, [SITE])
+    const days = await rows<Record<string, unknown>>(db, `select * from etl.ledger where account = $1 order by day`, [String(SITE)])
     for (const day of days) expect((day.last_succeeded_at as Date).getTime()).toBe((day.last_extracted_at as Date).getTime())
+    const ledgerKey = { source: 'calltouch-deals', account: String(SITE) }
     expect(days.map(({ last_extracted_at: _1, last_succeeded_at: _2, ...day }) => day)).toEqual([
-      { site_id: SITE, day: '2026-02-27', run_id: runId, records: 4, status: 'ok', error: null, attempts: 1 },
-      { site_id: SITE, day: '2026-02-28', run_id: runId, records: 4, status: 'ok', error: null, attempts: 1 },
-      { site_id: SITE, day: '2026-03-01', run_id: runId, records: 3, status: 'ok', error: null, attempts: 1 },
+      { ...ledgerKey, day: '2026-02-27', run_id: runId, records: 4, status: 'ok', error: null, attempts: 1 },
+      { ...ledgerKey, day: '2026-02-28', run_id: runId, records: 4, status: 'ok', error: null, attempts: 1 },
+      { ...ledgerKey, day: '2026-03-01', run_id: runId, records: 3, status: 'ok', error: null, attempts: 1 },
     ])
   })
 
@@ -271,14 +272,15 @@ describeEachEngine('loading a window', (engine) => {
     const failure = { runId, siteId: SITE, firstDay: '2026-02-28', lastDay: '2026-03-02', error: 'HTTP 503 for clientApiId=tok/en.secret\n  after 5 retries' }
     await recordWindowFailure(db, failure)
     await recordWindowFailure(db, failure)
-    const days = await rows<Record<string, unknown>>(db, `select * from etl.site_days where site_id = $1 and day >= '2026-02-28' order by day`, [SITE])
+    const days = await rows<Record<string, unknown>>(db, `select * from etl.ledger where account = $1 and day >= '2026-02-28' order by day`, [String(SITE)])
+    const ledgerKey = { source: 'calltouch-deals', account: String(SITE) }
     expect(days.map(({ last_extracted_at: _1, last_succeeded_at: succeeded, ...day }) => ({ ...day, succeeded: succeeded !== null }))).toEqual([
-      { site_id: SITE, day: '2026-02-28', run_id: runId, records: 4, status: 'failed', error: 'HTTP 503 for clientApiId=[REDACTED] after 5 retries', attempts: 3, succeeded: true },
-      { site_id: SITE, day: '2026-03-01', run_id: runId, records: 3, status: 'failed', error: 'HTTP 503 for clientApiId=[REDACTED] after 5 retries', attempts: 3, succeeded: true },
-      { site_id: SITE, day: '2026-03-02', run_id: runId, records: null, status: 'failed', error: 'HTTP 503 for clientApiId=[REDACTED] after 5 retries', attempts: 2, succeeded: false },
+      { ...ledgerKey, day: '2026-02-28', run_id: runId, records: 4, status: 'failed', error: 'HTTP 503 for clientApiId=[REDACTED] after 5 retries', attempts: 3, succeeded: true },
+      { ...ledgerKey, day: '2026-03-01', run_id: runId, records: 3, status: 'failed', error: 'HTTP 503 for clientApiId=[REDACTED] after 5 retries', attempts: 3, succeeded: true },
+      { ...ledgerKey, day: '2026-03-02', run_id: runId, records: null, status: 'failed', error: 'HTTP 503 for clientApiId=[REDACTED] after 5 retries', attempts: 2, succeeded: false },
     ])
     await loadWindow(db, window({ firstDay: '2026-03-01', lastDay: '2026-03-01' }))
-    expect(await rows(db, `select status, error, attempts, records from etl.site_days where site_id = $1 and day = '2026-03-01'`, [SITE]))
+    expect(await rows(db, `select status, error, attempts, records from etl.ledger where source = 'calltouch-deals' and account = $1 and day = '2026-03-01'`, [String(SITE)]))
       .toEqual([{ status: 'ok', error: null, attempts: 1, records: 3 }])
   })
 
@@ -292,7 +294,7 @@ describeEachEngine('loading a window', (engine) => {
       'site 2005, days 2026-03-05..2026-03-05: page 2 has no "records" list; an error body must not be loaded as an empty page (it would mark the window\'s deals removed)')
     await expect(attempt([`${good},${good}`])).rejects.toThrow(
       'site 2005, days 2026-03-05..2026-03-05: pages 1..1 are not one JSON object each; pass each response body as it was received')
-    expect(await rows(db, `select (select count(*) from calltouch.orders where site_id = $1)::integer as orders, (select count(*) from etl.site_days where site_id = $1)::integer as days`, [site]))
+    expect(await rows(db, `select (select count(*) from calltouch.orders where site_id = $1)::integer as orders, (select count(*) from etl.ledger where account = $1::text)::integer as days`, [site]))
       .toEqual([{ orders: 0, days: 0 }])
   })
 

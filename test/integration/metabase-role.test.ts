@@ -80,7 +80,7 @@ describeEachEngine('the Metabase role', (engine) => {
   })
 
   it('cannot read raw payloads, the pipeline bookkeeping or marketing inputs', async () => {
-    const tables = ['raw.calltouch_orders', 'etl.runs', 'etl.site_days', 'etl.rejected_records', 'etl.kysely_migration', 'marketing.ad_spend']
+    const tables = ['raw.calltouch_orders', 'etl.runs', 'etl.ledger', 'etl.site_days', 'etl.rejected_records', 'etl.kysely_migration', 'marketing.ad_spend']
     const states = []
     for (const table of tables) states.push([table, await sqlStateAsMetabase(tw.warehouse, `select * from ${table} limit 1`)])
     expect(states).toEqual(tables.map((table) => [table, INSUFFICIENT_PRIVILEGE]))

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql, openWarehouse } from '../../pipelines/warehouse/connection.ts'
-import { migrateToLatest, migrateToNothing, migrationStatus } from '../../pipelines/warehouse/migrator.ts'
+import { migrateTo, migrateToLatest, migrateToNothing, migrationStatus } from '../../pipelines/warehouse/migrator.ts'
 import * as keyOrderMigration from '../../migrations/20261129170000_compare_order_numbers_bytewise.ts'
 import * as hashKeyMigration from '../../migrations/20261207090000_key_long_tags_and_fields_by_md5.ts'
 import { LONG_FIELD, LONG_TAG } from '../helpers/poison-records.ts'
@@ -14,6 +14,7 @@ const MIGRATIONS = [
   '20261129095500_create_metabase_role',
   '20261129170000_compare_order_numbers_bytewise',
   '20261207090000_key_long_tags_and_fields_by_md5',
+  '20261207130000_key_ledger_by_source_and_account',
 ]
 const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
 const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`
@@ -41,14 +42,14 @@ describeEachEngine('migrations', (engine) => {
     expect(schemas.map((row) => row.nspname)).toEqual(SCHEMAS)
     expect(await tablesOf(tw)).toEqual([
       'calltouch.custom_fields', 'calltouch.orders', 'calltouch.sources', 'calltouch.tags', 'calltouch.visits',
-      'etl.rejected_records', 'etl.runs', 'etl.site_days', 'marketing.ad_spend', 'raw.calltouch_orders',
+      'etl.ledger', 'etl.rejected_records', 'etl.runs', 'etl.site_days', 'marketing.ad_spend', 'raw.calltouch_orders',
     ])
     const runColumns = await executeSql<{ column_name: string }>(tw.warehouse.db, `
       select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'runs' order by ordinal_position`)
     expect(runColumns.map((row) => row.column_name)).toEqual(['run_id', 'command', 'arguments', 'started_at', 'finished_at', 'status', 'counters', 'error', 'pid', 'hostname'])
-    const dayColumns = await executeSql<{ column_name: string }>(tw.warehouse.db, `
-      select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'site_days' order by ordinal_position`)
-    expect(dayColumns.map((row) => row.column_name)).toEqual(['site_id', 'day', 'last_extracted_at', 'run_id', 'records', 'status', 'error', 'last_succeeded_at', 'attempts'])
+    const ledgerColumns = await executeSql<{ column_name: string }>(tw.warehouse.db, `
+      select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'ledger' order by ordinal_position`)
+    expect(ledgerColumns.map((row) => row.column_name)).toEqual(['source', 'account', 'day', 'last_extracted_at', 'run_id', 'records', 'status', 'error', 'last_succeeded_at', 'attempts'])
 
     expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: [] })
     expect((await migrationStatus(tw.warehouse.db)).map((m) => [m.name, m.executedAt !== undefined])).toEqual(MIGRATIONS.map((name) => [name, true]))
@@ -71,7 +72,7 @@ describeEachEngine('migrations', (engine) => {
     expect(await migrateToNothing(tw.warehouse.db)).toEqual({ applied: [...MIGRATIONS].reverse() })
     expect(await tablesOf(tw)).toEqual([])
     expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: MIGRATIONS })
-    expect((await tablesOf(tw)).length).toBe(10)
+    expect((await tablesOf(tw)).length).toBe(11)
   })
 })
 
@@ -213,5 +214,89 @@ describeEachEngine('keying long tags and custom field names by their md5 (migrat
       'calltouch.tags CREATE UNIQUE INDEX tags_pkey ON calltouch.tags (site_id, order_number, tag)',
     ])
     expect(await contents()).toEqual(before)
+  })
+})
+
+describeEachEngine('keying the ledger by source and account (migration 20261207130000)', (engine) => {
+  const BEFORE = '20261207090000_key_long_tags_and_fields_by_md5'
+  const LEDGER_MIGRATION = '20261207130000_key_ledger_by_source_and_account'
+  const COLUMNS = 'day::text as day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts'
+  let tw: TestWarehouse
+  beforeAll(async () => {
+    tw = await createTestWarehouse(engine)
+  })
+  afterAll(async () => {
+    await tw?.destroy()
+  })
+
+  /** What etl.site_days is: a table before the migration, a view after it. */
+  const kindOfSiteDays = async (): Promise<unknown[]> =>
+    executeSql(tw.warehouse.db, `select relkind::text as kind from pg_class where oid = to_regclass('etl.site_days')`)
+  const siteDays = async (): Promise<unknown[]> => executeSql(tw.warehouse.db, `select site_id, ${COLUMNS} from etl.site_days order by site_id, day`)
+  /** The descriptions of etl.site_days and its columns, which Metabase and psql show. */
+  const siteDaysComments = async (): Promise<unknown[]> => executeSql(tw.warehouse.db, `
+    select a.attname as column, col_description(a.attrelid, a.attnum) as comment from pg_attribute a
+    where a.attrelid = 'etl.site_days'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`)
+
+  it('keeps every row of the deals ledger, down and up again, and etl.site_days reads as before', async () => {
+    const db = tw.warehouse.db
+    expect(await migrateTo(db, BEFORE)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await kindOfSiteDays()).toEqual([{ kind: 'r' }])
+    // What the previous release leaves: sites from the smallest to the largest id, ok and failed
+    // days, a day never read completely, a day failed three times since its last success.
+    await executeSql(db, `insert into etl.site_days (site_id, day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts) values
+      (1, '2026-11-01', '2026-11-02T03:00:00Z', 7, 12, 'ok', null, '2026-11-02T03:00:00Z', 1),
+      (12345, '2026-11-01', '2026-11-02T03:00:00Z', 7, 0, 'ok', null, '2026-11-02T03:00:00Z', 1),
+      (12345, '2026-11-02', '2026-11-03T03:00:00Z', 8, 40, 'failed', 'HTTP 503 from Calltouch', '2026-11-02T03:00:00Z', 3),
+      (12345, '2026-11-03', '2026-11-03T03:00:00Z', 8, null, 'failed', 'timed out after 30000 ms', null, 1),
+      (2147483647, '2026-12-31', '2027-01-01T00:00:00Z', 9000000000, 5000, 'ok', null, '2027-01-01T00:00:00Z', 1)`)
+    const before = await siteDays()
+    expect(before).toHaveLength(5)
+    const comments = await siteDaysComments()
+
+    expect(await migrateToLatest(db)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await executeSql(db, `select source, account::integer as site_id, ${COLUMNS} from etl.ledger order by site_id, day`))
+      .toEqual(before.map((row) => ({ source: 'calltouch-deals', ...(row as object) })))
+    expect(await kindOfSiteDays()).toEqual([{ kind: 'v' }])
+    expect(await siteDays()).toEqual(before)
+    expect(await siteDaysComments()).toEqual(comments)
+
+    // Another source's account of any shape sits beside the deals, out of the view; a site id
+    // that is not an integer is refused.
+    await executeSql(db, `insert into etl.ledger (source, account, day, last_extracted_at, run_id, records, status)
+      values ('yandex-direct', 'shop-login', '2026-11-01', now(), 10, 3, 'ok')`)
+    expect(await siteDays()).toEqual(before)
+    expect(await executeSql(db, `select count(*)::integer as days from etl.site_days where site_id = 12345`)).toEqual([{ days: 3 }])
+    await expect(executeSql(db, `insert into etl.ledger (source, account, day, last_extracted_at, run_id, status)
+      values ('calltouch-deals', 'shop-login', '2026-11-01', now(), 10, 'ok')`)).rejects.toThrow(/violates check constraint "ledger_site_id_check"/)
+
+    // Down cannot put another source's days into etl.site_days, and says what to do; nothing changes.
+    await expect(migrateTo(db, BEFORE)).rejects.toThrow(
+      `could not migrate the warehouse at ${LEDGER_MIGRATION}: etl.ledger holds days of yandex-direct, which etl.site_days before migration 20261207130000 cannot hold: delete them (delete from etl.ledger where source <> 'calltouch-deals') to go back`)
+    expect(await kindOfSiteDays()).toEqual([{ kind: 'v' }])
+    await executeSql(db, `delete from etl.ledger where source <> 'calltouch-deals'`)
+    expect(await migrateTo(db, BEFORE)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await kindOfSiteDays()).toEqual([{ kind: 'r' }])
+    expect(await siteDays()).toEqual(before)
+    expect(await siteDaysComments()).toEqual(comments)
+    expect(await executeSql(db, `select to_regclass('etl.ledger') as ledger`)).toEqual([{ ledger: null }])
+    expect(await migrateToLatest(db)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await siteDays()).toEqual(before)
+  })
+
+  it('stops before changing anything when a view of the user reads etl.site_days, naming it', async () => {
+    const db = tw.warehouse.db
+    await migrateTo(db, BEFORE)
+    const before = await siteDays()
+    await executeSql(db, `create view analytics.failed_site_days as select site_id, day from etl.site_days where status = 'failed'`)
+    await expect(migrateToLatest(db)).rejects.toThrow(
+      `could not migrate the warehouse at ${LEDGER_MIGRATION}: etl.site_days becomes etl.ledger, and these views read it: analytics.failed_site_days. Save their definitions, drop them, run calltouch-etl migrate again, then create them again: etl.site_days remains as a view with the same columns`)
+    expect(await kindOfSiteDays()).toEqual([{ kind: 'r' }])
+    expect(await siteDays()).toEqual(before)
+    await executeSql(db, `drop view analytics.failed_site_days`)
+    expect(await migrateToLatest(db)).toEqual({ applied: [LEDGER_MIGRATION] })
+    await executeSql(db, `create view analytics.failed_site_days as select site_id, day from etl.site_days where status = 'failed'`)
+    expect(await executeSql(db, `select site_id, day::text as day from analytics.failed_site_days order by day`))
+      .toEqual([{ site_id: 12345, day: '2026-11-02' }, { site_id: 12345, day: '2026-11-03' }])
   })
 })

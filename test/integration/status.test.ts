@@ -15,9 +15,9 @@ async function insertSiteDay(
 ): Promise<void> {
   await executeSql(
     warehouse.db,
-    `insert into etl.site_days (site_id, day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts)
-     values ($1, $2, coalesce($5::timestamptz, '2026-11-28T23:00:00Z'), $3, 10, $4, $6, $5, $7)`,
-    [row.siteId, row.day, row.runId, row.status, row.succeededAt, row.error ?? null, row.attempts ?? 1],
+    `insert into etl.ledger (source, account, day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts)
+     values ('calltouch-deals', $1, $2, coalesce($5::timestamptz, '2026-11-28T23:00:00Z'), $3, 10, $4, $6, $5, $7)`,
+    [String(row.siteId), row.day, row.runId, row.status, row.succeededAt, row.error ?? null, row.attempts ?? 1],
   )
 }
 
@@ -71,7 +71,7 @@ describeEachEngine('calltouch-etl status', (engine) => {
     const today = DateTime.now().setZone('Europe/Moscow').toISODate() as string
     await insertSiteDay(warehouse, { siteId: 900, day: today, runId, status: 'ok', succeededAt: succeededAt.toISOString() })
     const result = await cli([], { CALLTOUCH_SITE_ID: '900', CALLTOUCH_API_TOKEN: 'secret-token-900' })
-    await executeSql(tw.warehouse.db, 'delete from etl.site_days where site_id = 900')
+    await executeSql(tw.warehouse.db, `delete from etl.ledger where source = 'calltouch-deals' and account = '900'`)
     expect(result.stderr).toBe('')
     expect(result.exitCode).toBe(0)
     const read = `${succeededAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (1 h ago)`

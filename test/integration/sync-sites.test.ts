@@ -91,7 +91,7 @@ describePostgres('syncing a site whose days are too dense to share a window', ()
     const { rows } = await sql<{ order_number: string }>`select order_number from calltouch.orders where site_id = ${SITE_ID} order by order_number`.execute(tw.warehouse.db)
     expect(rows.map((row) => row.order_number)).toEqual(expected)
     expect({ seen: summary.seen, changed: summary.changed, windows: summary.windows }).toEqual({ seen: expected.length, changed: expected.length, windows: 3 })
-    const days = await tw.warehouse.db.selectFrom('etl.site_days').select(['day', 'status']).where('site_id', '=', SITE_ID).orderBy('day').execute()
+    const days = await tw.warehouse.db.selectFrom('etl.ledger').select(['day', 'status']).where('source', '=', 'calltouch-deals').where('account', '=', String(SITE_ID)).orderBy('day').execute()
     expect(days).toEqual(eachDay(FIRST_DAY, LAST_DAY).map((day) => ({ day, status: 'ok' })))
     expect(mostLoadingAtOnce).toBe(2)
     // Two windows of ~12 pages loading fill most of the budget: the next window's later pages wait for one of them.

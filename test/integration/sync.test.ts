@@ -132,7 +132,7 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
     const failing = await cli(['sync', '--config', configFile, '--lookback-days', '2'])
     expect(failing.exitCode).toBe(1)
     expect(failing.stdout).toMatch(new RegExp(`^sync: 1 site\\(s\\), 2 day\\(s\\) \\(2 failed\\), 2 request\\(s\\), 1 retry, 0 record\\(s\\) seen, 0 changed, 0 rejected, \\d+\\.\\d s\\nfailed: site ${SITE_ID} ${addDays(TODAY, -1)}\\.\\.${TODAY}: deals of site ${SITE_ID} from ${addDays(TODAY, -1)} to ${addDays(TODAY, 1)}, page 1: HTTP 50\\d from Calltouch\\n$`))
-    const failed = await tw.warehouse.db.selectFrom('etl.site_days').select(['day', 'status']).where('status', '=', 'failed').orderBy('day').execute()
+    const failed = await tw.warehouse.db.selectFrom('etl.ledger').select(['day', 'status']).where('status', '=', 'failed').orderBy('day').execute()
     expect(failed).toEqual([{ day: addDays(TODAY, -1), status: 'failed' }, { day: TODAY, status: 'failed' }])
     const run = await tw.warehouse.db.selectFrom('etl.runs').select(['status']).orderBy('run_id', 'desc').executeTakeFirstOrThrow()
     expect(run.status).toBe('failed')
@@ -143,7 +143,7 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
     const recovering = await cli(['sync', '--config', configFile, '--lookback-days', '60'])
     expect(recovering.exitCode).toBe(0)
     expect(recovering.stdout).toMatch(/^sync: 1 site\(s\), 60 day\(s\), 1 request\(s\), /)
-    expect(await tw.warehouse.db.selectFrom('etl.site_days').select('day').where('status', '=', 'failed').execute()).toEqual([])
+    expect(await tw.warehouse.db.selectFrom('etl.ledger').select('day').where('status', '=', 'failed').execute()).toEqual([])
     expect(await warehouseDeals(START, TODAY)).toEqual(simulatorDeals(START, TODAY))
     expect(Number(/(\d+) changed/.exec(recovering.stdout)?.[1])).toBeGreaterThan(0)
   }, CLI_TEST_TIMEOUT_MS)
@@ -155,7 +155,7 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
     }
     const { rows } = await sql<{ leaks: number }>`
       select (select count(*) from etl.runs r where r::text like ${`%${TOKEN}%`} or r::text like ${`%${ENCODED_TOKEN}%`})
-           + (select count(*) from etl.site_days d where d::text like ${`%${TOKEN}%`} or d::text like ${`%${ENCODED_TOKEN}%`})
+           + (select count(*) from etl.ledger d where d::text like ${`%${TOKEN}%`} or d::text like ${`%${ENCODED_TOKEN}%`})
            + (select count(*) from raw.calltouch_orders o where o::text like ${`%${TOKEN}%`} or o::text like ${`%${ENCODED_TOKEN}%`}) as leaks`.execute(tw.warehouse.db)
     expect(Number(rows[0]?.leaks)).toBe(0)
   })
