@@ -4,7 +4,6 @@ import { EXIT_CODES, EtlError, type ExitCode } from '../core/errors.ts'
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../core/logger.ts'
 import { openWarehouse, type Warehouse } from '../warehouse/connection.ts'
 import { migrateToLatest } from '../warehouse/migrator.ts'
-import { withRunLock } from '../warehouse/run-lock.ts'
 
 /** Options every command accepts (set before or after the command name). */
 export interface GlobalOptions {
@@ -44,21 +43,17 @@ function parseLogFormat(value: string | undefined): LogFormat | undefined {
 /**
  * Opens the configured warehouse, brings it to the latest schema (commands
  * migrate by themselves, so a new user never meets an outdated schema), runs
- * `work`, and closes the warehouse whatever happens. With `exclusive`, `work`
- * runs under the run lock: a second run exits with code 3 instead of racing.
- * A connection lost on the way fails the command with the loss's one line
- * (exit 1), whatever the statement it cut threw.
+ * `work`, and closes the warehouse whatever happens. The run lock and the
+ * etl.runs rows are the jobs' (jobs/with-run.ts). A connection lost on the
+ * way fails the command with the loss's one line (exit 1), whatever the
+ * statement it cut threw.
  */
-export async function withWarehouse<T>(
-  ctx: CliContext,
-  work: (warehouse: Warehouse) => Promise<T>,
-  options: { exclusive?: boolean } = {},
-): Promise<T> {
+export async function withWarehouse<T>(ctx: CliContext, work: (warehouse: Warehouse) => Promise<T>): Promise<T> {
   const warehouse = await (ctx.openWarehouse ?? openWarehouse)(warehouseConfigFromEnv(ctx.env, ctx.cwd))
   try {
     const { applied } = await migrateToLatest(warehouse.db)
     if (applied.length > 0) ctx.logger.info({ migrations: applied }, `applied ${applied.length} migration(s) to the ${warehouse.description}`)
-    const result = options.exclusive ? await withRunLock(warehouse, () => work(warehouse)) : await work(warehouse)
+    const result = await work(warehouse)
     // Work that ended normally while a connection was lost may have lost the run lock midway.
     warehouse.lost.throwIfAborted()
     return result

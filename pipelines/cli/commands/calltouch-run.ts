@@ -1,11 +1,8 @@
 import cliProgress from 'cli-progress'
-import { EXIT_CODES, messageOf, type ExitCode } from '../../core/errors.ts'
+import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import { calltouchConfigFromEnv, dayProblem, type CalltouchConfig, type SiteConfig } from '../../core/site-config.ts'
-import { loadWindow, recordWindowFailure } from '../../calltouch/load-window.ts'
-import { createRequestLimiter } from '../../calltouch/request-limiter.ts'
-import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../../calltouch/sync-sites.ts'
-import { finishFailedRun, finishRun, startRun } from '../../warehouse/run-ledger.ts'
-import type { RunStatus } from '../../warehouse/schema.ts'
+import type { SyncMode, SyncProgress, SyncSummary } from '../../calltouch/sync-sites.ts'
+import { syncJob, type SyncJobResult, type SyncRequest } from '../../jobs/sync-job.ts'
 import { say, usageError, withWarehouse, type CliContext } from '../context.ts'
 
 /** Options shared by `sync` and `backfill`, as commander hands them over (text). */
@@ -21,81 +18,43 @@ export const CONFIG_OPTION_HELP = 'JSON file listing the sites and run settings 
 export const SITE_OPTION_HELP = 'only this configured site id'
 
 /**
- * Runs `sync` or `backfill`: checks every option and the configuration before
- * the warehouse is touched (exit 2), then reads and loads under the run lock,
- * records the run in etl.runs, prints a one-line summary, and returns 1 when
- * any window failed.
+ * Checks `sync` or `backfill` options and the configuration (exit 2 before the
+ * warehouse is touched) and resolves them into the job's request.
  */
-export async function runCalltouchCommand(
-  ctx: CliContext,
-  command: 'sync' | 'backfill',
-  options: CalltouchRunOptions,
-  run: { readonly signal?: AbortSignal } = {},
-): Promise<ExitCode> {
-  const startedAt = Date.now()
-  const now = new Date()
+export function syncRequestFromOptions(ctx: CliContext, command: SyncRequest['command'], options: CalltouchRunOptions, now: Date): SyncRequest {
   const siteFilter = options.site === undefined ? undefined : positiveInteger('--site', options.site)
   const lookbackDays = options.lookbackDays === undefined ? undefined : nonNegativeInteger('--lookback-days', options.lookbackDays)
   const config = calltouchConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now })
   const sites = selectSites(config, siteFilter)
   const mode = command === 'backfill' ? backfillMode(options, sites, now) : ({ kind: 'sync' } as const)
   const settings = lookbackDays === undefined ? config.run : { ...config.run, lookbackDays }
-  const runArguments = { sites: sites.map((site) => site.siteId), config: config.source, ...settings, ...(mode.kind === 'backfill' ? { from: mode.from, to: mode.to } : {}) }
+  return { command, sites, mode, settings, baseUrl: config.baseUrl, configSource: config.source, now }
+}
 
-  return withWarehouse(ctx, async (warehouse) => {
-    const { db } = warehouse
-    const runId = await startRun(db, command, runArguments)
-    const limiter = createRequestLimiter({ requestsPerSecond: settings.requestsPerSecond })
-    const progress = createProgressBar(ctx)
-    let summary: SyncSummary
-    let durationMs: number
-    let interrupted: boolean
-    try {
-      try {
-        summary = await syncSites({
-          db,
-          runId,
-          sites,
-          mode,
-          baseUrl: config.baseUrl,
-          settings,
-          limiter,
-          loader: { loadWindow, recordWindowFailure },
-          now,
-          logger: ctx.logger.child({ runId }),
-          onProgress: progress.update,
-          // A lost warehouse connection stops the run as a signal would: no window starts on it.
-          signal: run.signal ? AbortSignal.any([run.signal, warehouse.lost]) : warehouse.lost,
-        })
-      } finally {
-        await limiter.stop()
-      }
-      warehouse.lost.throwIfAborted()
-      progress.stop()
-      durationMs = Date.now() - startedAt
-      // A stopped run read only part of its plan: it failed, whatever its windows did.
-      interrupted = run.signal?.aborted === true
-      const status: RunStatus = interrupted ? 'failed' : summary.windowsFailed === 0 ? 'succeeded' : summary.windowsFailed < summary.windows ? 'partial' : 'failed'
-      const { failures, ...counters } = summary
-      const firstFailure = failures[0]
-      const windowError = firstFailure === undefined ? null : `${failures.length} window(s) failed; first: site ${firstFailure.siteId} ${firstFailure.firstDay}..${firstFailure.lastDay}: ${firstFailure.error}`
-      await finishRun(db, runId, {
-        status,
-        counters: { ...counters, durationMs },
-        error: interrupted ? `interrupted after ${summary.windows} window(s): ${messageOf(run.signal?.reason)}` : windowError,
-      })
-    } catch (error) {
-      progress.stop()
-      // Cut by a lost connection (the last statement, closing the row, included), a statement
-      // throws whatever pg says; the loss is the reason.
-      const failure: unknown = warehouse.lost.aborted ? warehouse.lost.reason : error
-      await finishFailedRun(warehouse, runId, { counters: { ...limiter.counters, durationMs: Date.now() - startedAt }, error: messageOf(failure) })
-      throw failure
-    }
-    say(ctx, describeSummary(command, summary, durationMs))
-    for (const failure of summary.failures) say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
-    return summary.windowsFailed === 0 && !interrupted ? EXIT_CODES.ok : EXIT_CODES.failed
-  }, { exclusive: true })
+/**
+ * Runs `sync` or `backfill`: checks the options, runs the sync job on the
+ * warehouse, prints a one-line summary and the failed windows, and returns 1
+ * when any window failed.
+ */
+export async function runCalltouchCommand(ctx: CliContext, command: SyncRequest['command'], options: CalltouchRunOptions): Promise<ExitCode> {
+  return printSyncResult(ctx, await runSync(ctx, syncRequestFromOptions(ctx, command, options, new Date())))
+}
+
+/** Opens the warehouse and runs the sync job on it, with a bar of days done on a terminal. */
+export async function runSync(ctx: CliContext, request: SyncRequest): Promise<SyncJobResult> {
+  const progress = createProgressBar(ctx)
+  try {
+    return await withWarehouse(ctx, (warehouse) => syncJob(warehouse, request, { logger: ctx.logger, onProgress: progress.update }))
+  } finally {
+    progress.stop()
+  }
+}
+
+/** Prints a sync's summary line and its failed windows; 1 when the run did not read all its plan. */
+export function printSyncResult(ctx: CliContext, result: SyncJobResult): ExitCode {
+  say(ctx, describeSummary(result.command, result.summary, result.durationMs))
+  for (const failure of result.summary.failures) say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
+  return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
 }
 
 /** The one-line summary of a run. */

@@ -3,10 +3,11 @@ import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import { readRoiReport } from '../../operate/roi-report.ts'
-import { describeSpendImport, importSpend, loadSpendFile } from '../../spend/import-spend.ts'
-import { runTransform } from '../../transform/run-transform.ts'
+import { spendJob } from '../../jobs/spend-job.ts'
+import { transformJob } from '../../jobs/transform-job.ts'
+import { describeSpendImport, loadSpendFile } from '../../spend/import-spend.ts'
 import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
-import { runCalltouchCommand } from './calltouch-run.ts'
+import { printSyncResult, runSync, syncRequestFromOptions } from './calltouch-run.ts'
 import { describeRoiReport } from './report.ts'
 
 /**
@@ -53,18 +54,18 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
   try {
     say(ctx, `Calltouch simulator at ${simulator.url}: demo site ${DEMO_SITE_ID}, its clock at ${DEMO_NOW}, the real API's limit of 5 requests a second.`)
     say(ctx, `Reading ${DEMO_FIRST_DAY} to ${DEMO_LAST_DAY} into the embedded warehouse at ${dataDir} ...`)
-    const synced = await runCalltouchCommand(demo, 'backfill', { from: DEMO_FIRST_DAY, to: DEMO_LAST_DAY })
-    if (synced !== EXIT_CODES.ok) return synced
+    const synced = await runSync(demo, syncRequestFromOptions(demo, 'backfill', { from: DEMO_FIRST_DAY, to: DEMO_LAST_DAY }, new Date()))
+    if (printSyncResult(ctx, synced) !== EXIT_CODES.ok) return EXIT_CODES.failed
   } finally {
     await simulator.close()
   }
   const report = await withWarehouse(demo, async (warehouse) => {
-    const spend = await importSpend(warehouse.db, await loadSpendFile(fileURLToPath(DEMO_SPEND_FILE), DEMO_SITE_ID))
+    const spend = await spendJob(warehouse, await loadSpendFile(fileURLToPath(DEMO_SPEND_FILE), DEMO_SITE_ID), { logger: ctx.logger })
     say(ctx, describeSpendImport(spend))
-    const transform = await runTransform(warehouse.db, { logger: ctx.logger })
+    const transform = await transformJob(warehouse, {}, { logger: ctx.logger })
     say(ctx, `Built ${transform.models.filter((model) => model.status === 'built').length} models in analytics; their tests: ${transform.testsPassed} passed, ${transform.testsFailed} failed.`)
     return readRoiReport(warehouse.db, { by: 'channel', from: DEMO_REPORT_FROM, to: DEMO_REPORT_TO, siteId: DEMO_SITE_ID })
-  }, { exclusive: true })
+  })
   say(ctx, '')
   say(ctx, describeRoiReport(report))
   const shownDir = dataDir.startsWith(`${ctx.cwd}${path.sep}`) ? path.relative(ctx.cwd, dataDir) : dataDir

@@ -1,14 +1,12 @@
 import type { Command } from 'commander'
 import { IANAZone } from 'luxon'
 import { warehouseConfigFromEnv } from '../../core/config.ts'
-import { EXIT_CODES, messageOf, type ExitCode } from '../../core/errors.ts'
+import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import { calltouchConfigFromEnv } from '../../core/site-config.ts'
-import { runTransform } from '../../transform/run-transform.ts'
-import { finishRun, startRun, type RunCounters } from '../../warehouse/run-ledger.ts'
-import type { RunStatus } from '../../warehouse/schema.ts'
+import { nightlyJob, type NightlyJobResult } from '../../jobs/nightly-job.ts'
 import { usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { DEFAULT_SCHEDULE, isValidCron, startNightlyScheduler } from '../nightly-scheduler.ts'
-import { CONFIG_OPTION_HELP, runCalltouchCommand } from './calltouch-run.ts'
+import { CONFIG_OPTION_HELP, syncRequestFromOptions } from './calltouch-run.ts'
 
 interface ScheduleOptions {
   readonly cron?: string
@@ -39,7 +37,9 @@ async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<E
     cron,
     timeZone,
     logger: ctx.logger,
-    run: (signal, tick) => runNightly(ctx, { signal, tick, cron, timeZone, configFile: options.config }),
+    run: async (signal, tick) => {
+      await runNightlyTick(ctx, { signal, tick, cron, timeZone, configFile: options.config })
+    },
   })
   const onSignal = (name: NodeJS.Signals): void => {
     void scheduler.stop(name)
@@ -56,33 +56,19 @@ async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<E
 }
 
 /**
- * One scheduled run: sync, then transform when the sync was not stopped, each
- * under the run lock and recorded in etl.runs as usual, inside a `schedule`
- * row that says how the whole run ended.
+ * One scheduled run on one open warehouse: the nightly job (sync, then
+ * transform, inside a `schedule` row of etl.runs). Each tick reads the
+ * configuration again, so a fixed config file or token is picked up without a
+ * restart.
  */
-async function runNightly(
+export async function runNightlyTick(
   ctx: CliContext,
   run: { signal: AbortSignal; tick: number; cron: string; timeZone: string; configFile: string | undefined },
-): Promise<void> {
-  const scheduleRunId = await withWarehouse(ctx, (warehouse) => startRun(warehouse.db, 'schedule', { tick: run.tick, cron: run.cron, timeZone: run.timeZone }))
-  // `scheduleRunId`, not `runId`: the sync and transform bind their own runId.
-  const runCtx: CliContext = { ...ctx, logger: ctx.logger.child({ scheduleRunId }) }
-  let status: Exclude<RunStatus, 'running'> = 'failed'
-  let error: string | null = null
-  const counters: Record<string, number> = {}
-  try {
-    counters.syncExitCode = await runCalltouchCommand(runCtx, 'sync', { config: run.configFile }, { signal: run.signal })
-    if (run.signal.aborted) throw new Error(`interrupted during sync: ${messageOf(run.signal.reason)}`)
-    const transform = await withWarehouse(runCtx, (warehouse) => runTransform(warehouse.db, { logger: runCtx.logger }), { exclusive: true })
-    counters.testsFailed = transform.testsFailed
-    status = counters.syncExitCode === EXIT_CODES.ok && transform.ok ? 'succeeded' : 'partial'
-    if (status === 'partial') error = counters.syncExitCode === EXIT_CODES.ok ? 'the transform failed a model or a test' : 'the sync failed some days (see the sync run)'
-  } catch (thrown) {
-    error = messageOf(thrown)
-    throw thrown
-  } finally {
-    const outcome: { status: Exclude<RunStatus, 'running'>; counters: RunCounters; error: string | null } = { status, counters, error }
-    await withWarehouse(ctx, (warehouse) => finishRun(warehouse.db, scheduleRunId, outcome))
-      .catch((finishError: unknown) => runCtx.logger.error({ err: messageOf(finishError) }, `could not record the end of schedule run ${scheduleRunId}`))
-  }
+): Promise<NightlyJobResult> {
+  return withWarehouse(ctx, (warehouse) => nightlyJob(warehouse, {
+    tick: run.tick,
+    cron: run.cron,
+    timeZone: run.timeZone,
+    sync: () => syncRequestFromOptions(ctx, 'sync', { config: run.configFile }, new Date()),
+  }, { logger: ctx.logger, signal: run.signal }))
 }
