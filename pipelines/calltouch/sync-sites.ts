@@ -4,13 +4,15 @@ import type { Logger } from '../core/logger.ts'
 import { redact } from '../core/secrets.ts'
 import { todayIn, type RunSettings, type SiteConfig } from '../core/site-config.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
+import type { LedgerDay } from '../warehouse/ledger.ts'
 import { CalltouchClient, CalltouchRequestError } from './api-client.ts'
 import { daysBetween, type Day } from './calltouch-dates.ts'
 import { DateToProtocol } from './date-to-protocol.ts'
 import { createPageBudget, extractWindow, type DayWindow } from './extract-window.ts'
 import type { WindowFailure, WindowLoadResult, WindowToLoad } from './load-window.ts'
 import type { RequestLimiter } from './request-limiter.ts'
-import { planDays, readSiteLedger, WindowPlanner, type LedgerDay, type PlanRequest, type WindowPlanning } from './window-planner.ts'
+import { readSiteLedger } from './site-ledger.ts'
+import { planDays, WindowPlanner, type PlanRequest, type WindowPlanning } from './window-planner.ts'
 import { WindowScheduler, type SiteRun } from './window-scheduler.ts'
 
 /**
@@ -67,7 +69,7 @@ export interface SyncSitesConfig {
   readonly onProgress?: (progress: SyncProgress) => void
   /** Stops the run: requests in flight are aborted, no further window starts; loads under way finish (each is one transaction). */
   readonly signal?: AbortSignal
-  /** The site's ledger; default etl.site_days (a benchmark without a warehouse passes its own). */
+  /** The site's ledger; default its rows of etl.ledger (a benchmark without a warehouse passes its own). */
   readonly readLedger?: (siteId: number) => Promise<LedgerDay[]>
   /** Cuts a site's planned days into windows; default {@link WindowPlanner} (a test replaces it to prove the runaway guard). */
   readonly createPlanner?: (siteId: number, plannedDays: readonly Day[], ledger: readonly LedgerDay[]) => WindowPlanning

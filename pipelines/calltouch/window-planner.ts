@@ -34,10 +34,6 @@ export const PROBE_WINDOW_DAYS = 7
 /** Known days nearest to an unknown one that estimate it. */
 const NEIGHBOURS_FOR_ESTIMATE = 7
 
-// Re-exported for the modules that import them from here; they live with the ledger now.
-export type { LedgerDay } from '../warehouse/ledger.ts'
-export { readSiteLedger } from './site-ledger.ts'
-
 export type PlanRequest =
   | { readonly kind: 'sync'; readonly today: Day; readonly startDate: Day; readonly now: Date; readonly settings: Pick<RunSettings, 'lookbackDays' | 'refreshMaxAgeDays' | 'refreshAfterDays'> }
   | { readonly kind: 'backfill'; readonly from: Day; readonly to: Day }
