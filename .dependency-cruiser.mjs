@@ -15,8 +15,8 @@ const LAYERS = [
   ['jobs'],
   // Read-side reports (status, ROI): over the pipelines, under the commands and jobs that print them.
   ['operate'],
-  // calltouch/ becomes sources/calltouch-deals/.
-  ['sources', 'calltouch', 'spend', 'transform'],
+  // One folder per source under sources/ (calltouch-deals today).
+  ['sources', 'spend', 'transform'],
   ['http', 'warehouse'],
   ['core'],
 ]

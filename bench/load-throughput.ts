@@ -1,5 +1,5 @@
 /**
- * Land + normalize throughput of the window load (pipelines/calltouch/load-window.ts), issue 7's
+ * Land + normalize throughput of the window load (pipelines/sources/calltouch-deals/load-window.ts), issue 7's
  * target: at least 20,000 deals a second on PostgreSQL, and an unchanged re-sync writes no raw and
  * no normalized rows.
  *
@@ -30,7 +30,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
-import { loadWindow } from '../pipelines/calltouch/load-window.ts'
+import { loadWindow } from '../pipelines/sources/calltouch-deals/load-window.ts'
 import type { WarehouseConfig } from '../pipelines/core/config.ts'
 import { executeSql, openWarehouse, type Warehouse, type WarehouseOptions } from '../pipelines/warehouse/connection.ts'
 import { sqlFileNames, sqlText } from '../pipelines/warehouse/sql-files.ts'

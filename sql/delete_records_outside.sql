@@ -1,4 +1,4 @@
--- A trial of the isolating load (pipelines/calltouch/load-isolation.ts): keeps only the staged
+-- A trial of the isolating load (pipelines/sources/calltouch-deals/load-isolation.ts): keeps only the staged
 -- records from one place to another, in read order (page, place in page), and the records already
 -- set aside, so that the window's statements can be tried on part of the window. Run under a
 -- savepoint that is rolled back right after.

@@ -1,9 +1,9 @@
 import { messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { RunSettings, SiteConfig } from '../core/site-config.ts'
-import { loadWindow, recordWindowFailure } from '../calltouch/load-window.ts'
-import { createRequestLimiter } from '../calltouch/request-limiter.ts'
-import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../calltouch/sync-sites.ts'
+import { loadWindow, recordWindowFailure } from '../sources/calltouch-deals/load-window.ts'
+import { createRequestLimiter } from '../http/request-limiter.ts'
+import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../sources/calltouch-deals/sync-sites.ts'
 import type { Warehouse } from '../warehouse/connection.ts'
 import { withRun, type RunEndStatus } from './with-run.ts'
 

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon'
-import { CALLTOUCH_DEALS_SOURCE, siteLedgerKey } from '../calltouch/site-ledger.ts'
+import { CALLTOUCH_DEALS_SOURCE, siteLedgerKey } from '../sources/calltouch-deals/site-ledger.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
 import { readFailedDays, readLedgerAccounts, readLedgerSummary, type FailedLedgerDay } from '../warehouse/ledger.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'

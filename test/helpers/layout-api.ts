@@ -6,9 +6,9 @@
  * as the vendor page describes; whether dateTo includes its day and what
  * `pageTotal` an empty result says are choices of the test.
  */
-import { addDays, daysBetween, type Day } from '../../pipelines/calltouch/calltouch-dates.ts'
-import type { RequestLimiter } from '../../pipelines/calltouch/request-limiter.ts'
-import type { WindowLoader } from '../../pipelines/calltouch/sync-sites.ts'
+import { addDays, daysBetween, type Day } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
+import type { RequestLimiter } from '../../pipelines/http/request-limiter.ts'
+import type { WindowLoader } from '../../pipelines/sources/calltouch-deals/sync-sites.ts'
 
 const PAGE_SIZE = 1000
 

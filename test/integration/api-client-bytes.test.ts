@@ -2,8 +2,8 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { isUtf8 } from 'node:buffer'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CalltouchClient } from '../../pipelines/calltouch/api-client.ts'
-import { createRequestLimiter, type RequestLimiter } from '../../pipelines/calltouch/request-limiter.ts'
+import { CalltouchClient } from '../../pipelines/sources/calltouch-deals/api-client.ts'
+import { createRequestLimiter, type RequestLimiter } from '../../pipelines/http/request-limiter.ts'
 
 const SITE_ID = 4444
 let server: http.Server | undefined

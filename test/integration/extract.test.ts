@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { CalltouchClient } from '../../pipelines/calltouch/api-client.ts'
-import { extractWindow, type ExtractOutcome } from '../../pipelines/calltouch/extract-window.ts'
-import { createRequestLimiter, type RequestLimiter } from '../../pipelines/calltouch/request-limiter.ts'
+import { CalltouchClient } from '../../pipelines/sources/calltouch-deals/api-client.ts'
+import { extractWindow, type ExtractOutcome } from '../../pipelines/sources/calltouch-deals/extract-window.ts'
+import { createRequestLimiter, type RequestLimiter } from '../../pipelines/http/request-limiter.ts'
 import { clearSecretsForTests, registerSecret } from '../../pipelines/core/secrets.ts'
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/index.ts'
 

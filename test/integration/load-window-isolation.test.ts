@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { loadWindow, type WindowToLoad } from '../../pipelines/calltouch/load-window.ts'
-import { MAX_ISOLATION_TRIALS } from '../../pipelines/calltouch/load-isolation.ts'
+import { loadWindow, type WindowToLoad } from '../../pipelines/sources/calltouch-deals/load-window.ts'
+import { MAX_ISOLATION_TRIALS } from '../../pipelines/sources/calltouch-deals/load-isolation.ts'
 import { executeSql, type WarehouseDb } from '../../pipelines/warehouse/connection.ts'
 import { startRun } from '../../pipelines/warehouse/run-ledger.ts'
 import { HUGE_NUMBER, LONE_SURROGATE, LONG_FIELD, LONG_ORDER_NUMBER, LONG_TAG } from '../helpers/poison-records.ts'

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { loadWindow } from '../../pipelines/calltouch/load-window.ts'
+import { loadWindow } from '../../pipelines/sources/calltouch-deals/load-window.ts'
 import { executeSql, type WarehouseDb } from '../../pipelines/warehouse/connection.ts'
 import { startRun } from '../../pipelines/warehouse/run-ledger.ts'
 import { startSimulator, type DealRecord, type RunningSimulator } from '../../simulator/index.ts'

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { CalltouchClient } from '../../pipelines/calltouch/api-client.ts'
-import { createRequestLimiter, type RequestLimiter } from '../../pipelines/calltouch/request-limiter.ts'
+import { CalltouchClient } from '../../pipelines/sources/calltouch-deals/api-client.ts'
+import { createRequestLimiter, type RequestLimiter } from '../../pipelines/http/request-limiter.ts'
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
 
 const SITE_ID = 4343

@@ -5,12 +5,12 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { addDays, type Day } from '../../pipelines/calltouch/calltouch-dates.ts'
-import { syncSites, type SyncSitesConfig, type SyncSummary, type WindowLoader } from '../../pipelines/calltouch/sync-sites.ts'
+import { addDays, type Day } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
+import { syncSites, type SyncSitesConfig, type SyncSummary, type WindowLoader } from '../../pipelines/sources/calltouch-deals/sync-sites.ts'
 import { silentLogger } from '../../pipelines/core/logger.ts'
 import { DEFAULT_RUN_SETTINGS } from '../../pipelines/core/site-config.ts'
-import { WindowPlanner, type WindowPlanning } from '../../pipelines/calltouch/window-planner.ts'
-import { RUNAWAY_CUTS_BASE, RUNAWAY_CUTS_PER_DAY } from '../../pipelines/calltouch/window-scheduler.ts'
+import { WindowPlanner, type WindowPlanning } from '../../pipelines/sources/calltouch-deals/window-planner.ts'
+import { RUNAWAY_CUTS_BASE, RUNAWAY_CUTS_PER_DAY } from '../../pipelines/sources/calltouch-deals/window-scheduler.ts'
 import type { WarehouseDb } from '../../pipelines/warehouse/connection.ts'
 import { countingLimiter, countingLoader, createLayoutApi, type LayoutApi, type LayoutChange } from '../helpers/layout-api.ts'
 

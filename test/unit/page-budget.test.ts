@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createPageBudget, type PageLease, type PageTake } from '../../pipelines/calltouch/extract-window.ts'
+import { createPageBudget, type PageLease, type PageTake } from '../../pipelines/sources/calltouch-deals/extract-window.ts'
 
 /** Takes pages and records, in `granted`, when the take was granted. */
 function taker(granted: string[]) {

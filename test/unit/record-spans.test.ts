@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { objectMembers, recordSpans } from '../../pipelines/calltouch/record-spans.ts'
+import { objectMembers, recordSpans } from '../../pipelines/sources/calltouch-deals/record-spans.ts'
 
 /** The texts of a page's records, as recordSpans cuts them out. */
 function recordTexts(page: string): string[] | undefined {

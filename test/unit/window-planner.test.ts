@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { eachDay } from '../../pipelines/calltouch/calltouch-dates.ts'
-import { requestRange } from '../../pipelines/calltouch/extract-window.ts'
-import { planDays, PROBE_WINDOW_DAYS, WindowPlanner } from '../../pipelines/calltouch/window-planner.ts'
+import { eachDay } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
+import { requestRange } from '../../pipelines/sources/calltouch-deals/extract-window.ts'
+import { planDays, PROBE_WINDOW_DAYS, WindowPlanner } from '../../pipelines/sources/calltouch-deals/window-planner.ts'
 import type { LedgerDay } from '../../pipelines/warehouse/ledger.ts'
 
 const NOW = new Date('2026-11-29T09:00:00Z')

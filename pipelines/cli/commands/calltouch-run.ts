@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import { calltouchConfigFromEnv, dayProblem, type CalltouchConfig, type SiteConfig } from '../../core/site-config.ts'
-import type { SyncMode, SyncProgress, SyncSummary } from '../../calltouch/sync-sites.ts'
+import type { SyncMode, SyncProgress, SyncSummary } from '../../sources/calltouch-deals/sync-sites.ts'
 import { syncJob, type SyncJobResult, type SyncRequest } from '../../jobs/sync-job.ts'
 import { say, usageError, withWarehouse, type CliContext } from '../context.ts'
 

@@ -1,11 +1,11 @@
 import { isUtf8 } from 'node:buffer'
 import pRetry from 'p-retry'
-import { EtlError, messageOf } from '../core/errors.ts'
-import type { Logger } from '../core/logger.ts'
-import { redact } from '../core/secrets.ts'
-import { DEFAULT_BASE_URL } from '../core/site-config.ts'
+import { EtlError, messageOf } from '../../core/errors.ts'
+import type { Logger } from '../../core/logger.ts'
+import { redact } from '../../core/secrets.ts'
+import { DEFAULT_BASE_URL } from '../../core/site-config.ts'
 import { formatDealsExportDate, type Day } from './calltouch-dates.ts'
-import { REQUEST_PRIORITIES, type RequestLimiter, type RequestPriority } from './request-limiter.ts'
+import { REQUEST_PRIORITIES, type RequestLimiter, type RequestPriority } from '../../http/request-limiter.ts'
 
 /** The deals export pages at most 1000 records (vendor page); fewer pages means fewer API points. */
 export const PAGE_LIMIT = 1000

@@ -1,4 +1,4 @@
-import { EtlError } from '../core/errors.ts'
+import { EtlError } from '../../core/errors.ts'
 
 /** One window's pages, as loadWindow takes them. */
 export interface WindowToLoad {

@@ -1,4 +1,4 @@
-import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
+import { executeSql, type WarehouseDb } from '../../warehouse/connection.ts'
 
 /**
  * The two staging tables of a window load. Temporary (no WAL, invisible to other sessions, so

@@ -1,6 +1,6 @@
-import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
-import { recordLoadedDays } from '../warehouse/ledger.ts'
-import { runSqlFile } from '../warehouse/sql-files.ts'
+import { executeSql, type WarehouseDb } from '../../warehouse/connection.ts'
+import { recordLoadedDays } from '../../warehouse/ledger.ts'
+import { runSqlFile } from '../../warehouse/sql-files.ts'
 import type { WindowLoadResult, WindowToLoad } from './load-input.ts'
 import { siteLedgerKey } from './site-ledger.ts'
 

@@ -19,10 +19,10 @@
  * (sql/set_aside_staged_record.sql). The work is bounded (MAX_ISOLATION_TRIALS); when the window
  * still fails, it fails as it would have without this path.
  */
-import { messageOf } from '../core/errors.ts'
-import { redact } from '../core/secrets.ts'
-import { executeSql, type WarehouseDb } from '../warehouse/connection.ts'
-import { runSqlFile } from '../warehouse/sql-files.ts'
+import { messageOf } from '../../core/errors.ts'
+import { redact } from '../../core/secrets.ts'
+import { executeSql, type WarehouseDb } from '../../warehouse/connection.ts'
+import { runSqlFile } from '../../warehouse/sql-files.ts'
 import { assertStagedPages, type StagedPages } from './load-input.ts'
 import { prepareLoadStaging } from './load-staging.ts'
 import { loadStagedRecords, SET_ASIDE_MARK, settleStagedRecords, writeChangedRecords } from './load-statements.ts'

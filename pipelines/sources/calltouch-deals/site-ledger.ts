@@ -1,5 +1,5 @@
-import type { WarehouseDb } from '../warehouse/connection.ts'
-import { readLedger, type LedgerDay, type LedgerKey } from '../warehouse/ledger.ts'
+import type { WarehouseDb } from '../../warehouse/connection.ts'
+import { readLedger, type LedgerDay, type LedgerKey } from '../../warehouse/ledger.ts'
 
 /** The ledger's name for Calltouch deals: etl.ledger.source of every day a sync or backfill reads. */
 export const CALLTOUCH_DEALS_SOURCE = 'calltouch-deals'

@@ -1,5 +1,5 @@
-import type { RunSettings } from '../core/site-config.ts'
-import type { LedgerDay } from '../warehouse/ledger.ts'
+import type { RunSettings } from '../../core/site-config.ts'
+import type { LedgerDay } from '../../warehouse/ledger.ts'
 import type { DateRange } from './api-client.ts'
 import { addDays, daysBetween, eachDay, type Day } from './calltouch-dates.ts'
 import type { DayWindow } from './extract-window.ts'

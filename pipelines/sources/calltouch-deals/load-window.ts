@@ -14,11 +14,11 @@
  * of a record is loaded again without that record (load-isolation.ts).
  */
 import pRetry from 'p-retry'
-import { EtlError, messageOf } from '../core/errors.ts'
-import { redact } from '../core/secrets.ts'
-import type { WarehouseDb } from '../warehouse/connection.ts'
-import { recordFailedDays } from '../warehouse/ledger.ts'
-import { runSqlFile } from '../warehouse/sql-files.ts'
+import { EtlError, messageOf } from '../../core/errors.ts'
+import { redact } from '../../core/secrets.ts'
+import type { WarehouseDb } from '../../warehouse/connection.ts'
+import { recordFailedDays } from '../../warehouse/ledger.ts'
+import { runSqlFile } from '../../warehouse/sql-files.ts'
 import { isRecordProblem, loadIsolatingRecords } from './load-isolation.ts'
 import { prepareLoadStaging } from './load-staging.ts'
 import { assertStagedPages, assertValidFailure, assertValidWindow, windowLabel, type PageBody, type StagedPages, type WindowFailure, type WindowLoadResult, type WindowToLoad } from './load-input.ts'

@@ -1,4 +1,4 @@
-import { EtlError } from '../core/errors.ts'
+import { EtlError } from '../../core/errors.ts'
 import { PAGE_LIMIT, type CalltouchClient, type DateRange, type OrdersPage } from './api-client.ts'
 import { addDays, formatDealsExportDate, type Day } from './calltouch-dates.ts'
 
