@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import Bottleneck from 'bottleneck'
-import { MAX_REQUESTS_PER_SECOND } from '../core/site-config.ts'
+import { EtlError } from '../core/errors.ts'
 
 /**
  * The vendor counts requests as they ARRIVE, in any one second. A request is
@@ -43,8 +43,8 @@ export interface RequestCounters {
 }
 
 /**
- * The one gate every Calltouch request of the process passes: the vendor's
- * limit is per IP, so every site and every window shares it.
+ * The gate every request of one API budget passes (for Calltouch, every site,
+ * window and stream of the process: the vendor's limit is per IP).
  */
 export interface RequestLimiter {
   /** Runs `request`, which fetches `url` once, when the rate allows; counts it. */
@@ -57,8 +57,10 @@ export interface RequestLimiter {
 }
 
 export interface RequestLimiterConfig {
-  /** Requests started in any one second, at most 5 (the vendor's limit). */
+  /** Requests started in any one second (Calltouch: at most 5, its vendor limit). */
   readonly requestsPerSecond: number
+  /** The vendor's ceiling: a setting above it is lowered to it. */
+  readonly maxRequestsPerSecond?: number
   readonly maxInFlight?: number
 }
 
@@ -74,7 +76,7 @@ export interface RequestLimiterConfig {
  * const body = await limiter.schedule(REQUEST_PRIORITIES.firstPage, url, () => fetch(url).then((r) => r.text()))
  */
 export function createRequestLimiter(config: RequestLimiterConfig): RequestLimiter {
-  const perSecond = Math.min(config.requestsPerSecond, MAX_REQUESTS_PER_SECOND)
+  const perSecond = Math.min(config.requestsPerSecond, config.maxRequestsPerSecond ?? Infinity)
   if (!(perSecond > 0)) throw new RangeError(`requestsPerSecond must be above 0, got ${config.requestsPerSecond}`)
   const bottleneck = new Bottleneck({ minTime: Math.ceil(1000 / perSecond), maxConcurrent: config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT })
   const window = createSendWindow(Math.max(1, Math.floor(perSecond)), Math.ceil(RATE_WINDOW_MS * Math.max(1, Math.floor(perSecond)) / perSecond))
@@ -101,6 +103,59 @@ export function createRequestLimiter(config: RequestLimiterConfig): RequestLimit
       await bottleneck.stop({ dropWaitingJobs: true })
     },
   }
+}
+
+/** One limiter per request budget of the process. */
+export interface RequestLimiters {
+  /**
+   * The limiter of `budget`: the name a source gives its vendor's limit, or an
+   * API URL, whose host names it. Created on first use, then shared.
+   */
+  limiterFor(budget: string): RequestLimiter
+  stop(): Promise<void>
+}
+
+/**
+ * The send-time limiters of a process, keyed by request budget. A budget is
+ * named by the source, not taken from the URL alone, because a vendor's limit
+ * need not follow its hosts: Calltouch counts 5 a second per IP whether a
+ * request goes to api.calltouch.ru or a legacy api-node{N}.calltouch.ru host,
+ * and its deals, calls and requests streams share that one limit
+ * (shared/calltouch/API.md, Limits). A source without such a name falls back to
+ * the URL's host, the usual unit of a vendor's limit; Yandex Direct and VK Ads
+ * get budgets of their own. A budget nobody configured is refused rather than
+ * run unthrottled.
+ *
+ * @example
+ * const limiters = createRequestLimiters({ calltouch: { requestsPerSecond: 5, maxRequestsPerSecond: 5 } })
+ * const limiter = limiters.limiterFor('calltouch')
+ */
+export function createRequestLimiters(budgets: Readonly<Record<string, RequestLimiterConfig>>): RequestLimiters {
+  const limiters = new Map<string, RequestLimiter>()
+  return {
+    limiterFor(budget) {
+      const key = budgetKey(budget)
+      let limiter = limiters.get(key)
+      if (limiter === undefined) {
+        const config = Object.hasOwn(budgets, key) ? budgets[key] : undefined
+        if (config === undefined) {
+          throw new EtlError('CONFIG', `no request budget named ${key}: give its vendor's rate limit to createRequestLimiters (configured: ${Object.keys(budgets).join(', ') || 'none'})`)
+        }
+        limiter = createRequestLimiter(config)
+        limiters.set(key, limiter)
+      }
+      return limiter
+    },
+    async stop() {
+      await Promise.all([...limiters.values()].map((limiter) => limiter.stop()))
+    },
+  }
+}
+
+/** A URL's budget is its host (port included); anything else is a budget's name. */
+function budgetKey(budget: string): string {
+  if (!budget.includes('://')) return budget
+  return new URL(budget).host
 }
 
 interface SendSlot {
