@@ -62,12 +62,13 @@ export interface WarehouseStatus {
   readonly healthy: boolean
 }
 
+/** One site's row of sql/select_site_status.sql. */
 interface SiteStatusRow {
-  rejected_recent: number
-  deals_total: number
-  deals_recent: number
-  days_with_deals_recent: number
-  days_without_spend: string[]
+  readonly rejected_recent: number
+  readonly deals_total: number
+  readonly deals_recent: number
+  readonly days_with_deals_recent: number
+  readonly days_without_spend: string[]
 }
 
 /**
@@ -84,10 +85,10 @@ interface SiteStatusRow {
 export async function readWarehouseStatus(db: WarehouseDb, props: SiteStatusProps): Promise<WarehouseStatus> {
   const staleAfterHours = props.staleAfterHours ?? DEFAULT_STALE_AFTER_HOURS
   const recentDays = props.recentDays ?? DEFAULT_RECENT_DAYS
-  const known = await runSqlFile<{ site_id: number }>(db, 'select_known_site_ids')
+  const known = await selectKnownSiteIds(db)
   const read = await readLedgerAccounts(db, CALLTOUCH_DEALS_SOURCE)
   const configured = new Map(props.sites.map((site) => [site.siteId, site.timeZone]))
-  const siteIds = [...new Set([...configured.keys(), ...read.map(Number), ...known.map((row) => row.site_id)])].sort((a, b) => a - b)
+  const siteIds = [...new Set([...configured.keys(), ...read.map(Number), ...known])].sort((a, b) => a - b)
   const sites: SiteStatus[] = []
   for (const siteId of siteIds) {
     const timeZone = configured.get(siteId) ?? props.defaultTimeZone
@@ -107,7 +108,7 @@ async function readSiteStatus(
   site: { siteId: number; timeZone: string; configured: boolean; now: Date; staleAfterHours: number; recentDays: number },
 ): Promise<SiteStatus> {
   const today = DateTime.fromJSDate(site.now, { zone: site.timeZone }).toISODate()
-  const [row] = await runSqlFile<SiteStatusRow>(db, 'select_site_status', [site.siteId, today, site.recentDays, site.now.toISOString()])
+  const row = today === null ? undefined : await selectSiteStatus(db, { siteId: site.siteId, today, recentDays: site.recentDays, now: site.now })
   if (!row || today === null) throw new Error(`select_site_status returned no row for site ${site.siteId}`)
   const ledgerKey = siteLedgerKey(site.siteId)
   const failedDays = await readFailedDays(db, ledgerKey)
@@ -140,6 +141,25 @@ async function readSiteStatus(
     deals: { total: row.deals_total, recent: row.deals_recent },
     spendCoverage: { daysWithDeals: row.days_with_deals_recent, daysWithoutSpend: row.days_without_spend },
   }
+}
+
+/** Every site the warehouse holds deals or rejected records of, ascending (sql/select_known_site_ids.sql). */
+async function selectKnownSiteIds(db: WarehouseDb): Promise<number[]> {
+  const rows = await runSqlFile<{ site_id: number }>(db, 'select_known_site_ids')
+  return rows.map((row) => row.site_id)
+}
+
+/**
+ * One site's deals, rejected records and spend coverage over the recent days (sql/select_site_status.sql).
+ *
+ * @param params.today YYYY-MM-DD in the site's zone; `recentDays` counts it
+ */
+async function selectSiteStatus(
+  db: WarehouseDb,
+  params: { readonly siteId: number; readonly today: string; readonly recentDays: number; readonly now: Date },
+): Promise<SiteStatusRow | undefined> {
+  const [row] = await runSqlFile<SiteStatusRow>(db, 'select_site_status', [params.siteId, params.today, params.recentDays, params.now.toISOString()])
+  return row
 }
 
 function daysBetween(fromDay: string, toDay: string): number {

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { EtlError, messageOf } from '../core/errors.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
-import { runSqlFile } from '../warehouse/sql-files.ts'
-import { formatCents, parseSpendCsv, type SpendEntry, type SpendFile } from './parse-spend-csv.ts'
+import { upsertAdSpend } from './ad-spend.ts'
+import { formatCents, parseSpendCsv, type SpendFile } from './parse-spend-csv.ts'
 
 export interface SpendFileText {
   /** Base name: what messages and marketing.ad_spend.source_file show. */
@@ -107,27 +107,13 @@ export async function importSpend(
   const summary = summarizeSpendFile(file)
   try {
     return await db.transaction().execute(async (trx) => {
-      const [counts] = await runSqlFile<{ upserted: number; inserted: number }>(trx, 'upsert_ad_spend', [JSON.stringify(file.entries.map(toRow)), file.fileName])
-      const keysInserted = counts?.inserted ?? 0
-      const result: SpendImportResult = { ...summary, keysInserted, keysReplaced: (counts?.upserted ?? 0) - keysInserted }
+      const { upserted, inserted: keysInserted } = await upsertAdSpend(trx, { entries: file.entries, fileName: file.fileName })
+      const result: SpendImportResult = { ...summary, keysInserted, keysReplaced: upserted - keysInserted }
       await options.beforeCommit?.(trx, result)
       return result
     })
   } catch (error) {
     throw new EtlError('WAREHOUSE', `could not import ${file.fileName} into marketing.ad_spend: ${messageOf(error)}`, { cause: error, context: { file: file.fileName } })
-  }
-}
-
-/** marketing.ad_spend's column names; cost as exact decimal text so that no float ever holds it. */
-function toRow(entry: SpendEntry): Record<string, string | number> {
-  return {
-    site_id: entry.siteId,
-    spend_date: entry.spendDate,
-    source: entry.source,
-    medium: entry.medium,
-    campaign: entry.campaign,
-    cost: formatCents(entry.costCents),
-    currency: entry.currency,
   }
 }
 

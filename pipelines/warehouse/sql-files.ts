@@ -27,6 +27,21 @@ export function sqlFileNames(): string[] {
 /**
  * Runs `sql/<name>.sql` with positional parameters on a database or a
  * transaction; the same text runs on PostgreSQL and on PGlite.
+ *
+ * Call it only from the one typed function of the statement, which takes
+ * named parameters, puts them in the file's `$1, $2…` order and returns typed
+ * rows: the order is then written once, beside the table's other statements.
+ * It is named after its file (`upsert_ad_spend` → `upsertAdSpend`), or after
+ * what it means to its table's module (ledger.ts: `recordLoadedDays` runs
+ * `upsert_loaded_ledger_days`).
+ * test/unit/typed-sql.test.ts fails on a statement with no such function or
+ * with two callers.
+ *
+ * @example
+ * export async function markRemovedOrders(trx: WarehouseDb, params: WindowDays): Promise<number> {
+ *   const [row] = await runSqlFile<{ removed: number }>(trx, 'mark_removed_orders', [params.siteId, params.firstDay, params.lastDay])
+ *   return row?.removed ?? 0
+ * }
  */
 export async function runSqlFile<Row = Record<string, unknown>>(
   db: Kysely<WarehouseSchema>,

@@ -22,10 +22,19 @@
 import { messageOf } from '../../core/errors.ts'
 import { redact } from '../../core/secrets.ts'
 import { executeSql, type WarehouseDb } from '../../warehouse/connection.ts'
-import { runSqlFile } from '../../warehouse/sql-files.ts'
 import { assertStagedPages, type StagedPages } from './load-input.ts'
 import { prepareLoadStaging } from './load-staging.ts'
-import { loadStagedRecords, SET_ASIDE_MARK, settleStagedRecords, writeChangedRecords } from './load-statements.ts'
+import {
+  deleteRecordsOutside,
+  loadStagedRecords,
+  renumberSplitPage,
+  selectStagedRecords,
+  setAsideStagedRecord,
+  settleStagedRecords,
+  stageWindowRecords,
+  writeChangedRecords,
+  type StagedRecordPlace,
+} from './load-statements.ts'
 import type { WindowLoadResult, WindowToLoad } from './load-input.ts'
 import { objectMembers, recordSpans, type JsonMember, type TextSpan } from './record-spans.ts'
 
@@ -76,11 +85,6 @@ interface Refusal {
   readonly error: unknown
 }
 
-interface StagedRecord {
-  readonly page_no: number
-  readonly record_no: string
-}
-
 class RecordIsolation {
   private trialsLeft = MAX_ISOLATION_TRIALS
 
@@ -102,21 +106,18 @@ class RecordIsolation {
     const kept = spans.flatMap((_, place) => (refused.has(place) ? [] : [place]))
     if (kept.length > 0) {
       await this.stage(pageOf(kept.map((place) => spans[place] as TextSpan)), index)
-      await runSqlFile(this.trx, 'renumber_split_page', [index + 1, kept.map((place) => place + 1)])
+      await renumberSplitPage(this.trx, { pageNo: index + 1, places: kept.map((place) => place + 1) })
     }
     for (const { index: place, error } of refusals) await this.setAsideText(page, spans[place] as TextSpan, index + 1, place + 1, reasonOf(error))
   }
 
   /** Finds the staged records that make the writes of the window fail, and sets them aside. */
   async setAsideRefusedWrites(): Promise<void> {
-    const staged = await runSqlFile<StagedRecord>(this.trx, 'select_staged_records', [SET_ASIDE_MARK])
+    const staged = await selectStagedRecords(this.trx)
     // A part is a run of records in read order: the trial keeps from its first to its last; a
     // range ending before the first page (page 0) keeps none.
     const trialOf = (from: number, to: number): Promise<unknown> => this.trial(async () => {
-      const first = staged[from]
-      const last = staged[to - 1]
-      const range = first === undefined || last === undefined ? [0, 0, 0, 0] : [first.page_no, first.record_no, last.page_no, last.record_no]
-      await runSqlFile(this.trx, 'delete_records_outside', [...range, SET_ASIDE_MARK])
+      await deleteRecordsOutside(this.trx, { first: staged[from], last: staged[to - 1] })
       await writeChangedRecords(this.trx, this.window, true)
     })
     const all = await trialOf(0, staged.length)
@@ -125,8 +126,9 @@ class RecordIsolation {
     const none = await trialOf(0, 0)
     if (none !== undefined) throw none
     for (const { index, error } of await this.bisect(staged.length, trialOf, all)) {
-      const { page_no: page, record_no: place } = staged[index] as StagedRecord
-      await runSqlFile(this.trx, 'set_aside_staged_record', [page, place, page, place, reasonOf(error), null, null, SET_ASIDE_MARK])
+      const { page_no: pageNo, record_no: recordNo } = staged[index] as StagedRecordPlace
+      const at = { pageNo, recordNo }
+      await setAsideStagedRecord(this.trx, { at, to: at, reason: reasonOf(error), text: null, reportedKey: null })
     }
   }
 
@@ -152,13 +154,14 @@ class RecordIsolation {
       if ((await this.attempt(() => this.stage(text, -1))).refused === undefined) break
     }
     const reportedKey = orderNumber === undefined ? null : keyText(literal(orderNumber))
-    await runSqlFile(this.trx, 'set_aside_staged_record', [0, 1, pageNo, recordNo, reason, page.slice(span.start, span.end), reportedKey, SET_ASIDE_MARK])
+    // The stand-in was staged as the first record of page 0.
+    const at = { pageNo: 0, recordNo: 1 }
+    await setAsideStagedRecord(this.trx, { at, to: { pageNo, recordNo }, reason, text: page.slice(span.start, span.end), reportedKey })
   }
 
   /** Stages one body as page `index` + 1 of the window (`index` -1: as page 0, the stand-ins' own). */
   private async stage(body: string, index: number): Promise<StagedPages | undefined> {
-    const [stage] = await runSqlFile<StagedPages>(this.trx, 'stage_window_records', [body, this.window.firstDay, this.window.lastDay, index])
-    return stage
+    return stageWindowRecords(this.trx, { bodies: body, firstDay: this.window.firstDay, lastDay: this.window.lastDay, pagesBefore: index })
   }
 
   /**

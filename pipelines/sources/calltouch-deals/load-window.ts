@@ -18,11 +18,10 @@ import { EtlError, messageOf } from '../../core/errors.ts'
 import { redact } from '../../core/secrets.ts'
 import type { WarehouseDb } from '../../warehouse/connection.ts'
 import { recordFailedDays } from '../../warehouse/ledger.ts'
-import { runSqlFile } from '../../warehouse/sql-files.ts'
 import { isRecordProblem, loadIsolatingRecords } from './load-isolation.ts'
 import { prepareLoadStaging } from './load-staging.ts'
-import { assertStagedPages, assertValidFailure, assertValidWindow, windowLabel, type PageBody, type StagedPages, type WindowFailure, type WindowLoadResult, type WindowToLoad } from './load-input.ts'
-import { loadStagedRecords, settleStagedRecords } from './load-statements.ts'
+import { assertStagedPages, assertValidFailure, assertValidWindow, windowLabel, type PageBody, type WindowFailure, type WindowLoadResult, type WindowToLoad } from './load-input.ts'
+import { loadStagedRecords, settleStagedRecords, stageWindowRecords, type StagedWindowRecords } from './load-statements.ts'
 import { siteLedgerKey } from './site-ledger.ts'
 
 export type { PageBody, WindowFailure, WindowLoadResult, WindowToLoad } from './load-input.ts'
@@ -42,8 +41,6 @@ const PAGE_CHUNK_CHARS = 8_000_000
  */
 const CONCURRENCY_CONFLICTS: ReadonlySet<string> = new Set(['40P01', '40001'])
 const CONFLICT_RETRIES = 3
-
-interface StageRow extends StagedPages { readonly staged: number }
 
 /**
  * Lands, normalizes and records the window's days in the ledger (status ok) in ONE
@@ -127,17 +124,16 @@ async function loadInTransaction(db: WarehouseDb, window: WindowToLoad, staging:
 }
 
 /** Stages a chunk of pages; what it reports is the same whichever way the texts are sent. */
-async function stageChunk(trx: WarehouseDb, window: WindowToLoad, chunk: readonly PageBody[], pagesBefore: number, staging: Staging): Promise<StageRow | undefined> {
+async function stageChunk(trx: WarehouseDb, window: WindowToLoad, chunk: readonly PageBody[], pagesBefore: number, staging: Staging): Promise<StagedWindowRecords | undefined> {
   const { firstDay, lastDay } = window
   if (staging === 'by chunk') {
-    const [stage] = await runSqlFile<StageRow>(trx, 'stage_window_records', [chunk.map(textOf).join(','), firstDay, lastDay, pagesBefore])
-    return stage
+    return stageWindowRecords(trx, { bodies: chunk.map(textOf).join(','), firstDay, lastDay, pagesBefore })
   }
   const badPages: number[] = []
   for (const [index, page] of chunk.entries()) {
     // A body that fails alone might still be part of a valid chunk (say, an object split across
     // two bodies): the chunk decides.
-    const [stage] = await runSqlFile<StageRow>(trx, 'stage_window_records', [page, firstDay, lastDay, pagesBefore + index])
+    const stage = await stageWindowRecords(trx, { bodies: page, firstDay, lastDay, pagesBefore: pagesBefore + index })
       .catch((error: unknown) => { throw new PageShapeMismatch('a body is not one JSON value', { cause: error }) })
     if (stage === undefined || stage.pages !== 1) throw new PageShapeMismatch('a body is not one JSON value')
     badPages.push(...stage.bad_pages)
