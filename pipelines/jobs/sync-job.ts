@@ -1,8 +1,9 @@
 import { messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
-import type { RunSettings, SiteConfig } from '../core/site-config.ts'
+import type { RunSettings, SiteConfig } from '../sources/calltouch-deals/config.ts'
 import { loadWindow, recordWindowFailure } from '../sources/calltouch-deals/load-window.ts'
-import { createRequestLimiter } from '../http/request-limiter.ts'
+import { createRequestLimiters } from '../http/request-limiter.ts'
+import { CALLTOUCH_REQUEST_BUDGET, calltouchRequestBudget } from '../sources/calltouch-deals/api-client.ts'
 import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../sources/calltouch-deals/sync-sites.ts'
 import type { Warehouse } from '../warehouse/connection.ts'
 import { withRun, type RunEndStatus } from './with-run.ts'
@@ -52,7 +53,9 @@ export interface SyncJobResult {
 export async function syncJob(warehouse: Warehouse, request: SyncRequest, options: SyncJobOptions = {}): Promise<SyncJobResult> {
   const startedAt = Date.now()
   const { command, sites, mode, settings, signal } = { ...request, ...options }
-  const limiter = createRequestLimiter({ requestsPerSecond: settings.requestsPerSecond })
+  // The vendor's ceiling is Calltouch's fact: its budget (calltouchRequestBudget) holds it, and every Calltouch request shares that one limiter.
+  const limiters = createRequestLimiters({ [CALLTOUCH_REQUEST_BUDGET]: calltouchRequestBudget(settings.requestsPerSecond) })
+  const limiter = limiters.limiterFor(CALLTOUCH_REQUEST_BUDGET)
   const runArguments = { sites: sites.map((site) => site.siteId), config: request.configSource, ...settings, ...(mode.kind === 'backfill' ? { from: mode.from, to: mode.to } : {}) }
   try {
     return await withRun(warehouse, command, {
@@ -91,7 +94,7 @@ export async function syncJob(warehouse: Warehouse, request: SyncRequest, option
       }
     })
   } finally {
-    await limiter.stop()
+    await limiters.stop()
   }
 }
 

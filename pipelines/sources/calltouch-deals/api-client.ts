@@ -1,20 +1,28 @@
 import { isUtf8 } from 'node:buffer'
-import pRetry from 'p-retry'
-import { EtlError, messageOf } from '../../core/errors.ts'
+import { messageOf } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
-import { redact } from '../../core/secrets.ts'
-import { DEFAULT_BASE_URL } from '../../core/site-config.ts'
-import { formatDealsExportDate, type Day } from './calltouch-dates.ts'
-import { REQUEST_PRIORITIES, type RequestLimiter, type RequestPriority } from '../../http/request-limiter.ts'
+import { createHttpClient, type HttpClient } from '../../http/http-client.ts'
+import type { HttpResponseBytes } from '../../http/fetch-bytes.ts'
+import { HttpRequestError, type HttpRequestErrorOptions } from '../../http/http-request-error.ts'
+import { REQUEST_PRIORITIES, type RequestLimiter, type RequestLimiterConfig, type RequestPriority } from '../../http/request-limiter.ts'
+import type { Day } from '../../core/day.ts'
+import { formatDealsExportDate } from './calltouch-dates.ts'
+import { DEFAULT_BASE_URL, MAX_REQUESTS_PER_SECOND } from './config.ts'
 
 /** The deals export pages at most 1000 records (vendor page); fewer pages means fewer API points. */
 export const PAGE_LIMIT = 1000
 
-/** First wait before a retry; doubled each time, with jitter, up to {@link MAX_RETRY_DELAY_MS}. */
-const MIN_RETRY_DELAY_MS = 500
-const MAX_RETRY_DELAY_MS = 15_000
-/** A Retry-After longer than this is not waited for in full (a nightly run must end). */
-const MAX_RETRY_AFTER_MS = 60_000
+/**
+ * The request budget of every Calltouch request of the process, whatever its
+ * host (api.calltouch.ru or a node's) or stream: the vendor counts 5 a second
+ * per IP (shared/calltouch/API.md, Limits), so they share one limiter.
+ */
+export const CALLTOUCH_REQUEST_BUDGET = 'calltouch'
+
+/** The limiter settings of {@link CALLTOUCH_REQUEST_BUDGET}; a setting above the vendor's limit is lowered to it. */
+export function calltouchRequestBudget(requestsPerSecond: number): RequestLimiterConfig {
+  return { requestsPerSecond, maxRequestsPerSecond: MAX_REQUESTS_PER_SECOND }
+}
 
 /** One page of the deals export, its body exactly as received. */
 export interface OrdersPage {
@@ -44,6 +52,7 @@ export interface CalltouchClientConfig {
   readonly baseUrl: string
   readonly siteId: number
   readonly token: string
+  /** The limiter of {@link CALLTOUCH_REQUEST_BUDGET}. */
   readonly limiter: RequestLimiter
   readonly timeoutMs: number
   readonly maxRetries: number
@@ -59,30 +68,32 @@ export interface CalltouchClientConfig {
   readonly signal?: AbortSignal
 }
 
-/** Whether a failed request is worth repeating. */
-type Retryable = { readonly retryable: true; readonly retryAfterMs?: number | undefined } | { readonly retryable: false }
-
-/** A failed request, described without the token; `retry` tells p-retry what to do. */
-export class CalltouchRequestError extends EtlError {
-  readonly retry: Retryable
-  readonly status: number | undefined
-  /** What the API answered, without which request it was (for a refusal that applies to every request of the site). */
-  readonly answer: string | undefined
-
-  constructor(message: string, retry: Retryable, options: { status?: number; cause?: unknown; answer?: string } = {}) {
-    super('API', redact(message), { cause: options.cause, context: { status: options.status } })
+/**
+ * A failed Calltouch request: a refused answer or one that is not a page (the
+ * http layer's own failures, no answer or a stopped run, are HttpRequestErrors).
+ */
+export class CalltouchRequestError extends HttpRequestError {
+  constructor(message: string, kind: 'status' | 'invalid-body', options: HttpRequestErrorOptions = {}) {
+    super(message, kind, options)
     this.name = 'CalltouchRequestError'
-    this.retry = retry
-    this.status = options.status
-    this.answer = options.answer === undefined ? undefined : redact(options.answer)
   }
 }
 
 /**
- * Reads the deals export of one site. Every request passes the process's one
- * limiter, has its own timeout (body included), and is retried with
- * exponential backoff and jitter after a 429 (honouring Retry-After), a 5xx, a
- * network error, a timeout or a body that does not parse. Other 4xx fail at
+ * Calltouch's retry rule (API.md, Limits and errors): 429, 5xx, no answer and a
+ * body that does not parse are worth repeating; other 4xx fail at once.
+ */
+export function isRetryableCalltouchFailure(error: HttpRequestError): boolean {
+  if (error.kind !== 'status') return true
+  const status = error.status ?? 0
+  return status === 429 || status >= 500
+}
+
+/**
+ * Reads the deals export of one site over the http layer, which sends every
+ * request through the Calltouch budget's limiter with its own timeout (body
+ * included) and retries what {@link isRetryableCalltouchFailure} allows with
+ * exponential backoff and jitter, honouring Retry-After. Other 4xx fail at
  * once with the API's own message. Errors never contain the token.
  *
  * @example
@@ -92,13 +103,23 @@ export class CalltouchRequestError extends EtlError {
 export class CalltouchClient {
   readonly siteId: number
   private readonly config: CalltouchClientConfig
-  private readonly fetch: typeof fetch
+  private readonly http: HttpClient
   private apiBase: Promise<string> | undefined
 
   constructor(config: CalltouchClientConfig) {
     this.config = config
     this.siteId = config.siteId
-    this.fetch = config.fetch ?? globalThis.fetch
+    this.http = createHttpClient({
+      limiter: config.limiter,
+      timeoutMs: config.timeoutMs,
+      maxRetries: config.maxRetries,
+      shouldRetry: isRetryableCalltouchFailure,
+      logger: config.logger,
+      logContext: { siteId: config.siteId },
+      minRetryDelayMs: config.minRetryDelayMs,
+      signal: config.signal,
+      ...(config.fetch ? { fetch: config.fetch } : {}),
+    })
   }
 
   /** One page of deals whose orderDate falls in `range` (the API decides whether dateTo is included). */
@@ -115,9 +136,7 @@ export class CalltouchClient {
     })
     const url = `${base}/calls-service/RestAPI/${this.siteId}/orders-diary/orders?${query.toString()}`
     const what = `deals of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo}, page ${page}`
-    return this.withRetries(what, priority, url, async (signal) => {
-      return parseOrdersPage(await this.getBody(url, what, signal), page, what)
-    })
+    return this.http.request({ url, what, priority, headers: ACCEPT_JSON, read: (response) => parseOrdersPage(okBody(response, what), page, what) })
   }
 
   /**
@@ -135,67 +154,36 @@ export class CalltouchClient {
     if (!(this.config.discoverNode ?? base === DEFAULT_BASE_URL)) return base
     const nodeBaseUrl = this.config.nodeBaseUrl ?? ((nodeId: number) => `https://api-node${nodeId}.calltouch.ru`)
     const url = `${base}/calls-service/RestAPI/${this.siteId}/getnodeid/`
+    const what = `the API node of site ${this.siteId}`
     try {
-      const nodeId = await this.withRetries(`the API node of site ${this.siteId}`, REQUEST_PRIORITIES.discovery, url, async (signal) => {
-        const body = JSON.parse((await this.getBody(url, `the API node of site ${this.siteId}`, signal)).toString('utf8')) as { nodeId?: unknown }
-        return body.nodeId
-      }, 1)
+      const nodeId = await this.http.request({
+        url,
+        what,
+        priority: REQUEST_PRIORITIES.discovery,
+        headers: ACCEPT_JSON,
+        // One retry: without a node the default host still answers.
+        maxRetries: 1,
+        read: (response) => (JSON.parse(okBody(response, what).toString('utf8')) as { nodeId?: unknown }).nodeId,
+      })
       if (typeof nodeId === 'number' && Number.isInteger(nodeId) && nodeId > 0) return nodeBaseUrl(nodeId).replace(/\/+$/, '')
     } catch (error) {
       this.config.logger?.warn({ siteId: this.siteId, err: messageOf(error) }, `node discovery failed for site ${this.siteId}; using ${base}`)
     }
     return base
   }
+}
 
-  private async withRetries<T>(what: string, priority: RequestPriority, url: string, attempt: (signal: AbortSignal) => Promise<T>, maxRetries = this.config.maxRetries): Promise<T> {
-    const { limiter, timeoutMs, logger, signal: stop } = this.config
-    return pRetry(
-      () => limiter.schedule(priority, url, () => attempt(stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs))),
-      {
-        ...(stop ? { signal: stop } : {}),
-        retries: maxRetries,
-        factor: 2,
-        minTimeout: this.config.minRetryDelayMs ?? MIN_RETRY_DELAY_MS,
-        maxTimeout: MAX_RETRY_DELAY_MS,
-        randomize: true,
-        shouldRetry: ({ error }) => stop?.aborted !== true && (!(error instanceof CalltouchRequestError) || error.retry.retryable),
-        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-          const retry = error instanceof CalltouchRequestError ? error.retry : undefined
-          if (retry?.retryable !== true || retriesLeft === 0) return
-          limiter.countRetry()
-          logger?.warn({ siteId: this.siteId, attempt: attemptNumber, err: redact(error.message) }, `retrying ${what}`)
-          // p-retry's own backoff follows; a Retry-After asks for at least this much.
-          if (retry.retryAfterMs !== undefined) await sleep(Math.min(retry.retryAfterMs, MAX_RETRY_AFTER_MS))
-        },
-      },
-    ).catch((error: unknown) => {
-      if (error instanceof CalltouchRequestError) throw error
-      throw new CalltouchRequestError(`${what}: ${messageOf(error)}`, { retryable: false }, { cause: error })
-    })
-  }
+const ACCEPT_JSON = { accept: 'application/json' } as const
 
-  /** GET `url` and read its body's bytes within the signal's time; turns every failure into a CalltouchRequestError. */
-  private async getBody(url: string, what: string, signal: AbortSignal): Promise<Buffer> {
-    let response: Response
-    let body: Buffer
-    try {
-      response = await this.fetch(url, { signal, headers: { accept: 'application/json' } })
-      body = Buffer.from(await response.arrayBuffer())
-    } catch (error) {
-      if (this.config.signal?.aborted) throw new CalltouchRequestError(`${what}: interrupted, the run is stopping`, { retryable: false }, { cause: error })
-      const reason = signal.aborted ? `no answer within ${this.config.timeoutMs} ms` : `network error (${networkCause(error)})`
-      throw new CalltouchRequestError(`${what}: ${reason}`, { retryable: true }, { cause: error })
-    }
-    if (response.status === 200) return body
-    const status = response.status
-    if (status === 429) {
-      throw new CalltouchRequestError(`${what}: HTTP 429, over the rate limit`, { retryable: true, retryAfterMs: retryAfterMs(response.headers.get('retry-after')) }, { status })
-    }
-    if (status >= 500) throw new CalltouchRequestError(`${what}: HTTP ${status} from Calltouch`, { retryable: true }, { status })
-    const hint = status === 403 ? ' — check the site id and its API token' : ''
-    const answer = `Calltouch answered HTTP ${status}: ${apiErrorMessage(body.toString('utf8'))}${hint}`
-    throw new CalltouchRequestError(`${what}: ${answer}`, { retryable: false }, { status, answer })
-  }
+/** The body of a 200; any other status becomes a CalltouchRequestError in the API's own words. */
+function okBody(response: HttpResponseBytes, what: string): Buffer {
+  const { status, body } = response
+  if (status === 200) return body
+  if (status === 429) throw new CalltouchRequestError(`${what}: HTTP 429, over the rate limit`, 'status', { response })
+  if (status >= 500) throw new CalltouchRequestError(`${what}: HTTP ${status} from Calltouch`, 'status', { response })
+  const hint = status === 403 ? ' — check the site id and its API token' : ''
+  const answer = `Calltouch answered HTTP ${status}: ${apiErrorMessage(body.toString('utf8'))}${hint}`
+  throw new CalltouchRequestError(`${what}: ${answer}`, 'status', { response, answer })
 }
 
 /** Validates a page's envelope; a body that does not parse is retried, never half-loaded. */
@@ -205,11 +193,11 @@ function parseOrdersPage(bytes: Buffer, page: number, what: string): OrdersPage 
   try {
     json = JSON.parse(text)
   } catch (error) {
-    throw new CalltouchRequestError(`${what}: the answer is not JSON (${text.length} characters, perhaps cut off)`, { retryable: true }, { cause: error })
+    throw new CalltouchRequestError(`${what}: the answer is not JSON (${text.length} characters, perhaps cut off)`, 'invalid-body', { cause: error })
   }
   const envelope = json as { page?: unknown; pageTotal?: unknown; recordsTotal?: unknown; records?: unknown }
   if (typeof json !== 'object' || json === null || !Array.isArray(envelope.records) || typeof envelope.recordsTotal !== 'number') {
-    throw new CalltouchRequestError(`${what}: the answer is not a page of deals (no records array or recordsTotal)`, { retryable: true })
+    throw new CalltouchRequestError(`${what}: the answer is not a page of deals (no records array or recordsTotal)`, 'invalid-body')
   }
   const records = envelope.records as unknown[]
   const orderDays = new Set<string>()
@@ -240,24 +228,4 @@ function apiErrorMessage(body: string): string {
     // Not JSON: the start of the text says more than nothing.
   }
   return body.slice(0, 200).replace(/\s+/g, ' ').trim() || '(empty answer)'
-}
-
-/** Retry-After as seconds or as an HTTP date. */
-function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined
-  const seconds = Number(header)
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
-  const at = Date.parse(header)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
-}
-
-/** undici hides the reason (ECONNRESET, "other side closed") in `cause`. */
-function networkCause(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
-  const code = (cause as { code?: unknown } | null)?.code
-  return typeof code === 'string' ? `${code}: ${messageOf(cause)}` : messageOf(cause)
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
