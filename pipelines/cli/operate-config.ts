@@ -1,4 +1,4 @@
-import { calltouchConfigFromEnv, DEFAULT_TIME_ZONE, type CalltouchConfig } from '../core/site-config.ts'
+import { calltouchConfigFromEnv, DEFAULT_TIME_ZONE, type CalltouchConfig } from '../sources/calltouch-deals/config.ts'
 import type { CliContext } from './context.ts'
 
 /** Whether any Calltouch site is configured at all: a config file, or the single-site variables. */

@@ -1,5 +1,6 @@
 import type { Info } from 'csv-parse'
 import { parse } from 'csv-parse/sync'
+import { parseAccountId } from '../core/account-id.ts'
 import { EtlError } from '../core/errors.ts'
 
 /**
@@ -21,8 +22,6 @@ export const DEFAULT_CURRENCY = 'RUB'
 /** numeric(18,2): 16 digits before the point; the largest amount in cents is 10^18 − 1. */
 const MAX_COST_CENTS = 10n ** 18n - 1n
 const MAX_INTEGER_DIGITS = 16
-/** Calltouch site ids are stored as integer. */
-const MAX_SITE_ID = 2_147_483_647
 
 /** Reasons given with their line; beyond this the rest are named by line number only, so one bad column cannot make a megabyte-long message. */
 const MAX_REASONS_SHOWN = 50
@@ -287,16 +286,9 @@ export function parseCurrency(text: string): string | Rejection {
   return text.toUpperCase()
 }
 
-/** A Calltouch site id: a positive integer that fits the warehouse's integer columns. */
-export function parseSiteId(text: string): number | undefined {
-  if (!/^\d{1,10}$/.test(text)) return undefined
-  const siteId = Number(text)
-  return siteId >= 1 && siteId <= MAX_SITE_ID ? siteId : undefined
-}
-
 function lineSiteId(text: string, defaultSiteId: number | undefined): number | Rejection {
   if (text === '') return defaultSiteId ?? { reason: 'site_id is empty and no --site was given' }
-  return parseSiteId(text) ?? { reason: `site_id "${text}" is not a Calltouch site id (a positive integer)` }
+  return parseAccountId(text) ?? { reason: `site_id "${text}" is not a Calltouch site id (a positive integer)` }
 }
 
 function keyOf(line: SpendLine): string {

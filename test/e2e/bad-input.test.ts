@@ -96,7 +96,7 @@ describePostgres('bad input to the command line', () => {
     const refused = (line: string) => ({ exitCode: 2, stdout: '', stderr: `error: ${line}\n` })
     expect(answers).toEqual([
       refused('backfill: --from 2026-02-30 is not a real date; --to must be a date as YYYY-MM-DD, got "yesterday"'),
-      refused(`backfill: --from ${TO} is after --to ${FROM}; give the earlier day first`),
+      refused(`backfill: --from ${TO} is after --to ${FROM}: give the earlier day first`),
       refused("unknown option '--sites' (Did you mean --site?) (see 'calltouch-etl --help')"),
       refused("unknown option '--form' (Did you mean --from?) (see 'calltouch-etl --help')"),
       refused('backfill: --from YYYY-MM-DD is required'),
@@ -126,7 +126,7 @@ describePostgres('bad input to the command line', () => {
       refused(`the Calltouch config file ${dir}/unquoted.json is not valid JSON (an unexpected character: check the quotes and commas): fix its syntax`),
       refused(`the Calltouch config file ${dir}/problems.json has 7 problems — fix and run again: sites[0].id: Too small: expected number to be >=1; lookbackDays: Too small: expected number to be >=0; (the file): Unrecognized key: "colour"; sites[1]: give either token or tokenEnv, not both; sites[2].tokenEnv: the environment variable NOT_SET is not set or empty: export it with the site's API token; sites[2].startDate: 2026-13-01 is not a real date; baseUrl: must be an http(s) URL, got "ftp://example.com"`),
       refused(`cannot read the Calltouch config file ${dir}/missing.json: ENOENT: no such file or directory, open '${dir}/missing.json' — pass an existing JSON file to --config (or CALLTOUCH_CONFIG)`),
-      refused('the Calltouch configuration in the environment has 3 problems — fix and run again: CALLTOUCH_SITE_ID must be a positive integer, got "abc"; CALLTOUCH_API_TOKEN is not set: set it to the API token (clientApiId) from Calltouch\'s integration settings; CALLTOUCH_TIMEZONE "Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)'),
+      refused('the Calltouch configuration in the environment has 3 problems — fix and run again: CALLTOUCH_SITE_ID must be a Calltouch site id (a positive integer), got "abc"; CALLTOUCH_API_TOKEN is not set: set it to the API token (clientApiId) from Calltouch\'s integration settings; CALLTOUCH_TIMEZONE "Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)'),
     ])
   }, CLI_TEST_TIMEOUT_MS)
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { addDays, daysBetween } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
+import { addDays, daysBetween } from '../../pipelines/core/day.ts'
 import { executeSql } from '../../pipelines/warehouse/connection.ts'
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
 import type { CliResult } from '../helpers/cli.ts'

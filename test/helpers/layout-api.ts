@@ -6,7 +6,7 @@
  * as the vendor page describes; whether dateTo includes its day and what
  * `pageTotal` an empty result says are choices of the test.
  */
-import { addDays, daysBetween, type Day } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
+import { addDays, daysBetween, type Day } from '../../pipelines/core/day.ts'
 import type { RequestLimiter } from '../../pipelines/http/request-limiter.ts'
 import type { WindowLoader } from '../../pipelines/sources/calltouch-deals/sync-sites.ts'
 

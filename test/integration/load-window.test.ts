@@ -300,13 +300,13 @@ describeEachEngine('loading a window', (engine) => {
 
   it('refuses a window with a bad zone, day range or run id before touching the warehouse', async () => {
     await expect(loadWindow(db, window({ timeZone: 'Mars/Olympus' }))).rejects.toMatchObject({
-      code: 'CONFIG', message: 'site 12345, days 2026-02-27..2026-03-01: time zone "Mars/Olympus" is not an IANA zone; set the site\'s zone, e.g. Europe/Moscow' })
+      code: 'CONFIG', message: 'site 12345, days 2026-02-27..2026-03-01: time zone "Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)' })
     await expect(loadWindow(db, window({ pages: [] }))).rejects.toMatchObject({
       code: 'INPUT', message: 'site 12345, days 2026-02-27..2026-03-01: no page bodies; pass every response body of the window (an empty answer is a page with an empty records list)' })
     await expect(loadWindow(db, window({ firstDay: '2026-03-02' }))).rejects.toMatchObject({
       code: 'INPUT', message: 'site 12345, days 2026-03-02..2026-03-01: the first day is after the last; swap them' })
     await expect(loadWindow(db, window({ lastDay: '2026-02-30' }))).rejects.toMatchObject({
-      code: 'INPUT', message: 'site 12345, days 2026-02-27..2026-02-30: "2026-02-30" is not a day YYYY-MM-DD' })
+      code: 'INPUT', message: 'site 12345, days 2026-02-27..2026-02-30: last day 2026-02-30 is not a real date' })
     await expect(recordWindowFailure(db, { runId: 'run-1', siteId: SITE, firstDay: '2026-03-01', lastDay: '2026-03-01', error: 'x' })).rejects.toMatchObject({
       code: 'INPUT', message: 'site 12345, days 2026-03-01..2026-03-01: run id "run-1" is not one of etl.runs; start a run first' })
   })

@@ -49,8 +49,8 @@ describeEachEngine('calltouch-etl report roi', (engine) => {
     expect(result.stderr).toBe('error: the ROI marts are not built yet (analytics.fct_marketing_daily does not exist): run calltouch-etl transform first\n')
   })
 
-  it('refuses a date that is not YYYY-MM-DD, a from after to, and a bad site with exit code 2', async () => {
-    expect(await cli(['--from', '2026-02-30'], { opensWarehouse: false })).toEqual({ exitCode: 2, stdout: '', stderr: 'error: --from must be a date as YYYY-MM-DD, got "2026-02-30"\n' })
+  it('refuses a date that is not a real day, a from after to, and a bad site with exit code 2', async () => {
+    expect(await cli(['--from', '2026-02-30'], { opensWarehouse: false })).toEqual({ exitCode: 2, stdout: '', stderr: 'error: --from 2026-02-30 is not a real date\n' })
     expect(await cli(['--from', '2026-11-02', '--to', '2026-11-01'], { opensWarehouse: false })).toEqual({ exitCode: 2, stdout: '', stderr: 'error: --from 2026-11-02 is after --to 2026-11-01: give the earlier day first\n' })
     expect(await cli(['--site', 'main'], { opensWarehouse: false })).toEqual({ exitCode: 2, stdout: '', stderr: 'error: --site must be a Calltouch site id (a positive integer), got "main"\n' })
     expect((await cli(['--by', 'week'], { opensWarehouse: false })).exitCode).toBe(2)

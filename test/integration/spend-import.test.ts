@@ -212,8 +212,8 @@ describe('calltouch-etl spend', () => {
     ])
     expect(answers).toEqual([
       { exitCode: 2, stdout: '', stderr: `error: cannot read spend file ${missing}: no such file — check the path\n` },
-      { exitCode: 2, stdout: '', stderr: 'error: --site must be a Calltouch site id (a positive integer), not "abc"\n' },
-      { exitCode: 2, stdout: '', stderr: 'error: CALLTOUCH_SITE_ID must be a Calltouch site id (a positive integer), not "12,13": fix it, or pass --site ID\n' },
+      { exitCode: 2, stdout: '', stderr: 'error: --site must be a Calltouch site id (a positive integer), got "abc"\n' },
+      { exitCode: 2, stdout: '', stderr: 'error: CALLTOUCH_SITE_ID must be a Calltouch site id (a positive integer), got "12,13": fix it, or pass --site ID\n' },
       { exitCode: 2, stdout: '', stderr: 'error: sample-spend.csv: no site is given for its spend: pass --site ID (or add a site_id column, or set CALLTOUCH_SITE_ID); nothing was imported\n' },
     ])
     await expect(fs.access(env.CALLTOUCH_ETL_DATA_DIR)).rejects.toThrow('ENOENT')

@@ -3,8 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { addDays } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
-import { todayIn } from '../../pipelines/core/site-config.ts'
+import { addDays, todayIn } from '../../pipelines/core/day.ts'
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
 import { runCli, type CliResult } from '../helpers/cli.ts'
 import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
@@ -33,7 +32,7 @@ describe('sync and backfill configuration', () => {
     const good = path.join(dir, 'good.json')
     writeFileSync(good, JSON.stringify({ sites: [{ id: SITE_ID, token: TOKEN }] }))
     const backwards = await runCli(['backfill', '--config', good, '--from', TODAY, '--to', START], { CALLTOUCH_ETL_DATA_DIR: dataDir })
-    expect(backwards).toMatchObject({ exitCode: 2, stderr: `error: backfill: --from ${TODAY} is after --to ${START}; give the earlier day first\n` })
+    expect(backwards).toMatchObject({ exitCode: 2, stderr: `error: backfill: --from ${TODAY} is after --to ${START}: give the earlier day first\n` })
     expect(existsSync(dataDir)).toBe(false)
   })
 })

@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { addDays, type Day } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
+import { addDays, type Day } from '../../pipelines/core/day.ts'
 import { syncSites, type SyncSitesConfig, type SyncSummary, type WindowLoader } from '../../pipelines/sources/calltouch-deals/sync-sites.ts'
 import { silentLogger } from '../../pipelines/core/logger.ts'
-import { DEFAULT_RUN_SETTINGS } from '../../pipelines/core/site-config.ts'
+import { DEFAULT_RUN_SETTINGS } from '../../pipelines/sources/calltouch-deals/config.ts'
 import { WindowPlanner, type WindowPlanning } from '../../pipelines/sources/calltouch-deals/window-planner.ts'
 import { RUNAWAY_CUTS_BASE, RUNAWAY_CUTS_PER_DAY } from '../../pipelines/sources/calltouch-deals/window-scheduler.ts'
 import type { WarehouseDb } from '../../pipelines/warehouse/connection.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { eachDay } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
+import { eachDay } from '../../pipelines/core/day.ts'
 import { requestRange } from '../../pipelines/sources/calltouch-deals/extract-window.ts'
 import { planDays, PROBE_WINDOW_DAYS, WindowPlanner } from '../../pipelines/sources/calltouch-deals/window-planner.ts'
 import type { LedgerDay } from '../../pipelines/warehouse/ledger.ts'

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import type { Action, CliContext } from '../context.ts'
+import { DAY_OPTION_ARGUMENT, parseSiteOption } from '../options.ts'
 import { CONFIG_OPTION_HELP, runCalltouchCommand, SITE_OPTION_HELP, type CalltouchRunOptions } from './calltouch-run.ts'
 
 export function registerBackfillCommand(program: Command, action: Action): void {
@@ -8,9 +9,9 @@ export function registerBackfillCommand(program: Command, action: Action): void 
     .description('read exactly the days --from..--to (inclusive, site-local) for each site, whatever the ledger says, and load them; exits 1 if any day failed')
     // Checked in the action, not as commander's required options: commander reports a
     // missing required option before an unknown one, so a typo (--form) was never named.
-    .option('--from <day>', 'first day, YYYY-MM-DD (required)')
-    .option('--to <day>', 'last day, YYYY-MM-DD, included (required)')
+    .option(`--from ${DAY_OPTION_ARGUMENT}`, 'first day, inclusive, site-local (required)')
+    .option(`--to ${DAY_OPTION_ARGUMENT}`, 'last day, inclusive, site-local (required)')
     .option('--config <file>', CONFIG_OPTION_HELP)
-    .option('--site <id>', SITE_OPTION_HELP)
+    .option('--site <id>', SITE_OPTION_HELP, parseSiteOption)
     .action(action((ctx: CliContext, command: Command) => runCalltouchCommand(ctx, 'backfill', command.opts<CalltouchRunOptions>())))
 }

@@ -1,15 +1,17 @@
 import cliProgress from 'cli-progress'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
-import { calltouchConfigFromEnv, dayProblem, type CalltouchConfig, type SiteConfig } from '../../core/site-config.ts'
+import { calltouchConfigFromEnv, type CalltouchConfig, type SiteConfig } from '../../sources/calltouch-deals/config.ts'
 import type { SyncMode, SyncProgress, SyncSummary } from '../../sources/calltouch-deals/sync-sites.ts'
 import { syncJob, type SyncJobResult, type SyncRequest } from '../../jobs/sync-job.ts'
 import { say, usageError, withWarehouse, type CliContext } from '../context.ts'
+import { dayRangeOption } from '../options.ts'
+import type { Day } from '../../core/day.ts'
 
-/** Options shared by `sync` and `backfill`, as commander hands them over (text). */
+/** Options shared by `sync` and `backfill`, as commander hands them over (`--site` and `--lookback-days` parsed by cli/options.ts). */
 export interface CalltouchRunOptions {
   readonly config?: string
-  readonly site?: string
-  readonly lookbackDays?: string
+  readonly site?: number
+  readonly lookbackDays?: number
   readonly from?: string
   readonly to?: string
 }
@@ -22,10 +24,9 @@ export const SITE_OPTION_HELP = 'only this configured site id'
  * warehouse is touched) and resolves them into the job's request.
  */
 export function syncRequestFromOptions(ctx: CliContext, command: SyncRequest['command'], options: CalltouchRunOptions, now: Date): SyncRequest {
-  const siteFilter = options.site === undefined ? undefined : positiveInteger('--site', options.site)
-  const lookbackDays = options.lookbackDays === undefined ? undefined : nonNegativeInteger('--lookback-days', options.lookbackDays)
+  const { lookbackDays } = options
   const config = calltouchConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now })
-  const sites = selectSites(config, siteFilter)
+  const sites = selectSites(config, options.site)
   const mode = command === 'backfill' ? backfillMode(options, sites, now) : ({ kind: 'sync' } as const)
   const settings = lookbackDays === undefined ? config.run : { ...config.run, lookbackDays }
   return { command, sites, mode, settings, baseUrl: config.baseUrl, configSource: config.source, now }
@@ -73,29 +74,11 @@ function selectSites(config: CalltouchConfig, siteId: number | undefined): reado
 }
 
 function backfillMode(options: CalltouchRunOptions, sites: readonly SiteConfig[], now: Date): SyncMode {
-  const problems: string[] = []
   // "Today" is the first site's; sites of one account share a zone in practice.
   const zone = sites[0]?.timeZone ?? 'UTC'
-  for (const [name, value] of [['--from', options.from], ['--to', options.to]] as const) {
-    if (value === undefined) problems.push(`${name} YYYY-MM-DD is required`)
-    else {
-      const problem = dayProblem(value, zone, now)
-      if (problem) problems.push(`${name} ${problem}`)
-    }
-  }
-  if (problems.length === 0 && (options.from as string) > (options.to as string)) problems.push(`--from ${options.from} is after --to ${options.to}; give the earlier day first`)
-  if (problems.length > 0) throw usageError(`backfill: ${problems.join('; ')}`)
-  return { kind: 'backfill', from: options.from as string, to: options.to as string }
-}
-
-function positiveInteger(name: string, text: string): number {
-  if (!/^\d{1,10}$/.test(text) || Number(text) < 1) throw usageError(`${name} must be a positive integer, got ${JSON.stringify(text)}`)
-  return Number(text)
-}
-
-function nonNegativeInteger(name: string, text: string): number {
-  if (!/^\d{1,5}$/.test(text)) throw usageError(`${name} must be a whole number of days (0 or more), got ${JSON.stringify(text)}`)
-  return Number(text)
+  const { from, to } = dayRangeOption(options, { required: true, notAfter: { zone, now }, command: 'backfill' })
+  // Both are days here: the range is required, so a missing one was refused above.
+  return { kind: 'backfill', from: from as Day, to: to as Day }
 }
 
 /** A bar of days done on a terminal; nothing otherwise (logs say the same). */

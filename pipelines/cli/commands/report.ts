@@ -1,14 +1,14 @@
 import { Option, type Command } from 'commander'
-import { DateTime } from 'luxon'
 import { readRoiReport, ROI_GROUPINGS, type RoiGrouping, type RoiReport, type RoiRow } from '../../operate/roi-report.ts'
-import { say, usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
+import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
+import { DAY_OPTION_ARGUMENT, dayRangeOption, parseSiteOption } from '../options.ts'
 import { renderTable, type TextColumn } from '../text-table.ts'
 
 interface RoiOptions {
   readonly by: RoiGrouping
   readonly from?: string
   readonly to?: string
-  readonly site?: string
+  readonly site?: number
   readonly json?: boolean
 }
 
@@ -18,35 +18,17 @@ export function registerReportCommand(program: Command, action: Action): void {
     .command('roi')
     .description('revenue, spend, profit and ROI from the marts as a table, for people without Metabase yet')
     .addOption(new Option('--by <grouping>', 'one row per channel (utm_source/utm_medium), campaign, month or manager').choices(ROI_GROUPINGS).default('channel'))
-    .option('--from <YYYY-MM-DD>', 'first day, inclusive (default: the first day in the marts)')
-    .option('--to <YYYY-MM-DD>', 'last day, inclusive (default: the last day in the marts)')
-    .option('--site <id>', 'one site only (default: all sites together)')
+    .option(`--from ${DAY_OPTION_ARGUMENT}`, 'first day, inclusive (default: the first day in the marts)')
+    .option(`--to ${DAY_OPTION_ARGUMENT}`, 'last day, inclusive (default: the last day in the marts)')
+    .option('--site <id>', 'one site only (default: all sites together)', parseSiteOption)
     .option('--json', 'print the rows as JSON; money as exact decimal strings')
     .action(action(async (ctx: CliContext, command: Command) => {
       const options = command.opts<RoiOptions>()
-      const from = parseDay('--from', options.from)
-      const to = parseDay('--to', options.to)
-      if (from !== null && to !== null && from > to) throw usageError(`--from ${from} is after --to ${to}: give the earlier day first`)
-      const siteId = parseSiteId(options.site)
+      const { from, to } = dayRangeOption(options, { required: false })
+      const siteId = options.site ?? null
       const result = await withWarehouse(ctx, (warehouse) => readRoiReport(warehouse.db, { by: options.by, from, to, siteId }))
       say(ctx, options.json ? JSON.stringify(result, null, 2) : describeRoiReport(result))
     }))
-}
-
-function parseDay(option: string, value: string | undefined): string | null {
-  if (value === undefined) return null
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !DateTime.fromISO(value).isValid) {
-    throw usageError(`${option} must be a date as YYYY-MM-DD, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function parseSiteId(value: string | undefined): number | null {
-  if (value === undefined) return null
-  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 2_147_483_647) {
-    throw usageError(`--site must be a Calltouch site id (a positive integer), got ${JSON.stringify(value)}`)
-  }
-  return Number(value)
 }
 
 const KEY_TITLES: Readonly<Record<string, string>> = { utm_source: 'source', utm_medium: 'medium', utm_campaign: 'campaign', month: 'month', manager: 'manager' }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander'
-import { IANAZone } from 'luxon'
 import { warehouseConfigFromEnv } from '../../core/config.ts'
+import { parseTimeZone } from '../../core/day.ts'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
-import { calltouchConfigFromEnv } from '../../core/site-config.ts'
+import { calltouchConfigFromEnv, DEFAULT_TIME_ZONE } from '../../sources/calltouch-deals/config.ts'
 import { nightlyJob, type NightlyJobResult } from '../../jobs/nightly-job.ts'
 import { usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { DEFAULT_SCHEDULE, isValidCron, startNightlyScheduler } from '../nightly-scheduler.ts'
@@ -29,8 +29,7 @@ async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<E
   const cron = options.cron ?? (ctx.env.CALLTOUCH_ETL_SCHEDULE?.trim() || DEFAULT_SCHEDULE)
   if (!isValidCron(cron)) throw usageError(`'${cron}' is not a cron expression: give 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. '0 3 * * *'`)
   const config = calltouchConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now: new Date() })
-  const timeZone = options.timezone ?? config.sites[0]?.timeZone ?? 'Europe/Moscow'
-  if (!IANAZone.isValidZone(timeZone)) throw usageError(`--timezone ${JSON.stringify(timeZone)} is not an IANA time zone (e.g. Europe/Moscow)`)
+  const timeZone = parseTimeZone(options.timezone ?? config.sites[0]?.timeZone ?? DEFAULT_TIME_ZONE, '--timezone', 'USAGE')
   warehouseConfigFromEnv(ctx.env, ctx.cwd)
 
   const scheduler = startNightlyScheduler({

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import type { Action, CliContext } from '../context.ts'
+import { parseLookbackDaysOption, parseSiteOption } from '../options.ts'
 import { CONFIG_OPTION_HELP, runCalltouchCommand, SITE_OPTION_HELP, type CalltouchRunOptions } from './calltouch-run.ts'
 
 export function registerSyncCommand(program: Command, action: Action): void {
@@ -7,7 +8,7 @@ export function registerSyncCommand(program: Command, action: Action): void {
     .command('sync')
     .description('the nightly job: for each site, read the days never read, the look-back window and stale older days, and load them into the warehouse; exits 1 if any day failed')
     .option('--config <file>', CONFIG_OPTION_HELP)
-    .option('--site <id>', SITE_OPTION_HELP)
-    .option('--lookback-days <days>', 'days up to today re-read by every sync, because deals change long after orderDate (default 30, or lookbackDays in the config file)')
+    .option('--site <id>', SITE_OPTION_HELP, parseSiteOption)
+    .option('--lookback-days <days>', 'days up to today re-read by every sync, because deals change long after orderDate (default 30, or lookbackDays in the config file)', parseLookbackDaysOption)
     .action(action((ctx: CliContext, command: Command) => runCalltouchCommand(ctx, 'sync', command.opts<CalltouchRunOptions>())))
 }

@@ -1,5 +1,5 @@
 import type { DateRange } from './api-client.ts'
-import type { Day } from './calltouch-dates.ts'
+import type { Day } from '../../core/day.ts'
 import { requestRange, type DayWindow, type ExtractOutcome } from './extract-window.ts'
 
 /**

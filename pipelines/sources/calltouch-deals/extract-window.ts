@@ -1,6 +1,7 @@
 import { EtlError } from '../../core/errors.ts'
 import { PAGE_LIMIT, type CalltouchClient, type DateRange, type OrdersPage } from './api-client.ts'
-import { addDays, formatDealsExportDate, type Day } from './calltouch-dates.ts'
+import { addDays, type Day } from '../../core/day.ts'
+import { formatDealsExportDate } from './calltouch-dates.ts'
 
 /** Reads of one window before it is given up as torn: the data moved under every read. */
 export const DEFAULT_MAX_WINDOW_READS = 3

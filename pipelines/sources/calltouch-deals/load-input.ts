@@ -1,4 +1,6 @@
+import { dayProblem, isDay, isTimeZone, timeZoneProblem } from '../../core/day.ts'
 import { EtlError } from '../../core/errors.ts'
+import { siteIdProblem } from './config.ts'
 
 /** One window's pages, as loadWindow takes them. */
 export interface WindowToLoad {
@@ -56,7 +58,6 @@ interface WindowBounds {
   readonly lastDay: string
 }
 
-const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/
 const RUN_ID_PATTERN = /^[1-9]\d{0,17}$/
 
 /** 'site 12345, days 2026-11-01..2026-11-07', for messages. */
@@ -68,7 +69,7 @@ export function windowLabel(window: Pick<WindowBounds, 'siteId' | 'firstDay' | '
 export function assertValidWindow(window: WindowBounds & { readonly timeZone: string; readonly pages: readonly unknown[] }): void {
   assertValidBounds(window)
   if (!isTimeZone(window.timeZone)) {
-    throw new EtlError('CONFIG', `${windowLabel(window)}: time zone ${JSON.stringify(window.timeZone)} is not an IANA zone; set the site's zone, e.g. Europe/Moscow`)
+    throw new EtlError('CONFIG', `${windowLabel(window)}: time zone ${timeZoneProblem(window.timeZone)}`)
   }
   if (window.pages.length === 0) {
     throw new EtlError('INPUT', `${windowLabel(window)}: no page bodies; pass every response body of the window (an empty answer is a page with an empty records list)`)
@@ -108,31 +109,15 @@ export function assertValidFailure(failure: WindowFailure): void {
 
 function assertValidBounds(window: WindowBounds): void {
   if (!Number.isSafeInteger(window.siteId) || window.siteId <= 0) {
-    throw new EtlError('INPUT', `site id ${String(window.siteId)} is not a positive integer; use the site id from Calltouch's settings`)
+    throw new EtlError('INPUT', `site id ${siteIdProblem(String(window.siteId))}`)
   }
   if (!RUN_ID_PATTERN.test(String(window.runId))) {
     throw new EtlError('INPUT', `${windowLabel(window)}: run id ${JSON.stringify(window.runId)} is not one of etl.runs; start a run first`)
   }
-  for (const day of [window.firstDay, window.lastDay]) {
-    if (!isDay(day)) throw new EtlError('INPUT', `${windowLabel(window)}: ${JSON.stringify(day)} is not a day YYYY-MM-DD`)
+  for (const [name, day] of [['first day', window.firstDay], ['last day', window.lastDay]] as const) {
+    if (!isDay(day)) throw new EtlError('INPUT', `${windowLabel(window)}: ${name} ${dayProblem(String(day))}`)
   }
   if (window.firstDay > window.lastDay) {
     throw new EtlError('INPUT', `${windowLabel(window)}: the first day is after the last; swap them`)
-  }
-}
-
-function isDay(text: string): boolean {
-  if (typeof text !== 'string' || !DAY_PATTERN.test(text)) return false
-  const date = new Date(`${text}T00:00:00Z`)
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text
-}
-
-function isTimeZone(zone: string): boolean {
-  if (typeof zone !== 'string' || zone === '') return false
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone })
-    return true
-  } catch {
-    return false
   }
 }

@@ -1,7 +1,7 @@
-import type { RunSettings } from '../../core/site-config.ts'
+import type { RunSettings } from './config.ts'
 import type { LedgerDay } from '../../warehouse/ledger.ts'
 import type { DateRange } from './api-client.ts'
-import { addDays, daysBetween, eachDay, type Day } from './calltouch-dates.ts'
+import { addDays, daysBetween, eachDay, type Day } from '../../core/day.ts'
 import type { DayWindow } from './extract-window.ts'
 
 /**

@@ -1,4 +1,4 @@
-import type { SiteConfig } from '../../core/site-config.ts'
+import type { SiteConfig } from './config.ts'
 import type { CalltouchClient } from './api-client.ts'
 import type { DateToProtocol } from './date-to-protocol.ts'
 import type { DayWindow } from './extract-window.ts'

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EtlError } from '../../pipelines/core/errors.ts'
 import { clearSecretsForTests, redact } from '../../pipelines/core/secrets.ts'
-import { calltouchConfigFromEnv, DEFAULT_RUN_SETTINGS } from '../../pipelines/core/site-config.ts'
+import { calltouchConfigFromEnv, DEFAULT_RUN_SETTINGS } from '../../pipelines/sources/calltouch-deals/config.ts'
 
 const NOW = new Date('2026-11-29T12:00:00+03:00')
 const dir = mkdtempSync(path.join(os.tmpdir(), 'site-config-'))
@@ -49,7 +49,7 @@ describe('site configuration from the environment', () => {
     }, { cwd: dir, now: NOW }))
     expect(problem).toEqual({
       exitCode: 2,
-      message: 'the Calltouch configuration in the environment has 4 problems — fix and run again: CALLTOUCH_SITE_ID must be a positive integer, got "-4"; CALLTOUCH_TIMEZONE "Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg); CALLTOUCH_START_DATE 2026-02-30 is not a real date; CALLTOUCH_BASE_URL must be an http(s) URL, got "ftp://x"',
+      message: 'the Calltouch configuration in the environment has 4 problems — fix and run again: CALLTOUCH_SITE_ID must be a Calltouch site id (a positive integer), got "-4"; CALLTOUCH_TIMEZONE "Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg); CALLTOUCH_START_DATE 2026-02-30 is not a real date; CALLTOUCH_BASE_URL must be an http(s) URL, got "ftp://x"',
     })
   })
 

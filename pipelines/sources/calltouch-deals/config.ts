@@ -1,10 +1,16 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { DateTime, IANAZone } from 'luxon'
 import { z } from 'zod'
-import type { Env } from './config.ts'
-import { EtlError, messageOf } from './errors.ts'
-import { registerSecret } from './secrets.ts'
+import { MAX_ACCOUNT_ID, parseAccountId } from '../../core/account-id.ts'
+import type { Env } from '../../core/config.ts'
+import { addDays, dayProblem, timeZoneProblem, todayIn } from '../../core/day.ts'
+import { EtlError, messageOf } from '../../core/errors.ts'
+import { registerSecret } from '../../core/secrets.ts'
+
+/*
+ * Calltouch's configuration and its vendor facts (host, rate limit, defaults):
+ * the sites of the deals export and how a sync of them runs. Core stays vendor-neutral.
+ */
 
 /** The vendor's host; with it the client asks `getnodeid` for the site's node (API.md). */
 export const DEFAULT_BASE_URL = 'https://api.calltouch.ru'
@@ -14,8 +20,8 @@ export const DEFAULT_START_DAYS_AGO = 90
 
 /** The vendor allows 5 requests a second per IP (deals export page, last paragraph). */
 export const MAX_REQUESTS_PER_SECOND = 5
-/** Site ids land in `integer` columns. */
-const MAX_SITE_ID = 2_147_483_647
+/** How a site id must be written, for messages: `--site must be ${SITE_ID_RULE}, got "x"`. */
+export const SITE_ID_RULE = 'a Calltouch site id (a positive integer)'
 
 export interface SiteConfig {
   readonly siteId: number
@@ -71,7 +77,7 @@ const RUN_SETTING_SCHEMAS = {
 } as const
 
 const FILE_SITE = z.strictObject({
-  id: z.number().int().min(1).max(MAX_SITE_ID),
+  id: z.number().int().min(1).max(MAX_ACCOUNT_ID),
   token: z.string().min(1).optional(),
   tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable').optional(),
   timeZone: z.string().optional(),
@@ -117,16 +123,16 @@ function configFromEnv(env: Env, now: Date): CalltouchConfig {
   if (siteIdText === '' && token === '') {
     throw new EtlError('CONFIG', 'no Calltouch site is configured: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config FILE (or set CALLTOUCH_CONFIG) listing the sites')
   }
-  const siteId = parseSiteId(siteIdText)
+  const siteId = parseAccountId(siteIdText)
   if (siteIdText === '') problems.push('CALLTOUCH_SITE_ID is not set: set it to the site id shown in Calltouch (a positive integer)')
-  else if (siteId === undefined) problems.push(`CALLTOUCH_SITE_ID must be a positive integer, got ${JSON.stringify(siteIdText)}`)
+  else if (siteId === undefined) problems.push(`CALLTOUCH_SITE_ID ${siteIdProblem(siteIdText)}`)
   if (token === '') problems.push('CALLTOUCH_API_TOKEN is not set: set it to the API token (clientApiId) from Calltouch\'s integration settings')
   const timeZone = env.CALLTOUCH_TIMEZONE?.trim() || DEFAULT_TIME_ZONE
   const zoneProblem = timeZoneProblem(timeZone)
   if (zoneProblem) problems.push(`CALLTOUCH_TIMEZONE ${zoneProblem}`)
   const startText = env.CALLTOUCH_START_DATE?.trim() || undefined
   const startDate = startText ?? defaultStartDate(zoneProblem ? DEFAULT_TIME_ZONE : timeZone, now)
-  const startProblem = startText === undefined ? undefined : dayProblem(startText, zoneProblem ? DEFAULT_TIME_ZONE : timeZone, now)
+  const startProblem = startText === undefined ? undefined : dayProblem(startText, { zone: zoneProblem ? DEFAULT_TIME_ZONE : timeZone, now })
   if (startProblem) problems.push(`CALLTOUCH_START_DATE ${startProblem}`)
   const baseUrl = env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL
   const urlProblem = baseUrlProblem(baseUrl)
@@ -175,7 +181,7 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
     const zone = zoneProblem ? DEFAULT_TIME_ZONE : timeZone
     let startDate = defaultStartDate(zone, now)
     if (typeof raw.startDate === 'string') {
-      const startProblem = dayProblem(raw.startDate, zone, now)
+      const startProblem = dayProblem(raw.startDate, { zone, now })
       if (startProblem) problems.push(`${where}.startDate: ${startProblem}`)
       startDate = raw.startDate
     }
@@ -228,33 +234,13 @@ function siteToken(raw: Record<string, unknown>, env: Env, where: string, proble
   return token
 }
 
-function parseSiteId(text: string): number | undefined {
-  if (!/^\d{1,10}$/.test(text)) return undefined
-  const id = Number(text)
-  return id >= 1 && id <= MAX_SITE_ID ? id : undefined
-}
-
-/** Why `zone` is not an IANA time zone, or undefined when it is one. */
-function timeZoneProblem(zone: string): string | undefined {
-  return IANAZone.isValidZone(zone) ? undefined : `${JSON.stringify(zone)} is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)`
-}
-
-/** Why `day` is not a real 'YYYY-MM-DD' date on or before today in `zone`. */
-export function dayProblem(day: string, zone: string, now: Date): string | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return `must be a date as YYYY-MM-DD, got ${JSON.stringify(day)}`
-  if (!DateTime.fromISO(day, { zone }).isValid) return `${day} is not a real date`
-  const today = todayIn(zone, now)
-  if (day > today) return `${day} is in the future (today is ${today} in ${zone})`
-  return undefined
-}
-
-/** Today's date, YYYY-MM-DD, in `zone`. */
-export function todayIn(zone: string, now: Date): string {
-  return DateTime.fromJSDate(now, { zone }).toISODate() as string
+/** Why `text` is not a site id, as the end of a sentence naming where it came from. */
+export function siteIdProblem(text: string): string {
+  return `must be ${SITE_ID_RULE}, got ${JSON.stringify(text)}`
 }
 
 function defaultStartDate(zone: string, now: Date): string {
-  return DateTime.fromJSDate(now, { zone }).minus({ days: DEFAULT_START_DAYS_AGO }).toISODate() as string
+  return addDays(todayIn(zone, now), -DEFAULT_START_DAYS_AGO)
 }
 
 function baseUrlProblem(url: string): string | undefined {
