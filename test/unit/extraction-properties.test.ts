@@ -17,6 +17,12 @@ import { countingLimiter, countingLoader, createLayoutApi, type LayoutApi, type 
 const FIRST_DAY = '2026-09-01'
 /** Runs of the main property; `EXTRACTION_PROPERTY_RUNS` raises it for a long local search. */
 const RUNS = Number(process.env.EXTRACTION_PROPERTY_RUNS ?? 2000)
+/**
+ * The same layouts on every run, so CI is reproducible; `EXTRACTION_PROPERTY_SEED=random` (or
+ * another number) searches new ones — 10,000 random layouts passed on 2026-12-07. A failing
+ * layout found that way goes into FOUND_BEFORE.
+ */
+const SEED = process.env.EXTRACTION_PROPERTY_SEED === 'random' ? undefined : Number(process.env.EXTRACTION_PROPERTY_SEED ?? 14)
 
 /** Stretches of days as real sites have them. */
 const stretch = fc.oneof(
@@ -52,6 +58,20 @@ const scenario: fc.Arbitrary<Scenario> = fc.array(stretch, { minLength: 1, maxLe
     change: fc.option(fc.record({ afterRequests: fc.integer({ min: 1, max: 40 }), addDeals: fc.integer({ min: 1, max: 12_000 }) }), { nil: undefined }),
   }))
   .map((s) => ({ ...s, from: Math.min(s.from, s.to), to: Math.max(s.from, s.to) }))
+
+/** Layouts a run of this property once failed on, kept so that they are tried every time. */
+const FOUND_BEFORE: readonly Scenario[] = [
+  // A stale ledger of zeros put a whole cut window's count on the one day it believed busy.
+  {
+    counts: [...Array<number>(14).fill(1428), 49_864, 16_581, 242, 481, 720], from: 0, to: 15, dateToInclusive: true, emptyPageTotal: 0,
+    ledger: [0, 0, 0, 0, 0, 501, 8, 919, 656, 10, 589, 2318, 0, 0, 0, 1, 0, 0, 0], change: undefined,
+  },
+  // Deals created while a window paged tore it; the cut around it left a lone day that read its day after for nothing.
+  {
+    counts: [...Array<number>(7).fill(3000), ...Array<number>(7).fill(2775), 8873], from: 0, to: 13, dateToInclusive: true, emptyPageTotal: 0,
+    ledger: [0, 2258, 2743, 781, 1210, 11, 10, 0, 899, 861, 400, 829, 0, 0, 0], change: { afterRequests: 9, addDeals: 6451 },
+  },
+]
 
 interface Outcome {
   readonly summary: SyncSummary
@@ -120,7 +140,7 @@ describe('extraction over random day layouts', () => {
         expect(outcome.wrongDays).toEqual([])
         expect(outcome.requests).toBeLessThanOrEqual(requestBound(outcome))
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, examples: FOUND_BEFORE.map((found) => [found]), ...(SEED === undefined ? {} : { seed: SEED }) },
     )
   }, 600_000)
 

@@ -172,9 +172,12 @@ export class WindowPlanner {
         const estimate = this.estimate(candidate) ?? this.density ?? 0
         if (records + estimate > this.targetRecords && taken >= this.minimumDays) {
           // A day left alone is asked as two days, and dateTo may then read the one after it for
-          // nothing: the last day of a run of planned days joins the window while it still fits.
+          // nothing: the last day of a run of planned days joins the window while it still fits,
+          // and always once dateTo is known to include its day, since the window's own request,
+          // asked with the day after it, then reads that day whole anyway.
           const lastOfRun = this.queue[taken + 1] !== addDays(candidate, 1)
-          if (!lastOfRun || records + estimate > this.maxRecords) break
+          const fits = this.minimumDays === 2 || records + estimate <= this.maxRecords
+          if (!lastOfRun || !fits) break
         }
         records += estimate
       }
@@ -231,8 +234,9 @@ export class WindowPlanner {
   /**
    * The day's share of the latest cut window's first page that covered it:
    * the deals it reported, less those this run has since read on days it
-   * covered, shared out over its unread days in proportion to their beliefs
-   * (evenly when those add up to nothing).
+   * covered, shared out over its unread days: half in proportion to their
+   * beliefs, half evenly (a stale ledger's zeros must not put a whole first
+   * page on the one day it believed busy), all evenly when nothing was believed.
    */
   private observedShare(day: Day): number | undefined {
     const observation = this.observations.findLast(({ range }) => range.dateFrom <= day && day <= range.dateTo)
@@ -244,9 +248,8 @@ export class WindowPlanner {
       if (read === undefined) unread.push(each)
       else remaining -= read
     }
-    const beliefs = unread.map((each) => this.belief(each) ?? 0)
-    const believed = beliefs.reduce((sum, belief) => sum + belief, 0)
-    const share = believed > 0 ? (this.belief(day) ?? 0) / believed : 1 / unread.length
+    const believed = unread.reduce((sum, each) => sum + (this.belief(each) ?? 0), 0)
+    const share = believed > 0 ? ((this.belief(day) ?? 0) + believed / unread.length) / (2 * believed) : 1 / unread.length
     return Math.max(0, remaining) * share
   }
 
