@@ -31,7 +31,11 @@ const layerRules = LAYERS.flatMap((layer, index) =>
     const forbidden = [...LAYERS.slice(0, index).flat(), ...layer.filter((other) => other !== folder)]
     return {
       name: `layer-${folder}`,
-      comment: `pipelines/${folder}/ imports only its own files and ${LAYERS.slice(index + 1).flat().join(', ') || 'packages'}: move the shared code down a layer, or pass it in.`,
+      comment: `pipelines/${folder}/ imports only its own files and ${
+        LAYERS.slice(index + 1)
+          .flat()
+          .join(', ') || 'packages'
+      }: move the shared code down a layer, or pass it in.`,
       severity: 'error',
       from: { path: `^pipelines/${folder}/` },
       to: { path: forbidden.length > 0 ? folders(forbidden) : '^$' },
@@ -51,7 +55,8 @@ export default {
     },
     {
       name: 'simulator-loaded-lazily',
-      comment: 'The simulator and demo commands load simulator/ and demo/ with import() inside their action, so that no other command loads them.',
+      comment:
+        'The simulator and demo commands load simulator/ and demo/ with import() inside their action, so that no other command loads them.',
       severity: 'error',
       from: { path: LAZY_LOADERS },
       to: { path: '^(simulator|demo)/', dependencyTypesNot: ['dynamic-import'] },
@@ -80,7 +85,8 @@ export default {
     },
     {
       name: 'no-unresolvable',
-      comment: 'Every relative import resolves to a file (an import the checker cannot follow is an arrow it cannot check).',
+      comment:
+        'Every relative import resolves to a file (an import the checker cannot follow is an arrow it cannot check).',
       severity: 'error',
       from: {},
       to: { couldNotResolve: true },

@@ -12,7 +12,10 @@ const USER_HZ = 100
 export async function backendCpu(warehouse: Warehouse): Promise<Map<number, number>> {
   const cpu = new Map<number, number>()
   if (warehouse.engine !== 'postgres') return cpu
-  const backends = await executeSql<{ pid: number }>(warehouse.db, `select pid from pg_stat_activity where datname = current_database()`)
+  const backends = await executeSql<{ pid: number }>(
+    warehouse.db,
+    `select pid from pg_stat_activity where datname = current_database()`,
+  )
   for (const { pid } of backends) {
     const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
     // Fields after the command name: state is the 3rd, utime the 14th, stime the 15th.

@@ -41,7 +41,13 @@ import pg from 'pg'
 import { addDays } from '../pipelines/core/day.ts'
 import { loadWindow, recordWindowFailure } from '../pipelines/sources/calltouch-deals/load-window.ts'
 import { createRequestLimiter } from '../pipelines/http/request-limiter.ts'
-import { DEFAULT_LOAD_CONCURRENCY, DEFAULT_PAGE_BUDGET, syncSites, type SyncSummary, type WindowLoader } from '../pipelines/sources/calltouch-deals/sync-sites.ts'
+import {
+  DEFAULT_LOAD_CONCURRENCY,
+  DEFAULT_PAGE_BUDGET,
+  syncSites,
+  type SyncSummary,
+  type WindowLoader,
+} from '../pipelines/sources/calltouch-deals/sync-sites.ts'
 import type { WarehouseConfig } from '../pipelines/core/config.ts'
 import { silentLogger } from '../pipelines/core/logger.ts'
 import { DEFAULT_RUN_SETTINGS, type SiteConfig } from '../pipelines/sources/calltouch-deals/config.ts'
@@ -59,9 +65,16 @@ const TIME_ZONE = 'Europe/Moscow'
 const LAST_DAY = '2026-11-28'
 const ENGINES = ['postgres', 'pglite'] as const
 type BenchEngine = (typeof ENGINES)[number]
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const RAW_TABLES = ['raw.calltouch_orders'] as const
-const NORMALIZED_TABLES = ['calltouch.orders', 'calltouch.sources', 'calltouch.visits', 'calltouch.custom_fields', 'calltouch.tags'] as const
+const NORMALIZED_TABLES = [
+  'calltouch.orders',
+  'calltouch.sources',
+  'calltouch.visits',
+  'calltouch.custom_fields',
+  'calltouch.tags',
+] as const
 const TIME_BINARY = '/usr/bin/time'
 
 const { values: args } = parseArgs({
@@ -100,7 +113,13 @@ const pageBudget = Number(args['page-budget'])
 const days = Number(args.days)
 const firstDay = addDays(LAST_DAY, 1 - days)
 const dealsPerDay = Math.max(1, Math.round(targetDeals / days))
-const simulatorOptions: SimulatorOptions = { seed: 11, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay }], rateLimit: false, latencyMs: 0, latencyJitterMs: 0 }
+const simulatorOptions: SimulatorOptions = {
+  seed: 11,
+  sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay }],
+  rateLimit: false,
+  latencyMs: 0,
+  latencyJitterMs: 0,
+}
 
 interface RowsWritten {
   rawInserted: number
@@ -152,7 +171,9 @@ async function adminQuery<T extends pg.QueryResultRow>(text: string, database?: 
 /** n_tup_* of the raw and calltouch tables, once the bench database has no backend left (their statistics flushed on exit). */
 async function tupleCounters(database: string): Promise<RowsWritten> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const [row] = await adminQuery<{ n: number }>(`select count(*)::integer as n from pg_stat_activity where datname = '${database}'`)
+    const [row] = await adminQuery<{ n: number }>(
+      `select count(*)::integer as n from pg_stat_activity where datname = '${database}'`,
+    )
     if (row?.n === 0) break
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -161,7 +182,8 @@ async function tupleCounters(database: string): Promise<RowsWritten> {
        from pg_stat_user_tables where schemaname in ('raw', 'calltouch') group by schemaname`,
     database,
   )
-  const of = (schema: string, field: 'ins' | 'upd' | 'del'): number => Number(rows.find((row) => row.schemaname === schema)?.[field] ?? 0)
+  const of = (schema: string, field: 'ins' | 'upd' | 'del'): number =>
+    Number(rows.find((row) => row.schemaname === schema)?.[field] ?? 0)
   return {
     rawInserted: of('raw', 'ins'),
     rawUpdated: of('raw', 'upd'),
@@ -189,7 +211,12 @@ async function countRows(warehouse: Warehouse, tables: readonly string[], xid?: 
 }
 
 /** One `backfill` as the command runs it, with loadWindow timed. */
-async function backfillPass(name: string, config: WarehouseConfig, simulatorUrl: string, database: string | undefined): Promise<PassResult> {
+async function backfillPass(
+  name: string,
+  config: WarehouseConfig,
+  simulatorUrl: string,
+  database: string | undefined,
+): Promise<PassResult> {
   const statsBefore = database === undefined ? undefined : await tupleCounters(database)
   const started = performance.now()
   const processBefore = process.cpuUsage()
@@ -214,7 +241,12 @@ async function backfillPass(name: string, config: WarehouseConfig, simulatorUrl:
     }
     const summary = await withRunLock(warehouse, async () => {
       const { db } = warehouse
-      const runId = await startRun(db, 'backfill', { sites: [SITE_ID], from: firstDay, to: LAST_DAY, bench: 'backfill-end-to-end' })
+      const runId = await startRun(db, 'backfill', {
+        sites: [SITE_ID],
+        from: firstDay,
+        to: LAST_DAY,
+        bench: 'backfill-end-to-end',
+      })
       const limiter = createRequestLimiter({ requestsPerSecond: DEFAULT_RUN_SETTINGS.requestsPerSecond })
       const site: SiteConfig = { siteId: SITE_ID, token: TOKEN, timeZone: TIME_ZONE, startDate: firstDay }
       try {
@@ -233,7 +265,11 @@ async function backfillPass(name: string, config: WarehouseConfig, simulatorUrl:
           pageBudget,
         })
         const { failures, ...counters } = run
-        await finishRun(db, runId, { status: run.windowsFailed === 0 ? 'succeeded' : 'partial', counters: { ...counters, durationMs: Math.round(performance.now() - started) }, error: failures[0]?.error ?? null })
+        await finishRun(db, runId, {
+          status: run.windowsFailed === 0 ? 'succeeded' : 'partial',
+          counters: { ...counters, durationMs: Math.round(performance.now() - started) },
+          error: failures[0]?.error ?? null,
+        })
         return run
       } finally {
         await limiter.stop()
@@ -256,8 +292,17 @@ async function backfillPass(name: string, config: WarehouseConfig, simulatorUrl:
   }
   const seconds = (performance.now() - started) / 1000
   const processCpu = process.cpuUsage(processBefore)
-  const statRows = database === undefined || statsBefore === undefined ? undefined : difference(await tupleCounters(database), statsBefore)
-  return { ...result, seconds, processCpuSeconds: (processCpu.user + processCpu.system) / 1e6, statRows, maxRssMb: process.resourceUsage().maxRSS / 1024 }
+  const statRows =
+    database === undefined || statsBefore === undefined
+      ? undefined
+      : difference(await tupleCounters(database), statsBefore)
+  return {
+    ...result,
+    seconds,
+    processCpuSeconds: (processCpu.user + processCpu.system) / 1e6,
+    statRows,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  }
 }
 
 /** Both passes of one engine, in this process (the one whose RSS is measured). */
@@ -288,27 +333,70 @@ async function runEngine(engine: BenchEngine, simulatorUrl: string): Promise<Eng
 }
 
 function startSimulatorChild(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', '--deals', String(targetDeals), '--days', String(days)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--serve',
+      '--deals',
+      String(targetDeals),
+      '--days',
+      String(days),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  )
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the simulator exited with ${code} before serving`)))
-    child.stdout.once('data', (chunk: Buffer) => resolve({ url: chunk.toString().trim(), stop: () => child.stdin.end() }))
+    child.stdout.once('data', (chunk: Buffer) =>
+      resolve({ url: chunk.toString().trim(), stop: () => child.stdin.end() }),
+    )
   })
 }
 
 /** The flags `npx calltouch-etl` gives node (its shebang: the heap cap), so the work process runs as the command does. */
-const COMMAND_NODE_FLAGS = (/^#!\/usr\/bin\/env -S node (.+)$/m.exec(readFileSync(new URL('../bin/calltouch-etl.js', import.meta.url), 'utf8'))?.[1] ?? '').split(' ').filter(Boolean)
+const COMMAND_NODE_FLAGS = (
+  /^#!\/usr\/bin\/env -S node (.+)$/m.exec(
+    readFileSync(new URL('../bin/calltouch-etl.js', import.meta.url), 'utf8'),
+  )?.[1] ?? ''
+)
+  .split(' ')
+  .filter(Boolean)
 
 /** Runs one engine in a child process (under /usr/bin/time -v when present) against a fresh simulator. */
 async function runEngineChild(engine: BenchEngine): Promise<EngineResult> {
   const simulator = await startSimulatorChild()
   try {
-    const command = [process.execPath, ...COMMAND_NODE_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--url', simulator.url, '--deals', String(targetDeals), '--days', String(days), '--load-concurrency', String(loadConcurrency), '--page-budget', String(pageBudget)]
+    const command = [
+      process.execPath,
+      ...COMMAND_NODE_FLAGS,
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--engine',
+      engine,
+      '--url',
+      simulator.url,
+      '--deals',
+      String(targetDeals),
+      '--days',
+      String(days),
+      '--load-concurrency',
+      String(loadConcurrency),
+      '--page-budget',
+      String(pageBudget),
+    ]
     const timed = existsSync(TIME_BINARY)
-    const child = spawn(timed ? TIME_BINARY : (command[0] as string), timed ? ['-v', ...command] : command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(timed ? TIME_BINARY : (command[0] as string), timed ? ['-v', ...command] : command.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString('utf8') })
-    child.stderr.on('data', (chunk: Buffer) => { err += chunk.toString('utf8') })
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8')
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString('utf8')
+    })
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
     if (code !== 0) throw new Error(`${engine} run exited with ${code}:\n${err}`)
     const result = JSON.parse(out.trim().split('\n').at(-1) ?? '') as EngineResult
@@ -321,35 +409,55 @@ async function runEngineChild(engine: BenchEngine): Promise<EngineResult> {
 
 function print(results: readonly EngineResult[]): void {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  console.log(`Backfill end to end: one site, ${days} days, simulator mean ${dealsPerDay} deals a day (${firstDay}..${LAST_DAY}), simulator rate limit and latency off, product limiter at ${DEFAULT_RUN_SETTINGS.requestsPerSecond} requests/s, ${loadConcurrency} load lane(s), page budget ${pageBudget}`)
-  console.log(`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z, load average at the end ${os.loadavg().map((load) => load.toFixed(1)).join(', ')}`)
+  console.log(
+    `Backfill end to end: one site, ${days} days, simulator mean ${dealsPerDay} deals a day (${firstDay}..${LAST_DAY}), simulator rate limit and latency off, product limiter at ${DEFAULT_RUN_SETTINGS.requestsPerSecond} requests/s, ${loadConcurrency} load lane(s), page budget ${pageBudget}`,
+  )
+  console.log(
+    `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z, load average at the end ${os
+      .loadavg()
+      .map((load) => load.toFixed(1))
+      .join(', ')}`,
+  )
   console.log('')
-  console.log('| engine | pass | deals seen | requests | minimum Σ ceil(deals/1000) | windows | issue 7 limit (1.1 × minimum + windows) | requests / minimum | req/s | wall s | deals/s end to end | load s (summed over lanes) | deals/s land + normalize | CPU s (Node + PG backends) | raw rows written (ins/upd/del) | normalized rows written (ins/upd/del) | rows with xmin of pass (raw / normalized) | peak pages held | peak RSS MB |')
+  console.log(
+    '| engine | pass | deals seen | requests | minimum Σ ceil(deals/1000) | windows | issue 7 limit (1.1 × minimum + windows) | requests / minimum | req/s | wall s | deals/s end to end | load s (summed over lanes) | deals/s land + normalize | CPU s (Node + PG backends) | raw rows written (ins/upd/del) | normalized rows written (ins/upd/del) | rows with xmin of pass (raw / normalized) | peak pages held | peak RSS MB |',
+  )
   console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
   for (const result of results) {
     for (const pass of result.passes) {
       const stat = pass.statRows
       const raw = stat === undefined ? 'n/a' : `${stat.rawInserted}/${stat.rawUpdated}/${stat.rawDeleted}`
-      const normalized = stat === undefined ? 'n/a' : `${stat.normalizedInserted}/${stat.normalizedUpdated}/${stat.normalizedDeleted}`
+      const normalized =
+        stat === undefined ? 'n/a' : `${stat.normalizedInserted}/${stat.normalizedUpdated}/${stat.normalizedDeleted}`
       const rss = result.timeMaxRssMb ?? pass.maxRssMb
       const minimum = Math.ceil(pass.summary.seen / 1000)
       const limit = Math.floor(1.1 * minimum + pass.summary.windows)
-      console.log(`| ${result.engine} | ${pass.name} | ${pass.summary.seen} | ${pass.summary.requests} | ${minimum} | ${pass.summary.windows} | ${limit}${pass.summary.requests <= limit ? ' (met)' : ' (MISSED)'} | ${(pass.summary.requests / minimum).toFixed(2)} | ${(pass.summary.requests / pass.seconds).toFixed(2)} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.summary.seen / pass.seconds)} | ${pass.loadSeconds.toFixed(1)} | ${Math.round(pass.summary.seen / pass.loadSeconds)} | ${pass.processCpuSeconds.toFixed(1)} + ${pass.serverCpuSeconds.toFixed(1)} | ${raw} | ${normalized} | ${pass.xminRaw} / ${pass.xminNormalized} | ${pass.summary.peakPagesHeld} | ${Math.round(pass.maxRssMb)}${result.timeMaxRssMb === undefined ? '' : ` (time -v, whole run: ${Math.round(rss)})`} |`)
+      console.log(
+        `| ${result.engine} | ${pass.name} | ${pass.summary.seen} | ${pass.summary.requests} | ${minimum} | ${pass.summary.windows} | ${limit}${pass.summary.requests <= limit ? ' (met)' : ' (MISSED)'} | ${(pass.summary.requests / minimum).toFixed(2)} | ${(pass.summary.requests / pass.seconds).toFixed(2)} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.summary.seen / pass.seconds)} | ${pass.loadSeconds.toFixed(1)} | ${Math.round(pass.summary.seen / pass.loadSeconds)} | ${pass.processCpuSeconds.toFixed(1)} + ${pass.serverCpuSeconds.toFixed(1)} | ${raw} | ${normalized} | ${pass.xminRaw} / ${pass.xminNormalized} | ${pass.summary.peakPagesHeld} | ${Math.round(pass.maxRssMb)}${result.timeMaxRssMb === undefined ? '' : ` (time -v, whole run: ${Math.round(rss)})`} |`,
+      )
       if (pass.summary.failures > 0) console.log(`  ${pass.summary.failures} window(s) failed in this pass`)
     }
   }
   console.log('')
-  console.log('Targets: peak RSS < 300 MB for 1,000,000 deals (PostgreSQL); requests ≤ the issue 7 limit; land + normalize ≥ 20,000 deals/s (PostgreSQL); the unchanged backfill writes 0 raw and 0 normalized rows. End to end cannot pass 5 requests/s × 1,000 deals = 5,000 deals/s.')
-  console.log(`Reproduce: npx tsx bench/backfill-end-to-end.ts --deals ${targetDeals} --days ${days}${args.engine ? ` --engine ${args.engine}` : ''} --load-concurrency ${loadConcurrency} --page-budget ${pageBudget}`)
+  console.log(
+    'Targets: peak RSS < 300 MB for 1,000,000 deals (PostgreSQL); requests ≤ the issue 7 limit; land + normalize ≥ 20,000 deals/s (PostgreSQL); the unchanged backfill writes 0 raw and 0 normalized rows. End to end cannot pass 5 requests/s × 1,000 deals = 5,000 deals/s.',
+  )
+  console.log(
+    `Reproduce: npx tsx bench/backfill-end-to-end.ts --deals ${targetDeals} --days ${days}${args.engine ? ` --engine ${args.engine}` : ''} --load-concurrency ${loadConcurrency} --page-budget ${pageBudget}`,
+  )
 }
 
 async function main(): Promise<void> {
-  if (!Number.isSafeInteger(targetDeals) || targetDeals < 1) throw new Error(`--deals must be a positive integer, got ${args.deals}`)
+  if (!Number.isSafeInteger(targetDeals) || targetDeals < 1)
+    throw new Error(`--deals must be a positive integer, got ${args.deals}`)
   if (!Number.isSafeInteger(days) || days < 2) throw new Error(`--days must be an integer above 1, got ${args.days}`)
-  if (!Number.isSafeInteger(loadConcurrency) || loadConcurrency < 1) throw new Error(`--load-concurrency must be a positive integer, got ${args['load-concurrency']}`)
-  if (!Number.isSafeInteger(pageBudget) || pageBudget < 1) throw new Error(`--page-budget must be a positive integer, got ${args['page-budget']}`)
+  if (!Number.isSafeInteger(loadConcurrency) || loadConcurrency < 1)
+    throw new Error(`--load-concurrency must be a positive integer, got ${args['load-concurrency']}`)
+  if (!Number.isSafeInteger(pageBudget) || pageBudget < 1)
+    throw new Error(`--page-budget must be a positive integer, got ${args['page-budget']}`)
   const engine = args.engine
-  if (engine !== undefined && !ENGINES.includes(engine as BenchEngine)) throw new Error(`--engine must be postgres or pglite, got ${engine}`)
+  if (engine !== undefined && !ENGINES.includes(engine as BenchEngine))
+    throw new Error(`--engine must be postgres or pglite, got ${engine}`)
   if (args.serve) {
     const { startSimulator } = await import('../simulator/index.ts')
     const sim = await startSimulator({ ...simulatorOptions, port: 0 })

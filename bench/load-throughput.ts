@@ -47,8 +47,16 @@ const PAGE_LIMIT = 1000
 const DAY_MS = 86_400_000
 const ENGINES = ['postgres', 'pglite'] as const
 type BenchEngine = (typeof ENGINES)[number]
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const WRITTEN_TABLES = ['raw.calltouch_orders', 'calltouch.orders', 'calltouch.sources', 'calltouch.visits', 'calltouch.custom_fields', 'calltouch.tags'] as const
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const WRITTEN_TABLES = [
+  'raw.calltouch_orders',
+  'calltouch.orders',
+  'calltouch.sources',
+  'calltouch.visits',
+  'calltouch.custom_fields',
+  'calltouch.tags',
+] as const
 
 const { values: args } = parseArgs({
   options: {
@@ -75,12 +83,33 @@ interface Pass {
   changed: number
   rowsWritten: number
 }
-interface EngineResult { engine: BenchEngine; windows: number; deals: number; passes: Pass[]; peakRssMb: number; server: string; firstLoadSteps: Step[] }
+interface EngineResult {
+  engine: BenchEngine
+  windows: number
+  deals: number
+  passes: Pass[]
+  peakRssMb: number
+  server: string
+  firstLoadSteps: Step[]
+}
 /** One statement of the load, summed over the first load's windows. */
-interface Step { statement: string; calls: number; seconds: number }
+interface Step {
+  statement: string
+  calls: number
+  seconds: number
+}
 
-interface BenchWindow { firstDay: string; lastDay: string; file: string }
-interface Corpus { dir: string; windows: BenchWindow[]; deals: number; timeZone: string }
+interface BenchWindow {
+  firstDay: string
+  lastDay: string
+  file: string
+}
+interface Corpus {
+  dir: string
+  windows: BenchWindow[]
+  deals: number
+  timeZone: string
+}
 
 const isoDay = (dayNumber: number): string => new Date(dayNumber * DAY_MS).toISOString().slice(0, 10)
 
@@ -90,7 +119,9 @@ function pagesText(records: readonly string[]): string {
   const pages: string[] = []
   for (let page = 1; page <= pageTotal; page++) {
     const slice = records.slice((page - 1) * PAGE_LIMIT, page * PAGE_LIMIT)
-    pages.push(`{"page":${page},"pageTotal":${pageTotal},"pageSize":${PAGE_LIMIT},"recordsTotal":${records.length},"records":[${slice.join(',')}]}`)
+    pages.push(
+      `{"page":${page},"pageTotal":${pageTotal},"pageSize":${PAGE_LIMIT},"recordsTotal":${records.length},"records":[${slice.join(',')}]}`,
+    )
   }
   // JSON text holds no raw line break, so a line is a page.
   return pages.join('\n')
@@ -101,7 +132,9 @@ function pagesText(records: readonly string[]): string {
  * targetDeals in all, each window's pages written to a file.
  */
 async function writeCorpus(): Promise<Corpus> {
-  const options = resolveSimulatorOptions({ sites: [{ siteId: SITE_ID, token: 'bench-token', dealsPerDay: DEALS_PER_DAY, historyStart: '2015-01-01' }] })
+  const options = resolveSimulatorOptions({
+    sites: [{ siteId: SITE_ID, token: 'bench-token', dealsPerDay: DEALS_PER_DAY, historyStart: '2015-01-01' }],
+  })
   const site = new SimulatedSite(options.seed, options.sites[0]!, options.timeZone)
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'calltouch-etl-bench-pages-'))
   const lastDay = Math.floor(options.nowMs / DAY_MS) - 1
@@ -112,7 +145,8 @@ async function writeCorpus(): Promise<Corpus> {
   let windowFirst = lastDay - dayCount + 1
   for (let day = windowFirst; deals + records.length < targetDeals || records.length > 0; day++) {
     if (day <= lastDay && deals + records.length < targetDeals) {
-      for (const record of collectDeals(site, isoDay(day), isoDay(day), options.nowMs)) records.push(serializeDealRecord(record, true))
+      for (const record of collectDeals(site, isoDay(day), isoDay(day), options.nowMs))
+        records.push(serializeDealRecord(record, true))
     }
     if (records.length >= WINDOW_RECORDS || deals + records.length >= targetDeals || day >= lastDay) {
       const file = path.join(dir, `${windows.length}.jsonl`)
@@ -141,7 +175,11 @@ function pageBytes(file: Buffer): Buffer[] {
 async function rowsWrittenSince(warehouse: Warehouse, xid: string): Promise<number> {
   let total = 0
   for (const table of WRITTEN_TABLES) {
-    const [row] = await executeSql<{ n: number }>(warehouse.db, `select count(*)::integer as n from ${table} where xmin::text::bigint >= $1::bigint`, [xid])
+    const [row] = await executeSql<{ n: number }>(
+      warehouse.db,
+      `select count(*)::integer as n from ${table} where xmin::text::bigint >= $1::bigint`,
+      [xid],
+    )
     total += row?.n ?? 0
   }
   return total
@@ -152,7 +190,10 @@ async function currentXid(warehouse: Warehouse): Promise<string> {
   return row?.xid ?? '0'
 }
 
-async function openBenchWarehouse(engine: BenchEngine, options: WarehouseOptions): Promise<{ warehouse: Warehouse; drop: () => Promise<void> }> {
+async function openBenchWarehouse(
+  engine: BenchEngine,
+  options: WarehouseOptions,
+): Promise<{ warehouse: Warehouse; drop: () => Promise<void> }> {
   let config: WarehouseConfig
   let drop: () => Promise<void>
   if (engine === 'postgres') {
@@ -183,8 +224,11 @@ async function openBenchWarehouse(engine: BenchEngine, options: WarehouseOptions
 
 /** The server's version and the settings that bound a bulk load, for the record. */
 async function serverSettings(warehouse: Warehouse): Promise<string> {
-  const [row] = await executeSql<{ line: string }>(warehouse.db, `select 'PostgreSQL ' || current_setting('server_version') || ', shared_buffers ' || current_setting('shared_buffers')
-    || ', max_wal_size ' || current_setting('max_wal_size') || ', synchronous_commit ' || current_setting('synchronous_commit') as line`)
+  const [row] = await executeSql<{ line: string }>(
+    warehouse.db,
+    `select 'PostgreSQL ' || current_setting('server_version') || ', shared_buffers ' || current_setting('shared_buffers')
+    || ', max_wal_size ' || current_setting('max_wal_size') || ', synchronous_commit ' || current_setting('synchronous_commit') as line`,
+  )
   return `${warehouse.engine === 'pglite' ? 'PGlite (embedded): ' : ''}${row?.line ?? ''}`
 }
 
@@ -228,7 +272,14 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
           const pages = pageBytes(readFileSync(window.file))
           const reading = process.cpuUsage(readingBefore)
           readingCpuMicros += reading.user + reading.system
-          const result = await loadWindow(warehouse.db, { runId, siteId: SITE_ID, timeZone: corpus.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages })
+          const result = await loadWindow(warehouse.db, {
+            runId,
+            siteId: SITE_ID,
+            timeZone: corpus.timeZone,
+            firstDay: window.firstDay,
+            lastDay: window.lastDay,
+            pages,
+          })
           landed += result.landed
           changed += result.changed
         }
@@ -238,17 +289,34 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
       collecting = false
       const cpu = process.cpuUsage(cpuBefore)
       const seconds = (performance.now() - started) / 1000
-      const machineCpuSeconds = await machineBusySeconds() - machineBefore - readingCpuMicros / 1e6
+      const machineCpuSeconds = (await machineBusySeconds()) - machineBefore - readingCpuMicros / 1e6
       const processCpuMicros = cpu.user + cpu.system - readingCpuMicros
       let cpuSeconds = processCpuMicros / 1e6
       cpuSeconds += backendCpuSince(serverBefore, await backendCpu(warehouse))
-      return { name, seconds, cpuSeconds, machineCpuSeconds, deals: corpus.deals, landed, changed, rowsWritten: await rowsWrittenSince(warehouse, xid) }
+      return {
+        name,
+        seconds,
+        cpuSeconds,
+        machineCpuSeconds,
+        deals: corpus.deals,
+        landed,
+        changed,
+        rowsWritten: await rowsWrittenSince(warehouse, xid),
+      }
     }
     const passes = [await pass('first load', true), await pass('unchanged reload')]
     // The next night: last_seen_at is older than its resolution, so the re-read moves it on.
     await executeSql(warehouse.db, `update calltouch.orders set last_seen_at = last_seen_at - interval '1 day'`)
     passes.push(await pass('unchanged reload, next night'))
-    return { engine, windows: corpus.windows.length, deals: corpus.deals, passes, peakRssMb: process.resourceUsage().maxRSS / 1024, server: await serverSettings(warehouse), firstLoadSteps: [...steps.values()] }
+    return {
+      engine,
+      windows: corpus.windows.length,
+      deals: corpus.deals,
+      passes,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      server: await serverSettings(warehouse),
+      firstLoadSteps: [...steps.values()],
+    }
   } finally {
     await warehouse.close()
     await drop()
@@ -256,32 +324,66 @@ async function runEngine(engine: BenchEngine, corpus: Corpus): Promise<EngineRes
 }
 
 function runChild(engine: BenchEngine, corpusFile: string): Promise<EngineResult> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--engine', engine, '--lanes', String(lanes), '--corpus', corpusFile], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--engine',
+      engine,
+      '--lanes',
+      String(lanes),
+      '--corpus',
+      corpusFile,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   let out = ''
-  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString('utf8') })
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8')
+  })
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as EngineResult) : reject(new Error(`${engine} run exited with ${code}`))))
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as EngineResult)
+        : reject(new Error(`${engine} run exited with ${code}`)),
+    )
   })
 }
 
 function print(results: readonly EngineResult[]): void {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  console.log(`Load throughput: land + normalize of ${results[0]?.deals ?? 0} simulated deals in windows of ~${WINDOW_RECORDS} (${results[0]?.windows ?? 0} windows, pages of ${PAGE_LIMIT}), ${lanes} loading at once`)
-  console.log(`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`)
+  console.log(
+    `Load throughput: land + normalize of ${results[0]?.deals ?? 0} simulated deals in windows of ~${WINDOW_RECORDS} (${results[0]?.windows ?? 0} windows, pages of ${PAGE_LIMIT}), ${lanes} loading at once`,
+  )
+  console.log(
+    `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
+  )
   console.log('')
   for (const result of results) console.log(`Server (${result.engine}): ${result.server}`)
-  console.log(`Load average at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(', ')} (other work on the machine slows the wall clock, not the CPU time)`)
+  console.log(
+    `Load average at the end: ${os
+      .loadavg()
+      .map((load) => load.toFixed(1))
+      .join(', ')} (other work on the machine slows the wall clock, not the CPU time)`,
+  )
   console.log('')
-  console.log('| engine | pass | seconds | deals/s | CPU s | deals per CPU s | machine CPU s | µs of machine CPU a deal | landed | changed | rows written | peak RSS MB |')
+  console.log(
+    '| engine | pass | seconds | deals/s | CPU s | deals per CPU s | machine CPU s | µs of machine CPU a deal | landed | changed | rows written | peak RSS MB |',
+  )
   console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
   for (const result of results) {
     for (const pass of result.passes) {
-      console.log(`| ${result.engine} | ${pass.name} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.deals / pass.seconds)} | ${pass.cpuSeconds.toFixed(1)} | ${Math.round(pass.deals / pass.cpuSeconds)} | ${pass.machineCpuSeconds.toFixed(1)} | ${Math.round((pass.machineCpuSeconds * 1e6) / pass.deals)} | ${pass.landed} | ${pass.changed} | ${pass.rowsWritten} | ${Math.round(result.peakRssMb)} |`)
+      console.log(
+        `| ${result.engine} | ${pass.name} | ${pass.seconds.toFixed(1)} | ${Math.round(pass.deals / pass.seconds)} | ${pass.cpuSeconds.toFixed(1)} | ${Math.round(pass.deals / pass.cpuSeconds)} | ${pass.machineCpuSeconds.toFixed(1)} | ${Math.round((pass.machineCpuSeconds * 1e6) / pass.deals)} | ${pass.landed} | ${pass.changed} | ${pass.rowsWritten} | ${Math.round(result.peakRssMb)} |`,
+      )
     }
   }
   for (const result of results) printSteps(result)
   console.log('')
-  console.log(`Reproduce: npx tsx bench/load-throughput.ts${args.engine ? ` --engine ${args.engine}` : ''} --deals ${targetDeals} --lanes ${lanes}`)
+  console.log(
+    `Reproduce: npx tsx bench/load-throughput.ts${args.engine ? ` --engine ${args.engine}` : ''} --deals ${targetDeals} --lanes ${lanes}`,
+  )
 }
 
 /**
@@ -294,21 +396,30 @@ function printSteps(result: EngineResult): void {
   const total = steps.reduce((sum, step) => sum + step.seconds, 0)
   const microsPerDeal = (seconds: number): string => ((seconds * 1e6) / result.deals).toFixed(1)
   console.log('')
-  console.log(`Where the first load's time went (${result.engine}, ${lanes} at once): statement time summed over the windows`)
+  console.log(
+    `Where the first load's time went (${result.engine}, ${lanes} at once): statement time summed over the windows`,
+  )
   console.log('')
   console.log('| statement | calls | seconds | µs a deal | share |')
   console.log('|---|--:|--:|--:|--:|')
   for (const step of steps) {
-    console.log(`| ${step.statement} | ${step.calls} | ${step.seconds.toFixed(2)} | ${microsPerDeal(step.seconds)} | ${((step.seconds / total) * 100).toFixed(1)} % |`)
+    console.log(
+      `| ${step.statement} | ${step.calls} | ${step.seconds.toFixed(2)} | ${microsPerDeal(step.seconds)} | ${((step.seconds / total) * 100).toFixed(1)} % |`,
+    )
   }
-  console.log(`| all statements | ${steps.reduce((sum, step) => sum + step.calls, 0)} | ${total.toFixed(2)} | ${microsPerDeal(total)} | 100 % |`)
+  console.log(
+    `| all statements | ${steps.reduce((sum, step) => sum + step.calls, 0)} | ${total.toFixed(2)} | ${microsPerDeal(total)} | 100 % |`,
+  )
 }
 
 async function main(): Promise<void> {
-  if (!Number.isSafeInteger(targetDeals) || targetDeals < 1) throw new Error(`--deals must be a positive integer, got ${args.deals}`)
-  if (!Number.isSafeInteger(lanes) || lanes < 1) throw new Error(`--lanes must be a positive integer, got ${args.lanes}`)
+  if (!Number.isSafeInteger(targetDeals) || targetDeals < 1)
+    throw new Error(`--deals must be a positive integer, got ${args.deals}`)
+  if (!Number.isSafeInteger(lanes) || lanes < 1)
+    throw new Error(`--lanes must be a positive integer, got ${args.lanes}`)
   const engine = args.engine
-  if (engine !== undefined && !ENGINES.includes(engine as BenchEngine)) throw new Error(`--engine must be postgres or pglite, got ${engine}`)
+  if (engine !== undefined && !ENGINES.includes(engine as BenchEngine))
+    throw new Error(`--engine must be postgres or pglite, got ${engine}`)
   if (args.corpus !== undefined) {
     const corpus = JSON.parse(await fs.readFile(args.corpus, 'utf8')) as Corpus
     process.stdout.write(JSON.stringify(await runEngine(engine as BenchEngine, corpus)) + '\n')
@@ -319,7 +430,8 @@ async function main(): Promise<void> {
   try {
     const manifest = path.join(corpus.dir, 'corpus.json')
     await fs.writeFile(manifest, JSON.stringify(corpus))
-    for (const each of engine === undefined ? ENGINES : [engine as BenchEngine]) results.push(await runChild(each, manifest))
+    for (const each of engine === undefined ? ENGINES : [engine as BenchEngine])
+      results.push(await runChild(each, manifest))
   } finally {
     await fs.rm(corpus.dir, { recursive: true, force: true })
   }

@@ -60,68 +60,158 @@ if (args.has('--serve')) {
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', 'yes', '--days', String(DAYS), '--big', String(BIG)], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const url = await new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())))
-  const admin = async (path: string, method = 'GET'): Promise<SimulatorStats> => (await fetch(`${url}${path}`, { method })).json() as Promise<SimulatorStats>
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--serve',
+      'yes',
+      '--days',
+      String(DAYS),
+      '--big',
+      String(BIG),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  )
+  const url = await new Promise<string>((resolve) =>
+    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())),
+  )
+  const admin = async (path: string, method = 'GET'): Promise<SimulatorStats> =>
+    (await fetch(`${url}${path}`, { method })).json() as Promise<SimulatorStats>
   const expectedBySite = SITES.map((site) => expectedDeals(SIM_OPTIONS, site.siteId, FIRST_DAY, LAST_DAY).length)
   const minimum = expectedBySite.reduce((sum, records) => sum + Math.ceil(records / 1000), 0)
 
   const runs: [string, ExtractorRun & Measured][] = []
-  if (EXTRACTORS.includes('pipeline')) runs.push(['pipeline (windows, shared limiter)', await measure(admin, async (): Promise<ExtractorRun> => {
-    const limiter = recordingQueue(createRequestLimiter({ requestsPerSecond: 5 }))
-    const seen = new Map<number, number>()
-    const sites: SiteConfig[] = SITES.map((site) => ({ siteId: site.siteId, token: site.token, timeZone: 'Europe/Moscow', startDate: FIRST_DAY }))
-    const summary = await syncSites({
-      db: undefined as unknown as WarehouseDb,
-      runId: '0',
-      sites,
-      mode: { kind: 'backfill', from: FIRST_DAY, to: LAST_DAY },
-      baseUrl: url,
-      settings: DEFAULT_RUN_SETTINGS,
-      limiter,
-      loader: countingLoader(seen),
-      now: new Date(`${LAST_DAY}T20:00:00Z`),
-      logger: silentLogger(),
-      readLedger: async () => [],
-    })
-    await limiter.stop()
-    return { requests: summary.requests, windows: summary.windows, failed: summary.windowsFailed, seen: SITES.map((site) => seen.get(site.siteId) ?? 0) }
-  })])
-  await admin('/_sim/reset', 'POST')
-  if (EXTRACTORS.includes('naive')) runs.push(['naive day by day, sequential', await measure(admin, async (): Promise<ExtractorRun> => {
-    const seen = SITES.map(() => 0)
-    let requests = 0
-    for (const [index, site] of SITES.entries()) {
-      for (let day = FIRST_DAY; day <= LAST_DAY; day = addDays(day, 1)) {
-        for (let page = 1; ; page++) {
-          const query = new URLSearchParams({ clientApiId: site.token, dateFrom: ddmmyyyy(day), dateTo: ddmmyyyy(addDays(day, 1)), page: String(page), limit: '1000', withOrdersTags: 'true', withAllOrderOrigins: 'true' })
-          requests += 1
-          const body = (await (await fetch(`${url}/calls-service/RestAPI/${site.siteId}/orders-diary/orders?${query}`)).json()) as { pageTotal: number; records: { orderDate: string }[] }
-          seen[index] = (seen[index] ?? 0) + body.records.filter((record) => record.orderDate.startsWith(ddmmyyyy(day))).length
-          if (page >= body.pageTotal || body.records.length === 0) break
-          // Public clients sleep between calls to stay under 5 a second.
-          await new Promise((resolve) => setTimeout(resolve, 200))
+  if (EXTRACTORS.includes('pipeline'))
+    runs.push([
+      'pipeline (windows, shared limiter)',
+      await measure(admin, async (): Promise<ExtractorRun> => {
+        const limiter = recordingQueue(createRequestLimiter({ requestsPerSecond: 5 }))
+        const seen = new Map<number, number>()
+        const sites: SiteConfig[] = SITES.map((site) => ({
+          siteId: site.siteId,
+          token: site.token,
+          timeZone: 'Europe/Moscow',
+          startDate: FIRST_DAY,
+        }))
+        const summary = await syncSites({
+          db: undefined as unknown as WarehouseDb,
+          runId: '0',
+          sites,
+          mode: { kind: 'backfill', from: FIRST_DAY, to: LAST_DAY },
+          baseUrl: url,
+          settings: DEFAULT_RUN_SETTINGS,
+          limiter,
+          loader: countingLoader(seen),
+          now: new Date(`${LAST_DAY}T20:00:00Z`),
+          logger: silentLogger(),
+          readLedger: async () => [],
+        })
+        await limiter.stop()
+        return {
+          requests: summary.requests,
+          windows: summary.windows,
+          failed: summary.windowsFailed,
+          seen: SITES.map((site) => seen.get(site.siteId) ?? 0),
         }
-        await new Promise((resolve) => setTimeout(resolve, 200))
-      }
-    }
-    return { requests, windows: SITES.length * DAYS, failed: 0, seen }
-  })])
+      }),
+    ])
+  await admin('/_sim/reset', 'POST')
+  if (EXTRACTORS.includes('naive'))
+    runs.push([
+      'naive day by day, sequential',
+      await measure(admin, async (): Promise<ExtractorRun> => {
+        const seen = SITES.map(() => 0)
+        let requests = 0
+        for (const [index, site] of SITES.entries()) {
+          for (let day = FIRST_DAY; day <= LAST_DAY; day = addDays(day, 1)) {
+            for (let page = 1; ; page++) {
+              const query = new URLSearchParams({
+                clientApiId: site.token,
+                dateFrom: ddmmyyyy(day),
+                dateTo: ddmmyyyy(addDays(day, 1)),
+                page: String(page),
+                limit: '1000',
+                withOrdersTags: 'true',
+                withAllOrderOrigins: 'true',
+              })
+              requests += 1
+              const body = (await (
+                await fetch(`${url}/calls-service/RestAPI/${site.siteId}/orders-diary/orders?${query.toString()}`)
+              ).json()) as { pageTotal: number; records: { orderDate: string }[] }
+              seen[index] =
+                (seen[index] ?? 0) + body.records.filter((record) => record.orderDate.startsWith(ddmmyyyy(day))).length
+              if (page >= body.pageTotal || body.records.length === 0) break
+              // Public clients sleep between calls to stay under 5 a second.
+              await new Promise((resolve) => setTimeout(resolve, 200))
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200))
+          }
+        }
+        return { requests, windows: SITES.length * DAYS, failed: 0, seen }
+      }),
+    ])
   child.stdin.end()
 
-  const table = new Table({ head: ['extractor', 'requests', 'minimum Σceil(records/1000)', 'requests / minimum', 'windows', 'req/s', '429s', 'max arrived in any 1 s (simulator)', 'max sent in any 1 s (client)', 'wall s', 's lost: nothing queued', 's lost: queued, sent late', 'deals = simulator'] })
+  const table = new Table({
+    head: [
+      'extractor',
+      'requests',
+      'minimum Σceil(records/1000)',
+      'requests / minimum',
+      'windows',
+      'req/s',
+      '429s',
+      'max arrived in any 1 s (simulator)',
+      'max sent in any 1 s (client)',
+      'wall s',
+      's lost: nothing queued',
+      's lost: queued, sent late',
+      'deals = simulator',
+    ],
+  })
   for (const [name, run] of runs) {
-    table.push([name, run.requests, minimum, (run.requests / minimum).toFixed(2), run.windows, (run.requests / run.seconds).toFixed(2), run.stats.rejected429, run.stats.maxRequestsInAnySecond, run.maxSentInAnySecond, run.seconds.toFixed(1), run.starvedSeconds?.toFixed(1) ?? 'n/a', run.lateSeconds?.toFixed(1) ?? 'n/a', String(run.seen.every((count, i) => count === expectedBySite[i]))])
+    table.push([
+      name,
+      run.requests,
+      minimum,
+      (run.requests / minimum).toFixed(2),
+      run.windows,
+      (run.requests / run.seconds).toFixed(2),
+      run.stats.rejected429,
+      run.stats.maxRequestsInAnySecond,
+      run.maxSentInAnySecond,
+      run.seconds.toFixed(1),
+      run.starvedSeconds?.toFixed(1) ?? 'n/a',
+      run.lateSeconds?.toFixed(1) ?? 'n/a',
+      String(run.seen.every((count, i) => count === expectedBySite[i])),
+    ])
   }
-  process.stdout.write(`Request efficiency: ${SITES.length} sites × ${DAYS} days (${expectedBySite.join(' + ')} deals), latency 250 ± 100 ms, rate limit on\n${table.toString()}\n`)
+  process.stdout.write(
+    `Request efficiency: ${SITES.length} sites × ${DAYS} days (${expectedBySite.join(' + ')} deals), latency 250 ± 100 ms, rate limit on\n${table.toString()}\n`,
+  )
   const pipelineWindows = runs.find(([name]) => name.startsWith('pipeline'))?.[1].windows
-  process.stdout.write(`Target: requests ≤ 1.1 × minimum + 1 per window${pipelineWindows === undefined ? '' : ` (= ${Math.floor(1.1 * minimum + pipelineWindows)})`}, ≥ 4.5 req/s, no 429, ≤ 5 in any second.\n`)
-  process.stdout.write(`Load average at the end: ${os.loadavg().map((load) => load.toFixed(1)).join(', ')}\n`)
-  process.stdout.write(`Reproduce: npx tsx bench/request-efficiency.ts --days ${DAYS} --big ${BIG}${args.has('--extractors') ? ` --extractors ${EXTRACTORS.join(',')}` : ''}\n`)
+  process.stdout.write(
+    `Target: requests ≤ 1.1 × minimum + 1 per window${pipelineWindows === undefined ? '' : ` (= ${Math.floor(1.1 * minimum + pipelineWindows)})`}, ≥ 4.5 req/s, no 429, ≤ 5 in any second.\n`,
+  )
+  process.stdout.write(
+    `Load average at the end: ${os
+      .loadavg()
+      .map((load) => load.toFixed(1))
+      .join(', ')}\n`,
+  )
+  process.stdout.write(
+    `Reproduce: npx tsx bench/request-efficiency.ts --days ${DAYS} --big ${BIG}${args.has('--extractors') ? ` --extractors ${EXTRACTORS.join(',')}` : ''}\n`,
+  )
 }
 
-interface ExtractorRun { requests: number; windows: number; failed: number; seen: number[] }
-
+interface ExtractorRun {
+  requests: number
+  windows: number
+  failed: number
+  seen: number[]
+}
 
 function recordingQueue(limiter: RequestLimiter): RequestLimiter {
   return {
@@ -148,7 +238,10 @@ interface Measured {
   lateSeconds: number | undefined
 }
 
-async function measure<T extends { requests: number }>(admin: (path: string, method?: string) => Promise<SimulatorStats>, run: () => Promise<T>): Promise<T & Measured> {
+async function measure<T extends { requests: number }>(
+  admin: (path: string, method?: string) => Promise<SimulatorStats>,
+  run: () => Promise<T>,
+): Promise<T & Measured> {
   // When each request's headers left this process: the client's own view of its rate.
   const sends: number[] = []
   const queuedAt: (number | undefined)[] = []
@@ -178,14 +271,25 @@ async function measure<T extends { requests: number }>(admin: (path: string, met
   let starvedMs = 0
   let lateMs = 0
   for (const [i, sentAt] of sends.entries()) {
-    const earliest = Math.max(started, (sends[i - 1] ?? started) + 200, (sends[i - 5] ?? started - RATE_WINDOW_MS) + RATE_WINDOW_MS)
+    const earliest = Math.max(
+      started,
+      (sends[i - 1] ?? started) + 200,
+      (sends[i - 5] ?? started - RATE_WINDOW_MS) + RATE_WINDOW_MS,
+    )
     const lost = Math.max(0, sentAt - earliest)
     const starved = Math.min(lost, Math.max(0, (queuedAt[i] ?? sentAt) - earliest))
     starvedMs += starved
     lateMs += lost - starved
   }
   const recorded = queuedAt.some((time) => time !== undefined)
-  return { ...result, seconds, stats: await admin('/_sim/stats'), maxSentInAnySecond, starvedSeconds: recorded ? starvedMs / 1000 : undefined, lateSeconds: recorded ? lateMs / 1000 : undefined }
+  return {
+    ...result,
+    seconds,
+    stats: await admin('/_sim/stats'),
+    maxSentInAnySecond,
+    starvedSeconds: recorded ? starvedMs / 1000 : undefined,
+    lateSeconds: recorded ? lateMs / 1000 : undefined,
+  }
 }
 
 /** Counts in-window deals per day as the load would, writing nothing. */
@@ -196,7 +300,9 @@ function countingLoader(seen: Map<number, number>): WindowLoader {
       for (let day = window.firstDay; day <= window.lastDay; day = addDays(day, 1)) recordsByDay[day] = 0
       const numbers = new Set<string>()
       for (const page of window.pages) {
-        for (const record of (JSON.parse(Buffer.from(page).toString('utf8')) as { records: { orderNumber: string; orderDate: string }[] }).records) {
+        for (const record of (
+          JSON.parse(Buffer.from(page).toString('utf8')) as { records: { orderNumber: string; orderDate: string }[] }
+        ).records) {
           const [d, m, y] = record.orderDate.slice(0, 10).split('/')
           const day = `${y}-${m}-${d}`
           if (day in recordsByDay && !numbers.has(record.orderNumber)) {
@@ -209,7 +315,9 @@ function countingLoader(seen: Map<number, number>): WindowLoader {
       return { seen: numbers.size, landed: 0, changed: 0, rejected: 0, removed: 0, recordsByDay }
     },
     async recordWindowFailure(_db, failure) {
-      process.stderr.write(`window failed: ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}\n`)
+      process.stderr.write(
+        `window failed: ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}\n`,
+      )
     },
   }
 }

@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 /** In the order issue 7 lists its figures; the simulator's own throughput first. */
-export const BENCHMARKS = ['simulator-throughput', 'request-efficiency', 'load-throughput', 'backfill-end-to-end', 'transform', 'spend-import'] as const
+export const BENCHMARKS = [
+  'simulator-throughput',
+  'request-efficiency',
+  'load-throughput',
+  'backfill-end-to-end',
+  'transform',
+  'spend-import',
+] as const
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } })
 const selected = args.only === undefined ? [...BENCHMARKS] : args.only.split(',').map((name) => name.trim())
@@ -26,7 +33,12 @@ if (unknown.length > 0) {
 const benchDir = path.dirname(fileURLToPath(import.meta.url))
 const outcomes: { name: string; code: number | null; seconds: number }[] = []
 for (const name of selected) {
-  process.stdout.write(`\n=== ${name} (load average ${os.loadavg().map((load) => load.toFixed(1)).join(', ')}) ===\n`)
+  process.stdout.write(
+    `\n=== ${name} (load average ${os
+      .loadavg()
+      .map((load) => load.toFixed(1))
+      .join(', ')}) ===\n`,
+  )
   const started = performance.now()
   const child = spawn(process.execPath, [...process.execArgv, path.join(benchDir, `${name}.ts`)], { stdio: 'inherit' })
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
@@ -34,5 +46,6 @@ for (const name of selected) {
 }
 
 process.stdout.write('\n| benchmark | exit code | wall s |\n|---|--:|--:|\n')
-for (const outcome of outcomes) process.stdout.write(`| ${outcome.name} | ${outcome.code ?? 'killed'} | ${outcome.seconds.toFixed(0)} |\n`)
+for (const outcome of outcomes)
+  process.stdout.write(`| ${outcome.name} | ${outcome.code ?? 'killed'} | ${outcome.seconds.toFixed(0)} |\n`)
 process.exit(outcomes.every((outcome) => outcome.code === 0) ? 0 : 1)

@@ -45,18 +45,30 @@ interface ServerUsage {
 
 async function serve(): Promise<void> {
   const { startSimulator } = await import('../simulator/index.ts')
-  const sim = await startSimulator({ rateLimit: false, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay, historyStart: '2000-01-01' }] })
+  const sim = await startSimulator({
+    rateLimit: false,
+    sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay, historyStart: '2000-01-01' }],
+  })
   process.on('message', () => {
     const cpu = process.cpuUsage()
     const memory = process.memoryUsage()
-    process.send?.({ cpuMs: (cpu.user + cpu.system) / 1000, rssMb: memory.rss / 1e6, heapMb: memory.heapUsed / 1e6, externalMb: (memory.external + memory.arrayBuffers) / 1e6 } satisfies ServerUsage)
+    process.send?.({
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      rssMb: memory.rss / 1e6,
+      heapMb: memory.heapUsed / 1e6,
+      externalMb: (memory.external + memory.arrayBuffers) / 1e6,
+    } satisfies ServerUsage)
   })
   process.send?.({ url: sim.url })
   process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)))
 }
 
 function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', '--deals-per-day', String(dealsPerDay)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--serve', '--deals-per-day', String(dealsPerDay)],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  )
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ child, url: (message as { url: string }).url }))
     child.once('exit', (code) => reject(new Error(`simulator child exited with ${code}`)))
@@ -126,7 +138,15 @@ async function client(url: string, deadline: number, nextDay: () => number): Pro
     const day = nextDay()
     // A window of two days (dateTo is inclusive by default), paged by 1,000.
     for (let page = 1; performance.now() < deadline; page++) {
-      const query = new URLSearchParams({ clientApiId: TOKEN, dateFrom: ddmmyyyy(day), dateTo: ddmmyyyy(day + 1), page: String(page), limit: String(PAGE_LIMIT), withOrdersTags: 'true', withAllOrderOrigins: 'true' })
+      const query = new URLSearchParams({
+        clientApiId: TOKEN,
+        dateFrom: ddmmyyyy(day),
+        dateTo: ddmmyyyy(day + 1),
+        page: String(page),
+        limit: String(PAGE_LIMIT),
+        withOrdersTags: 'true',
+        withAllOrderOrigins: 'true',
+      })
       const res = await getPage(`${url}/calls-service/RestAPI/${SITE_ID}/orders-diary/orders?${query.toString()}`)
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.head}`)
       if (res.end !== ']}') throw new Error('a page does not end with "]}"')
@@ -153,7 +173,14 @@ interface Row {
   load: number
 }
 
-async function run(child: ChildProcess, url: string, phase: string, clients: number, seconds: number, nextDay: () => number): Promise<Row> {
+async function run(
+  child: ChildProcess,
+  url: string,
+  phase: string,
+  clients: number,
+  seconds: number,
+  nextDay: () => number,
+): Promise<Row> {
   const before = await serverUsage(child)
   const clientBefore = process.cpuUsage()
   const started = performance.now()
@@ -190,14 +217,22 @@ async function main(): Promise<void> {
       // Re-read: a few windows just served, round robin (all in the server's cache).
       const windows = Array.from({ length: REREAD_WINDOWS }, (_, i) => nextWindow + 2 * (i + 1))
       let turn = 0
-      rows.push(await run(child, url, 're-read', clients, secondsPerRun, () => windows[turn++ % windows.length] as number))
+      rows.push(
+        await run(child, url, 're-read', clients, secondsPerRun, () => windows[turn++ % windows.length] as number),
+      )
     }
     const usage = await serverUsage(child)
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-    console.log(`Simulator throughput: pages of ${PAGE_LIMIT} deals per second over HTTP, ${dealsPerDay} deals/day, two-day windows, rate limit and faults off`)
-    console.log(`Machine: ${os.cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; load average ${loadAtStart.toFixed(1)} at start`)
+    console.log(
+      `Simulator throughput: pages of ${PAGE_LIMIT} deals per second over HTTP, ${dealsPerDay} deals/day, two-day windows, rate limit and faults off`,
+    )
+    console.log(
+      `Machine: ${os.cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; load average ${loadAtStart.toFixed(1)} at start`,
+    )
     console.log('')
-    console.log('| phase | clients | pages/s | deals/s | MB/s | server CPU ms/page | pages/s per server core | client CPU ms/page | load average |')
+    console.log(
+      '| phase | clients | pages/s | deals/s | MB/s | server CPU ms/page | pages/s per server core | client CPU ms/page | load average |',
+    )
     console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|')
     for (const row of rows) {
       console.log(
@@ -205,8 +240,12 @@ async function main(): Promise<void> {
       )
     }
     console.log('')
-    console.log(`Server memory at the end: RSS ${usage.rssMb.toFixed(0)} MB, JS heap ${usage.heapMb.toFixed(0)} MB, buffers ${usage.externalMb.toFixed(0)} MB.`)
-    console.log(`Reproduce: npx tsx bench/simulator-throughput.ts --seconds-per-run ${secondsPerRun} --deals-per-day ${dealsPerDay} --concurrency ${concurrencies.join(',')}`)
+    console.log(
+      `Server memory at the end: RSS ${usage.rssMb.toFixed(0)} MB, JS heap ${usage.heapMb.toFixed(0)} MB, buffers ${usage.externalMb.toFixed(0)} MB.`,
+    )
+    console.log(
+      `Reproduce: npx tsx bench/simulator-throughput.ts --seconds-per-run ${secondsPerRun} --deals-per-day ${dealsPerDay} --concurrency ${concurrencies.join(',')}`,
+    )
   } finally {
     child.kill('SIGTERM')
   }

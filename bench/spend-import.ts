@@ -22,7 +22,12 @@ import { migrateToLatest } from '../pipelines/warehouse/migrator.ts'
 
 const SITE_ID = 12345
 const CAMPAIGNS = 50
-const SOURCES = [['yandex', 'cpc'], ['google', 'cpc'], ['vk', 'social'], ['mytarget', 'cpm']] as const
+const SOURCES = [
+  ['yandex', 'cpc'],
+  ['google', 'cpc'],
+  ['vk', 'social'],
+  ['mytarget', 'cpm'],
+] as const
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '100000' }, engine: { type: 'string' } } })
@@ -40,13 +45,19 @@ function spendCsv(count: number): string {
     const rubles = Math.floor(kopecks / 100).toLocaleString('ru-RU')
     const dd = String(day.getUTCDate()).padStart(2, '0')
     const mm = String(day.getUTCMonth() + 1).padStart(2, '0')
-    out.push(`${dd}.${mm}.${day.getUTCFullYear()};${source};${medium};campaign_${Math.floor(i / SOURCES.length) % CAMPAIGNS};${rubles},${String(kopecks % 100).padStart(2, '0')}`)
+    out.push(
+      `${dd}.${mm}.${day.getUTCFullYear()};${source};${medium};campaign_${Math.floor(i / SOURCES.length) % CAMPAIGNS};${rubles},${String(kopecks % 100).padStart(2, '0')}`,
+    )
   }
   return `${out.join('\r\n')}\r\n`
 }
 
-async function warehouseFor(engine: string, dir: string): Promise<{ config: WarehouseConfig; drop(): Promise<void> }> {
-  if (engine === 'pglite') return { config: { engine: 'pglite', dataDir: path.join(dir, 'warehouse') }, drop: async () => {} }
+async function warehouseFor(
+  engine: string,
+  dir: string,
+): Promise<{ config: WarehouseConfig; drop: () => Promise<void> }> {
+  if (engine === 'pglite')
+    return { config: { engine: 'pglite', dataDir: path.join(dir, 'warehouse') }, drop: async () => {} }
   const name = `ct_bench_spend_${randomBytes(4).toString('hex')}`
   const admin = new pg.Client({ connectionString: SERVER_URL })
   await admin.connect()
@@ -56,7 +67,7 @@ async function warehouseFor(engine: string, dir: string): Promise<{ config: Ware
   url.pathname = `/${name}`
   return {
     config: { engine: 'postgres', databaseUrl: url.toString() },
-    async drop() {
+    drop: async () => {
       const client = new pg.Client({ connectionString: SERVER_URL })
       await client.connect()
       await client.query(`drop database if exists ${name} with (force)`)
@@ -69,7 +80,9 @@ const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'calltouch-etl-bench-spend-'
 const file = path.join(dir, 'spend.csv')
 await fs.writeFile(file, spendCsv(lines))
 const sizeMb = (await fs.stat(file)).size / 1e6
-process.stdout.write(`spend import: ${lines} lines, ${sizeMb.toFixed(1)} MB, load average ${os.loadavg()[0]!.toFixed(1)}\n`)
+process.stdout.write(
+  `spend import: ${lines} lines, ${sizeMb.toFixed(1)} MB, load average ${os.loadavg()[0]!.toFixed(1)}\n`,
+)
 try {
   for (const engine of engines) {
     const { config, drop } = await warehouseFor(engine, dir)
@@ -85,11 +98,16 @@ try {
         await importSpend(warehouse.db, spend)
         timings.push(performance.now() - start)
       }
-      const [count] = await executeSql<{ rows: string }>(warehouse.db, 'select count(*) as rows from marketing.ad_spend')
+      const [count] = await executeSql<{ rows: string }>(
+        warehouse.db,
+        'select count(*) as rows from marketing.ad_spend',
+      )
       const rate = (ms: number): string => `${Math.round(lines / (ms / 1000)).toLocaleString('en-US')} lines/s`
-      process.stdout.write(`${engine}: parse+validate ${Math.round(parseMs)} ms (${rate(parseMs)}); `
-        + `first import ${Math.round(timings[0]!)} ms (${rate(timings[0]!)}); re-import ${Math.round(timings[1]!)} ms (${rate(timings[1]!)}); `
-        + `${count!.rows} rows; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`)
+      process.stdout.write(
+        `${engine}: parse+validate ${Math.round(parseMs)} ms (${rate(parseMs)}); ` +
+          `first import ${Math.round(timings[0]!)} ms (${rate(timings[0]!)}); re-import ${Math.round(timings[1]!)} ms (${rate(timings[1]!)}); ` +
+          `${count!.rows} rows; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`,
+      )
     } finally {
       await warehouse.close()
       await drop()

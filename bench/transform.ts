@@ -24,10 +24,13 @@ import { migrateToLatest } from '../pipelines/warehouse/migrator.ts'
 
 const ENGINES = ['postgres', 'pglite'] as const
 type BenchEngine = (typeof ENGINES)[number]
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const DAYS = 400
 
-const { values: args } = parseArgs({ options: { engine: { type: 'string' }, deals: { type: 'string', default: '1000000' } } })
+const { values: args } = parseArgs({
+  options: { engine: { type: 'string' }, deals: { type: 'string', default: '1000000' } },
+})
 const deals = Number(args.deals)
 const engines: BenchEngine[] = args.engine ? [args.engine as BenchEngine] : [...ENGINES]
 
@@ -74,7 +77,14 @@ async function withAdmin(sql: string): Promise<void> {
   }
 }
 
-interface EngineResult { engine: BenchEngine; fillSeconds: number; totalSeconds: number; testSeconds: number; tests: string; models: { name: string; materialized: string; seconds: number; rows: number | null }[] }
+interface EngineResult {
+  engine: BenchEngine
+  fillSeconds: number
+  totalSeconds: number
+  testSeconds: number
+  tests: string
+  models: { name: string; materialized: string; seconds: number; rows: number | null }[]
+}
 
 async function benchEngine(engine: BenchEngine): Promise<EngineResult> {
   let config: WarehouseConfig
@@ -108,7 +118,12 @@ async function benchEngine(engine: BenchEngine): Promise<EngineResult> {
       totalSeconds,
       testSeconds: totalSeconds - buildSeconds,
       tests: `${result.testsPassed} passed, ${result.testsFailed} failed`,
-      models: result.models.map((model) => ({ name: model.name, materialized: model.materialized, seconds: model.seconds, rows: model.rows })),
+      models: result.models.map((model) => ({
+        name: model.name,
+        materialized: model.materialized,
+        seconds: model.seconds,
+        rows: model.rows,
+      })),
     }
   } finally {
     await warehouse.close()
@@ -121,16 +136,26 @@ for (const engine of engines) results.push(await benchEngine(engine))
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
 console.log(`Transform: calltouch-etl transform (runTransform) on ${deals} deals, seconds per model`)
-console.log(`Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average ${os.loadavg()[0]?.toFixed(1)}`)
+console.log(
+  `Machine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average ${os.loadavg()[0]?.toFixed(1)}`,
+)
 console.log('')
 console.log(`| model | materialized | rows | ${results.map((result) => `${result.engine} s`).join(' | ')} |`)
 console.log(`|---|---|--:|${results.map(() => '--:|').join('')}`)
 for (const [index, model] of (results[0]?.models ?? []).entries()) {
-  console.log(`| ${model.name} | ${model.materialized} | ${model.rows ?? ''} | ${results.map((result) => result.models[index]?.seconds.toFixed(2)).join(' | ')} |`)
+  console.log(
+    `| ${model.name} | ${model.materialized} | ${model.rows ?? ''} | ${results.map((result) => result.models[index]?.seconds.toFixed(2)).join(' | ')} |`,
+  )
 }
-console.log(`| all models | | | ${results.map((result) => (result.totalSeconds - result.testSeconds).toFixed(1)).join(' | ')} |`)
-console.log(`| tests (${results[0]?.tests}) | | | ${results.map((result) => result.testSeconds.toFixed(1)).join(' | ')} |`)
+console.log(
+  `| all models | | | ${results.map((result) => (result.totalSeconds - result.testSeconds).toFixed(1)).join(' | ')} |`,
+)
+console.log(
+  `| tests (${results[0]?.tests}) | | | ${results.map((result) => result.testSeconds.toFixed(1)).join(' | ')} |`,
+)
 console.log(`| whole run | | | ${results.map((result) => result.totalSeconds.toFixed(1)).join(' | ')} |`)
 console.log('')
-console.log(`Data written by SQL before the run: ${results.map((result) => `${result.engine} ${result.fillSeconds.toFixed(1)} s`).join(', ')}`)
+console.log(
+  `Data written by SQL before the run: ${results.map((result) => `${result.engine} ${result.fillSeconds.toFixed(1)} s`).join(', ')}`,
+)
 console.log(`Reproduce: npx tsx bench/transform.ts --deals ${deals}${args.engine ? ` --engine ${args.engine}` : ''}`)

@@ -9,7 +9,17 @@
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expectedDeals } from '../simulator/index.ts'
-import { DEMO_DEALS_PER_DAY, DEMO_FIRST_DAY, DEMO_LAST_DAY, DEMO_NOW, DEMO_SEED, DEMO_SITE_ID, DEMO_SPEND_FILE, DEMO_TIME_ZONE, DEMO_TOKEN } from './demo-settings.ts'
+import {
+  DEMO_DEALS_PER_DAY,
+  DEMO_FIRST_DAY,
+  DEMO_LAST_DAY,
+  DEMO_NOW,
+  DEMO_SEED,
+  DEMO_SITE_ID,
+  DEMO_SPEND_FILE,
+  DEMO_TIME_ZONE,
+  DEMO_TOKEN,
+} from './demo-settings.ts'
 
 /** Target ROI of each paid campaign over the period, by utm source, medium and campaign. */
 const TARGETS: readonly (readonly [source: string, medium: string, campaign: string, roi: number])[] = [
@@ -24,11 +34,17 @@ const TARGETS: readonly (readonly [source: string, medium: string, campaign: str
   ['vk', 'social', 'vk_retarget_осень', 0.3],
   ['vk', 'social', 'vk_promo', -0.2],
 ]
-const keyOf = (source: string | null, medium: string | null, campaign: string | null): string => JSON.stringify([source, medium, campaign])
+const keyOf = (source: string | null, medium: string | null, campaign: string | null): string =>
+  JSON.stringify([source, medium, campaign])
 const paidKeys = new Set(TARGETS.map(([source, medium, campaign]) => keyOf(source, medium, campaign)))
 
 const deals = expectedDeals(
-  { seed: DEMO_SEED, now: DEMO_NOW, timeZone: DEMO_TIME_ZONE, sites: [{ siteId: DEMO_SITE_ID, token: DEMO_TOKEN, dealsPerDay: DEMO_DEALS_PER_DAY, historyStart: DEMO_FIRST_DAY }] },
+  {
+    seed: DEMO_SEED,
+    now: DEMO_NOW,
+    timeZone: DEMO_TIME_ZONE,
+    sites: [{ siteId: DEMO_SITE_ID, token: DEMO_TOKEN, dealsPerDay: DEMO_DEALS_PER_DAY, historyStart: DEMO_FIRST_DAY }],
+  },
   DEMO_SITE_ID,
   DEMO_FIRST_DAY,
   DEMO_LAST_DAY,
@@ -42,7 +58,11 @@ for (const deal of deals) {
 }
 
 const days: string[] = []
-for (let day = new Date(`${DEMO_FIRST_DAY}T00:00:00Z`); day <= new Date(`${DEMO_LAST_DAY}T00:00:00Z`); day.setUTCDate(day.getUTCDate() + 1)) {
+for (
+  let day = new Date(`${DEMO_FIRST_DAY}T00:00:00Z`);
+  day <= new Date(`${DEMO_LAST_DAY}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() + 1)
+) {
   days.push(day.toISOString().slice(0, 10))
 }
 
@@ -65,7 +85,9 @@ for (const [source, medium, campaign, roi] of TARGETS) {
   const weightSum = weights.reduce((sum, weight) => sum + weight, 0)
   days.forEach((day, index) => {
     const kopecks = Math.round((totalKopecks * (weights[index] as number)) / weightSum)
-    lines.push(`${day};${source};${medium};${campaign};${Math.floor(kopecks / 100)},${String(kopecks % 100).padStart(2, '0')};RUB`)
+    lines.push(
+      `${day};${source};${medium};${campaign};${Math.floor(kopecks / 100)},${String(kopecks % 100).padStart(2, '0')};RUB`,
+    )
   })
 }
 writeFileSync(DEMO_SPEND_FILE, `${lines.join('\n')}\n`)

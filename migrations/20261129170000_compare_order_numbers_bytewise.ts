@@ -28,7 +28,9 @@ const KEY_COLUMNS = [
 /** Sets the collation of every order_number column of KEY_COLUMNS, keeping the views that read them. */
 function setKeyCollation(collation: 'C' | 'default'): string {
   const tables = KEY_COLUMNS.map((table) => `'${table}'::regclass`).join(', ')
-  const alters = KEY_COLUMNS.map((table) => `alter table ${table} alter column order_number type text collate "${collation}";`).join('\n    ')
+  const alters = KEY_COLUMNS.map(
+    (table) => `alter table ${table} alter column order_number type text collate "${collation}";`,
+  ).join('\n    ')
   return `
 do $migration$
 declare

@@ -23,7 +23,13 @@ const HASHED_FROM_BYTES = 256
 
 const KEYS = [
   { table: 'calltouch.tags', constraint: 'tags_pkey', index: 'tags_deal_tag_key', column: 'tag', what: 'tag' },
-  { table: 'calltouch.custom_fields', constraint: 'custom_fields_pkey', index: 'custom_fields_deal_field_key', column: 'field', what: 'custom field name' },
+  {
+    table: 'calltouch.custom_fields',
+    constraint: 'custom_fields_pkey',
+    index: 'custom_fields_deal_field_key',
+    column: 'field',
+    what: 'custom field name',
+  },
 ] as const
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -31,7 +37,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     await sql.raw(`alter table ${table} drop constraint ${constraint}`).execute(db)
     const key = `case when octet_length(${column}) <= ${HASHED_FROM_BYTES} then ${column} else md5(${column}) end`
     await sql.raw(`create unique index ${index} on ${table} (site_id, order_number, (${key}) collate "C")`).execute(db)
-    await sql.raw(`comment on index calltouch.${index} is 'One row per deal and ${what}; a ${what} of more than ${HASHED_FROM_BYTES} bytes is keyed by its md5, so that one of any length can be stored'`).execute(db)
+    await sql
+      .raw(
+        `comment on index calltouch.${index} is 'One row per deal and ${what}; a ${what} of more than ${HASHED_FROM_BYTES} bytes is keyed by its md5, so that one of any length can be stored'`,
+      )
+      .execute(db)
   }
 }
 
@@ -39,7 +49,9 @@ export async function down(db: Kysely<any>): Promise<void> {
   for (const { table, constraint, index, column, what } of KEYS) {
     await sql.raw(`drop index calltouch.${index}`).execute(db)
     // The old key holds the text itself: a long one cannot go back into it.
-    await sql.raw(`
+    await sql
+      .raw(
+        `
 do $down$
 begin
   alter table ${table} add constraint ${constraint} primary key (site_id, order_number, ${column});
@@ -47,6 +59,8 @@ exception when program_limit_exceeded then
   raise exception '${table} holds a ${what} too long for the key it had before migration 20261207090000: %', sqlerrm
     using hint = 'delete or shorten the rows of ${table} whose ${column} is longer than about 2,700 bytes, then migrate down again';
 end
-$down$`).execute(db)
+$down$`,
+      )
+      .execute(db)
   }
 }

@@ -29,15 +29,16 @@ const KEPT_COLUMNS = {
 /** The comments of etl.site_days's columns: the view keeps them, down restores them. */
 const SITE_DAYS_COLUMNS = {
   site_id: 'Calltouch site id',
-  day: 'Site-local day of the deals\' orderDate',
+  day: "Site-local day of the deals' orderDate",
   records: 'Deals the API returned for the day at the last successful read',
   ...KEPT_COLUMNS,
 }
 
 const LEDGER_COLUMNS = {
   source: 'What was read: calltouch-deals (later yandex-direct, vk-ads, calltouch-leads)',
-  account: 'Whose data within the source: the Calltouch site id for calltouch-deals, an ad account login or id for ad sources',
-  day: 'Account-local day of the records (for calltouch-deals, the deals\' orderDate)',
+  account:
+    'Whose data within the source: the Calltouch site id for calltouch-deals, an ad account login or id for ad sources',
+  day: "Account-local day of the records (for calltouch-deals, the deals' orderDate)",
   records: 'Records the source returned for the day at the last successful read',
   ...KEPT_COLUMNS,
 }
@@ -53,7 +54,9 @@ const DAY_COLUMNS = `day date not null,
     attempts integer not null default 1`
 
 function commentsOn(relation: string, comments: Record<string, string>): string[] {
-  return Object.entries(comments).map(([column, text]) => `comment on column ${relation}.${column} is '${text.replaceAll("'", "''")}'`)
+  return Object.entries(comments).map(
+    ([column, text]) => `comment on column ${relation}.${column} is '${text.replaceAll("'", "''")}'`,
+  )
 }
 
 const UP = [

@@ -4,9 +4,17 @@
  * the command runs, gives it its switches with {@link configureSimulatorCommand}.
  */
 import { readFileSync } from 'node:fs'
-import { Command, InvalidArgumentError, Option } from 'commander'
+import type { Command } from 'commander'
+import { InvalidArgumentError, Option } from 'commander'
 import { startSimulator, type RunningSimulator } from './start-simulator.ts'
-import { DEFAULT_NOW, DEFAULT_SEED, DEFAULT_TIME_ZONE, type FaultConfig, type SimulatedSiteConfig, type SimulatorOptions } from './simulator-options.ts'
+import {
+  DEFAULT_NOW,
+  DEFAULT_SEED,
+  DEFAULT_TIME_ZONE,
+  type FaultConfig,
+  type SimulatedSiteConfig,
+  type SimulatorOptions,
+} from './simulator-options.ts'
 
 /** The port the command listens on unless told otherwise. */
 export const DEFAULT_CLI_PORT = 8787
@@ -42,7 +50,8 @@ export function parseSitesOption(value: string): SimulatedSiteConfig[] {
     const site: SimulatedSiteConfig = { siteId, token }
     if (volumeText !== undefined && volumeText !== '') {
       const dealsPerDay = Number(volumeText)
-      if (!Number.isFinite(dealsPerDay) || dealsPerDay < 0) throw new InvalidArgumentError(`dealsPerDay must be a number, got ${JSON.stringify(volumeText)}`)
+      if (!Number.isFinite(dealsPerDay) || dealsPerDay < 0)
+        throw new InvalidArgumentError(`dealsPerDay must be a number, got ${JSON.stringify(volumeText)}`)
       site.dealsPerDay = dealsPerDay
     }
     if (historyStart !== undefined) site.historyStart = historyStart
@@ -140,10 +149,25 @@ export function configureSimulatorCommand(command: Command, io: SimulatorCommand
       'run a local Calltouch API simulator (deals export, node discovery, deal writes, the 5/s rate limit, errors and faults) until Ctrl+C.\n' +
         'Data is deterministic: the same --seed and --now serve the same bytes. Admin calls: GET /_sim/stats, GET|POST /_sim/clock, GET|POST /_sim/faults, POST /_sim/reset.',
     )
-    .addOption(new Option('--port <n>', 'TCP port on 127.0.0.1 (0 picks a free one)').argParser(integer).default(DEFAULT_CLI_PORT))
-    .addOption(new Option('--seed <n>', 'seed of all generated deals and faults').argParser(integer).default(DEFAULT_SEED))
-    .addOption(new Option('--sites <spec>', 'sites as siteId:token[:dealsPerDay[:historyStart]] separated by commas (e.g. 12345:token:30,222:tok2:5), or a .json file with an array of {siteId, token, dealsPerDay, historyStart}; default 12345:test-token:30').argParser(parseSitesOption))
-    .addOption(new Option('--now <iso>', 'the simulator clock (ISO 8601); it only moves through POST /_sim/clock').default(DEFAULT_NOW))
+    .addOption(
+      new Option('--port <n>', 'TCP port on 127.0.0.1 (0 picks a free one)')
+        .argParser(integer)
+        .default(DEFAULT_CLI_PORT),
+    )
+    .addOption(
+      new Option('--seed <n>', 'seed of all generated deals and faults').argParser(integer).default(DEFAULT_SEED),
+    )
+    .addOption(
+      new Option(
+        '--sites <spec>',
+        'sites as siteId:token[:dealsPerDay[:historyStart]] separated by commas (e.g. 12345:token:30,222:tok2:5), or a .json file with an array of {siteId, token, dealsPerDay, historyStart}; default 12345:test-token:30',
+      ).argParser(parseSitesOption),
+    )
+    .addOption(
+      new Option('--now <iso>', 'the simulator clock (ISO 8601); it only moves through POST /_sim/clock').default(
+        DEFAULT_NOW,
+      ),
+    )
     .addOption(new Option('--time-zone <zone>', "zone of the sites' local dates").default(DEFAULT_TIME_ZONE))
     .option('--no-rate-limit', 'turn the per-IP rate limit off (default on: 5 a second served, 5 queued, the rest 429)')
     .option('--retry-after', 'send Retry-After: 1 with rate-limit 429 answers (default: no header)')
@@ -151,17 +175,36 @@ export function configureSimulatorCommand(command: Command, io: SimulatorCommand
     .addOption(new Option('--rate-queue <n>', 'requests that may wait for the next second, per IP').argParser(integer))
     .option('--date-to-exclusive', 'treat dateTo as exclusive (default inclusive)')
     .option('--accept-equal-dates', 'accept dateFrom == dateTo as one day (default: 400, as the vendor page says)')
-    .addOption(new Option('--empty-page-total <n>', 'pageTotal of an empty paginated result').choices(['0', '1']).default('0'))
+    .addOption(
+      new Option('--empty-page-total <n>', 'pageTotal of an empty paginated result').choices(['0', '1']).default('0'),
+    )
     .addOption(new Option('--latency-ms <ms>', 'latency added to every API request').argParser(integer))
     .addOption(new Option('--jitter-ms <ms>', 'extra latency, seeded uniform in [0, ms]').argParser(integer))
     .addOption(new Option('--failure-rate <share>', 'share of GET requests answered 500, 502 or 503').argParser(share))
-    .addOption(new Option('--burst-429-rate <share>', 'chance that a GET request starts a burst of 429 answers').argParser(share))
+    .addOption(
+      new Option('--burst-429-rate <share>', 'chance that a GET request starts a burst of 429 answers').argParser(
+        share,
+      ),
+    )
     .addOption(new Option('--burst-429-length <n>', 'answers in each 429 burst (default 5)').argParser(integer))
-    .addOption(new Option('--truncate-rate <share>', 'share of 200 answers whose body is cut off mid-JSON').argParser(share))
-    .addOption(new Option('--reset-rate <share>', 'share of GET requests whose connection is reset without an answer').argParser(share))
-    .addOption(new Option('--slow-rate <share>', 'share of GET requests answered only after --slow-ms').argParser(share))
+    .addOption(
+      new Option('--truncate-rate <share>', 'share of 200 answers whose body is cut off mid-JSON').argParser(share),
+    )
+    .addOption(
+      new Option('--reset-rate <share>', 'share of GET requests whose connection is reset without an answer').argParser(
+        share,
+      ),
+    )
+    .addOption(
+      new Option('--slow-rate <share>', 'share of GET requests answered only after --slow-ms').argParser(share),
+    )
     .addOption(new Option('--slow-ms <ms>', 'delay of a slow answer (default 30000)').argParser(integer))
-    .addOption(new Option('--shift-pages <share>', 'chance of inserting a deal into a paginated window after a page that is not the last (1 = always)').argParser(share))
+    .addOption(
+      new Option(
+        '--shift-pages <share>',
+        'chance of inserting a deal into a paginated window after a page that is not the last (1 = always)',
+      ).argParser(share),
+    )
     .action(async (cli: CliOptions) => {
       const stdout = io.stdout ?? process.stdout
       const simulator = await startSimulator(simulatorOptionsFromCli(cli))

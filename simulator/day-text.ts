@@ -178,11 +178,12 @@ function writeInt(value: number): void {
     o[--k] = DIGIT_PAIRS[pair + 1] as number
     o[--k] = DIGIT_PAIRS[pair] as number
   }
+  // The leading one or two digits fill what is left: positions k - 1 (and k - 2).
   if (n >= 10) {
-    o[--k] = DIGIT_PAIRS[n * 2 + 1] as number
-    o[--k] = DIGIT_PAIRS[n * 2] as number
+    o[k - 1] = DIGIT_PAIRS[n * 2 + 1] as number
+    o[k - 2] = DIGIT_PAIRS[n * 2] as number
   } else {
-    o[--k] = 48 + n
+    o[k - 1] = 48 + n
   }
 }
 
@@ -258,13 +259,25 @@ function writeTags(d: DealDraws, closing: boolean): void {
 const NOT_FILLED_JSON = str(NOT_FILLED)
 const NOT_SET_JSON = str(NOT_SET)
 const VISIT_NULL = encoded(',"visit":null')
-const VISIT_EMPTY_JSON = encoded(',"visit":{"utmSource":null,"additionalTags":[],"utmTerm":null,"utmContent":null,"visitDate":null,"utmMedium":null,"source":null,"medium":null,"keyword":null,"utmCampaign":null}')
+const VISIT_EMPTY_JSON = encoded(
+  ',"visit":{"utmSource":null,"additionalTags":[],"utmTerm":null,"utmContent":null,"visitDate":null,"utmMedium":null,"source":null,"medium":null,"keyword":null,"utmCampaign":null}',
+)
 const DIRECT_HEAD = encoded(',"visit":{"utmSource":"","additionalTags":[],"utmTerm":"","utmContent":"","visitDate":')
-const DIRECT_TAIL = encoded(`,"utmMedium":"","source":"(direct)","medium":"(none)","keyword":${NOT_SET_JSON},"utmCampaign":""}`)
-const ORGANIC_HEAD = encoded(`,"visit":{"utmSource":${NOT_FILLED_JSON},"additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":${NOT_FILLED_JSON},"visitDate":`)
-const ORGANIC_TAIL = fragments(`,"utmMedium":${NOT_FILLED_JSON},"source":`, `,"medium":"organic","keyword":${NOT_SET_JSON},"utmCampaign":${NOT_FILLED_JSON}}`)
+const DIRECT_TAIL = encoded(
+  `,"utmMedium":"","source":"(direct)","medium":"(none)","keyword":${NOT_SET_JSON},"utmCampaign":""}`,
+)
+const ORGANIC_HEAD = encoded(
+  `,"visit":{"utmSource":${NOT_FILLED_JSON},"additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":${NOT_FILLED_JSON},"visitDate":`,
+)
+const ORGANIC_TAIL = fragments(
+  `,"utmMedium":${NOT_FILLED_JSON},"source":`,
+  `,"medium":"organic","keyword":${NOT_SET_JSON},"utmCampaign":${NOT_FILLED_JSON}}`,
+)
 const SOCIAL_HEAD = encoded(`,"visit":{"utmSource":"vk","additionalTags":[],"utmTerm":${NOT_FILLED_JSON},"utmContent":`)
-const SOCIAL_TAIL = fragments(`,"utmMedium":"social","source":"vk","medium":"social","keyword":${NOT_SET_JSON},"utmCampaign":`, '}')
+const SOCIAL_TAIL = fragments(
+  `,"utmMedium":"social","source":"vk","medium":"social","keyword":${NOT_SET_JSON},"utmCampaign":`,
+  '}',
+)
 const CPC_SOURCE = fragments(',"visit":{"utmSource":', ',"additionalTags":[],"utmTerm":')
 const CPC_TERM = fragments('', ',"utmContent":')
 const CPC_MEDIUM_SOURCE = fragments(',"utmMedium":"cpc","source":', ',"medium":"cpc","keyword":')
@@ -421,7 +434,13 @@ const CLOSED_BIT = 4
 const DELETED_BIT = 8
 
 /** The state of a deal at a clock (the rule of `renderGeneratedDeal`), as bits. */
-function stateAt(clockWallMs: number, inProgressWallMs: number, closedWallMs: number, outcome: number, deletedWallMs: number): number {
+function stateAt(
+  clockWallMs: number,
+  inProgressWallMs: number,
+  closedWallMs: number,
+  outcome: number,
+  deletedWallMs: number,
+): number {
   const closed = closedWallMs <= clockWallMs
   const status = closed ? (outcome === OUTCOME_FINAL ? 2 : 3) : inProgressWallMs <= clockWallMs ? 1 : 0
   return status | (closed ? CLOSED_BIT : 0) | (deletedWallMs <= clockWallMs ? DELETED_BIT : 0)
@@ -439,11 +458,12 @@ function exportOrder(dayNumber: number, wallByIndex: Float64Array, numberByIndex
   const n = wallByIndex.length
   const dayStart = dayNumber * MS_PER_DAY
   const keys = new Float64Array(n)
-  for (let index = 0; index < n; index++) keys[index] = (((wallByIndex[index] as number) - dayStart) / MS_PER_SECOND) * INDEX_KEY_SPAN + index
+  for (let index = 0; index < n; index++)
+    keys[index] = (((wallByIndex[index] as number) - dayStart) / MS_PER_SECOND) * INDEX_KEY_SPAN + index
   keys.sort()
   const sorted = new Int32Array(n)
   for (let i = 0; i < n; i++) sorted[i] = (keys[i] as number) % INDEX_KEY_SPAN
-  for (let first = 0; first < n; ) {
+  for (let first = 0; first < n;) {
     let end = first + 1
     while (end < n && wallByIndex[sorted[end] as number] === wallByIndex[sorted[first] as number]) end++
     // Insertion sort of a run of the same second (rarely more than two deals).
@@ -467,7 +487,12 @@ function exportOrder(dayNumber: number, wallByIndex: Float64Array, numberByIndex
  * deal, pieces around the clock's holes) and {@link writeDayAt} (the deals visible
  * at that clock, holes filled). Only what it returns for its mode is meaningful.
  */
-function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atClockWallMs: number | undefined): { template: DayTemplate; atClock: DayAtClock } {
+function writeDay(
+  seed: number,
+  site: ResolvedSiteConfig,
+  dayNumber: number,
+  atClockWallMs: number | undefined,
+): { template: DayTemplate; atClock: DayAtClock } {
   const n = dealCountOn(seed, site, dayNumber)
   const siteId = site.siteId
   const direct = atClockWallMs !== undefined
@@ -601,7 +626,8 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
       starts[p + TAIL] = at
     }
     writeVisit(d)
-    if (d.cost !== undefined || d.discount !== undefined || d.margin !== undefined || d.code !== undefined) writeCustom(d)
+    if (d.cost !== undefined || d.discount !== undefined || d.margin !== undefined || d.code !== undefined)
+      writeCustom(d)
     out[at++] = 125 // }
     k++
   }
@@ -622,7 +648,17 @@ function writeDay(seed: number, site: ResolvedSiteConfig, dayNumber: number, atC
     phoneDigits: phoneDigits.subarray(0, k),
   }
   return {
-    template: { ...attributes, dayNumber, vanishedWallMs, inProgressWallMs, closedWallMs, deletedWallMs, outcome, pieces: buffer, starts },
+    template: {
+      ...attributes,
+      dayNumber,
+      vanishedWallMs,
+      inProgressWallMs,
+      closedWallMs,
+      deletedWallMs,
+      outcome,
+      pieces: buffer,
+      starts,
+    },
     atClock: { ...attributes, buffer, offsets: offsets.subarray(0, k + 1), tagsStarts, tagsEnds },
   }
 }
@@ -670,7 +706,9 @@ export function templateVisible(t: DayTemplate, i: number, clockWallMs: number):
 const OPEN_COMPLETION_BYTES = new Uint8Array(Buffer.from(OPEN_COMPLETION))
 const TRUE_BYTES = new Uint8Array(Buffer.from('true'))
 const FALSE_BYTES = new Uint8Array(Buffer.from('false'))
-const STATUS_BYTES = [STATUS_START, STATUS_IN_PROGRESS, STATUS_FINAL, STATUS_LOST].map((s) => new Uint8Array(Buffer.from(s)))
+const STATUS_BYTES = [STATUS_START, STATUS_IN_PROGRESS, STATUS_FINAL, STATUS_LOST].map(
+  (s) => new Uint8Array(Buffer.from(s)),
+)
 
 /** Copies src[from, to) into dst at `at`; returns the new position. Short pieces by hand (no view allocated). */
 function put(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): number {
@@ -688,7 +726,12 @@ function put(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: num
  * (as `serializeDealRecord(renderGeneratedDeal(…))` would write each), and the
  * n + 1 offsets of the records (the last is buffer.length + 1).
  */
-export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallMs: number, withTags: boolean): DayBytes {
+export function renderTemplateText(
+  t: DayTemplate,
+  deals: Int32Array,
+  clockWallMs: number,
+  withTags: boolean,
+): DayBytes {
   const { starts, closedWallMs, inProgressWallMs, deletedWallMs, outcome } = t
   // A plain view: subarray() of a Buffer builds a Buffer, of a Uint8Array a cheaper view.
   const pieces = new Uint8Array(t.pieces.buffer, t.pieces.byteOffset, t.pieces.length)
@@ -699,20 +742,35 @@ export function renderTemplateText(t: DayTemplate, deals: Int32Array, clockWallM
   const status = new Uint8Array(n) // stateAt of each deal
   for (let d = 0; d < n; d++) {
     const i = deals[d] as number
-    const state = stateAt(clockWallMs, inProgressWallMs[i] as number, closedWallMs[i] as number, outcome[i] as number, deletedWallMs[i] as number)
+    const state = stateAt(
+      clockWallMs,
+      inProgressWallMs[i] as number,
+      closedWallMs[i] as number,
+      outcome[i] as number,
+      deletedWallMs[i] as number,
+    )
     status[d] = state
     const closed = (state & CLOSED_BIT) !== 0
     const deleted = (state & DELETED_BIT) !== 0
     total +=
-      end(i, HEAD) - start(i, HEAD) +
+      end(i, HEAD) -
+      start(i, HEAD) +
       (closed ? end(i, CLOSED_COMPLETION) - start(i, CLOSED_COMPLETION) : OPEN_COMPLETION_BYTES.length) +
-      end(i, BEFORE_DELETED) - start(i, BEFORE_DELETED) +
+      end(i, BEFORE_DELETED) -
+      start(i, BEFORE_DELETED) +
       (deleted ? 4 : 5) +
-      end(i, BEFORE_STATUS) - start(i, BEFORE_STATUS) +
-      end(i, BEFORE_TAGS) - start(i, BEFORE_TAGS) +
+      end(i, BEFORE_STATUS) -
+      start(i, BEFORE_STATUS) +
+      end(i, BEFORE_TAGS) -
+      start(i, BEFORE_TAGS) +
       (STATUS_BYTES[state & 3] as Uint8Array).length +
-      (withTags ? (closed ? end(i, TAGS_CLOSED) - start(i, TAGS_CLOSED) : end(i, TAGS_OPEN) - start(i, TAGS_OPEN)) : 0) +
-      end(i, TAIL) - start(i, TAIL)
+      (withTags
+        ? closed
+          ? end(i, TAGS_CLOSED) - start(i, TAGS_CLOSED)
+          : end(i, TAGS_OPEN) - start(i, TAGS_OPEN)
+        : 0) +
+      end(i, TAIL) -
+      start(i, TAIL)
   }
   const buffer = Buffer.allocUnsafeSlow(total)
   const out = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length)

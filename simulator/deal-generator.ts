@@ -123,7 +123,13 @@ const ORDER_NUMBER_CODES = new Array<number>(14).fill(0)
  * The order number of generated deal (dayNumber, index): unique per site, stable per seed.
  * `key` is the site's scrambling key ({@link orderNumberKey}), for callers numbering a whole day.
  */
-export function orderNumberOf(seed: number, siteId: number, dayNumber: number, index: number, key = feistelKey(seed, siteId)): string {
+export function orderNumberOf(
+  seed: number,
+  siteId: number,
+  dayNumber: number,
+  index: number,
+  key = feistelKey(seed, siteId),
+): string {
   const scrambled = scramble(key, dayNumber * INDEX_LIMIT + index)
   if (isNumericOrderNumber(seed, siteId, dayNumber, index)) return String(scrambled)
   const codes = ORDER_NUMBER_CODES
@@ -133,7 +139,11 @@ export function orderNumberOf(seed: number, siteId: number, dayNumber: number, i
 }
 
 /** The (dayNumber, index) a generated order number stands for, or undefined when it is not one. */
-export function decodeOrderNumber(seed: number, siteId: number, orderNumber: string): { dayNumber: number; index: number } | undefined {
+export function decodeOrderNumber(
+  seed: number,
+  siteId: number,
+  orderNumber: string,
+): { dayNumber: number; index: number } | undefined {
   let scrambled: number
   if (/^\d{1,11}$/.test(orderNumber)) {
     scrambled = Number(orderNumber)
@@ -151,16 +161,71 @@ export function decodeOrderNumber(seed: number, siteId: number, orderNumber: str
   return { dayNumber, index }
 }
 
-const MANAGERS = ['Анна Смирнова', 'Коля', 'Дмитрий Петров', 'Елена Кузнецова', 'Ольга Иванова', 'Сергей Волков', 'Марина Соколова', 'Алексей Новиков'] as const
-const CLIENT_NAMES = ['Вася', 'Иван Петрович', 'Мария Ковалёва', 'Пётр Сидоров', 'Екатерина', 'Артём Фёдоров', 'Наталья Юрьевна', 'ООО «Ромашка»', 'Игорь'] as const
-const TAGS = ['VIP', 'повторный клиент', 'Акции', 'доставка', 'оптовый заказ', 'рассрочка', 'самовывоз', 'жалоба', 'тёплый лид'] as const
-const SERVICES = weightedChoice<string | null>([['AmoCRM', 45], ['Bitrix24', 25], ['retailCRM', 20], [null, 10]])
-const ORIGINS = weightedChoice([['API', 85], ['MANUAL', 10], ['AUTO', 5]])
-const FUNNELS = weightedChoice<string | null>([[null, 60], ['Основная воронка', 30], ['Опт', 10]])
-const KEYWORDS = ['ремонт квартир', 'ремонт квартир под ключ цена', 'дизайн интерьера москва', 'натяжные потолки', 'купить кухню недорого', 'укладка плитки'] as const
+const MANAGERS = [
+  'Анна Смирнова',
+  'Коля',
+  'Дмитрий Петров',
+  'Елена Кузнецова',
+  'Ольга Иванова',
+  'Сергей Волков',
+  'Марина Соколова',
+  'Алексей Новиков',
+] as const
+const CLIENT_NAMES = [
+  'Вася',
+  'Иван Петрович',
+  'Мария Ковалёва',
+  'Пётр Сидоров',
+  'Екатерина',
+  'Артём Фёдоров',
+  'Наталья Юрьевна',
+  'ООО «Ромашка»',
+  'Игорь',
+] as const
+const TAGS = [
+  'VIP',
+  'повторный клиент',
+  'Акции',
+  'доставка',
+  'оптовый заказ',
+  'рассрочка',
+  'самовывоз',
+  'жалоба',
+  'тёплый лид',
+] as const
+const SERVICES = weightedChoice<string | null>([
+  ['AmoCRM', 45],
+  ['Bitrix24', 25],
+  ['retailCRM', 20],
+  [null, 10],
+])
+const ORIGINS = weightedChoice([
+  ['API', 85],
+  ['MANUAL', 10],
+  ['AUTO', 5],
+])
+const FUNNELS = weightedChoice<string | null>([
+  [null, 60],
+  ['Основная воронка', 30],
+  ['Опт', 10],
+])
+const KEYWORDS = [
+  'ремонт квартир',
+  'ремонт квартир под ключ цена',
+  'дизайн интерьера москва',
+  'натяжные потолки',
+  'купить кухню недорого',
+  'укладка плитки',
+] as const
 
 type Channel = 'yandex_cpc' | 'google_cpc' | 'direct' | 'organic' | 'social'
-const CHANNELS = weightedChoice<Channel>([['yandex_cpc', 34], ['google_cpc', 12], ['direct', 20], ['organic', 22], ['social', 12]])
+const CHANNELS = weightedChoice<Channel>([
+  ['yandex_cpc', 34],
+  ['google_cpc', 12],
+  ['direct', 20],
+  ['organic', 22],
+  ['social', 12],
+])
 const CAMPAIGNS: Record<'yandex_cpc' | 'google_cpc' | 'social', readonly string[]> = {
   yandex_cpc: ['brand_moscow', 'poisk_remont_kvartir', 'rsya_retarget', 'Поиск | Москва | Ремонт'],
   google_cpc: ['search_brand', 'pmax_moscow', 'Поиск — Ремонт'],
@@ -183,10 +248,22 @@ function bigInteger(random: Random, digits: number): string {
 }
 
 /** Hour-of-day weights: the phones ring in business hours. */
-const HOURS = weightedChoice([1, 0.5, 0.3, 0.2, 0.2, 0.3, 1, 3, 7, 10, 11, 11, 10, 10, 10, 10, 9, 8, 7, 5, 4, 3, 2, 1.5].map((weight, hour) => [hour, weight] as const))
-const TAG_COUNTS = weightedChoice([[0, 45], [1, 35], [2, 15], [3, 5]])
-const OUTCOMES = weightedChoice<GeneratedDeal['outcome']>([['final', 50], ['lost', 32], ['open', 18]])
-
+const HOURS = weightedChoice(
+  [1, 0.5, 0.3, 0.2, 0.2, 0.3, 1, 3, 7, 10, 11, 11, 10, 10, 10, 10, 9, 8, 7, 5, 4, 3, 2, 1.5].map(
+    (weight, hour) => [hour, weight] as const,
+  ),
+)
+const TAG_COUNTS = weightedChoice([
+  [0, 45],
+  [1, 35],
+  [2, 15],
+  [3, 5],
+])
+const OUTCOMES = weightedChoice<GeneratedDeal['outcome']>([
+  ['final', 50],
+  ['lost', 32],
+  ['open', 18],
+])
 
 /** Kinds of `visit` a generated deal has (see {@link DealDraws.visitKind}). */
 export const VISIT_NONE = 0 // null
@@ -196,7 +273,13 @@ export const VISIT_ORGANIC = 3
 export const VISIT_SOCIAL = 4
 export const VISIT_CPC = 5
 
-const CHANNEL_VISIT: Record<Channel, number> = { direct: VISIT_DIRECT, organic: VISIT_ORGANIC, social: VISIT_SOCIAL, yandex_cpc: VISIT_CPC, google_cpc: VISIT_CPC }
+const CHANNEL_VISIT: Record<Channel, number> = {
+  direct: VISIT_DIRECT,
+  organic: VISIT_ORGANIC,
+  social: VISIT_SOCIAL,
+  yandex_cpc: VISIT_CPC,
+  google_cpc: VISIT_CPC,
+}
 
 /**
  * Every random draw of one generated deal, as primitives and references to the
@@ -282,7 +365,7 @@ export function drawDealAfterOrderTime(d: DealDraws, random: Random, orderWallMs
   d.leadWallMs = leadWallMs
   if (d.isCall) d.duration = random.chance(0.05) ? 0 : random.int(5, 900)
   const visitRoll = random.next()
-  d.visitKind = visitRoll < 0.06 ? VISIT_NONE : visitRoll < 0.08 ? VISIT_EMPTY : (CHANNEL_VISIT[channel] as number)
+  d.visitKind = visitRoll < 0.06 ? VISIT_NONE : visitRoll < 0.08 ? VISIT_EMPTY : CHANNEL_VISIT[channel]
   if (d.visitKind >= VISIT_DIRECT) {
     d.visitWallMs = leadWallMs - random.int(10, 1800) * MS_PER_SECOND
     switch (channel) {
@@ -305,7 +388,10 @@ export function drawDealAfterOrderTime(d: DealDraws, random: Random, orderWallMs
         d.keywordSet = !random.chance(0.05)
     }
   }
-  const plannedAmount = Math.max(500, Math.min(2_000_000, Math.round(Math.exp(Math.log(25_000) + 0.8 * normal(random)) / 100) * 100))
+  const plannedAmount = Math.max(
+    500,
+    Math.min(2_000_000, Math.round(Math.exp(Math.log(25_000) + 0.8 * normal(random)) / 100) * 100),
+  )
   d.plannedAmount = plannedAmount
   const tags = d.tags
   const tagDraws = random.weighted(TAG_COUNTS)
@@ -324,7 +410,8 @@ export function drawDealAfterOrderTime(d: DealDraws, random: Random, orderWallMs
   const closeAfterDays = Math.min(150, 0.5 + -Math.log(1 - random.next()) * 18)
   d.closedWallMs = outcome === 'open' ? Infinity : inProgressWallMs + Math.round(closeAfterDays * MS_PER_DAY)
   d.completedAmount = Math.round((plannedAmount * (0.7 + 0.5 * random.next())) / 100) * 100
-  d.closingTag = outcome === 'final' && random.chance(0.4) ? 'оплачено' : outcome === 'lost' && random.chance(0.5) ? 'отказ' : null
+  d.closingTag =
+    outcome === 'final' && random.chance(0.4) ? 'оплачено' : outcome === 'lost' && random.chance(0.5) ? 'отказ' : null
   d.deletedWallMs = random.chance(0.03) ? orderWallMs + random.int(1, 60) * MS_PER_DAY : Infinity
   d.vanishedWallMs = random.chance(0.01) ? orderWallMs + random.int(1, 30) * MS_PER_DAY : Infinity
   d.fio = random.chance(0.6) ? random.pick(CLIENT_NAMES) : null
@@ -366,13 +453,57 @@ function visitOf(d: DealDraws): DealVisit | null {
     case VISIT_NONE:
       return null
     case VISIT_EMPTY:
-      return { utmSource: null, additionalTags: [], utmTerm: null, utmContent: null, visitDate: null, utmMedium: null, source: null, medium: null, keyword: null, utmCampaign: null }
+      return {
+        utmSource: null,
+        additionalTags: [],
+        utmTerm: null,
+        utmContent: null,
+        visitDate: null,
+        utmMedium: null,
+        source: null,
+        medium: null,
+        keyword: null,
+        utmCampaign: null,
+      }
     case VISIT_DIRECT:
-      return { utmSource: '', additionalTags: [], utmTerm: '', utmContent: '', visitDate, utmMedium: '', source: '(direct)', medium: '(none)', keyword: NOT_SET, utmCampaign: '' }
+      return {
+        utmSource: '',
+        additionalTags: [],
+        utmTerm: '',
+        utmContent: '',
+        visitDate,
+        utmMedium: '',
+        source: '(direct)',
+        medium: '(none)',
+        keyword: NOT_SET,
+        utmCampaign: '',
+      }
     case VISIT_ORGANIC:
-      return { utmSource: NOT_FILLED, additionalTags: [], utmTerm: NOT_FILLED, utmContent: NOT_FILLED, visitDate, utmMedium: NOT_FILLED, source: d.visitSource, medium: 'organic', keyword: NOT_SET, utmCampaign: NOT_FILLED }
+      return {
+        utmSource: NOT_FILLED,
+        additionalTags: [],
+        utmTerm: NOT_FILLED,
+        utmContent: NOT_FILLED,
+        visitDate,
+        utmMedium: NOT_FILLED,
+        source: d.visitSource,
+        medium: 'organic',
+        keyword: NOT_SET,
+        utmCampaign: NOT_FILLED,
+      }
     case VISIT_SOCIAL:
-      return { utmSource: 'vk', additionalTags: [], utmTerm: NOT_FILLED, utmContent: d.content < 0 ? NOT_FILLED : `post_${d.content}`, visitDate, utmMedium: 'social', source: 'vk', medium: 'social', keyword: NOT_SET, utmCampaign: d.visitCampaign }
+      return {
+        utmSource: 'vk',
+        additionalTags: [],
+        utmTerm: NOT_FILLED,
+        utmContent: d.content < 0 ? NOT_FILLED : `post_${d.content}`,
+        visitDate,
+        utmMedium: 'social',
+        source: 'vk',
+        medium: 'social',
+        keyword: NOT_SET,
+        utmCampaign: d.visitCampaign,
+      }
     default:
       return {
         utmSource: d.visitSource,
@@ -390,7 +521,8 @@ function visitOf(d: DealDraws): DealVisit | null {
 }
 
 function customOf(d: DealDraws): Record<string, string> | undefined {
-  if (d.cost === undefined && d.discount === undefined && d.margin === undefined && d.code === undefined) return undefined
+  if (d.cost === undefined && d.discount === undefined && d.margin === undefined && d.code === undefined)
+    return undefined
   const custom: Record<string, string> = {}
   if (d.cost !== undefined) custom['Себестоимость'] = String(d.cost)
   if (d.discount !== undefined) custom['Скидка'] = String(d.discount)
@@ -408,7 +540,14 @@ export function generateDeal(seed: number, site: ResolvedSiteConfig, dayNumber: 
   const serial = serialOf(dayNumber, index)
   const clientPhone = phoneText(d.phoneDigits)
   const orderSource: CallOrderSource | RequestOrderSource = d.isCall
-    ? { callId: serial + 1, duration: d.duration, phoneNumber: trackingNumberOf(seed, site.siteId, d.channel), type: 'CALL', ani: clientPhone, dateCall: formatCalltouchDateTime(d.leadWallMs) }
+    ? {
+        callId: serial + 1,
+        duration: d.duration,
+        phoneNumber: trackingNumberOf(seed, site.siteId, d.channel),
+        type: 'CALL',
+        ani: clientPhone,
+        dateCall: formatCalltouchDateTime(d.leadWallMs),
+      }
     : { requestNumber: String(serial + 7), type: 'REQUEST' }
   return {
     dayNumber,

@@ -47,14 +47,19 @@ export interface ExportRules {
   acceptEqualDates: boolean
 }
 
-const fail = (errorCode: number, errorMessage: string): { error: ExportError } => ({ error: { errorCode, errorMessage } })
+const fail = (errorCode: number, errorMessage: string): { error: ExportError } => ({
+  error: { errorCode, errorMessage },
+})
 
 function positiveInteger(text: string): number | undefined {
   return /^\d{1,9}$/.test(text) && Number(text) >= 1 ? Number(text) : undefined
 }
 
 /** Validates the query string of an export request. */
-export function parseExportQuery(params: URLSearchParams, rules: ExportRules): { query: ExportQuery } | { error: ExportError } {
+export function parseExportQuery(
+  params: URLSearchParams,
+  rules: ExportRules,
+): { query: ExportQuery } | { error: ExportError } {
   const get = (name: string): string | undefined => params.get(name) ?? undefined
   const orderSourceText = get('orderSource')
   if (orderSourceText !== undefined && orderSourceText !== 'CALL' && orderSourceText !== 'REQUEST') {
@@ -66,8 +71,10 @@ export function parseExportQuery(params: URLSearchParams, rules: ExportRules): {
     const page = positiveInteger(pageText)
     const limitText = get('limit')
     const limit = limitText === undefined ? MAX_PAGE_LIMIT : positiveInteger(limitText)
-    if (page === undefined || limit === undefined) return fail(EXPORT_ERROR_CODES.badPaging, 'Параметры page и limit должны быть целыми числами больше 0')
-    if (limit > MAX_PAGE_LIMIT) return fail(EXPORT_ERROR_CODES.limitTooLarge, `Параметр limit не может быть больше ${MAX_PAGE_LIMIT}`)
+    if (page === undefined || limit === undefined)
+      return fail(EXPORT_ERROR_CODES.badPaging, 'Параметры page и limit должны быть целыми числами больше 0')
+    if (limit > MAX_PAGE_LIMIT)
+      return fail(EXPORT_ERROR_CODES.limitTooLarge, `Параметр limit не может быть больше ${MAX_PAGE_LIMIT}`)
     paging = { page, limit }
   }
   const orderNumber = get('orderNumber')
@@ -76,10 +83,12 @@ export function parseExportQuery(params: URLSearchParams, rules: ExportRules): {
   if (orderNumber === undefined && phone === undefined) {
     const fromText = get('dateFrom')
     const toText = get('dateTo')
-    if (fromText === undefined || toText === undefined) return fail(EXPORT_ERROR_CODES.missingDates, 'Параметры dateFrom и dateTo обязательны')
+    if (fromText === undefined || toText === undefined)
+      return fail(EXPORT_ERROR_CODES.missingDates, 'Параметры dateFrom и dateTo обязательны')
     const fromDay = parseCalltouchDate(fromText)
     const toDay = parseCalltouchDate(toText)
-    if (fromDay === undefined || toDay === undefined) return fail(EXPORT_ERROR_CODES.badDate, 'Неверный формат даты: ожидается dd/mm/yyyy')
+    if (fromDay === undefined || toDay === undefined)
+      return fail(EXPORT_ERROR_CODES.badDate, 'Неверный формат даты: ожидается dd/mm/yyyy')
     const timeFromText = get('timeFrom')
     const timeToText = get('timeTo')
     const timeFrom = timeFromText === undefined ? 0 : parseTimeOfDay(timeFromText)

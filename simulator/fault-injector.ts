@@ -6,7 +6,16 @@ import { unitHash } from './prng.ts'
 import type { ResolvedFaults } from './simulator-options.ts'
 
 /** Salts of the independent fault streams. */
-const STREAM = { reset: 11, serverError: 12, serverErrorCode: 13, burst: 14, truncate: 15, slow: 16, shift: 17, latency: 18 } as const
+const STREAM = {
+  reset: 11,
+  serverError: 12,
+  serverErrorCode: 13,
+  burst: 14,
+  truncate: 15,
+  slow: 16,
+  shift: 17,
+  latency: 18,
+} as const
 const SERVER_ERROR_CODES = [500, 502, 503] as const
 
 /** What to do to one request. Checked in this order: reset, server error, 429 burst, slow, truncated body. */
@@ -18,7 +27,13 @@ export interface FaultDecision {
   truncate: boolean
 }
 
-export const NO_FAULT: FaultDecision = Object.freeze({ reset: false, serverError: undefined, burst429: false, slowMs: 0, truncate: false })
+export const NO_FAULT: FaultDecision = Object.freeze({
+  reset: false,
+  serverError: undefined,
+  burst429: false,
+  slowMs: 0,
+  truncate: false,
+})
 
 export class FaultInjector {
   private sequence = 0

@@ -4,7 +4,13 @@
  * Product code never imports this; tests, the demo and benchmarks do.
  * See simulator/README.md.
  */
-export { startSimulator, expectedDeals, collectDeals, type RunningSimulator, type ExpectedDealsOptions } from './start-simulator.ts'
+export {
+  startSimulator,
+  expectedDeals,
+  collectDeals,
+  type RunningSimulator,
+  type ExpectedDealsOptions,
+} from './start-simulator.ts'
 export {
   DEFAULT_NOW,
   DEFAULT_SEED,
@@ -20,7 +26,13 @@ export {
   type FaultConfig,
 } from './simulator-options.ts'
 export { SimulatedSite } from './simulated-site.ts'
-export { serializeDealRecord, type DealRecord, type CallOrderSource, type RequestOrderSource, type DealVisit } from './deal-record.ts'
+export {
+  serializeDealRecord,
+  type DealRecord,
+  type CallOrderSource,
+  type RequestOrderSource,
+  type DealVisit,
+} from './deal-record.ts'
 export { EXPORT_ERROR_CODES } from './export-query.ts'
 export { WRITE_ERROR_CODES, parseLosslessJson } from './order-writes.ts'
 export type { SimulatorStats } from './simulator-stats.ts'

@@ -55,22 +55,33 @@ export function parseLosslessJson(text: string): unknown {
 type Json = Record<string, unknown>
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
 
+/** A written value as text: scalars as themselves, objects as JSON (as the API would echo them), absent as ''. */
+function textOf(value: unknown): string {
+  if (value === undefined || value === null) return ''
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  return JSON.stringify(value)
+}
+
 function tagList(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined
   if (!Array.isArray(value)) return undefined
-  return value.map((item) => (isObject(item) ? String(item['tag'] ?? item['name'] ?? '') : String(item))).filter((tag) => tag !== '')
+  return value
+    .map((item) => (isObject(item) ? textOf(item['tag'] ?? item['name']) : String(item)))
+    .filter((tag) => tag !== '')
 }
 
 function customChanges(value: unknown): DealChange[] | WriteError {
   if (value === undefined || value === null) return []
   const pairs: [string, unknown][] = Array.isArray(value)
-    ? value.map((item): [string, unknown] => (isObject(item) ? [String(item['name'] ?? ''), item['value']] : ['', undefined]))
+    ? value.map((item): [string, unknown] => (isObject(item) ? [textOf(item['name']), item['value']] : ['', undefined]))
     : isObject(value)
       ? Object.entries(value)
       : [['', undefined]]
   const changes: DealChange[] = []
   for (const [name, raw] of pairs) {
-    if (name === '') return { errorCode: WRITE_ERROR_CODES.badCustomField, errorMessage: 'customFields: у поля нет имени' }
+    if (name === '')
+      return { errorCode: WRITE_ERROR_CODES.badCustomField, errorMessage: 'customFields: у поля нет имени' }
     if (raw === null || raw === '') {
       changes.push({ kind: 'custom', name, value: null })
       continue
@@ -79,7 +90,10 @@ function customChanges(value: unknown): DealChange[] | WriteError {
     // send the loader what it must reject (1.5, 39 digits, 1e400000); text is refused.
     const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw : ''
     if (!JSON_NUMBER.test(text)) {
-      return { errorCode: WRITE_ERROR_CODES.badCustomField, errorMessage: `customFields: значение поля ${name} должно быть числом (текст передавайте тегами)` }
+      return {
+        errorCode: WRITE_ERROR_CODES.badCustomField,
+        errorMessage: `customFields: значение поля ${name} должно быть числом (текст передавайте тегами)`,
+      }
     }
     changes.push({ kind: 'custom', name, value: text.replace(/^(-?)0+(?=\d)/, '$1') })
   }
@@ -90,15 +104,22 @@ function sourceFromMatching(matching: unknown): CallOrderSource | RequestOrderSo
   if (!Array.isArray(matching)) return null
   for (const item of matching) {
     if (!isObject(item)) continue
-    const type = String(item['type'] ?? '').toLowerCase()
+    const type = textOf(item['type']).toLowerCase()
     const params = [item['callParams'], item['requestParams'], item['value'], item].find(isObject) as Json
     if (type === 'call') {
       const callId = Number(params['callId'])
-      return { callId: Number.isFinite(callId) ? callId : null, duration: null, phoneNumber: null, type: 'CALL', ani: null, dateCall: null }
+      return {
+        callId: Number.isFinite(callId) ? callId : null,
+        duration: null,
+        phoneNumber: null,
+        type: 'CALL',
+        ani: null,
+        dateCall: null,
+      }
     }
     if (type === 'request') {
       const requestNumber = params['requestNumber'] ?? params['requestId']
-      return { requestNumber: requestNumber === undefined ? null : String(requestNumber), type: 'REQUEST' }
+      return { requestNumber: requestNumber === undefined ? null : textOf(requestNumber), type: 'REQUEST' }
     }
   }
   return null
@@ -114,9 +135,13 @@ function amount(value: unknown): number | null | undefined | 'bad' {
 /** Turns one order of an update (or the fields of a create) into changes. */
 function orderChanges(order: Json, clockDay: number): DealChange[] | WriteError {
   const changes: DealChange[] = []
-  const bad = (field: string): WriteError => ({ errorCode: WRITE_ERROR_CODES.badOrder, errorMessage: `Некорректное поле ${field} в сделке ${String(order['orderNumber'])}` })
+  const bad = (field: string): WriteError => ({
+    errorCode: WRITE_ERROR_CODES.badOrder,
+    errorMessage: `Некорректное поле ${field} в сделке ${String(order['orderNumber'])}`,
+  })
   if (order['orderDate'] !== undefined) {
-    if (typeof order['orderDate'] !== 'string' || parseCalltouchDateTime(order['orderDate']) === undefined) return bad('orderDate (dd/mm/yyyy hh:mm:ss)')
+    if (typeof order['orderDate'] !== 'string' || parseCalltouchDateTime(order['orderDate']) === undefined)
+      return bad('orderDate (dd/mm/yyyy hh:mm:ss)')
     changes.push({ kind: 'orderDate', value: order['orderDate'] })
   }
   const status = order['status'] ?? order['orderStatus']
@@ -132,7 +157,11 @@ function orderChanges(order: Json, clockDay: number): DealChange[] | WriteError 
   if (planned !== undefined) changes.push({ kind: 'set', field: 'plannedAmount', value: planned })
   const completedDate = order['completedDate']
   if (completedDate !== undefined) {
-    if (completedDate !== null && (typeof completedDate !== 'string' || parseCalltouchDate(completedDate) === undefined)) return bad('completedDate (dd/mm/yyyy)')
+    if (
+      completedDate !== null &&
+      (typeof completedDate !== 'string' || parseCalltouchDate(completedDate) === undefined)
+    )
+      return bad('completedDate (dd/mm/yyyy)')
     changes.push({ kind: 'set', field: 'completedDate', value: completedDate })
   } else if (status === 'final' || status === 'lost') {
     changes.push({ kind: 'set', field: 'completedDate', value: formatCalltouchDate(clockDay) })
@@ -149,7 +178,13 @@ function orderChanges(order: Json, clockDay: number): DealChange[] | WriteError 
   }
   if (isObject(order['client'])) {
     const client = order['client']
-    changes.push({ kind: 'client', value: { phones: client['phones'] == null ? null : String(client['phones']), fio: client['fio'] == null ? null : String(client['fio']) } })
+    changes.push({
+      kind: 'client',
+      value: {
+        phones: client['phones'] == null ? null : textOf(client['phones']),
+        fio: client['fio'] == null ? null : textOf(client['fio']),
+      },
+    })
   }
   const addTags = tagList(order['addTags'] ?? order['tags'])
   if (addTags !== undefined && addTags.length > 0) changes.push({ kind: 'addTags', value: addTags })
@@ -172,7 +207,12 @@ export interface WriteResult {
  *
  * @param clockWallMs the simulator clock as site-local wall time (createdDate of new deals)
  */
-export function applyWrite(kind: WriteKind, bodyText: string, site: SimulatedSite, clockWallMs: number): { results: WriteResult[] } | { error: WriteError } {
+export function applyWrite(
+  kind: WriteKind,
+  bodyText: string,
+  site: SimulatedSite,
+  clockWallMs: number,
+): { results: WriteResult[] } | { error: WriteError } {
   let body: unknown
   try {
     body = parseLosslessJson(bodyText)
@@ -180,14 +220,22 @@ export function applyWrite(kind: WriteKind, bodyText: string, site: SimulatedSit
     return { error: { errorCode: WRITE_ERROR_CODES.badBody, errorMessage: 'Тело запроса не является корректным JSON' } }
   }
   if (!isObject(body) || !Array.isArray(body['orders']) || body['orders'].length === 0) {
-    return { error: { errorCode: WRITE_ERROR_CODES.badBody, errorMessage: 'Ожидается объект с непустым массивом orders' } }
+    return {
+      error: { errorCode: WRITE_ERROR_CODES.badBody, errorMessage: 'Ожидается объект с непустым массивом orders' },
+    }
   }
   const crm = typeof body['crm'] === 'string' ? body['crm'] : null
   const clockDay = Math.floor(clockWallMs / MS_PER_DAY)
   const planned: (() => WriteResult)[] = []
   for (const order of body['orders'] as unknown[]) {
-    if (!isObject(order) || (typeof order['orderNumber'] !== 'string' && typeof order['orderNumber'] !== 'number') || String(order['orderNumber']) === '') {
-      return { error: { errorCode: WRITE_ERROR_CODES.badOrder, errorMessage: 'У каждой сделки должен быть orderNumber' } }
+    if (
+      !isObject(order) ||
+      (typeof order['orderNumber'] !== 'string' && typeof order['orderNumber'] !== 'number') ||
+      String(order['orderNumber']) === ''
+    ) {
+      return {
+        error: { errorCode: WRITE_ERROR_CODES.badOrder, errorMessage: 'У каждой сделки должен быть orderNumber' },
+      }
     }
     const orderNumber = String(order['orderNumber'])
     if (kind !== 'create' && !site.exists(orderNumber, clockWallMs)) {
@@ -204,7 +252,12 @@ export function applyWrite(kind: WriteKind, bodyText: string, site: SimulatedSit
       continue
     }
     if (typeof order['orderDate'] !== 'string') {
-      return { error: { errorCode: WRITE_ERROR_CODES.badOrder, errorMessage: `У сделки ${orderNumber} нет orderDate (dd/mm/yyyy hh:mm:ss)` } }
+      return {
+        error: {
+          errorCode: WRITE_ERROR_CODES.badOrder,
+          errorMessage: `У сделки ${orderNumber} нет orderDate (dd/mm/yyyy hh:mm:ss)`,
+        },
+      }
     }
     const record: DealRecord = {
       client: { phones: null, fio: null },

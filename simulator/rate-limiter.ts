@@ -32,7 +32,10 @@ export class RateLimiter {
     let drop = 0
     while (drop < starts.length && (starts[drop] as number) <= nowMs - 1000) drop++
     if (drop > 0) starts.splice(0, drop)
-    const startAt = starts.length < this.perSecond ? nowMs : Math.max(nowMs, (starts[starts.length - this.perSecond] as number) + 1000)
+    const startAt =
+      starts.length < this.perSecond
+        ? nowMs
+        : Math.max(nowMs, (starts[starts.length - this.perSecond] as number) + 1000)
     if (startAt === nowMs) {
       starts.push(nowMs)
       return { kind: 'now' }

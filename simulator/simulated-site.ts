@@ -4,9 +4,28 @@
  * of deals is cached, so a site with millions of deals needs no more memory than
  * a few busy days.
  */
-import { dealCountOn, decodeOrderNumber, generateDay, generateDeal, isVisible, phoneText, renderGeneratedDeal, type GeneratedDeal } from './deal-generator.ts'
+import {
+  dealCountOn,
+  decodeOrderNumber,
+  generateDay,
+  generateDeal,
+  isVisible,
+  phoneText,
+  renderGeneratedDeal,
+  type GeneratedDeal,
+} from './deal-generator.ts'
 import { serializeDealRecord, type DealRecord } from './deal-record.ts'
-import { pieceStarts, renderTemplateText, templateVisible, withoutTags, writeDayAt, writeDayTemplate, type DayAtClock, type DayBytes, type DayTemplate } from './day-text.ts'
+import {
+  pieceStarts,
+  renderTemplateText,
+  templateVisible,
+  withoutTags,
+  writeDayAt,
+  writeDayTemplate,
+  type DayAtClock,
+  type DayBytes,
+  type DayTemplate,
+} from './day-text.ts'
 import type { ResolvedSiteConfig } from './simulator-options.ts'
 import { dayNumberOf, MS_PER_DAY, parseCalltouchDateTime, parseInstant, toWallMs, type DayKey } from './wall-clock.ts'
 
@@ -26,7 +45,11 @@ const COUNT_CACHE_ENTRIES = 20_000
 
 /** Changes a write made to one deal; applied in order on top of the generated or created record. */
 export type DealChange =
-  | { kind: 'set'; field: 'orderStatus' | 'completedDate' | 'manager' | 'service' | 'orderOrigin' | 'funnel'; value: string | null }
+  | {
+      kind: 'set'
+      field: 'orderStatus' | 'completedDate' | 'manager' | 'service' | 'orderOrigin' | 'funnel'
+      value: string | null
+    }
   | { kind: 'set'; field: 'completedAmount' | 'plannedAmount'; value: number | null }
   | { kind: 'set'; field: 'isDeleted'; value: boolean }
   | { kind: 'orderDate'; value: string }
@@ -77,7 +100,10 @@ export class RenderedDay {
   private readonly matches = new Map<string, Int32Array>()
 
   private constructor(
-    attributes: Pick<RenderedDay, 'count' | 'wallMs' | 'orderNumber' | 'orderOrigin' | 'sourceType' | 'manager' | 'service'>,
+    attributes: Pick<
+      RenderedDay,
+      'count' | 'wallMs' | 'orderNumber' | 'orderOrigin' | 'sourceType' | 'manager' | 'service'
+    >,
     /** The client's phone of each record (strings made only for a lookup by phone). */
     private readonly makePhones: () => readonly (string | null)[],
     private readonly makeRecords: () => DealRecord[],
@@ -194,7 +220,12 @@ export class RenderedDay {
     // Records are sorted by time: the window is one contiguous range.
     const lo = lowerBound(this.wallMs, filter.fromWallMs)
     const hi = lowerBound(this.wallMs, filter.toWallMs)
-    const plain = filter.allOrigins && filter.orderSource === undefined && filter.manager === undefined && filter.service === undefined && filter.phone === undefined
+    const plain =
+      filter.allOrigins &&
+      filter.orderSource === undefined &&
+      filter.manager === undefined &&
+      filter.service === undefined &&
+      filter.phone === undefined
     if (plain) {
       const out = new Int32Array(Math.max(0, hi - lo))
       for (let i = lo; i < hi; i++) out[i - lo] = i
@@ -382,7 +413,8 @@ export class SimulatedSite {
     } else if (overlaid === undefined && this.overlays.size === 0) {
       const makeRecords = (): DealRecord[] => {
         const records: DealRecord[] = []
-        for (const deal of this.generatedDay(dayNumber)) if (isVisible(deal, clockWallMs)) records.push(renderGeneratedDeal(deal, clockWallMs))
+        for (const deal of this.generatedDay(dayNumber))
+          if (isVisible(deal, clockWallMs)) records.push(renderGeneratedDeal(deal, clockWallMs))
         return records
       }
       // The first render of a day is written straight at the clock; a day rendered again
@@ -450,7 +482,10 @@ export class SimulatedSite {
 
   /** Indexes of the records of a rendered day that pass a filter (cached on the day). */
   matchingOn(dayNumber: number, clockWallMs: number, filter: DealFilter, filterKey: string): Int32Array {
-    return this.renderDay(dayNumber, clockWallMs).matching(filter, `${filterKey}|${SimulatedSite.clippedKey(dayNumber, filter)}`)
+    return this.renderDay(dayNumber, clockWallMs).matching(
+      filter,
+      `${filterKey}|${SimulatedSite.clippedKey(dayNumber, filter)}`,
+    )
   }
 
   /** The filter's time bounds clipped to a day, as a cache key part. */
@@ -495,7 +530,8 @@ export class SimulatedSite {
   /** Creates a deal (a write from a CRM). An existing order number is replaced. */
   create(record: DealRecord): void {
     const wallMs = parseCalltouchDateTime(record.orderDate)
-    if (wallMs === undefined) throw new RangeError(`orderDate must be 'dd/mm/yyyy hh:mm:ss', got ${JSON.stringify(record.orderDate)}`)
+    if (wallMs === undefined)
+      throw new RangeError(`orderDate must be 'dd/mm/yyyy hh:mm:ss', got ${JSON.stringify(record.orderDate)}`)
     const existing = this.overlays.get(record.orderNumber)
     const overlay: DealOverlay = existing ?? {
       orderNumber: record.orderNumber,
@@ -525,7 +561,15 @@ export class SimulatedSite {
     if (overlay === undefined) {
       const origin = decodeOrderNumber(this.seed, this.siteId, orderNumber) as { dayNumber: number; index: number }
       const deal = generateDeal(this.seed, this.config, origin.dayNumber, origin.index)
-      overlay = { orderNumber, origin, created: undefined, removed: false, changes: [], dayNumber, wallMs: deal.orderWallMs }
+      overlay = {
+        orderNumber,
+        origin,
+        created: undefined,
+        removed: false,
+        changes: [],
+        dayNumber,
+        wallMs: deal.orderWallMs,
+      }
       this.overlays.set(orderNumber, overlay)
       // A generated deal keeps its lifecycle up to this write; from now on the CRM drives it.
       overlay.created = renderGeneratedDeal(deal, clockWallMs)
@@ -547,12 +591,19 @@ export class SimulatedSite {
     if (dayNumber === undefined) return false
     let overlay = this.overlays.get(orderNumber)
     if (overlay === undefined) {
-      overlay = { orderNumber, origin: decodeOrderNumber(this.seed, this.siteId, orderNumber), created: undefined, removed: true, changes: [], dayNumber, wallMs: 0 }
+      overlay = {
+        orderNumber,
+        origin: decodeOrderNumber(this.seed, this.siteId, orderNumber),
+        created: undefined,
+        removed: true,
+        changes: [],
+        dayNumber,
+        wallMs: 0,
+      }
       this.overlays.set(orderNumber, overlay)
     }
     overlay.removed = true
     this.writeVersion++
     return true
   }
-
 }

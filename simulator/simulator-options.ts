@@ -98,8 +98,16 @@ export const DEFAULT_HISTORY_START = '2025-01-01'
 export const DEFAULT_DEALS_PER_DAY = 30
 /** The most deals one day may have: order numbers hold a day's index in 19 bits (deal-generator.ts). */
 export const MAX_DEALS_ON_A_DAY = 2 ** 19 - 1
-export const DEFAULT_SITE: Readonly<SimulatedSiteConfig> = Object.freeze({ siteId: 12345, token: 'test-token', dealsPerDay: DEFAULT_DEALS_PER_DAY })
-export const DEFAULT_RATE_LIMIT: Readonly<Required<RateLimitConfig>> = Object.freeze({ perSecond: 5, queue: 5, retryAfter: false })
+export const DEFAULT_SITE: Readonly<SimulatedSiteConfig> = Object.freeze({
+  siteId: 12345,
+  token: 'test-token',
+  dealsPerDay: DEFAULT_DEALS_PER_DAY,
+})
+export const DEFAULT_RATE_LIMIT: Readonly<Required<RateLimitConfig>> = Object.freeze({
+  perSecond: 5,
+  queue: 5,
+  retryAfter: false,
+})
 export const DEFAULT_SLOW_MS = 30_000
 export const DEFAULT_BURST_429_LENGTH = 5
 /** The page size limit of the export (vendor page). */
@@ -146,13 +154,15 @@ export interface ResolvedSimulatorOptions {
 
 function rate(name: string, value: number | undefined): number {
   if (value === undefined) return 0
-  if (!Number.isFinite(value) || value < 0 || value > 1) throw new RangeError(`faults.${name} must be between 0 and 1, got ${value}`)
+  if (!Number.isFinite(value) || value < 0 || value > 1)
+    throw new RangeError(`faults.${name} must be between 0 and 1, got ${value}`)
   return value
 }
 
 function nonNegativeInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`)
+  if (!Number.isInteger(value) || value < 0)
+    throw new RangeError(`${name} must be a non-negative integer, got ${value}`)
   return value
 }
 
@@ -179,11 +189,15 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
   const seed = options.seed ?? DEFAULT_SEED
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`)
   const sites = (options.sites ?? [DEFAULT_SITE]).map((site): ResolvedSiteConfig => {
-    if (!Number.isInteger(site.siteId) || site.siteId <= 0) throw new RangeError(`siteId must be a positive integer, got ${site.siteId}`)
+    if (!Number.isInteger(site.siteId) || site.siteId <= 0)
+      throw new RangeError(`siteId must be a positive integer, got ${site.siteId}`)
     if (!site.token) throw new RangeError(`site ${site.siteId} needs a token`)
     const historyStart = site.historyStart ?? DEFAULT_HISTORY_START
     const historyStartDay = dayNumberOf(historyStart)
-    if (historyStartDay === undefined) throw new RangeError(`historyStart of site ${site.siteId} must be 'YYYY-MM-DD', got ${JSON.stringify(historyStart)}`)
+    if (historyStartDay === undefined)
+      throw new RangeError(
+        `historyStart of site ${site.siteId} must be 'YYYY-MM-DD', got ${JSON.stringify(historyStart)}`,
+      )
     const dealsPerDay = site.dealsPerDay ?? DEFAULT_DEALS_PER_DAY
     if (!Number.isFinite(dealsPerDay) || dealsPerDay < 0 || dealsPerDay > 200_000) {
       throw new RangeError(`dealsPerDay of site ${site.siteId} must be between 0 and 200000, got ${dealsPerDay}`)
@@ -191,20 +205,38 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     const dealsOnDays = new Map<number, number>()
     for (const [day, deals] of Object.entries(site.dealsOnDays ?? {})) {
       const dayNumber = dayNumberOf(day)
-      if (dayNumber === undefined) throw new RangeError(`dealsOnDays of site ${site.siteId}: ${JSON.stringify(day)} is not 'YYYY-MM-DD'`)
-      if (!Number.isInteger(deals) || deals < 0 || deals > MAX_DEALS_ON_A_DAY) throw new RangeError(`dealsOnDays of site ${site.siteId}: ${day} must have 0 to ${MAX_DEALS_ON_A_DAY} deals, got ${deals}`)
+      if (dayNumber === undefined)
+        throw new RangeError(`dealsOnDays of site ${site.siteId}: ${JSON.stringify(day)} is not 'YYYY-MM-DD'`)
+      if (!Number.isInteger(deals) || deals < 0 || deals > MAX_DEALS_ON_A_DAY)
+        throw new RangeError(
+          `dealsOnDays of site ${site.siteId}: ${day} must have 0 to ${MAX_DEALS_ON_A_DAY} deals, got ${deals}`,
+        )
       dealsOnDays.set(dayNumber, deals)
     }
-    return { siteId: site.siteId, token: site.token, dealsPerDay, historyStartDay, dealsOnDays, nodeId: site.nodeId ?? 1 + (site.siteId % 7) }
+    return {
+      siteId: site.siteId,
+      token: site.token,
+      dealsPerDay,
+      historyStartDay,
+      dealsOnDays,
+      nodeId: site.nodeId ?? 1 + (site.siteId % 7),
+    }
   })
   const ids = new Set(sites.map((s) => s.siteId))
   if (ids.size !== sites.length) throw new RangeError('sites must have distinct siteIds')
   const rateLimit = options.rateLimit === false ? false : { ...DEFAULT_RATE_LIMIT, ...options.rateLimit }
-  if (rateLimit && (!Number.isInteger(rateLimit.perSecond) || rateLimit.perSecond < 1 || !Number.isInteger(rateLimit.queue) || rateLimit.queue < 0)) {
+  if (
+    rateLimit &&
+    (!Number.isInteger(rateLimit.perSecond) ||
+      rateLimit.perSecond < 1 ||
+      !Number.isInteger(rateLimit.queue) ||
+      rateLimit.queue < 0)
+  ) {
     throw new RangeError('rateLimit.perSecond must be a positive integer and rateLimit.queue a non-negative integer')
   }
   const emptyPageTotal = options.emptyPageTotal ?? 0
-  if (emptyPageTotal !== 0 && emptyPageTotal !== 1) throw new RangeError(`emptyPageTotal must be 0 or 1, got ${emptyPageTotal}`)
+  if (emptyPageTotal !== 0 && emptyPageTotal !== 1)
+    throw new RangeError(`emptyPageTotal must be 0 or 1, got ${String(emptyPageTotal)}`)
   return {
     port: nonNegativeInteger('port', options.port, 0),
     seed,

@@ -87,7 +87,11 @@ export class StatsRecorder {
   }
 
   snapshot(): SimulatorStats {
-    return structuredClone({ ...this.stats, maxRequestsInAnySecond: this.arrivals.max, maxStartedInAnySecond: this.starts.max })
+    return structuredClone({
+      ...this.stats,
+      maxRequestsInAnySecond: this.arrivals.max,
+      maxStartedInAnySecond: this.starts.max,
+    })
   }
 
   reset(): void {

@@ -9,10 +9,24 @@ import { applyWrite, type WriteKind } from './order-writes.ts'
 import { hash32 } from './prng.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { SimulatedSite, type DealFilter, type RenderedDay } from './simulated-site.ts'
-import { resolveFaults, resolveSimulatorOptions, type FaultConfig, type ResolvedFaults, type SimulatorOptions } from './simulator-options.ts'
+import {
+  resolveFaults,
+  resolveSimulatorOptions,
+  type FaultConfig,
+  type ResolvedFaults,
+  type SimulatorOptions,
+} from './simulator-options.ts'
 import { StatsRecorder, type ApiEndpoint, type SimulatorStats } from './simulator-stats.ts'
 import type { DealRecord } from './deal-record.ts'
-import { dayNumberOf, formatCalltouchDateTime, formatInstant, MS_PER_DAY, parseInstant, toWallMs, type DayKey } from './wall-clock.ts'
+import {
+  dayNumberOf,
+  formatCalltouchDateTime,
+  formatInstant,
+  MS_PER_DAY,
+  parseInstant,
+  toWallMs,
+  type DayKey,
+} from './wall-clock.ts'
 
 /** A running simulator. */
 export interface RunningSimulator {
@@ -48,15 +62,23 @@ export interface ExpectedDealsOptions {
 }
 
 /** Collects the records of days fromDay..toDay (inclusive) served at a clock. */
-export function collectDeals(site: SimulatedSite, fromDay: DayKey, toDay: DayKey, clockEpochMs: number, options: ExpectedDealsOptions = {}): DealRecord[] {
+export function collectDeals(
+  site: SimulatedSite,
+  fromDay: DayKey,
+  toDay: DayKey,
+  clockEpochMs: number,
+  options: ExpectedDealsOptions = {},
+): DealRecord[] {
   const from = dayNumberOf(fromDay)
   const to = dayNumberOf(toDay)
-  if (from === undefined || to === undefined) throw new RangeError(`days must be 'YYYY-MM-DD', got ${JSON.stringify(fromDay)} and ${JSON.stringify(toDay)}`)
+  if (from === undefined || to === undefined)
+    throw new RangeError(`days must be 'YYYY-MM-DD', got ${JSON.stringify(fromDay)} and ${JSON.stringify(toDay)}`)
   const allOrigins = options.withAllOrderOrigins ?? true
   const clockWallMs = toWallMs(clockEpochMs, site.timeZone)
   const out: DealRecord[] = []
   for (let day = from; day <= to; day++) {
-    for (const record of site.renderDay(day, clockWallMs).records) if (allOrigins || record.orderOrigin === 'API') out.push(record)
+    for (const record of site.renderDay(day, clockWallMs).records)
+      if (allOrigins || record.orderOrigin === 'API') out.push(record)
   }
   return out
 }
@@ -70,11 +92,23 @@ export function collectDeals(site: SimulatedSite, fromDay: DayKey, toDay: DayKey
  * @example
  * const deals = expectedDeals({ seed: 7 }, 12345, '2026-11-01', '2026-11-07')
  */
-export function expectedDeals(options: SimulatorOptions, siteId: number, fromDay: DayKey, toDay: DayKey, expectedOptions: ExpectedDealsOptions = {}): DealRecord[] {
+export function expectedDeals(
+  options: SimulatorOptions,
+  siteId: number,
+  fromDay: DayKey,
+  toDay: DayKey,
+  expectedOptions: ExpectedDealsOptions = {},
+): DealRecord[] {
   const resolved = resolveSimulatorOptions(options)
   const config = resolved.sites.find((s) => s.siteId === siteId)
   if (config === undefined) throw new RangeError(`No site ${siteId} in the options`)
-  return collectDeals(new SimulatedSite(resolved.seed, config, resolved.timeZone), fromDay, toDay, resolved.nowMs, expectedOptions)
+  return collectDeals(
+    new SimulatedSite(resolved.seed, config, resolved.timeZone),
+    fromDay,
+    toDay,
+    resolved.nowMs,
+    expectedOptions,
+  )
 }
 
 const EXPORT_PATH = /^\/calls-service\/RestAPI\/(\d+)\/orders-diary\/orders\/?$/
@@ -132,10 +166,13 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const resolved = resolveSimulatorOptions(options)
   const { timeZone } = resolved
-  const sites = new Map(resolved.sites.map((config) => [config.siteId, new SimulatedSite(resolved.seed, config, timeZone)]))
+  const sites = new Map(
+    resolved.sites.map((config) => [config.siteId, new SimulatedSite(resolved.seed, config, timeZone)]),
+  )
   let clockMs = resolved.nowMs
   const faults = new FaultInjector(resolved.seed, resolved.faults, resolved.latencyMs, resolved.latencyJitterMs)
-  const limiter = resolved.rateLimit === false ? undefined : new RateLimiter(resolved.rateLimit.perSecond, resolved.rateLimit.queue)
+  const limiter =
+    resolved.rateLimit === false ? undefined : new RateLimiter(resolved.rateLimit.perSecond, resolved.rateLimit.queue)
   const retryAfter = resolved.rateLimit !== false && resolved.rateLimit.retryAfter
   const stats = new StatsRecorder()
   const timers = new Set<NodeJS.Timeout>()
@@ -174,7 +211,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
    * days' cached UTF-8 text (a run of consecutive records is one slice, commas
    * included), so serving a page copies no record.
    */
-  function exportRecords(site: SimulatedSite, query: ExportQuery): { total: number; pick: (offset: number, limit: number) => Buffer[] } {
+  function exportRecords(
+    site: SimulatedSite,
+    query: ExportQuery,
+  ): { total: number; pick: (offset: number, limit: number) => Buffer[] } {
     const clockWallMs = toWallMs(clockMs, timeZone)
     const filterBase = {
       allOrigins: query.allOrigins,
@@ -203,13 +243,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       filter = { ...filterBase, fromWallMs: range.fromWallMs, toWallMs: range.toWallMs }
     }
     const orderNumber = query.orderNumber
-    const filterKey = JSON.stringify([filter.allOrigins, filter.orderSource, filter.manager, filter.service, filter.phone])
+    const filterKey = JSON.stringify([
+      filter.allOrigins,
+      filter.orderSource,
+      filter.manager,
+      filter.service,
+      filter.phone,
+    ])
     const matching = (dayNumber: number): { day: RenderedDay; indexes: Int32Array } => {
       const day = site.renderDay(dayNumber, clockWallMs)
       const indexes = site.matchingOn(dayNumber, clockWallMs, filter, filterKey)
-      return { day, indexes: orderNumber === undefined ? indexes : indexes.filter((i) => day.orderNumber[i] === orderNumber) }
+      return {
+        day,
+        indexes: orderNumber === undefined ? indexes : indexes.filter((i) => day.orderNumber[i] === orderNumber),
+      }
     }
-    const counts = days.map((day) => (orderNumber === undefined ? site.countOn(day, clockWallMs, filter, filterKey) : matching(day).indexes.length))
+    const counts = days.map((day) =>
+      orderNumber === undefined ? site.countOn(day, clockWallMs, filter, filterKey) : matching(day).indexes.length,
+    )
     const total = counts.reduce((a, b) => a + b, 0)
     const pick = (offset: number, limit: number): Buffer[] => {
       const out: Buffer[] = []
@@ -227,10 +278,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         const last = Math.min(indexes.length, first + (limit - picked))
         skipped += first
         // Runs of consecutive records are one slice of the day's text.
-        for (let k = first; k < last; ) {
+        for (let k = first; k < last;) {
           let end = k + 1
           while (end < last && (indexes[end] as number) === (indexes[end - 1] as number) + 1) end++
-          out.push(buffer.subarray(offsets[indexes[k] as number] as number, (offsets[(indexes[end - 1] as number) + 1] as number) - 1))
+          out.push(
+            buffer.subarray(offsets[indexes[k] as number], (offsets[(indexes[end - 1] as number) + 1] as number) - 1),
+          )
           picked += end - k
           skipped += end - k
           k = end
@@ -258,20 +311,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       orderId: n + 1,
       orderNumber,
       orderOrigin: 'API',
-      orderSource: query.orderSource === 'REQUEST' ? { requestNumber: orderNumber, type: 'REQUEST' } : { callId: null, duration: null, phoneNumber: null, type: 'CALL', ani: query.phone ?? null, dateCall: null },
+      orderSource:
+        query.orderSource === 'REQUEST'
+          ? { requestNumber: orderNumber, type: 'REQUEST' }
+          : { callId: null, duration: null, phoneNumber: null, type: 'CALL', ani: query.phone ?? null, dateCall: null },
       orderStatus: 'start',
       plannedAmount: null,
       service: query.service ?? null,
       tags: null,
       visit: null,
     })
-    if (query.phone !== undefined) site.update(orderNumber, [{ kind: 'client', value: { phones: query.phone, fio: null } }], Infinity)
+    if (query.phone !== undefined)
+      site.update(orderNumber, [{ kind: 'client', value: { phones: query.phone, fio: null } }], Infinity)
     stats.fault('shiftedPages')
   }
 
-  function handleExport(siteId: number, params: URLSearchParams, fault: FaultDecision): HttpAnswer | { parts: Buffer[]; length: number; truncate: boolean } {
+  function handleExport(
+    siteId: number,
+    params: URLSearchParams,
+    fault: FaultDecision,
+  ): HttpAnswer | { parts: Buffer[]; length: number; truncate: boolean } {
     const site = sites.get(siteId)
-    if (site === undefined || params.get('clientApiId') !== site.config.token) return HttpAnswer.json(403, { message: FORBIDDEN_MESSAGE })
+    if (site === undefined || params.get('clientApiId') !== site.config.token)
+      return HttpAnswer.json(403, { message: FORBIDDEN_MESSAGE })
     const parsed = parseExportQuery(params, resolved)
     if ('error' in parsed) return HttpAnswer.apiError(400, parsed.error)
     const query = parsed.query
@@ -305,7 +367,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const exportMatch = EXPORT_PATH.exec(path)
     const nodeMatch = exportMatch ? null : NODE_ID_PATH.exec(path)
     const writeMatch = exportMatch || nodeMatch ? null : WRITE_PATH.exec(path)
-    const endpoint: ApiEndpoint = exportMatch ? 'export' : nodeMatch ? 'getNodeId' : writeMatch ? (writeMatch[1] as WriteKind) : 'unknown'
+    const endpoint: ApiEndpoint = exportMatch
+      ? 'export'
+      : nodeMatch
+        ? 'getNodeId'
+        : writeMatch
+          ? (writeMatch[1] as WriteKind)
+          : 'unknown'
     const arrivedAt = Date.now()
     stats.arrived(endpoint, ip, arrivedAt)
 
@@ -349,7 +417,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       send(
         code === 500
           ? HttpAnswer.json(500, { message: 'Internal Server Error' })
-          : new HttpAnswer(code, `<html><body><h1>${code} ${code === 502 ? 'Bad Gateway' : 'Service Unavailable'}</h1></body></html>`, { 'content-type': 'text/html' }),
+          : new HttpAnswer(
+              code,
+              `<html><body><h1>${code} ${code === 502 ? 'Bad Gateway' : 'Service Unavailable'}</h1></body></html>`,
+              { 'content-type': 'text/html' },
+            ),
       )
       return
     }
@@ -393,7 +465,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (writeMatch !== null) {
       if (req.method !== 'POST') return send(HttpAnswer.json(405, { message: 'Method Not Allowed' }))
       const site = sites.get(Number(req.headers['siteid']))
-      if (site === undefined || req.headers['access-token'] !== site.config.token) return send(HttpAnswer.json(403, { message: FORBIDDEN_MESSAGE }))
+      if (site === undefined || req.headers['access-token'] !== site.config.token)
+        return send(HttpAnswer.json(403, { message: FORBIDDEN_MESSAGE }))
       let bodyText: string
       try {
         bodyText = await readBody(req)
@@ -410,13 +483,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   async function handleAdmin(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const send = (status: number, value: unknown): void => {
       const body = JSON.stringify(value)
-      res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': String(Buffer.byteLength(body)) })
+      res.writeHead(status, {
+        'content-type': 'application/json;charset=UTF-8',
+        'content-length': String(Buffer.byteLength(body)),
+      })
       res.end(body)
     }
     const readJson = async (): Promise<Record<string, unknown>> => {
       const text = await readBody(req)
       const value: unknown = text.trim() === '' ? {} : JSON.parse(text)
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('expected a JSON object')
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new TypeError('expected a JSON object')
       return value as Record<string, unknown>
     }
     const route = `${req.method} ${url.pathname.replace(/\/$/, '')}`
@@ -435,7 +512,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         case 'GET /_sim/faults':
           return send(200, faults.current)
         case 'POST /_sim/faults': {
-          api.setFaults((await readJson()) as FaultConfig)
+          api.setFaults(await readJson())
           return send(200, faults.current)
         }
         case 'POST /_sim/reset':
@@ -458,7 +535,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         res.destroy()
         return
       }
-      const body = JSON.stringify({ message: `simulator error: ${error instanceof Error ? error.message : String(error)}` })
+      const body = JSON.stringify({
+        message: `simulator error: ${error instanceof Error ? error.message : String(error)}`,
+      })
       res.writeHead(500, { 'content-type': 'application/json;charset=UTF-8' })
       res.end(body)
     })
@@ -501,10 +580,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     reset,
     site: (siteId) => {
       const site = sites.get(siteId)
-      if (site === undefined) throw new RangeError(`No site ${siteId}; the simulator has ${[...sites.keys()].join(', ')}`)
+      if (site === undefined)
+        throw new RangeError(`No site ${siteId}; the simulator has ${[...sites.keys()].join(', ')}`)
       return site
     },
-    expectedDeals: (siteId, fromDay, toDay, expectedOptions) => collectDeals(api.site(siteId), fromDay, toDay, clockMs, expectedOptions),
+    expectedDeals: (siteId, fromDay, toDay, expectedOptions) =>
+      collectDeals(api.site(siteId), fromDay, toDay, clockMs, expectedOptions),
   }
   return api
 }

@@ -45,7 +45,7 @@ export function dayKeyOf(dayNumber: number): DayKey {
 /** Day of week of a day number, 1 = Monday … 7 = Sunday. */
 export function isoWeekday(dayNumber: number): number {
   // 1970-01-01 was a Thursday.
-  return ((dayNumber + 3) % 7 + 7) % 7 + 1
+  return ((((dayNumber + 3) % 7) + 7) % 7) + 1
 }
 
 const ddmmyyyyCache = new Map<number, string>()
@@ -66,7 +66,15 @@ export function formatCalltouchDate(dayNumber: number): string {
 export function formatCalltouchDateTime(wallMs: number): string {
   const dayNumber = Math.floor(wallMs / MS_PER_DAY)
   const secondOfDay = Math.floor((wallMs - dayNumber * MS_PER_DAY) / MS_PER_SECOND)
-  return formatCalltouchDate(dayNumber) + ' ' + pad2(Math.floor(secondOfDay / 3600)) + ':' + pad2(Math.floor((secondOfDay % 3600) / 60)) + ':' + pad2(secondOfDay % 60)
+  return (
+    formatCalltouchDate(dayNumber) +
+    ' ' +
+    pad2(Math.floor(secondOfDay / 3600)) +
+    ':' +
+    pad2(Math.floor((secondOfDay % 3600) / 60)) +
+    ':' +
+    pad2(secondOfDay % 60)
+  )
 }
 
 /** Day number of a strict 'dd/mm/yyyy', or undefined. */
@@ -115,7 +123,9 @@ let lastWall = { epochMs: NaN, timeZone: '', wallMs: NaN }
 export function parseInstant(iso: string, timeZone: string): number {
   const parsed = DateTime.fromISO(iso, { zone: timeZone, setZone: true })
   if (!parsed.isValid) {
-    throw new RangeError(`Not an ISO 8601 date-time: ${JSON.stringify(iso)} (${parsed.invalidExplanation ?? 'invalid'})`)
+    throw new RangeError(
+      `Not an ISO 8601 date-time: ${JSON.stringify(iso)} (${parsed.invalidExplanation ?? 'invalid'})`,
+    )
   }
   return parsed.toMillis()
 }

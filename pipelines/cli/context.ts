@@ -31,7 +31,10 @@ export function createContext(
   options: GlobalOptions,
   io: { env: Env; cwd: string; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
 ): CliContext {
-  const format = options.logFormat ?? parseLogFormat(io.env.CALLTOUCH_ETL_LOG_FORMAT) ?? defaultLogFormat(io.stderr as NodeJS.WriteStream)
+  const format =
+    options.logFormat ??
+    parseLogFormat(io.env.CALLTOUCH_ETL_LOG_FORMAT) ??
+    defaultLogFormat(io.stderr as NodeJS.WriteStream)
   const level = options.logLevel ?? (io.env.CALLTOUCH_ETL_LOG_LEVEL as LogLevel | undefined) ?? 'info'
   return { ...io, logger: createLogger({ format, level, destination: io.stderr }), verbose: options.verbose === true }
 }
@@ -52,7 +55,8 @@ export async function withWarehouse<T>(ctx: CliContext, work: (warehouse: Wareho
   const warehouse = await (ctx.openWarehouse ?? openWarehouse)(warehouseConfigFromEnv(ctx.env, ctx.cwd))
   try {
     const { applied } = await migrateToLatest(warehouse.db)
-    if (applied.length > 0) ctx.logger.info({ migrations: applied }, `applied ${applied.length} migration(s) to the ${warehouse.description}`)
+    if (applied.length > 0)
+      ctx.logger.info({ migrations: applied }, `applied ${applied.length} migration(s) to the ${warehouse.description}`)
     const result = await work(warehouse)
     // Work that ended normally while a connection was lost may have lost the run lock midway.
     warehouse.lost.throwIfAborted()

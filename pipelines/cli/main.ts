@@ -38,24 +38,38 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<Ex
   let exitCode: ExitCode = EXIT_CODES.ok
 
   const program = new Command('calltouch-etl')
-  const action: Action = (handler) => async (...args) => {
-    const command = args[args.length - 1] as Command
-    const globals = command.optsWithGlobals<GlobalOptions>()
-    try {
-      const ctx = createContext(globals, { env, cwd, stdout, stderr })
-      exitCode = (await handler(ctx, command)) ?? EXIT_CODES.ok
-    } catch (error) {
-      exitCode = exitCodeOf(error)
-      stderr.write(`${describeFailure(error, globals.verbose === true)}\n`)
+  const action: Action =
+    (handler) =>
+    async (...args) => {
+      const command = args[args.length - 1] as Command
+      const globals = command.optsWithGlobals<GlobalOptions>()
+      try {
+        const ctx = createContext(globals, { env, cwd, stdout, stderr })
+        exitCode = (await handler(ctx, command)) ?? EXIT_CODES.ok
+      } catch (error) {
+        exitCode = exitCodeOf(error)
+        stderr.write(`${describeFailure(error, globals.verbose === true)}\n`)
+      }
     }
-  }
 
   program
-    .description('Calltouch deals into a PostgreSQL warehouse (or an embedded one), with dbt ROI models on top.\nThe warehouse is DATABASE_URL when set, otherwise the embedded one in CALLTOUCH_ETL_DATA_DIR (default .data/warehouse).')
+    .description(
+      'Calltouch deals into a PostgreSQL warehouse (or an embedded one), with dbt ROI models on top.\nThe warehouse is DATABASE_URL when set, otherwise the embedded one in CALLTOUCH_ETL_DATA_DIR (default .data/warehouse).',
+    )
     .version(PACKAGE.version)
     .option('--verbose', 'print the full error with its causes and stack when a command fails')
-    .addOption(new Option('--log-format <format>', 'log lines for people (pretty) or machines (json); default: pretty on a terminal, json otherwise (env CALLTOUCH_ETL_LOG_FORMAT)').choices(LOG_FORMATS))
-    .addOption(new Option('--log-level <level>', 'least important log level shown (env CALLTOUCH_ETL_LOG_LEVEL, default info)').choices(LOG_LEVELS))
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines for people (pretty) or machines (json); default: pretty on a terminal, json otherwise (env CALLTOUCH_ETL_LOG_FORMAT)',
+      ).choices(LOG_FORMATS),
+    )
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'least important log level shown (env CALLTOUCH_ETL_LOG_LEVEL, default info)',
+      ).choices(LOG_LEVELS),
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -100,7 +114,7 @@ export function describeFailure(error: unknown, verbose: boolean): string {
   const parts: string[] = []
   let current: unknown = error
   while (current !== undefined && current !== null) {
-    parts.push(current instanceof Error ? (current.stack ?? current.message) : String(current))
+    parts.push(current instanceof Error ? (current.stack ?? current.message) : JSON.stringify(current))
     current = current instanceof Error ? current.cause : undefined
     if (current !== undefined) parts.push('caused by:')
   }

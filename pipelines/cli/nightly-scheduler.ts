@@ -43,35 +43,50 @@ export function startNightlyScheduler(config: NightlySchedulerConfig): NightlySc
     markStopped = resolve
   })
 
-  const task = cron.schedule(config.cron, () => {
-    if (stopping) return
-    ticks += 1
-    const tick = ticks
-    if (current !== undefined) {
-      logger.warn({ tick }, `tick ${tick} skipped: the previous run is still going`)
-      return
-    }
-    const startedAt = Date.now()
-    logger.info({ tick }, `tick ${tick}: run starting`)
-    current = config.run(controller.signal, tick)
-      .then(
-        () => logger.info({ tick, durationMs: Date.now() - startedAt }, `tick ${tick}: run finished`),
-        (error: unknown) => logger.error({ tick, durationMs: Date.now() - startedAt, err: messageOf(error) }, `tick ${tick}: run failed: ${messageOf(error)}`),
-      )
-      .finally(() => {
-        current = undefined
-      })
-  }, { timezone: config.timeZone })
+  const task = cron.schedule(
+    config.cron,
+    () => {
+      if (stopping) return
+      ticks += 1
+      const tick = ticks
+      if (current !== undefined) {
+        logger.warn({ tick }, `tick ${tick} skipped: the previous run is still going`)
+        return
+      }
+      const startedAt = Date.now()
+      logger.info({ tick }, `tick ${tick}: run starting`)
+      current = config
+        .run(controller.signal, tick)
+        .then(
+          () => logger.info({ tick, durationMs: Date.now() - startedAt }, `tick ${tick}: run finished`),
+          (error: unknown) =>
+            logger.error(
+              { tick, durationMs: Date.now() - startedAt, err: messageOf(error) },
+              `tick ${tick}: run failed: ${messageOf(error)}`,
+            ),
+        )
+        .finally(() => {
+          current = undefined
+        })
+    },
+    { timezone: config.timeZone },
+  )
 
   const next = task.getNextRun()
-  logger.info({ cron: config.cron, timeZone: config.timeZone, nextRun: next?.toISOString() }, `scheduled '${config.cron}' in ${config.timeZone}; next run ${next?.toISOString() ?? 'never'}`)
+  logger.info(
+    { cron: config.cron, timeZone: config.timeZone, nextRun: next?.toISOString() },
+    `scheduled '${config.cron}' in ${config.timeZone}; next run ${next?.toISOString() ?? 'never'}`,
+  )
 
   return {
     stopped,
     async stop(reason) {
       if (stopping) return stopped
       stopping = true
-      logger.info({ reason, running: current !== undefined }, `stopping (${reason})${current ? ': aborting the run in flight' : ''}`)
+      logger.info(
+        { reason, running: current !== undefined },
+        `stopping (${reason})${current ? ': aborting the run in flight' : ''}`,
+      )
       await task.stop()
       await task.destroy()
       controller.abort(new Error(`stopped by ${reason}`))

@@ -4,7 +4,9 @@ import type { CliContext } from './context.ts'
 /** Whether any Calltouch site is configured at all: a config file, or the single-site variables. */
 export function hasSiteConfig(ctx: CliContext, configFile: string | undefined): boolean {
   const { env } = ctx
-  return [configFile, env.CALLTOUCH_CONFIG, env.CALLTOUCH_SITE_ID, env.CALLTOUCH_API_TOKEN].some((value) => (value?.trim() ?? '') !== '')
+  return [configFile, env.CALLTOUCH_CONFIG, env.CALLTOUCH_SITE_ID, env.CALLTOUCH_API_TOKEN].some(
+    (value) => (value?.trim() ?? '') !== '',
+  )
 }
 
 /**

@@ -26,7 +26,8 @@ export function parseSiteOption(text: string): number {
 
 /** `--lookback-days N`: a whole number of days, 0 or more (at most 5 digits, as the config file's 3,660 days fit). */
 export function parseLookbackDaysOption(text: string): number {
-  if (!/^\d{1,5}$/.test(text)) throw usageError(`--lookback-days must be a whole number of days (0 or more), got ${JSON.stringify(text)}`)
+  if (!/^\d{1,5}$/.test(text))
+    throw usageError(`--lookback-days must be a whole number of days (0 or more), got ${JSON.stringify(text)}`)
   return Number(text)
 }
 
@@ -47,9 +48,15 @@ export interface DayRangeRules {
  *
  * @example dayRangeOption({ from: '2026-11-01', to: undefined }, { required: false }) // { from: '2026-11-01', to: null }
  */
-export function dayRangeOption(options: { readonly from?: string | undefined; readonly to?: string | undefined }, rules: DayRangeRules): { from: Day | null; to: Day | null } {
+export function dayRangeOption(
+  options: { readonly from?: string | undefined; readonly to?: string | undefined },
+  rules: DayRangeRules,
+): { from: Day | null; to: Day | null } {
   const problems: string[] = []
-  for (const [name, value] of [['--from', options.from], ['--to', options.to]] as const) {
+  for (const [name, value] of [
+    ['--from', options.from],
+    ['--to', options.to],
+  ] as const) {
     if (value === undefined) {
       if (rules.required) problems.push(`${name} ${DAY_FORMAT} is required`)
       continue
@@ -63,6 +70,7 @@ export function dayRangeOption(options: { readonly from?: string | undefined; re
     const backwards = dayOrderProblem({ name: '--from', day: from }, { name: '--to', day: to })
     if (backwards !== undefined) problems.push(backwards)
   }
-  if (problems.length > 0) throw usageError(`${rules.command === undefined ? '' : `${rules.command}: `}${problems.join('; ')}`)
+  if (problems.length > 0)
+    throw usageError(`${rules.command === undefined ? '' : `${rules.command}: `}${problems.join('; ')}`)
   return { from, to }
 }

@@ -24,10 +24,16 @@ export function warehouseConfigFromEnv(env: Env, cwd: string = process.cwd()): W
     try {
       parsed = new URL(databaseUrl)
     } catch {
-      throw new EtlError('CONFIG', 'DATABASE_URL is not a URL: set it to postgres://user:password@host:5432/database, or unset it to use the embedded warehouse')
+      throw new EtlError(
+        'CONFIG',
+        'DATABASE_URL is not a URL: set it to postgres://user:password@host:5432/database, or unset it to use the embedded warehouse',
+      )
     }
     if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-      throw new EtlError('CONFIG', `DATABASE_URL must start with postgres:// (it starts with ${parsed.protocol}//): set it to postgres://user:password@host:5432/database, or unset it to use the embedded warehouse`)
+      throw new EtlError(
+        'CONFIG',
+        `DATABASE_URL must start with postgres:// (it starts with ${parsed.protocol}//): set it to postgres://user:password@host:5432/database, or unset it to use the embedded warehouse`,
+      )
     }
     if (parsed.password) registerSecret(decodeURIComponent(parsed.password))
     return { engine: 'postgres', databaseUrl }

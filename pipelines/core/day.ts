@@ -31,7 +31,8 @@ function epochDayOf(day: unknown): number | undefined {
   const value = new Date(0)
   // setUTCFullYear, unlike Date.UTC, does not read years 0–99 as 1900–1999.
   value.setUTCFullYear(year, month - 1, date)
-  if (value.getUTCFullYear() !== year || value.getUTCMonth() !== month - 1 || value.getUTCDate() !== date) return undefined
+  if (value.getUTCFullYear() !== year || value.getUTCMonth() !== month - 1 || value.getUTCDate() !== date)
+    return undefined
   return value.getTime() / MS_PER_DAY
 }
 
@@ -90,7 +91,8 @@ export function isTimeZone(value: unknown): value is string {
  */
 export function dayProblem(text: string, notAfter?: { readonly zone: string; readonly now: Date }): string | undefined {
   if (!DAY_PATTERN.test(text)) return `must be a date as ${DAY_FORMAT}, got ${JSON.stringify(text)}`
-  if (!isDay(text)) return `${text} is not a real date`
+  const shown: string = text
+  if (!isDay(text)) return `${shown} is not a real date`
   if (notAfter === undefined) return undefined
   const today = todayIn(notAfter.zone, notAfter.now)
   return text > today ? `${text} is in the future (today is ${today} in ${notAfter.zone})` : undefined
@@ -102,8 +104,13 @@ export function timeZoneProblem(zone: string): string | undefined {
 }
 
 /** Why the day `from` comes after the day `to`, or undefined when it does not. */
-export function dayOrderProblem(from: { readonly name: string; readonly day: Day }, to: { readonly name: string; readonly day: Day }): string | undefined {
-  return from.day > to.day ? `${from.name} ${from.day} is after ${to.name} ${to.day}: give the earlier day first` : undefined
+export function dayOrderProblem(
+  from: { readonly name: string; readonly day: Day },
+  to: { readonly name: string; readonly day: Day },
+): string | undefined {
+  return from.day > to.day
+    ? `${from.name} ${from.day} is after ${to.name} ${to.day}: give the earlier day first`
+    : undefined
 }
 
 /**
@@ -112,7 +119,12 @@ export function dayOrderProblem(from: { readonly name: string; readonly day: Day
  *
  * @example parseDay(options.from, '--from', 'USAGE')
  */
-export function parseDay(text: string, what: string, code: ErrorCode = 'INPUT', notAfter?: { readonly zone: string; readonly now: Date }): Day {
+export function parseDay(
+  text: string,
+  what: string,
+  code: ErrorCode = 'INPUT',
+  notAfter?: { readonly zone: string; readonly now: Date },
+): Day {
   const problem = dayProblem(text, notAfter)
   if (problem !== undefined) throw new EtlError(code, `${what} ${problem}`)
   return text

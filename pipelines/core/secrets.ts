@@ -11,7 +11,12 @@ const secrets = new Set<string>()
 
 export function registerSecret(secret: string | undefined | null): void {
   if (!secret || secret.length < MIN_SECRET_LENGTH) return
-  for (const form of [secret, encodeURIComponent(secret), encodeURI(secret), new URLSearchParams({ s: secret }).toString().slice(2)]) {
+  for (const form of [
+    secret,
+    encodeURIComponent(secret),
+    encodeURI(secret),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+  ]) {
     secrets.add(form)
   }
 }

@@ -13,15 +13,64 @@ export interface EnvSetting {
 }
 
 export const ENV_SETTINGS: readonly EnvSetting[] = [
-  { name: 'DATABASE_URL', defaultValue: null, description: 'PostgreSQL warehouse (postgres://user:password@host:5432/db); unset = embedded PGlite warehouse', secret: true },
-  { name: 'CALLTOUCH_ETL_DATA_DIR', defaultValue: '.data/warehouse', description: 'Directory of the embedded warehouse when DATABASE_URL is unset' },
-  { name: 'CALLTOUCH_ETL_LOG_FORMAT', defaultValue: 'pretty on a terminal, json otherwise', description: 'Log lines for people (pretty) or machines (json); --log-format overrides' },
-  { name: 'CALLTOUCH_ETL_LOG_LEVEL', defaultValue: 'info', description: 'Least important log level shown; --log-level overrides' },
-  { name: 'CALLTOUCH_SITE_ID', defaultValue: null, description: 'Calltouch site id of the one site to sync (a positive integer); not needed with CALLTOUCH_CONFIG' },
-  { name: 'CALLTOUCH_API_TOKEN', defaultValue: null, description: "The site's API token (clientApiId); never logged or stored", secret: true },
-  { name: 'CALLTOUCH_TIMEZONE', defaultValue: 'Europe/Moscow', description: "IANA zone of the site's dates (the API's dates carry no zone)" },
-  { name: 'CALLTOUCH_START_DATE', defaultValue: '90 days ago', description: 'First day (YYYY-MM-DD) the first sync reads' },
-  { name: 'CALLTOUCH_BASE_URL', defaultValue: 'https://api.calltouch.ru', description: "The API; the default asks getnodeid for the site's node, falling back to itself; any other URL (e.g. the simulator's) is used as is" },
-  { name: 'CALLTOUCH_CONFIG', defaultValue: null, description: 'JSON file listing several sites and run settings (as --config); replaces CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN' },
-  { name: 'CALLTOUCH_ETL_SCHEDULE', defaultValue: '0 3 * * *', description: "When `schedule` runs sync then transform: a cron expression (5 fields, or 6 with seconds) in the site's zone; --cron overrides" },
+  {
+    name: 'DATABASE_URL',
+    defaultValue: null,
+    description: 'PostgreSQL warehouse (postgres://user:password@host:5432/db); unset = embedded PGlite warehouse',
+    secret: true,
+  },
+  {
+    name: 'CALLTOUCH_ETL_DATA_DIR',
+    defaultValue: '.data/warehouse',
+    description: 'Directory of the embedded warehouse when DATABASE_URL is unset',
+  },
+  {
+    name: 'CALLTOUCH_ETL_LOG_FORMAT',
+    defaultValue: 'pretty on a terminal, json otherwise',
+    description: 'Log lines for people (pretty) or machines (json); --log-format overrides',
+  },
+  {
+    name: 'CALLTOUCH_ETL_LOG_LEVEL',
+    defaultValue: 'info',
+    description: 'Least important log level shown; --log-level overrides',
+  },
+  {
+    name: 'CALLTOUCH_SITE_ID',
+    defaultValue: null,
+    description: 'Calltouch site id of the one site to sync (a positive integer); not needed with CALLTOUCH_CONFIG',
+  },
+  {
+    name: 'CALLTOUCH_API_TOKEN',
+    defaultValue: null,
+    description: "The site's API token (clientApiId); never logged or stored",
+    secret: true,
+  },
+  {
+    name: 'CALLTOUCH_TIMEZONE',
+    defaultValue: 'Europe/Moscow',
+    description: "IANA zone of the site's dates (the API's dates carry no zone)",
+  },
+  {
+    name: 'CALLTOUCH_START_DATE',
+    defaultValue: '90 days ago',
+    description: 'First day (YYYY-MM-DD) the first sync reads',
+  },
+  {
+    name: 'CALLTOUCH_BASE_URL',
+    defaultValue: 'https://api.calltouch.ru',
+    description:
+      "The API; the default asks getnodeid for the site's node, falling back to itself; any other URL (e.g. the simulator's) is used as is",
+  },
+  {
+    name: 'CALLTOUCH_CONFIG',
+    defaultValue: null,
+    description:
+      'JSON file listing several sites and run settings (as --config); replaces CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN',
+  },
+  {
+    name: 'CALLTOUCH_ETL_SCHEDULE',
+    defaultValue: '0 3 * * *',
+    description:
+      "When `schedule` runs sync then transform: a cron expression (5 fields, or 6 with seconds) in the site's zone; --cron overrides",
+  },
 ]

@@ -47,8 +47,10 @@ export async function fetchBytes(url: string, options: FetchBytesOptions): Promi
     })
     return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) }
   } catch (error) {
-    if (stop?.aborted) throw new HttpRequestError(`${what}: interrupted, the run is stopping`, 'stopped', { cause: error })
-    if (timeout.aborted) throw new HttpRequestError(`${what}: no answer within ${timeoutMs} ms`, 'timeout', { cause: error })
+    if (stop?.aborted)
+      throw new HttpRequestError(`${what}: interrupted, the run is stopping`, 'stopped', { cause: error })
+    if (timeout.aborted)
+      throw new HttpRequestError(`${what}: no answer within ${timeoutMs} ms`, 'timeout', { cause: error })
     throw new HttpRequestError(`${what}: network error (${networkCause(error)})`, 'network', { cause: error })
   }
 }

@@ -67,12 +67,21 @@ export interface HttpClient {
  */
 export function createHttpClient(config: HttpClientConfig): HttpClient {
   const { limiter, timeoutMs, logger, signal: stop } = config
-  const worthRetrying = (error: unknown): boolean => !(error instanceof HttpRequestError) || (error.kind !== 'stopped' && config.shouldRetry(error))
+  const worthRetrying = (error: unknown): boolean =>
+    !(error instanceof HttpRequestError) || (error.kind !== 'stopped' && config.shouldRetry(error))
   return {
     request<T>(request: HttpRequest<T>): Promise<T> {
       const { url, what } = request
       const attempt = async (): Promise<T> => {
-        const response = await fetchBytes(url, { what, timeoutMs, stop, fetch: config.fetch, method: request.method, headers: request.headers, body: request.body })
+        const response = await fetchBytes(url, {
+          what,
+          timeoutMs,
+          stop,
+          fetch: config.fetch,
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+        })
         return request.read(response)
       }
       return pRetry(() => limiter.schedule(request.priority, url, attempt), {
@@ -94,7 +103,11 @@ export function createHttpClient(config: HttpClientConfig): HttpClient {
       }).catch((error: unknown) => {
         if (error instanceof HttpRequestError) throw error
         // What else ends the retries: the run's stop (p-retry throws its reason) or a body `read` could not take.
-        throw new HttpRequestError(`${what}: ${messageOf(error)}`, stop?.aborted === true ? 'stopped' : 'invalid-body', { cause: error })
+        throw new HttpRequestError(
+          `${what}: ${messageOf(error)}`,
+          stop?.aborted === true ? 'stopped' : 'invalid-body',
+          { cause: error },
+        )
       })
     },
   }

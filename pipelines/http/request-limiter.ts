@@ -78,8 +78,14 @@ export interface RequestLimiterConfig {
 export function createRequestLimiter(config: RequestLimiterConfig): RequestLimiter {
   const perSecond = Math.min(config.requestsPerSecond, config.maxRequestsPerSecond ?? Infinity)
   if (!(perSecond > 0)) throw new RangeError(`requestsPerSecond must be above 0, got ${config.requestsPerSecond}`)
-  const bottleneck = new Bottleneck({ minTime: Math.ceil(1000 / perSecond), maxConcurrent: config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT })
-  const window = createSendWindow(Math.max(1, Math.floor(perSecond)), Math.ceil(RATE_WINDOW_MS * Math.max(1, Math.floor(perSecond)) / perSecond))
+  const bottleneck = new Bottleneck({
+    minTime: Math.ceil(1000 / perSecond),
+    maxConcurrent: config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+  })
+  const window = createSendWindow(
+    Math.max(1, Math.floor(perSecond)),
+    Math.ceil((RATE_WINDOW_MS * Math.max(1, Math.floor(perSecond))) / perSecond),
+  )
   const counters: RequestCounters = { requests: 0, retries: 0 }
   return {
     counters,
@@ -139,7 +145,10 @@ export function createRequestLimiters(budgets: Readonly<Record<string, RequestLi
       if (limiter === undefined) {
         const config = Object.hasOwn(budgets, key) ? budgets[key] : undefined
         if (config === undefined) {
-          throw new EtlError('CONFIG', `no request budget named ${key}: give its vendor's rate limit to createRequestLimiters (configured: ${Object.keys(budgets).join(', ') || 'none'})`)
+          throw new EtlError(
+            'CONFIG',
+            `no request budget named ${key}: give its vendor's rate limit to createRequestLimiters (configured: ${Object.keys(budgets).join(', ') || 'none'})`,
+          )
         }
         limiter = createRequestLimiter(config)
         limiters.set(key, limiter)
@@ -165,7 +174,10 @@ interface SendSlot {
 }
 
 /** Request sends of the last `windowMs`, as undici reports them. */
-function createSendWindow(capacity: number, windowMs: number): { acquire(url: string): Promise<SendSlot>; release(slot: SendSlot): void; close(): void } {
+function createSendWindow(
+  capacity: number,
+  windowMs: number,
+): { acquire(url: string): Promise<SendSlot>; release(slot: SendSlot): void; close(): void } {
   const slots: SendSlot[] = []
   const onSendHeaders = (message: unknown): void => {
     const request = (message as { request?: { origin?: unknown; path?: unknown } }).request
@@ -180,7 +192,7 @@ function createSendWindow(capacity: number, windowMs: number): { acquire(url: st
       const key = `${parsed.origin}${parsed.pathname}${parsed.search}`
       for (;;) {
         const now = performance.now()
-        while (slots.length > 0 && slots[0]?.sentAt !== undefined && (slots[0].sentAt as number) <= now - windowMs) slots.shift()
+        while (slots.length > 0 && slots[0]?.sentAt !== undefined && slots[0].sentAt <= now - windowMs) slots.shift()
         const live = slots.filter((slot) => slot.sentAt === undefined || slot.sentAt > now - windowMs)
         if (live.length < capacity) {
           const slot: SendSlot = { key, sentAt: undefined }

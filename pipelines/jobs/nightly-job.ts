@@ -45,23 +45,33 @@ export async function nightlyJob(
 ): Promise<NightlyJobResult> {
   const counters: Record<string, number> = {}
   const { signal } = options
-  return withRun(warehouse, 'schedule', {
-    arguments: { tick: request.tick, cron: request.cron, timeZone: request.timeZone },
-    // Not the lock: its sync and transform take it in turn, and this row stays open around them.
-    lock: false,
-    logger: options.logger,
-    // `scheduleRunId`, not `runId`: the sync and transform bind their own runId.
-    logField: 'scheduleRunId',
-    failureCounters: () => counters,
-  }, async (run) => {
-    const sync = await syncJob(warehouse, request.sync(), { logger: run.logger, signal })
-    // Kept under the name the rows of earlier releases carry.
-    counters.syncExitCode = sync.ok ? EXIT_CODES.ok : EXIT_CODES.failed
-    if (signal?.aborted) throw new Error(`interrupted during sync: ${messageOf(signal.reason)}`)
-    const transform = await transformJob(warehouse, request.transform, { logger: run.logger })
-    counters.testsFailed = transform.testsFailed
-    const status: RunEndStatus = sync.ok && transform.ok ? 'succeeded' : 'partial'
-    const error = status === 'succeeded' ? null : sync.ok ? 'the transform failed a model or a test' : 'the sync failed some days (see the sync run)'
-    return { result: { scheduleRunId: run.runId, status, sync, transform }, status, counters, error }
-  })
+  return withRun(
+    warehouse,
+    'schedule',
+    {
+      arguments: { tick: request.tick, cron: request.cron, timeZone: request.timeZone },
+      // Not the lock: its sync and transform take it in turn, and this row stays open around them.
+      lock: false,
+      logger: options.logger,
+      // `scheduleRunId`, not `runId`: the sync and transform bind their own runId.
+      logField: 'scheduleRunId',
+      failureCounters: () => counters,
+    },
+    async (run) => {
+      const sync = await syncJob(warehouse, request.sync(), { logger: run.logger, signal })
+      // Kept under the name the rows of earlier releases carry.
+      counters.syncExitCode = sync.ok ? EXIT_CODES.ok : EXIT_CODES.failed
+      if (signal?.aborted) throw new Error(`interrupted during sync: ${messageOf(signal.reason)}`)
+      const transform = await transformJob(warehouse, request.transform, { logger: run.logger })
+      counters.testsFailed = transform.testsFailed
+      const status: RunEndStatus = sync.ok && transform.ok ? 'succeeded' : 'partial'
+      const error =
+        status === 'succeeded'
+          ? null
+          : sync.ok
+            ? 'the transform failed a model or a test'
+            : 'the sync failed some days (see the sync run)'
+      return { result: { scheduleRunId: run.runId, status, sync, transform }, status, counters, error }
+    },
+  )
 }

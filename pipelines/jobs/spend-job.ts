@@ -19,20 +19,36 @@ export interface SpendJobResult extends SpendImportResult {
  * const result = await spendJob(warehouse, await loadSpendFile('spend.csv', 12345))
  * console.log(describeSpendImport(result))
  */
-export async function spendJob(warehouse: Warehouse, file: SpendFile, options: { readonly logger?: Logger } = {}): Promise<SpendJobResult> {
+export async function spendJob(
+  warehouse: Warehouse,
+  file: SpendFile,
+  options: { readonly logger?: Logger } = {},
+): Promise<SpendJobResult> {
   const runArguments = { file: file.fileName, sites: summarizeSpendFile(file).siteIds }
   return withRun(warehouse, 'spend import', { arguments: runArguments, logger: options.logger }, async (run) => {
     try {
       const imported = await importSpend(warehouse.db, file, {
-        beforeCommit: (trx, result) => run.finishIn(trx, {
-          status: 'succeeded',
-          counters: { lines_read: result.linesRead, keys_upserted: result.keys, keys_inserted: result.keysInserted, keys_replaced: result.keysReplaced, days: result.days },
-        }),
+        beforeCommit: (trx, result) =>
+          run.finishIn(trx, {
+            status: 'succeeded',
+            counters: {
+              lines_read: result.linesRead,
+              keys_upserted: result.keys,
+              keys_inserted: result.keysInserted,
+              keys_replaced: result.keysReplaced,
+              days: result.days,
+            },
+          }),
       })
       return { result: { ...imported, runId: run.runId }, status: 'succeeded' }
     } catch (error) {
       // The run id lets a caller find the failed run's row.
-      throw error instanceof EtlError ? new EtlError(error.code, error.message, { cause: error.cause, context: { ...error.context, runId: run.runId } }) : error
+      throw error instanceof EtlError
+        ? new EtlError(error.code, error.message, {
+            cause: error.cause,
+            context: { ...error.context, runId: run.runId },
+          })
+        : error
     }
   })
 }

@@ -50,49 +50,77 @@ export interface SyncJobResult {
  * const result = await syncJob(warehouse, { command: 'sync', sites, mode: { kind: 'sync' }, settings, baseUrl, configSource, now: new Date() }, { logger })
  * if (!result.ok) for (const failure of result.summary.failures) console.log(failure.error)
  */
-export async function syncJob(warehouse: Warehouse, request: SyncRequest, options: SyncJobOptions = {}): Promise<SyncJobResult> {
+export async function syncJob(
+  warehouse: Warehouse,
+  request: SyncRequest,
+  options: SyncJobOptions = {},
+): Promise<SyncJobResult> {
   const startedAt = Date.now()
   const { command, sites, mode, settings, signal } = { ...request, ...options }
   // The vendor's ceiling is Calltouch's fact: its budget (calltouchRequestBudget) holds it, and every Calltouch request shares that one limiter.
-  const limiters = createRequestLimiters({ [CALLTOUCH_REQUEST_BUDGET]: calltouchRequestBudget(settings.requestsPerSecond) })
+  const limiters = createRequestLimiters({
+    [CALLTOUCH_REQUEST_BUDGET]: calltouchRequestBudget(settings.requestsPerSecond),
+  })
   const limiter = limiters.limiterFor(CALLTOUCH_REQUEST_BUDGET)
-  const runArguments = { sites: sites.map((site) => site.siteId), config: request.configSource, ...settings, ...(mode.kind === 'backfill' ? { from: mode.from, to: mode.to } : {}) }
+  const runArguments = {
+    sites: sites.map((site) => site.siteId),
+    config: request.configSource,
+    ...settings,
+    ...(mode.kind === 'backfill' ? { from: mode.from, to: mode.to } : {}),
+  }
   try {
-    return await withRun(warehouse, command, {
-      arguments: runArguments,
-      logger: options.logger,
-      failureCounters: () => ({ ...limiter.counters, durationMs: Date.now() - startedAt }),
-    }, async (run) => {
-      const summary = await syncSites({
-        db: warehouse.db,
-        runId: run.runId,
-        sites,
-        mode,
-        baseUrl: request.baseUrl,
-        settings,
-        limiter,
-        loader: { loadWindow, recordWindowFailure },
-        now: request.now,
-        logger: run.logger,
-        onProgress: options.onProgress,
-        // A lost warehouse connection stops the run as a signal would: no window starts on it.
-        signal: signal ? AbortSignal.any([signal, warehouse.lost]) : warehouse.lost,
-      })
-      // withRun would find the loss too, but the summary must not be taken for the run's outcome.
-      warehouse.lost.throwIfAborted()
-      const durationMs = Date.now() - startedAt
-      const interrupted = signal?.aborted === true
-      const { failures, ...counters } = summary
-      const firstFailure = failures[0]
-      const windowError = firstFailure === undefined ? null : `${failures.length} window(s) failed; first: site ${firstFailure.siteId} ${firstFailure.firstDay}..${firstFailure.lastDay}: ${firstFailure.error}`
-      return {
-        result: { runId: run.runId, command, summary, durationMs, interrupted, ok: summary.windowsFailed === 0 && !interrupted },
-        // A stopped run read only part of its plan: it failed, whatever its windows did.
-        status: interrupted ? 'failed' : statusOf(summary.windowsFailed, summary.windows),
-        counters: { ...counters, durationMs },
-        error: interrupted ? `interrupted after ${summary.windows} window(s): ${messageOf(signal?.reason)}` : windowError,
-      }
-    })
+    return await withRun(
+      warehouse,
+      command,
+      {
+        arguments: runArguments,
+        logger: options.logger,
+        failureCounters: () => ({ ...limiter.counters, durationMs: Date.now() - startedAt }),
+      },
+      async (run) => {
+        const summary = await syncSites({
+          db: warehouse.db,
+          runId: run.runId,
+          sites,
+          mode,
+          baseUrl: request.baseUrl,
+          settings,
+          limiter,
+          loader: { loadWindow, recordWindowFailure },
+          now: request.now,
+          logger: run.logger,
+          onProgress: options.onProgress,
+          // A lost warehouse connection stops the run as a signal would: no window starts on it.
+          signal: signal ? AbortSignal.any([signal, warehouse.lost]) : warehouse.lost,
+        })
+        // withRun would find the loss too, but the summary must not be taken for the run's outcome.
+        warehouse.lost.throwIfAborted()
+        const durationMs = Date.now() - startedAt
+        const interrupted = signal?.aborted === true
+        const { failures, ...counters } = summary
+        const firstFailure = failures[0]
+        const windowError =
+          firstFailure === undefined
+            ? null
+            : `${failures.length} window(s) failed; first: site ${firstFailure.siteId} ${firstFailure.firstDay}..${firstFailure.lastDay}: ${firstFailure.error}`
+        return {
+          result: {
+            runId: run.runId,
+            command,
+            summary,
+            durationMs,
+            interrupted,
+            ok: summary.windowsFailed === 0 && !interrupted,
+          },
+          // A stopped run read only part of its plan: it failed, whatever its windows did.
+          status: interrupted ? 'failed' : statusOf(summary.windowsFailed, summary.windows),
+          counters: { ...counters, durationMs },
+          error: interrupted
+            ? `interrupted after ${summary.windows} window(s): ${messageOf(signal?.reason)}`
+            : windowError,
+        }
+      },
+    )
   } finally {
     await limiters.stop()
   }

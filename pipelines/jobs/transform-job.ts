@@ -1,7 +1,12 @@
 import type { Logger } from '../core/logger.ts'
 import type { Warehouse } from '../warehouse/connection.ts'
 import type { RunCounters } from '../warehouse/run-ledger.ts'
-import { buildTransform, compileTransform, type TransformOptions, type TransformResult } from '../transform/run-transform.ts'
+import {
+  buildTransform,
+  compileTransform,
+  type TransformOptions,
+  type TransformResult,
+} from '../transform/run-transform.ts'
 import { withRun } from './with-run.ts'
 
 export interface TransformJobResult extends TransformResult {
@@ -27,7 +32,12 @@ export async function transformJob(
   const runArguments = { projectDir: compiled.project.dir, vars: request.vars ?? {} }
   return withRun(warehouse, 'transform', { arguments: runArguments, logger: options.logger }, async (run) => {
     const result = await buildTransform(warehouse.db, compiled, { runTests: request.runTests, logger: run.logger })
-    return { result: { ...result, runId: run.runId }, status: result.ok ? 'succeeded' : 'failed', counters: transformCounters(result), error: transformError(result) }
+    return {
+      result: { ...result, runId: run.runId },
+      status: result.ok ? 'succeeded' : 'failed',
+      counters: transformCounters(result),
+      error: transformError(result),
+    }
   })
 }
 
@@ -40,14 +50,17 @@ function transformCounters(result: TransformResult): RunCounters {
     tests_passed: result.testsPassed,
     tests_failed: result.testsFailed,
   }
-  for (const model of result.models) if (model.status === 'built') counters[`seconds.${model.name}`] = Number(model.seconds.toFixed(3))
+  for (const model of result.models)
+    if (model.status === 'built') counters[`seconds.${model.name}`] = Number(model.seconds.toFixed(3))
   return counters
 }
 
 /** Each failed model with its error, then how many tests failed; null when nothing failed. */
 function transformError(result: TransformResult): string | null {
   const failures = [
-    ...result.models.filter((model) => model.status === 'failed' && model.error).map((model) => `model ${model.name}: ${model.error}`),
+    ...result.models
+      .filter((model) => model.status === 'failed' && model.error)
+      .map((model) => `model ${model.name}: ${model.error}`),
     ...(result.testsFailed > 0 ? [`${result.testsFailed} test(s) failed`] : []),
   ]
   return failures.length > 0 ? failures.join('; ') : null

@@ -71,7 +71,12 @@ export interface RunConfig {
  *   return { result, status: result.ok ? 'succeeded' : 'failed', counters: { models: result.models.length } }
  * })
  */
-export async function withRun<T>(warehouse: Warehouse, kind: RunKind, config: RunConfig, work: (run: Run) => Promise<RunOutcome<T>>): Promise<T> {
+export async function withRun<T>(
+  warehouse: Warehouse,
+  kind: RunKind,
+  config: RunConfig,
+  work: (run: Run) => Promise<RunOutcome<T>>,
+): Promise<T> {
   const recorded = async (): Promise<T> => {
     const runId = await startRun(warehouse.db, kind, config.arguments ?? {})
     let finished = false
@@ -92,7 +97,10 @@ export async function withRun<T>(warehouse: Warehouse, kind: RunKind, config: Ru
       return result
     } catch (error) {
       const failure: unknown = warehouse.lost.aborted ? warehouse.lost.reason : error
-      await finishFailedRun(warehouse, runId, { counters: config.failureCounters?.(), error: oneLine(messageOf(failure)) })
+      await finishFailedRun(warehouse, runId, {
+        counters: config.failureCounters?.(),
+        error: oneLine(messageOf(failure)),
+      })
       throw failure
     }
   }

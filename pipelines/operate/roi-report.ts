@@ -55,10 +55,34 @@ interface Grouping {
  * only, so a month is in when its first day is within the bounds' months.
  */
 const GROUPINGS: Readonly<Record<RoiGrouping, Grouping>> = {
-  channel: { mart: 'analytics.fct_marketing_daily', keyNames: ['utm_source', 'utm_medium'], keys: ['utm_source', 'utm_medium'], dateColumn: 'date_day', orderBy: 'sum(spend) desc, sum(revenue) desc, key_0, key_1' },
-  campaign: { mart: 'analytics.fct_marketing_daily', keyNames: ['utm_source', 'utm_medium', 'utm_campaign'], keys: ['utm_source', 'utm_medium', 'utm_campaign'], dateColumn: 'date_day', orderBy: 'sum(spend) desc, sum(revenue) desc, key_0, key_1, key_2' },
-  month: { mart: 'analytics.fct_marketing_daily', keyNames: ['month'], keys: [`to_char(date_day, 'YYYY-MM')`], dateColumn: 'date_day', orderBy: 'key_0' },
-  manager: { mart: 'analytics.fct_manager_channel_monthly', keyNames: ['manager'], keys: ['manager'], dateColumn: 'date_month', orderBy: 'sum(revenue) desc, key_0' },
+  channel: {
+    mart: 'analytics.fct_marketing_daily',
+    keyNames: ['utm_source', 'utm_medium'],
+    keys: ['utm_source', 'utm_medium'],
+    dateColumn: 'date_day',
+    orderBy: 'sum(spend) desc, sum(revenue) desc, key_0, key_1',
+  },
+  campaign: {
+    mart: 'analytics.fct_marketing_daily',
+    keyNames: ['utm_source', 'utm_medium', 'utm_campaign'],
+    keys: ['utm_source', 'utm_medium', 'utm_campaign'],
+    dateColumn: 'date_day',
+    orderBy: 'sum(spend) desc, sum(revenue) desc, key_0, key_1, key_2',
+  },
+  month: {
+    mart: 'analytics.fct_marketing_daily',
+    keyNames: ['month'],
+    keys: [`to_char(date_day, 'YYYY-MM')`],
+    dateColumn: 'date_day',
+    orderBy: 'key_0',
+  },
+  manager: {
+    mart: 'analytics.fct_manager_channel_monthly',
+    keyNames: ['manager'],
+    keys: ['manager'],
+    dateColumn: 'date_month',
+    orderBy: 'sum(revenue) desc, key_0',
+  },
 }
 
 interface RoiQueryRow {
@@ -87,7 +111,10 @@ export async function readRoiReport(db: WarehouseDb, props: RoiReportProps): Pro
   const from = grouping.dateColumn === 'date_month' && props.from !== null ? `${props.from.slice(0, 7)}-01` : props.from
   const keys = grouping.keys.map((key, index) => `${key} as key_${index}`).join(', ')
   const keyList = grouping.keys.join(', ')
-  const missingKeys = [0, 1, 2].slice(grouping.keys.length).map((index) => `, null::text as key_${index}`).join('')
+  const missingKeys = [0, 1, 2]
+    .slice(grouping.keys.length)
+    .map((index) => `, null::text as key_${index}`)
+    .join('')
   const query = sql<RoiQueryRow>`
     select
       grouping(${sql.raw(keyList)}) <> 0 as is_total,
@@ -106,7 +133,9 @@ export async function readRoiReport(db: WarehouseDb, props: RoiReportProps): Pro
     order by is_total, ${sql.raw(grouping.orderBy)}`
   const { rows } = await query.execute(db)
   const toRow = (row: RoiQueryRow): RoiRow => ({
-    keys: row.is_total ? [] : [row.key_0, row.key_1, row.key_2].slice(0, grouping.keys.length).map((key) => key ?? '(none)'),
+    keys: row.is_total
+      ? []
+      : [row.key_0, row.key_1, row.key_2].slice(0, grouping.keys.length).map((key) => key ?? '(none)'),
     deals: row.deals,
     revenue: row.revenue,
     spend: row.spend,
@@ -128,7 +157,10 @@ export async function readRoiReport(db: WarehouseDb, props: RoiReportProps): Pro
 }
 
 /** The newest and oldest day of the daily mart (null when empty), e.g. to pick a default period. */
-export async function martDayRange(db: WarehouseDb, siteId: number | null): Promise<{ first: string | null; last: string | null }> {
+export async function martDayRange(
+  db: WarehouseDb,
+  siteId: number | null,
+): Promise<{ first: string | null; last: string | null }> {
   await assertMartBuilt(db, GROUPINGS.channel.mart)
   const { rows } = await sql<{ first: string | null; last: string | null }>`
     select min(date_day) as first, max(date_day) as last from analytics.fct_marketing_daily
@@ -139,6 +171,9 @@ export async function martDayRange(db: WarehouseDb, siteId: number | null): Prom
 async function assertMartBuilt(db: WarehouseDb, mart: string): Promise<void> {
   const { rows } = await sql<{ built: boolean }>`select to_regclass(${mart}) is not null as built`.execute(db)
   if (rows[0]?.built !== true) {
-    throw new EtlError('FAILED', `the ROI marts are not built yet (${mart} does not exist): run calltouch-etl transform first`)
+    throw new EtlError(
+      'FAILED',
+      `the ROI marts are not built yet (${mart} does not exist): run calltouch-etl transform first`,
+    )
   }
 }

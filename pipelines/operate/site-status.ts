@@ -92,7 +92,16 @@ export async function readWarehouseStatus(db: WarehouseDb, props: SiteStatusProp
   const sites: SiteStatus[] = []
   for (const siteId of siteIds) {
     const timeZone = configured.get(siteId) ?? props.defaultTimeZone
-    sites.push(await readSiteStatus(db, { siteId, timeZone, configured: configured.has(siteId), now: props.now, staleAfterHours, recentDays }))
+    sites.push(
+      await readSiteStatus(db, {
+        siteId,
+        timeZone,
+        configured: configured.has(siteId),
+        now: props.now,
+        staleAfterHours,
+        recentDays,
+      }),
+    )
   }
   return {
     generatedAt: props.now.toISOString(),
@@ -105,15 +114,26 @@ export async function readWarehouseStatus(db: WarehouseDb, props: SiteStatusProp
 
 async function readSiteStatus(
   db: WarehouseDb,
-  site: { siteId: number; timeZone: string; configured: boolean; now: Date; staleAfterHours: number; recentDays: number },
+  site: {
+    siteId: number
+    timeZone: string
+    configured: boolean
+    now: Date
+    staleAfterHours: number
+    recentDays: number
+  },
 ): Promise<SiteStatus> {
   const today = DateTime.fromJSDate(site.now, { zone: site.timeZone }).toISODate()
-  const row = today === null ? undefined : await selectSiteStatus(db, { siteId: site.siteId, today, recentDays: site.recentDays, now: site.now })
+  const row =
+    today === null
+      ? undefined
+      : await selectSiteStatus(db, { siteId: site.siteId, today, recentDays: site.recentDays, now: site.now })
   if (!row || today === null) throw new Error(`select_site_status returned no row for site ${site.siteId}`)
   const ledgerKey = siteLedgerKey(site.siteId)
   const failedDays = await readFailedDays(db, ledgerKey)
   const { newestOkDay, lastSucceededAt: lastSuccessAt, lastSuccessRunId } = await readLedgerSummary(db, ledgerKey)
-  const hoursSinceSuccess = lastSuccessAt === null ? null : roundTo((site.now.getTime() - lastSuccessAt.getTime()) / 3_600_000, 1)
+  const hoursSinceSuccess =
+    lastSuccessAt === null ? null : roundTo((site.now.getTime() - lastSuccessAt.getTime()) / 3_600_000, 1)
   const daysBehind = newestOkDay === null ? null : daysBetween(newestOkDay, today)
 
   const problems: string[] = []
@@ -122,7 +142,8 @@ async function readSiteStatus(
     problems.push(`${failedDays.length} day(s) failed, first ${first?.day}: ${first?.error ?? 'no reason recorded'}`)
   }
   if (hoursSinceSuccess === null) problems.push('never read completely: run calltouch-etl sync')
-  else if (hoursSinceSuccess > site.staleAfterHours) problems.push(`last complete read ${hoursSinceSuccess} h ago, more than ${site.staleAfterHours} h`)
+  else if (hoursSinceSuccess > site.staleAfterHours)
+    problems.push(`last complete read ${hoursSinceSuccess} h ago, more than ${site.staleAfterHours} h`)
   const state: SiteState = failedDays.length > 0 ? 'failing' : problems.length > 0 ? 'stale' : 'ok'
 
   return {
@@ -158,12 +179,19 @@ async function selectSiteStatus(
   db: WarehouseDb,
   params: { readonly siteId: number; readonly today: string; readonly recentDays: number; readonly now: Date },
 ): Promise<SiteStatusRow | undefined> {
-  const [row] = await runSqlFile<SiteStatusRow>(db, 'select_site_status', [params.siteId, params.today, params.recentDays, params.now.toISOString()])
+  const [row] = await runSqlFile<SiteStatusRow>(db, 'select_site_status', [
+    params.siteId,
+    params.today,
+    params.recentDays,
+    params.now.toISOString(),
+  ])
   return row
 }
 
 function daysBetween(fromDay: string, toDay: string): number {
-  return Math.round(DateTime.fromISO(toDay, { zone: 'UTC' }).diff(DateTime.fromISO(fromDay, { zone: 'UTC' }), 'days').days)
+  return Math.round(
+    DateTime.fromISO(toDay, { zone: 'UTC' }).diff(DateTime.fromISO(fromDay, { zone: 'UTC' }), 'days').days,
+  )
 }
 
 function roundTo(value: number, decimals: number): number {

@@ -23,7 +23,10 @@ export async function upsertAdSpend(
   db: WarehouseDb,
   params: { readonly entries: readonly SpendEntry[]; readonly fileName: string },
 ): Promise<AdSpendUpsert> {
-  const [row] = await runSqlFile<AdSpendUpsert>(db, 'upsert_ad_spend', [JSON.stringify(params.entries.map(toRow)), params.fileName])
+  const [row] = await runSqlFile<AdSpendUpsert>(db, 'upsert_ad_spend', [
+    JSON.stringify(params.entries.map(toRow)),
+    params.fileName,
+  ])
   return { upserted: row?.upserted ?? 0, inserted: row?.inserted ?? 0 }
 }
 

@@ -29,7 +29,10 @@ export async function readSpendFile(filePath: string): Promise<SpendFileText> {
     bytes = await fs.readFile(filePath)
   } catch (error) {
     const code = (error as { code?: string }).code ?? ''
-    throw new EtlError('INPUT', `cannot read spend file ${filePath}: ${FILE_PROBLEMS[code] ?? messageOf(error)}`, { cause: error, context: { file: fileName } })
+    throw new EtlError('INPUT', `cannot read spend file ${filePath}: ${FILE_PROBLEMS[code] ?? messageOf(error)}`, {
+      cause: error,
+      context: { file: fileName },
+    })
   }
   try {
     return { fileName, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) }
@@ -83,7 +86,9 @@ export function summarizeSpendFile(file: SpendFile): SpendFileSummary {
     days: days.length,
     firstDay: days[0] ?? '',
     lastDay: days[days.length - 1] ?? '',
-    totals: [...totals.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([currency, cents]) => ({ currency, cost: formatCents(cents) })),
+    totals: [...totals.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([currency, cents]) => ({ currency, cost: formatCents(cents) })),
   }
 }
 
@@ -107,13 +112,19 @@ export async function importSpend(
   const summary = summarizeSpendFile(file)
   try {
     return await db.transaction().execute(async (trx) => {
-      const { upserted, inserted: keysInserted } = await upsertAdSpend(trx, { entries: file.entries, fileName: file.fileName })
+      const { upserted, inserted: keysInserted } = await upsertAdSpend(trx, {
+        entries: file.entries,
+        fileName: file.fileName,
+      })
       const result: SpendImportResult = { ...summary, keysInserted, keysReplaced: upserted - keysInserted }
       await options.beforeCommit?.(trx, result)
       return result
     })
   } catch (error) {
-    throw new EtlError('WAREHOUSE', `could not import ${file.fileName} into marketing.ad_spend: ${messageOf(error)}`, { cause: error, context: { file: file.fileName } })
+    throw new EtlError('WAREHOUSE', `could not import ${file.fileName} into marketing.ad_spend: ${messageOf(error)}`, {
+      cause: error,
+      context: { file: file.fileName },
+    })
   }
 }
 
@@ -125,9 +136,14 @@ export async function importSpend(
 export function describeSpendImport(result: SpendImportResult): string {
   const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`
   const sites = `${result.siteIds.length === 1 ? 'site' : 'sites'} ${result.siteIds.join(', ')}`
-  const days = result.days === 1 ? `1 day (${result.firstDay})` : `${result.days} days from ${result.firstDay} to ${result.lastDay}`
+  const days =
+    result.days === 1
+      ? `1 day (${result.firstDay})`
+      : `${result.days} days from ${result.firstDay} to ${result.lastDay}`
   const totals = result.totals.map((total) => `${total.cost} ${total.currency}`).join(', ')
-  return `Imported ${result.fileName} into marketing.ad_spend: ${plural(result.linesRead, 'line')} read, `
-    + `${plural(result.keys, 'key')} upserted (${result.keysInserted} new, ${result.keysReplaced} replaced), `
-    + `${days}, ${sites}, total ${totals}.`
+  return (
+    `Imported ${result.fileName} into marketing.ad_spend: ${plural(result.linesRead, 'line')} read, ` +
+    `${plural(result.keys, 'key')} upserted (${result.keysInserted} new, ${result.keysReplaced} replaced), ` +
+    `${days}, ${sites}, total ${totals}.`
+  )
 }

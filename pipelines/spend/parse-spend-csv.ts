@@ -85,7 +85,10 @@ export function parseSpendCsv(text: string, config: ParseSpendCsvConfig): SpendF
   if ('problem' in columns) refuseFile(config.fileName, `line ${header.line}: ${columns.problem}`)
   if (rows.length === 0 && problems.length === 0) refuseFile(config.fileName, 'the file has a header but no data lines')
   if (columns.index.site_id === undefined && config.defaultSiteId === undefined) {
-    refuseFile(config.fileName, 'no site is given for its spend: pass --site ID (or add a site_id column, or set CALLTOUCH_SITE_ID)')
+    refuseFile(
+      config.fileName,
+      'no site is given for its spend: pass --site ID (or add a site_id column, or set CALLTOUCH_SITE_ID)',
+    )
   }
 
   const lines: SpendLine[] = []
@@ -96,12 +99,18 @@ export function parseSpendCsv(text: string, config: ParseSpendCsvConfig): SpendF
   }
   const { entries, problems: sumProblems } = sumByKey(lines)
   problems.push(...sumProblems)
-  if (problems.length > 0) refuse(config.fileName, problems.sort((a, b) => a.line - b.line))
+  if (problems.length > 0)
+    refuse(
+      config.fileName,
+      problems.sort((a, b) => a.line - b.line),
+    )
   return { fileName: config.fileName, delimiter, lines, entries }
 }
 
 function refuse(fileName: string, problems: readonly LineProblem[]): never {
-  throw new EtlError('INPUT', describeBadFile(fileName, problems), { context: { file: fileName, badLines: problems.length } })
+  throw new EtlError('INPUT', describeBadFile(fileName, problems), {
+    context: { file: fileName, badLines: problems.length },
+  })
 }
 
 /** For what is wrong with the file as a whole (its header, no site), where line-by-line reasons would mislead. */
@@ -141,15 +150,21 @@ function readRecords(text: string, delimiter: SpendDelimiter, problems: LineProb
       return undefined
     },
   }) as unknown as { record: string[]; info: Info }[]
-  return records
-    .map(({ record, info }) => ({ fields: record, line: firstLineOf(record, info) }))
-    // Spreadsheets export blank rows as a line of bare delimiters (of either kind, when a file was edited by hand).
-    .filter((row) => row.fields.some((field) => !/^[\s;,]*$/.test(field)))
+  return (
+    records
+      .map(({ record, info }) => ({ fields: record, line: firstLineOf(record, info) }))
+      // Spreadsheets export blank rows as a line of bare delimiters (of either kind, when a file was edited by hand).
+      .filter((row) => row.fields.some((field) => !/^[\s;,]*$/.test(field)))
+  )
 }
 
 /** `;` when the header line has more semicolons than commas (Russian spreadsheets), `,` otherwise. */
 export function detectDelimiter(text: string): SpendDelimiter {
-  const headerLine = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((line) => line.trim() !== '') ?? ''
+  const headerLine =
+    text
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)
+      .find((line) => line.trim() !== '') ?? ''
   const outsideQuotes = headerLine.replace(/"[^"]*"/g, '')
   const count = (character: string): number => outsideQuotes.split(character).length - 1
   return count(';') > count(',') ? ';' : ','
@@ -193,10 +208,18 @@ function readLine(
   // A trailing delimiter (empty extra fields) is how some spreadsheets end lines; anything else in extra fields is a shifted line.
   const extraFieldsUsed = fields.slice(headerLength).some((field) => field.trim() !== '')
   if (fields.length < headerLength) {
-    return { reasons: [`${fields.length} fields where the header has ${headerLength} (a value is missing: leave an empty field for it)`] }
+    return {
+      reasons: [
+        `${fields.length} fields where the header has ${headerLength} (a value is missing: leave an empty field for it)`,
+      ],
+    }
   }
   if (extraFieldsUsed) {
-    return { reasons: [`${fields.length} fields where the header has ${headerLength} (quote values that contain the delimiter)`] }
+    return {
+      reasons: [
+        `${fields.length} fields where the header has ${headerLength} (quote values that contain the delimiter)`,
+      ],
+    }
   }
   const value = (column: SpendColumn): string => {
     const position = index[column]
@@ -266,7 +289,8 @@ export function parseCostCents(text: string): bigint | Rejection {
   const integerDigits = match[1]!.replace(/\D/g, '').replace(/^0+(?=\d)/, '')
   const fraction = match[2] ?? ''
   if (fraction.length > 2) return { reason: `cost "${text}" has more than 2 decimals` }
-  if (integerDigits.length > MAX_INTEGER_DIGITS) return { reason: `cost "${text}" is too large (at most ${MAX_INTEGER_DIGITS} digits before the decimal point)` }
+  if (integerDigits.length > MAX_INTEGER_DIGITS)
+    return { reason: `cost "${text}" is too large (at most ${MAX_INTEGER_DIGITS} digits before the decimal point)` }
   const cents = BigInt(integerDigits) * 100n + BigInt(fraction.padEnd(2, '0'))
   if (negative && cents > 0n) return { reason: `cost "${text}" is negative` }
   return cents
@@ -308,12 +332,18 @@ function sumByKey(lines: readonly SpendLine[]): { entries: SpendEntry[]; problem
       continue
     }
     if (seen.entry.currency !== line.currency) {
-      problems.push({ line: line.line, reason: `currency ${line.currency} differs from ${seen.entry.currency} on line ${seen.firstLine}, which has the same day, source, medium and campaign` })
+      problems.push({
+        line: line.line,
+        reason: `currency ${line.currency} differs from ${seen.entry.currency} on line ${seen.firstLine}, which has the same day, source, medium and campaign`,
+      })
       continue
     }
     const costCents = seen.entry.costCents + line.costCents
     if (costCents > MAX_COST_CENTS) {
-      problems.push({ line: line.line, reason: `the cost of this day, source, medium and campaign adds up to more than ${formatCents(MAX_COST_CENTS)}` })
+      problems.push({
+        line: line.line,
+        reason: `the cost of this day, source, medium and campaign adds up to more than ${formatCents(MAX_COST_CENTS)}`,
+      })
       continue
     }
     seen.entry = { ...seen.entry, costCents }

@@ -24,19 +24,27 @@ export interface Column {
 
 /** The columns of a table or view, in order; empty when it does not exist. */
 export async function columnsOf(db: Db, relation: Relation): Promise<Column[]> {
-  return executeSql<Column>(db, `
+  return executeSql<Column>(
+    db,
+    `
     select a.attname as name, format_type(a.atttypid, a.atttypmod) as type
     from pg_attribute a
     join pg_class c on c.oid = a.attrelid
     join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped
-    order by a.attnum`, [relation.schema, relation.identifier])
+    order by a.attnum`,
+    [relation.schema, relation.identifier],
+  )
 }
 
 async function kindOf(db: Db, relation: Relation): Promise<'table' | 'view' | null> {
-  const rows = await executeSql<{ relkind: string }>(db, `
+  const rows = await executeSql<{ relkind: string }>(
+    db,
+    `
     select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = $1 and c.relname = $2`, [relation.schema, relation.identifier])
+    where n.nspname = $1 and c.relname = $2`,
+    [relation.schema, relation.identifier],
+  )
   const kind = rows[0]?.relkind
   return kind === 'r' || kind === 'p' ? 'table' : kind === 'v' || kind === 'm' ? 'view' : null
 }
@@ -51,7 +59,10 @@ async function applyComments(db: Db, model: CompiledModel, relation: Relation, k
   const existing = new Set((await columnsOf(db, relation)).map((column) => column.name))
   for (const column of columns) {
     if (column.description && existing.has(column.name)) {
-      await executeSql(db, `comment on column ${relation}.${quoteIdentifier(column.name)} is ${quoteLiteral(column.description)}`)
+      await executeSql(
+        db,
+        `comment on column ${relation}.${quoteIdentifier(column.name)} is ${quoteLiteral(column.description)}`,
+      )
     }
   }
 }

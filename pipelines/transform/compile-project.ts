@@ -3,6 +3,7 @@ import {
   DEFAULT_TARGET_SCHEMA,
   MATERIALIZATIONS,
   mergeConfig,
+  scalarText,
   type DbtProject,
   type Materialization,
   type ModelConfig,
@@ -68,7 +69,10 @@ export function orderModels(dependencies: ReadonlyMap<string, readonly string[]>
     if (state.get(name) === 'done') return
     if (state.get(name) === 'visiting') {
       const cycle = [...trail.slice(trail.indexOf(name)), name]
-      throw new EtlError('INPUT', `the models refer to each other in a cycle: ${cycle.join(' -> ')}; a model cannot depend on itself through ref()`)
+      throw new EtlError(
+        'INPUT',
+        `the models refer to each other in a cycle: ${cycle.join(' -> ')}; a model cannot depend on itself through ref()`,
+      )
     }
     state.set(name, 'visiting')
     for (const dependency of [...(dependencies.get(name) ?? [])].sort()) visit(dependency, [...trail, name])
@@ -101,20 +105,37 @@ export function compileProject(
   const modelNames = new Set(project.models.map((model) => model.name))
   const relations = new Map<string, Relation>()
 
-  const render = (text: string, what: string, overrides: RenderOverrides = {}, onConfig?: (config: Record<string, unknown>) => void, onRef?: (name: string) => void): string => {
+  const render = (
+    text: string,
+    what: string,
+    overrides: RenderOverrides = {},
+    onConfig?: (config: Record<string, unknown>) => void,
+    onRef?: (name: string) => void,
+  ): string => {
     const vars = { ...runVars, ...overrides.vars }
     return renderTemplate(text, what, project.macroFiles, {
       ref(name, ...rest) {
-        if (rest.length > 0) throw new EtlError('INPUT', `${what} calls ref() with a package or version, which calltouch-etl transform does not support; use ref('model_name')`)
-        if (!modelNames.has(name)) throw new EtlError('INPUT', `${what} refers to ref('${name}'), which is not a model of the project`)
+        if (rest.length > 0)
+          throw new EtlError(
+            'INPUT',
+            `${what} calls ref() with a package or version, which calltouch-etl transform does not support; use ref('model_name')`,
+          )
+        if (!modelNames.has(name))
+          throw new EtlError('INPUT', `${what} refers to ref('${name}'), which is not a model of the project`)
         onRef?.(name)
         const replaced = overrides.input?.(refInput(name))
         if (replaced !== undefined) return replaced
         return relations.get(name) ?? new Relation(targetSchema, name)
       },
       source(sourceName, tableName) {
-        const table = project.sources.find((source) => source.sourceName === sourceName && source.tableName === tableName)
-        if (!table) throw new EtlError('INPUT', `${what} refers to source('${sourceName}', '${tableName}'), which no sources: block of the project declares`)
+        const table = project.sources.find(
+          (source) => source.sourceName === sourceName && source.tableName === tableName,
+        )
+        if (!table)
+          throw new EtlError(
+            'INPUT',
+            `${what} refers to source('${sourceName}', '${tableName}'), which no sources: block of the project declares`,
+          )
         return overrides.input?.(sourceInput(sourceName, tableName)) ?? new Relation(table.schema, table.identifier)
       },
       config(settings) {
@@ -124,7 +145,10 @@ export function compileProject(
       var(name, ...fallback) {
         if (name in vars) return vars[name]
         if (fallback.length > 0) return fallback[0]
-        throw new EtlError('INPUT', `${what} uses var('${name}'), which has no value: declare it under vars: in dbt_project.yml or pass it with --vars`)
+        throw new EtlError(
+          'INPUT',
+          `${what} uses var('${name}'), which has no value: declare it under vars: in dbt_project.yml or pass it with --vars`,
+        )
       },
       this: overrides.self,
     })
@@ -137,15 +161,26 @@ export function compileProject(
     checkTemplate(node.sql, what, macroNames)
     const fromSql: Record<string, unknown> = {}
     const dependsOn = new Set<string>()
-    render(node.sql, what, { self: new Relation(targetSchema, node.name) }, (settings) => Object.assign(fromSql, settings), (name) => dependsOn.add(name))
-    const unsupported = Object.keys(fromSql).filter((key) => !['materialized', 'schema', 'alias', 'tags', 'persist_docs'].includes(key))
+    render(
+      node.sql,
+      what,
+      { self: new Relation(targetSchema, node.name) },
+      (settings) => Object.assign(fromSql, settings),
+      (name) => dependsOn.add(name),
+    )
+    const unsupported = Object.keys(fromSql).filter(
+      (key) => !['materialized', 'schema', 'alias', 'tags', 'persist_docs'].includes(key),
+    )
     if (unsupported.length > 0) {
-      throw new EtlError('INPUT', `model ${node.name} sets config ${unsupported.join(', ')}, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs); run the project with real dbt or remove it`)
+      throw new EtlError(
+        'INPUT',
+        `model ${node.name} sets config ${unsupported.join(', ')}, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs); run the project with real dbt or remove it`,
+      )
     }
     const config = mergeConfig(node.config, {
-      materialized: fromSql.materialized === undefined ? undefined : String(fromSql.materialized),
-      schema: fromSql.schema === undefined ? undefined : String(fromSql.schema),
-      alias: fromSql.alias === undefined ? undefined : String(fromSql.alias),
+      materialized: fromSql.materialized === undefined ? undefined : scalarText(fromSql.materialized),
+      schema: fromSql.schema === undefined ? undefined : scalarText(fromSql.schema),
+      alias: fromSql.alias === undefined ? undefined : scalarText(fromSql.alias),
     })
     parsed.set(node.name, { config, dependsOn: [...dependsOn] })
     relations.set(node.name, new Relation(schemaFor(config, targetSchema), config.alias ?? node.name))
@@ -157,7 +192,10 @@ export function compileProject(
     const { config, dependsOn } = parsed.get(name) as { config: ModelConfig; dependsOn: string[] }
     const materialized = config.materialized ?? 'view'
     if (!(MATERIALIZATIONS as readonly string[]).includes(materialized)) {
-      throw new EtlError('INPUT', `model ${name} is materialized as '${materialized}', which calltouch-etl transform does not support (only ${MATERIALIZATIONS.join(' and ')}); run the project with real dbt or change its materialization`)
+      throw new EtlError(
+        'INPUT',
+        `model ${name} is materialized as '${materialized}', which calltouch-etl transform does not support (only ${MATERIALIZATIONS.join(' and ')}); run the project with real dbt or change its materialization`,
+      )
     }
     const relation = relations.get(name) as Relation
     const sql = asSelect(render(node.sql, `model ${name}`, { self: relation }, () => {}))
@@ -183,7 +221,10 @@ export function compileProject(
       if (ref && relations.has(ref)) return relations.get(ref) as Relation
       const source = project.sources.find((table) => canonical === sourceInput(table.sourceName, table.tableName))
       if (source) return new Relation(source.schema, source.identifier)
-      throw new EtlError('INPUT', `${input} is neither ref('model') of a model of the project nor source('name', 'table') of a declared source`)
+      throw new EtlError(
+        'INPUT',
+        `${input} is neither ref('model') of a model of the project nor source('name', 'table') of a declared source`,
+      )
     },
   }
 }

@@ -106,6 +106,14 @@ type YamlMap = Record<string, unknown>
 
 const isMap = (value: unknown): value is YamlMap => typeof value === 'object' && value !== null && !Array.isArray(value)
 
+/** A YAML or Jinja value as text: scalars as written, anything else as JSON (never '[object Object]'). */
+export function scalarText(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  if (value === null || value === undefined) return ''
+  return JSON.stringify(value)
+}
+
 function invalid(file: string, problem: string): EtlError {
   return new EtlError('INPUT', `dbt project file ${file}: ${problem}`)
 }
@@ -123,7 +131,8 @@ function readYaml(dir: string, file: string): unknown {
 function listFiles(dir: string, subdir: string, extension: string): string[] {
   const root = path.join(dir, subdir)
   if (!fs.existsSync(root)) return []
-  return (fs.readdirSync(root, { recursive: true, encoding: 'utf8' }))
+  return fs
+    .readdirSync(root, { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith(extension))
     .map((file) => path.join(subdir, file).split(path.sep).join('/'))
     .sort()
@@ -135,16 +144,25 @@ function stringList(value: unknown, fallback: string[]): string[] {
 
 /** Reads a model config block (`+materialized: table` or `materialized: table`), refusing what the runner cannot honour. */
 function readConfig(file: string, block: YamlMap, where: string): ModelConfig {
-  const config: { materialized?: string; schema?: string; alias?: string; persistDocs?: { relation: boolean; columns: boolean } } = {}
+  const config: {
+    materialized?: string
+    schema?: string
+    alias?: string
+    persistDocs?: { relation: boolean; columns: boolean }
+  } = {}
   for (const [rawKey, value] of Object.entries(block)) {
     const key = rawKey.replace(/^\+/, '')
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-      throw invalid(file, `${where} sets the config '${key}', which calltouch-etl transform does not support (supported: ${CONFIG_KEYS.join(', ')}); run the project with real dbt or remove it`)
+      throw invalid(
+        file,
+        `${where} sets the config '${key}', which calltouch-etl transform does not support (supported: ${CONFIG_KEYS.join(', ')}); run the project with real dbt or remove it`,
+      )
     }
     if (key === 'materialized') config.materialized = String(value)
     if (key === 'schema') config.schema = String(value)
     if (key === 'alias') config.alias = String(value)
-    if (key === 'persist_docs' && isMap(value)) config.persistDocs = { relation: value.relation === true, columns: value.columns === true }
+    if (key === 'persist_docs' && isMap(value))
+      config.persistDocs = { relation: value.relation === true, columns: value.columns === true }
   }
   return config
 }
@@ -186,22 +204,28 @@ function readDataTest(file: string, model: string, column: string | undefined, e
     body = isMap(value) ? value : {}
   } else throw invalid(file, `a data test of ${model} is neither a name nor a one-key mapping`)
   if (!(GENERIC_TESTS as readonly string[]).includes(test)) {
-    throw invalid(file, `${model} uses the data test '${test}', which calltouch-etl transform does not support (supported: ${GENERIC_TESTS.join(', ')}); write it as a singular test in tests/ or run the project with real dbt`)
+    throw invalid(
+      file,
+      `${model} uses the data test '${test}', which calltouch-etl transform does not support (supported: ${GENERIC_TESTS.join(', ')}); write it as a singular test in tests/ or run the project with real dbt`,
+    )
   }
   const { name, config, column_name: columnName, arguments: nested, ...rest } = body
   let where: string | undefined
   if (config !== undefined) {
     if (!isMap(config) || Object.keys(config).some((key) => key !== 'where')) {
-      throw invalid(file, `the ${test} test of ${model} sets a test config other than 'where', which calltouch-etl transform does not support`)
+      throw invalid(
+        file,
+        `the ${test} test of ${model} sets a test config other than 'where', which calltouch-etl transform does not support`,
+      )
     }
-    where = config.where === undefined ? undefined : String(config.where)
+    where = config.where === undefined ? undefined : scalarText(config.where)
   }
   return {
     test: test as GenericTestName,
     model,
-    columnName: column ?? (columnName === undefined ? undefined : String(columnName)),
+    columnName: column ?? (columnName === undefined ? undefined : scalarText(columnName)),
     args: isMap(nested) ? nested : rest,
-    customName: name === undefined ? undefined : String(name),
+    customName: name === undefined ? undefined : scalarText(name),
     where,
   }
 }
@@ -209,25 +233,34 @@ function readDataTest(file: string, model: string, column: string | undefined, e
 function readRows(file: string, what: string, value: unknown): Row[] {
   if (!isMap(value)) throw invalid(file, `${what} has no rows`)
   if (value.format !== undefined && value.format !== 'dict') {
-    throw invalid(file, `${what} uses format '${String(value.format)}'; calltouch-etl transform reads only dict rows`)
+    throw invalid(
+      file,
+      `${what} uses format '${scalarText(value.format)}'; calltouch-etl transform reads only dict rows`,
+    )
   }
   const rows = value.rows ?? []
   if (!Array.isArray(rows) || !rows.every(isMap)) throw invalid(file, `${what}: rows must be a list of mappings`)
-  return rows as Row[]
+  return rows
 }
 
 function readUnitTest(file: string, entry: unknown): UnitTestSpec {
-  if (!isMap(entry) || typeof entry.name !== 'string' || typeof entry.model !== 'string') throw invalid(file, 'a unit test needs a name and a model')
+  if (!isMap(entry) || typeof entry.name !== 'string' || typeof entry.model !== 'string')
+    throw invalid(file, 'a unit test needs a name and a model')
   const what = `unit test ${entry.name}`
   let vars: YamlMap = {}
   if (entry.overrides !== undefined) {
     const overrides = isMap(entry.overrides) ? entry.overrides : {}
     const unsupported = Object.keys(overrides).filter((key) => key !== 'vars')
-    if (unsupported.length > 0) throw invalid(file, `${what} overrides ${unsupported.join(', ')}; calltouch-etl transform supports only overrides of vars`)
+    if (unsupported.length > 0)
+      throw invalid(
+        file,
+        `${what} overrides ${unsupported.join(', ')}; calltouch-etl transform supports only overrides of vars`,
+      )
     vars = isMap(overrides.vars) ? overrides.vars : {}
   }
   const given = testEntries(entry.given).map((input) => {
-    if (!isMap(input) || typeof input.input !== 'string') throw invalid(file, `${what}: every given needs an input such as ref('model')`)
+    if (!isMap(input) || typeof input.input !== 'string')
+      throw invalid(file, `${what}: every given needs an input such as ref('model')`)
     return { input: input.input, rows: readRows(file, `${what} (given ${input.input})`, input) }
   })
   return { name: entry.name, model: entry.model, given, expect: readRows(file, `${what} (expect)`, entry.expect), vars }
@@ -264,14 +297,22 @@ export function loadDbtProject(dir: string = DEFAULT_PROJECT_DIR): DbtProject {
     if (content === null || content === undefined) continue
     if (!isMap(content)) throw invalid(file, 'is not a mapping')
     const unknown = Object.keys(content).filter((key) => !['version', 'models', 'sources', 'unit_tests'].includes(key))
-    if (unknown.length > 0) throw invalid(file, `has ${unknown.join(', ')}, which calltouch-etl transform does not read (it reads models, sources and unit_tests)`)
+    if (unknown.length > 0)
+      throw invalid(
+        file,
+        `has ${unknown.join(', ')}, which calltouch-etl transform does not read (it reads models, sources and unit_tests)`,
+      )
     for (const source of testEntries(content.sources)) {
       if (!isMap(source) || typeof source.name !== 'string') throw invalid(file, 'a source needs a name')
       for (const table of testEntries(source.tables)) {
-        if (!isMap(table) || typeof table.name !== 'string') throw invalid(file, `a table of source ${source.name} needs a name`)
+        if (!isMap(table) || typeof table.name !== 'string')
+          throw invalid(file, `a table of source ${source.name} needs a name`)
         const columns = testEntries(table.columns).filter(isMap)
         if (table.data_tests || table.tests || columns.some((column) => column.data_tests || column.tests)) {
-          throw invalid(file, `source ${source.name}.${table.name} has data tests, which calltouch-etl transform runs only on models; test the staging model instead`)
+          throw invalid(
+            file,
+            `source ${source.name}.${table.name} has data tests, which calltouch-etl transform runs only on models; test the staging model instead`,
+          )
         }
         sources.push({
           sourceName: source.name,
@@ -286,11 +327,17 @@ export function loadDbtProject(dir: string = DEFAULT_PROJECT_DIR): DbtProject {
       const modelName = model.name
       const columns: ColumnSpec[] = []
       for (const column of testEntries(model.columns)) {
-        if (!isMap(column) || typeof column.name !== 'string') throw invalid(file, `a column of ${modelName} needs a name`)
-        columns.push({ name: column.name, description: typeof column.description === 'string' ? column.description.trim() : undefined })
-        for (const entry of testEntries(column.data_tests ?? column.tests)) dataTests.push(readDataTest(file, modelName, column.name, entry))
+        if (!isMap(column) || typeof column.name !== 'string')
+          throw invalid(file, `a column of ${modelName} needs a name`)
+        columns.push({
+          name: column.name,
+          description: typeof column.description === 'string' ? column.description.trim() : undefined,
+        })
+        for (const entry of testEntries(column.data_tests ?? column.tests))
+          dataTests.push(readDataTest(file, modelName, column.name, entry))
       }
-      for (const entry of testEntries(model.data_tests ?? model.tests)) dataTests.push(readDataTest(file, modelName, undefined, entry))
+      for (const entry of testEntries(model.data_tests ?? model.tests))
+        dataTests.push(readDataTest(file, modelName, undefined, entry))
       properties.set(modelName, {
         description: typeof model.description === 'string' ? model.description.trim() : undefined,
         columns,
@@ -304,10 +351,15 @@ export function loadDbtProject(dir: string = DEFAULT_PROJECT_DIR): DbtProject {
   for (const modelPath of modelPaths) {
     for (const file of listFiles(dir, modelPath, '.sql')) {
       const modelName = path.basename(file, '.sql')
-      if (models.some((model) => model.name === modelName)) throw invalid(file, `a second model named ${modelName}; model names must be unique`)
-      const folders = path.dirname(path.relative(modelPath, file)).split('/').filter((part) => part !== '.')
+      if (models.some((model) => model.name === modelName))
+        throw invalid(file, `a second model named ${modelName}; model names must be unique`)
+      const folders = path
+        .dirname(path.relative(modelPath, file))
+        .split('/')
+        .filter((part) => part !== '.')
       let config: ModelConfig = {}
-      for (let depth = 0; depth <= folders.length; depth++) config = mergeConfig(config, configs.get(folders.slice(0, depth).join('/')) ?? {})
+      for (let depth = 0; depth <= folders.length; depth++)
+        config = mergeConfig(config, configs.get(folders.slice(0, depth).join('/')) ?? {})
       const own = properties.get(modelName)
       models.push({
         name: modelName,
@@ -320,17 +372,23 @@ export function loadDbtProject(dir: string = DEFAULT_PROJECT_DIR): DbtProject {
     }
   }
   for (const modelName of properties.keys()) {
-    if (!models.some((model) => model.name === modelName)) throw invalid('models', `a yml file describes the model ${modelName}, which has no .sql file`)
+    if (!models.some((model) => model.name === modelName))
+      throw invalid('models', `a yml file describes the model ${modelName}, which has no .sql file`)
   }
   for (const test of [...dataTests, ...unitTests]) {
-    if (!models.some((model) => model.name === test.model)) throw invalid('models', `a test is written for the model ${test.model}, which has no .sql file`)
+    if (!models.some((model) => model.name === test.model))
+      throw invalid('models', `a test is written for the model ${test.model}, which has no .sql file`)
   }
 
-  const macroFiles = macroPaths.flatMap((macroPath) => listFiles(dir, macroPath, '.sql')).map((file) => ({ file, text: fs.readFileSync(path.join(dir, file), 'utf8') }))
-  const singularTests = testPaths.flatMap((testPath) => listFiles(dir, testPath, '.sql')).map((file) => ({
-    name: path.basename(file, '.sql'),
-    file,
-    sql: fs.readFileSync(path.join(dir, file), 'utf8'),
-  }))
+  const macroFiles = macroPaths
+    .flatMap((macroPath) => listFiles(dir, macroPath, '.sql'))
+    .map((file) => ({ file, text: fs.readFileSync(path.join(dir, file), 'utf8') }))
+  const singularTests = testPaths
+    .flatMap((testPath) => listFiles(dir, testPath, '.sql'))
+    .map((file) => ({
+      name: path.basename(file, '.sql'),
+      file,
+      sql: fs.readFileSync(path.join(dir, file), 'utf8'),
+    }))
   return { dir, name, vars, models, sources, macroFiles, dataTests, singularTests, unitTests }
 }

@@ -10,7 +10,7 @@ import type { MacroFile } from './dbt-project.ts'
  * `run_query`, `env_var`, packages — is refused with the template and the
  * construct named, so a model that renders here renders the same in real dbt.
  */
-export const SUPPORTED_JINJA = 'ref, source, config, var, is_incremental, this and the project\'s macros'
+export const SUPPORTED_JINJA = "ref, source, config, var, is_incremental, this and the project's macros"
 
 /** A relation as models see it: `{{ ref('x') }}` renders `"analytics"."x"`; `this.schema` works too. */
 export class Relation {
@@ -56,9 +56,41 @@ const FUNCTIONS = ['ref', 'source', 'config', 'var', 'is_incremental', 'this'] a
 
 /** nunjucks node types that mean the same in Jinja and need nothing from dbt. */
 const PLAIN_NODES = new Set([
-  'Root', 'NodeList', 'Output', 'TemplateData', 'Literal', 'Symbol', 'LookupVal', 'FunCall', 'KeywordArgs', 'Pair',
-  'Array', 'Dict', 'Group', 'If', 'InlineIf', 'For', 'Set', 'Capture', 'Macro', 'Compare', 'CompareOperand',
-  'And', 'Or', 'Not', 'In', 'Add', 'Concat', 'Sub', 'Mul', 'Div', 'FloorDiv', 'Mod', 'Pow', 'Neg', 'Pos',
+  'Root',
+  'NodeList',
+  'Output',
+  'TemplateData',
+  'Literal',
+  'Symbol',
+  'LookupVal',
+  'FunCall',
+  'KeywordArgs',
+  'Pair',
+  'Array',
+  'Dict',
+  'Group',
+  'If',
+  'InlineIf',
+  'For',
+  'Set',
+  'Capture',
+  'Macro',
+  'Compare',
+  'CompareOperand',
+  'And',
+  'Or',
+  'Not',
+  'In',
+  'Add',
+  'Concat',
+  'Sub',
+  'Mul',
+  'Div',
+  'FloorDiv',
+  'Mod',
+  'Pow',
+  'Neg',
+  'Pos',
 ])
 
 /** How a refused node is named in the message. */
@@ -93,7 +125,8 @@ interface AstNode {
   readonly [field: string]: unknown
 }
 
-const isNode = (value: unknown): value is AstNode => typeof value === 'object' && value !== null && typeof (value as { typename?: unknown }).typename === 'string'
+const isNode = (value: unknown): value is AstNode =>
+  typeof value === 'object' && value !== null && typeof (value as { typename?: unknown }).typename === 'string'
 
 function childrenOf(node: AstNode): AstNode[] {
   const children: AstNode[] = []
@@ -116,7 +149,10 @@ function walk(node: AstNode, visit: (node: AstNode) => void): void {
 }
 
 function refusal(what: string, construct: string, line: number): EtlError {
-  return new EtlError('INPUT', `${what} uses ${construct} (line ${line}), which calltouch-etl transform does not support (it renders ${SUPPORTED_JINJA}); rewrite it in plain SQL or run the project with real dbt`)
+  return new EtlError(
+    'INPUT',
+    `${what} uses ${construct} (line ${line}), which calltouch-etl transform does not support (it renders ${SUPPORTED_JINJA}); rewrite it in plain SQL or run the project with real dbt`,
+  )
 }
 
 function parseTemplate(text: string, what: string): AstNode {
@@ -128,7 +164,10 @@ function parseTemplate(text: string, what: string): AstNode {
     // The parser counts lines from 0.
     const line = Number(/\[Line (\d+)/.exec(message)?.[1] ?? 0) + 1
     if (tag) throw refusal(what, `{% ${tag} %}`, line)
-    throw new EtlError('INPUT', `${what} is not a template calltouch-etl transform can read: ${message.replace(/\s+/g, ' ').trim()}`)
+    throw new EtlError(
+      'INPUT',
+      `${what} is not a template calltouch-etl transform can read: ${message.replace(/\s+/g, ' ').trim()}`,
+    )
   }
 }
 
@@ -164,11 +203,14 @@ export function checkTemplate(text: string, what: string, known: ReadonlySet<str
   const bound = boundNames(root)
   walk(root, (node) => {
     const line = node.lineno + 1
-    if (!PLAIN_NODES.has(node.typename)) throw refusal(what, NODE_NAMES[node.typename] ?? `{% ${node.typename.toLowerCase()} %}`, line)
-    if (node.typename === 'Literal' && node.value instanceof RegExp) throw refusal(what, 'a regular expression literal', line)
+    if (!PLAIN_NODES.has(node.typename))
+      throw refusal(what, NODE_NAMES[node.typename] ?? `{% ${node.typename.toLowerCase()} %}`, line)
+    if (node.typename === 'Literal' && node.value instanceof RegExp)
+      throw refusal(what, 'a regular expression literal', line)
     if (node.typename === 'Symbol') {
       const name = String(node.value)
-      if (!(FUNCTIONS as readonly string[]).includes(name) && !known.has(name) && !bound.has(name)) throw refusal(what, `'${name}'`, line)
+      if (!(FUNCTIONS as readonly string[]).includes(name) && !known.has(name) && !bound.has(name))
+        throw refusal(what, `'${name}'`, line)
     }
   })
 }
@@ -197,7 +239,12 @@ function splitKeywords(args: unknown[]): { positional: unknown[]; keywords: Reco
  * An EtlError thrown by one of `functions` comes out as itself, not wrapped in
  * nunjucks' message.
  */
-export function renderTemplate(text: string, what: string, macroFiles: readonly MacroFile[], functions: TemplateFunctions): string {
+export function renderTemplate(
+  text: string,
+  what: string,
+  macroFiles: readonly MacroFile[],
+  functions: TemplateFunctions,
+): string {
   let failure: unknown
   const guard = <T>(call: () => T): T => {
     try {
@@ -210,14 +257,18 @@ export function renderTemplate(text: string, what: string, macroFiles: readonly 
   const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true })
   env.addGlobal('ref', (...args: unknown[]) => guard(() => functions.ref(String(args[0]), ...args.slice(1))))
   env.addGlobal('source', (...args: unknown[]) => guard(() => functions.source(String(args[0]), String(args[1]))))
-  env.addGlobal('config', (...args: unknown[]) => guard(() => {
-    functions.config(splitKeywords(args).keywords)
-    return ''
-  }))
-  env.addGlobal('var', (...args: unknown[]) => guard(() => {
-    const { positional } = splitKeywords(args)
-    return functions.var(String(positional[0]), ...positional.slice(1, 2))
-  }))
+  env.addGlobal('config', (...args: unknown[]) =>
+    guard(() => {
+      functions.config(splitKeywords(args).keywords)
+      return ''
+    }),
+  )
+  env.addGlobal('var', (...args: unknown[]) =>
+    guard(() => {
+      const { positional } = splitKeywords(args)
+      return functions.var(String(positional[0]), ...positional.slice(1, 2))
+    }),
+  )
   env.addGlobal('is_incremental', () => false)
   env.addGlobal('this', functions.this ?? null)
   try {
@@ -234,7 +285,9 @@ export function renderTemplate(text: string, what: string, macroFiles: readonly 
     return new nunjucks.Template(text, env, what).render({})
   } catch (error) {
     if (failure instanceof EtlError) throw failure
-    const detail = messageOf(failure ?? error).replace(/\s+/g, ' ').trim()
+    const detail = messageOf(failure ?? error)
+      .replace(/\s+/g, ' ')
+      .trim()
     throw new EtlError('INPUT', `${what} could not be rendered: ${detail}`, { cause: error })
   }
 }

@@ -5,7 +5,7 @@ import { executeSql } from '../warehouse/connection.ts'
 import type { WarehouseSchema } from '../warehouse/schema.ts'
 import { columnsOf, type Column } from './build-model.ts'
 import { canonicalInput, type CompiledProject } from './compile-project.ts'
-import type { DataTestSpec, Row, UnitTestSpec } from './dbt-project.ts'
+import { scalarText, type DataTestSpec, type Row, type UnitTestSpec } from './dbt-project.ts'
 import { asSelect, quoteIdentifier, quoteLiteral, type Relation } from './jinja-subset.ts'
 
 export const TEST_STATUSES = ['passed', 'failed', 'skipped'] as const
@@ -33,8 +33,10 @@ export function dataTestName(spec: DataTestSpec): string {
   if (spec.customName) return spec.customName
   const column = spec.columnName === undefined ? '' : `_${slug(spec.columnName)}`
   const base = `${spec.test}_${spec.model}${column}`
-  if (spec.test === 'accepted_values') return `${base}__${(spec.args.values as unknown[] | undefined ?? []).map((value) => slug(String(value))).join('__')}`
-  if (spec.test === 'relationships') return `${base}__${slug(String(spec.args.field ?? ''))}__${slug(String(spec.args.to ?? ''))}`
+  if (spec.test === 'accepted_values')
+    return `${base}__${((spec.args.values as unknown[] | undefined) ?? []).map((value) => slug(String(value))).join('__')}`
+  if (spec.test === 'relationships')
+    return `${base}__${slug(scalarText(spec.args.field))}__${slug(scalarText(spec.args.to))}`
   return base
 }
 
@@ -44,7 +46,8 @@ export function dataTestSql(spec: DataTestSpec, compiled: CompiledProject): stri
   const what = `the ${spec.test} test of ${spec.model}`
   const from = spec.where ? `(select * from ${relation} where ${spec.where}) dbt_subquery` : `${relation}`
   const column = spec.columnName
-  if (column === undefined) throw new EtlError('INPUT', `${what} names no column: put it under a column or give column_name`)
+  if (column === undefined)
+    throw new EtlError('INPUT', `${what} names no column: put it under a column or give column_name`)
   switch (spec.test) {
     case 'not_null':
       return `select ${column} from ${from} where ${column} is null`
@@ -52,15 +55,17 @@ export function dataTestSql(spec: DataTestSpec, compiled: CompiledProject): stri
       return `select ${column} as unique_field, count(*) as n_records from ${from} where ${column} is not null group by ${column} having count(*) > 1`
     case 'accepted_values': {
       const values = spec.args.values
-      if (!Array.isArray(values) || values.length === 0) throw new EtlError('INPUT', `${what} on ${column} needs values: [...]`)
+      if (!Array.isArray(values) || values.length === 0)
+        throw new EtlError('INPUT', `${what} on ${column} needs values: [...]`)
       const quote = spec.args.quote !== false
       const list = values.map((value) => (quote ? quoteLiteral(String(value)) : String(value))).join(', ')
       return `select ${column} as value_field, count(*) as n_records from ${from} group by ${column} having ${column} not in (${list})`
     }
     case 'relationships': {
-      const to = String(spec.args.to ?? '')
+      const to = scalarText(spec.args.to)
       const field = spec.args.field
-      if (!to || typeof field !== 'string') throw new EtlError('INPUT', `${what} on ${column} needs to: ref('model') and field: column`)
+      if (!to || typeof field !== 'string')
+        throw new EtlError('INPUT', `${what} on ${column} needs to: ref('model') and field: column`)
       const parent = compiled.render(`{{ ${to} }}`, what)
       return `select child.from_field from (select ${column} as from_field from ${from} where ${column} is not null) child
         left join (select ${field} as to_field from ${parent}) parent on parent.to_field = child.from_field
@@ -70,14 +75,23 @@ export function dataTestSql(spec: DataTestSpec, compiled: CompiledProject): stri
 }
 
 async function countRows(db: Kysely<WarehouseSchema>, sql: string): Promise<number> {
-  const [row] = await executeSql<{ failures: string }>(db, `select count(*) as failures from (\n${sql}\n) dbt_internal_test`)
+  const [row] = await executeSql<{ failures: string }>(
+    db,
+    `select count(*) as failures from (\n${sql}\n) dbt_internal_test`,
+  )
   return Number(row?.failures ?? 0)
 }
 
 async function runCounted(db: Kysely<WarehouseSchema>, name: string, sql: () => string): Promise<TestOutcome> {
   try {
     const failures = await countRows(db, sql())
-    return { name, kind: 'data', status: failures === 0 ? 'passed' : 'failed', failures, message: failures === 0 ? null : `returned ${failures} row(s)` }
+    return {
+      name,
+      kind: 'data',
+      status: failures === 0 ? 'passed' : 'failed',
+      failures,
+      message: failures === 0 ? null : `returned ${failures} row(s)`,
+    }
   } catch (error) {
     return { name, kind: 'data', status: 'failed', failures: 0, message: redact(messageOf(error)) }
   }
@@ -85,16 +99,17 @@ async function runCounted(db: Kysely<WarehouseSchema>, name: string, sql: () => 
 
 function literal(value: unknown): string {
   if (value === null || value === undefined) return 'null'
-  if (typeof value === 'boolean' || typeof value === 'number' || typeof value === 'bigint') return quoteLiteral(String(value))
-  if (typeof value === 'object') return quoteLiteral(JSON.stringify(value))
-  return quoteLiteral(String(value))
+  if (typeof value === 'boolean' || typeof value === 'number' || typeof value === 'bigint')
+    return quoteLiteral(String(value))
+  return quoteLiteral(scalarText(value))
 }
 
 /** Rows as a select of typed literals; columns a row leaves out are null, as in dbt. */
 function rowsSql(rows: readonly Row[], columns: readonly Column[], what: string): string {
   for (const row of rows) {
     const unknown = Object.keys(row).filter((key) => !columns.some((column) => column.name === key))
-    if (unknown.length > 0) throw new EtlError('INPUT', `${what} has column(s) ${unknown.join(', ')}, which the relation does not have`)
+    if (unknown.length > 0)
+      throw new EtlError('INPUT', `${what} has column(s) ${unknown.join(', ')}, which the relation does not have`)
   }
   const select = (row: Row | undefined): string =>
     `select ${columns.map((column) => `cast(${literal(row?.[column.name])} as ${column.type}) as ${quoteIdentifier(column.name)}`).join(', ')}`
@@ -107,9 +122,19 @@ function rowsSql(rows: readonly Row[], columns: readonly Column[], what: string)
  * CTE of the given rows (typed like the real relation), compared as a
  * multiset with the expected rows on the columns `expect` names.
  */
-async function runUnitTest(db: Kysely<WarehouseSchema>, compiled: CompiledProject, spec: UnitTestSpec): Promise<TestOutcome> {
+async function runUnitTest(
+  db: Kysely<WarehouseSchema>,
+  compiled: CompiledProject,
+  spec: UnitTestSpec,
+): Promise<TestOutcome> {
   const name = spec.name
-  const fail = (message: string, failures = 0): TestOutcome => ({ name, kind: 'unit', status: 'failed', failures, message })
+  const fail = (message: string, failures = 0): TestOutcome => ({
+    name,
+    kind: 'unit',
+    status: 'failed',
+    failures,
+    message,
+  })
   try {
     const model = compiled.models.find((candidate) => candidate.node.name === spec.model)
     if (!model) return fail(`model ${spec.model} does not exist`)
@@ -117,28 +142,33 @@ async function runUnitTest(db: Kysely<WarehouseSchema>, compiled: CompiledProjec
     const cteNames = new Map<string, string>()
     for (const [index, given] of spec.given.entries()) {
       const columns = await columnsOf(db, compiled.inputRelation(given.input))
-      if (columns.length === 0) return fail(`the input ${given.input} does not exist in the warehouse, so its column types are unknown`)
+      if (columns.length === 0)
+        return fail(`the input ${given.input} does not exist in the warehouse, so its column types are unknown`)
       const cte = `__unit_input_${index}`
       cteNames.set(canonicalInput(given.input) as string, cte)
       ctes.push(`${cte} as (\n${rowsSql(given.rows, columns, `unit test ${name} (given ${given.input})`)}\n)`)
     }
     const missing: string[] = []
-    const modelSql = asSelect(compiled.render(model.node.sql, `model ${spec.model} in unit test ${name}`, {
-      vars: spec.vars,
-      self: model.relation,
-      input: (input) => {
-        const cte = cteNames.get(input)
-        if (cte === undefined) missing.push(input)
-        return cte ?? 'null'
-      },
-    }))
-    if (missing.length > 0) return fail(`the model reads ${[...new Set(missing)].join(', ')}, which the test does not give`)
+    const modelSql = asSelect(
+      compiled.render(model.node.sql, `model ${spec.model} in unit test ${name}`, {
+        vars: spec.vars,
+        self: model.relation,
+        input: (input) => {
+          const cte = cteNames.get(input)
+          if (cte === undefined) missing.push(input)
+          return cte ?? 'null'
+        },
+      }),
+    )
+    if (missing.length > 0)
+      return fail(`the model reads ${[...new Set(missing)].join(', ')}, which the test does not give`)
 
     const outputColumns = await columnsOf(db, model.relation)
     const expectedNames = [...new Set(spec.expect.flatMap((row) => Object.keys(row)))]
     const compared = expectedNames.map((column) => outputColumns.find((candidate) => candidate.name === column))
     const unknown = expectedNames.filter((_, index) => compared[index] === undefined)
-    if (unknown.length > 0) return fail(`expect names column(s) ${unknown.join(', ')}, which ${spec.model} does not have`)
+    if (unknown.length > 0)
+      return fail(`expect names column(s) ${unknown.join(', ')}, which ${spec.model} does not have`)
     const columns = compared as Column[]
     const list = columns.map((column) => quoteIdentifier(column.name)).join(', ')
     const sql = `with
@@ -152,7 +182,9 @@ union all
 select 'unexpected' as __difference, * from __unit_unexpected`
     const differences = await executeSql<Record<string, unknown>>(db, sql)
     if (differences.length === 0) return { name, kind: 'unit', status: 'passed', failures: 0, message: null }
-    const shown = differences.slice(0, SHOWN_DIFFERENCES).map(({ __difference, ...row }) => `${String(__difference)} ${JSON.stringify(row)}`)
+    const shown = differences
+      .slice(0, SHOWN_DIFFERENCES)
+      .map(({ __difference, ...row }) => `${String(__difference)} ${JSON.stringify(row)}`)
     return fail(`${differences.length} row(s) differ: ${shown.join('; ')}`, differences.length)
   } catch (error) {
     return fail(redact(messageOf(error)))
@@ -169,23 +201,36 @@ export async function runProjectTests(
   builtModels: ReadonlySet<string>,
 ): Promise<TestOutcome[]> {
   const outcomes: TestOutcome[] = []
-  const skipped = (name: string, kind: TestOutcome['kind'], models: string[]): TestOutcome =>
-    ({ name, kind, status: 'skipped', failures: 0, message: `not run: ${models.join(', ')} was not built` })
+  const skipped = (name: string, kind: TestOutcome['kind'], models: string[]): TestOutcome => ({
+    name,
+    kind,
+    status: 'skipped',
+    failures: 0,
+    message: `not run: ${models.join(', ')} was not built`,
+  })
   for (const spec of compiled.project.dataTests) {
     const name = dataTestName(spec)
-    const toModel = /ref\(\s*['"]([^'"]+)['"]\s*\)/.exec(String(spec.args.to ?? ''))?.[1]
+    const toModel = /ref\(\s*['"]([^'"]+)['"]\s*\)/.exec(scalarText(spec.args.to))?.[1]
     const notBuilt = [spec.model, ...(toModel ? [toModel] : [])].filter((model) => !builtModels.has(model))
-    outcomes.push(notBuilt.length > 0 ? skipped(name, 'data', notBuilt) : await runCounted(db, name, () => dataTestSql(spec, compiled)))
+    outcomes.push(
+      notBuilt.length > 0
+        ? skipped(name, 'data', notBuilt)
+        : await runCounted(db, name, () => dataTestSql(spec, compiled)),
+    )
   }
   for (const test of compiled.project.singularTests) {
     const refs = [...test.sql.matchAll(/ref\(\s*['"]([^'"]+)['"]\s*\)/g)].map((match) => match[1] as string)
     const notBuilt = refs.filter((model) => !builtModels.has(model))
-    outcomes.push(notBuilt.length > 0
-      ? skipped(test.name, 'data', [...new Set(notBuilt)])
-      : await runCounted(db, test.name, () => asSelect(compiled.render(test.sql, `test ${test.name}`))))
+    outcomes.push(
+      notBuilt.length > 0
+        ? skipped(test.name, 'data', [...new Set(notBuilt)])
+        : await runCounted(db, test.name, () => asSelect(compiled.render(test.sql, `test ${test.name}`))),
+    )
   }
   for (const spec of compiled.project.unitTests) {
-    outcomes.push(builtModels.has(spec.model) ? await runUnitTest(db, compiled, spec) : skipped(spec.name, 'unit', [spec.model]))
+    outcomes.push(
+      builtModels.has(spec.model) ? await runUnitTest(db, compiled, spec) : skipped(spec.name, 'unit', [spec.model]),
+    )
   }
   return outcomes
 }

@@ -73,16 +73,30 @@ export async function runTransform(db: WarehouseDb, options: TransformOptions = 
 }
 
 /** Builds and tests a project compileTransform checked; see runTransform. */
-export async function buildTransform(db: WarehouseDb, compiled: CompiledProject, options: Pick<TransformOptions, 'runTests' | 'logger'> = {}): Promise<TransformResult> {
+export async function buildTransform(
+  db: WarehouseDb,
+  compiled: CompiledProject,
+  options: Pick<TransformOptions, 'runTests' | 'logger'> = {},
+): Promise<TransformResult> {
   const logger = options.logger ?? silentLogger()
   const models: ModelOutcome[] = []
   const unavailable = new Set<string>()
   for (const model of compiled.models) {
-    const base = { name: model.node.name, relation: `${model.relation.schema}.${model.relation.identifier}`, materialized: model.materialized }
+    const base = {
+      name: model.node.name,
+      relation: `${model.relation.schema}.${model.relation.identifier}`,
+      materialized: model.materialized,
+    }
     const missing = model.dependsOn.filter((dependency) => unavailable.has(dependency))
     if (missing.length > 0) {
       unavailable.add(model.node.name)
-      models.push({ ...base, status: 'skipped', seconds: 0, rows: null, error: `not built because ${missing.join(', ')} failed` })
+      models.push({
+        ...base,
+        status: 'skipped',
+        seconds: 0,
+        rows: null,
+        error: `not built because ${missing.join(', ')} failed`,
+      })
       logger.warn({ model: model.node.name, missing }, `skipped model ${model.node.name}: ${missing.join(', ')} failed`)
       continue
     }
@@ -95,8 +109,17 @@ export async function buildTransform(db: WarehouseDb, compiled: CompiledProject,
     } catch (error) {
       unavailable.add(model.node.name)
       const message = redact(messageOf(error))
-      models.push({ ...base, status: 'failed', seconds: (performance.now() - started) / 1000, rows: null, error: message })
-      logger.error({ model: model.node.name, error: message }, `model ${model.node.name} failed; its previous ${model.materialized} is left as it was`)
+      models.push({
+        ...base,
+        status: 'failed',
+        seconds: (performance.now() - started) / 1000,
+        rows: null,
+        error: message,
+      })
+      logger.error(
+        { model: model.node.name, error: message },
+        `model ${model.node.name} failed; its previous ${model.materialized} is left as it was`,
+      )
     }
   }
   const built = new Set(models.filter((model) => model.status === 'built').map((model) => model.name))

@@ -83,7 +83,10 @@ function queryLog(options: WarehouseOptions): KyselyConfig['log'] {
   return onQuery === undefined ? undefined : (event) => onQuery(event.query.sql, event.queryDurationMillis)
 }
 
-async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres' }>, options: WarehouseOptions): Promise<Warehouse> {
+async function openPostgres(
+  config: Extract<WarehouseConfig, { engine: 'postgres' }>,
+  options: WarehouseOptions,
+): Promise<Warehouse> {
   const description = describeWarehouse(config)
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
@@ -93,7 +96,7 @@ async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === TYPE_OIDS.int8 || oid === TYPE_OIDS.numeric || oid === TYPE_OIDS.date) return asText
-        return pg.types.getTypeParser(oid, format)
+        return pg.types.getTypeParser(oid, format) as (value: string) => unknown
       }) as typeof pg.types.getTypeParser,
     },
   })
@@ -106,9 +109,16 @@ async function openPostgres(config: Extract<WarehouseConfig, { engine: 'postgres
     client.release()
   } catch (error) {
     await pool.end().catch(() => {})
-    throw new EtlError('WAREHOUSE', `cannot connect to ${description}: ${redact(messageOf(error))} — start the server or fix DATABASE_URL`, { cause: error })
+    throw new EtlError(
+      'WAREHOUSE',
+      `cannot connect to ${description}: ${redact(messageOf(error))} — start the server or fix DATABASE_URL`,
+      { cause: error },
+    )
   }
-  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PostgresDialect({ pool: watched.pool }), log: queryLog(options) })
+  const db: WarehouseDb = new Kysely<WarehouseSchema>({
+    dialect: new PostgresDialect({ pool: watched.pool }),
+    log: queryLog(options),
+  })
   return { db, config, engine: 'postgres', description, lost: watched.lost, close: () => db.destroy() }
 }
 
@@ -131,13 +141,20 @@ function watchConnections(pool: pg.Pool, description: string): { lost: AbortSign
   const inUse = new Set<pg.PoolClient>()
   const onLost = (client: pg.PoolClient, cause: unknown): void => {
     if (!inUse.has(client) || lost.signal.aborted) return
-    lost.abort(new EtlError('WAREHOUSE', `lost the connection to ${description}: ${redact(messageOf(cause))} — the command stopped; run it again once the server answers (what it committed is kept)`, { cause }))
+    lost.abort(
+      new EtlError(
+        'WAREHOUSE',
+        `lost the connection to ${description}: ${redact(messageOf(cause))} — the command stopped; run it again once the server answers (what it committed is kept)`,
+        { cause },
+      ),
+    )
     for (const other of inUse) if (other !== client) void other.end().catch(() => {})
   }
   pool.on('connect', (client) => {
     client.on('error', (error) => onLost(client, error))
     client.connection.on('errorMessage', (message: unknown) => {
-      if (message instanceof pg.DatabaseError && (message.severity === 'FATAL' || message.severity === 'PANIC')) onLost(client, message)
+      if (message instanceof pg.DatabaseError && (message.severity === 'FATAL' || message.severity === 'PANIC'))
+        onLost(client, message)
     })
   })
   pool.on('acquire', (client) => inUse.add(client))
@@ -159,10 +176,16 @@ function watchConnections(pool: pg.Pool, description: string): { lost: AbortSign
   }
 }
 
-async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' }>, options: WarehouseOptions): Promise<Warehouse> {
+async function openEmbedded(
+  config: Extract<WarehouseConfig, { engine: 'pglite' }>,
+  options: WarehouseOptions,
+): Promise<Warehouse> {
   // Imported here, not at the top: PGlite's module costs tens of MB of memory that a
   // process whose warehouse is PostgreSQL never needs.
-  const [{ PGlite: PGliteEngine }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')])
+  const [{ PGlite: PGliteEngine }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('kysely-pglite-dialect'),
+  ])
   const description = describeWarehouse(config)
   await fs.mkdir(config.dataDir, { recursive: true })
   let release: () => Promise<void>
@@ -177,7 +200,11 @@ async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' 
     })
   } catch (error) {
     if ((error as { code?: string }).code === 'ELOCKED') {
-      throw new EtlError('LOCKED', `the ${description} is in use by another calltouch-etl process; wait for it to finish (or set CALLTOUCH_ETL_DATA_DIR to another directory)`, { cause: error })
+      throw new EtlError(
+        'LOCKED',
+        `the ${description} is in use by another calltouch-etl process; wait for it to finish (or set CALLTOUCH_ETL_DATA_DIR to another directory)`,
+        { cause: error },
+      )
     }
     throw new EtlError('WAREHOUSE', `cannot lock ${description}: ${messageOf(error)}`, { cause: error })
   }
@@ -190,7 +217,11 @@ async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' 
     for (const statement of SESSION_SETTINGS) await client.exec(statement)
   } catch (error) {
     await release().catch(() => {})
-    throw new EtlError('WAREHOUSE', `cannot open ${description}: ${messageOf(error)} — if it was copied or damaged, move the directory away and run again`, { cause: error })
+    throw new EtlError(
+      'WAREHOUSE',
+      `cannot open ${description}: ${messageOf(error)} — if it was copied or damaged, move the directory away and run again`,
+      { cause: error },
+    )
   }
   const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PGliteDialect(client), log: queryLog(options) })
   return {
@@ -210,7 +241,11 @@ async function openEmbedded(config: Extract<WarehouseConfig, { engine: 'pglite' 
 }
 
 /** Runs one SQL text with positional parameters ($1, $2 …) on a database or a transaction. */
-export async function executeSql<Row>(db: Kysely<WarehouseSchema>, text: string, parameters: readonly unknown[] = []): Promise<Row[]> {
+export async function executeSql<Row>(
+  db: Kysely<WarehouseSchema>,
+  text: string,
+  parameters: readonly unknown[] = [],
+): Promise<Row[]> {
   const result = await db.executeQuery<Row>(CompiledQuery.raw(text, [...parameters]))
   return [...result.rows]
 }

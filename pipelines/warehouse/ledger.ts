@@ -74,7 +74,12 @@ export async function readLedger(db: WarehouseDb, key: LedgerKey): Promise<Ledge
     .where('account', '=', key.account)
     .orderBy('day')
     .execute()
-  return rows.map((row) => ({ day: row.day, records: row.records, status: row.status, lastSucceededAt: row.last_succeeded_at }))
+  return rows.map((row) => ({
+    day: row.day,
+    records: row.records,
+    status: row.status,
+    lastSucceededAt: row.last_succeeded_at,
+  }))
 }
 
 /**
@@ -90,8 +95,13 @@ export async function recordLoadedDays(
 ): Promise<Record<string, number>> {
   const counted = Object.entries(days.recordsByDay)
   const rows = await runSqlFile<{ day: string; records: number }>(trx, 'upsert_loaded_ledger_days', [
-    key.source, key.account, days.firstDay, days.lastDay, days.runId,
-    counted.map(([day]) => day), counted.map(([, records]) => records),
+    key.source,
+    key.account,
+    days.firstDay,
+    days.lastDay,
+    days.runId,
+    counted.map(([day]) => day),
+    counted.map(([, records]) => records),
   ])
   const recordsByDay: Record<string, number> = {}
   for (const { day, records } of rows.sort((a, b) => a.day.localeCompare(b.day))) recordsByDay[day] = records
@@ -103,22 +113,46 @@ export async function recordLoadedDays(
  * one line), attempts + 1; the record count and last success of its last good read stay, for
  * the planner.
  */
-export async function recordFailedDays(db: WarehouseDb, key: LedgerKey, days: LedgerDays & { readonly error: string }): Promise<void> {
-  const error = redact(days.error).replace(/\s*[\r\n]+\s*/g, ' ').trim()
-  await runSqlFile(db, 'upsert_failed_ledger_days', [key.source, key.account, days.firstDay, days.lastDay, days.runId, error])
+export async function recordFailedDays(
+  db: WarehouseDb,
+  key: LedgerKey,
+  days: LedgerDays & { readonly error: string },
+): Promise<void> {
+  const error = redact(days.error)
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .trim()
+  await runSqlFile(db, 'upsert_failed_ledger_days', [
+    key.source,
+    key.account,
+    days.firstDay,
+    days.lastDay,
+    days.runId,
+    error,
+  ])
 }
 
 /** The days of an account whose last read failed, oldest first. */
 export async function readFailedDays(db: WarehouseDb, key: LedgerKey): Promise<FailedLedgerDay[]> {
   const rows = await runSqlFile<{ day: string; error: string | null; attempts: number; last_extracted_at: Date }>(
-    db, 'select_failed_ledger_days', [key.source, key.account])
-  return rows.map((row) => ({ day: row.day, error: row.error, attempts: row.attempts, lastExtractedAt: new Date(row.last_extracted_at).toISOString() }))
+    db,
+    'select_failed_ledger_days',
+    [key.source, key.account],
+  )
+  return rows.map((row) => ({
+    day: row.day,
+    error: row.error,
+    attempts: row.attempts,
+    lastExtractedAt: new Date(row.last_extracted_at).toISOString(),
+  }))
 }
 
 /** How far an account has been read; every field null when it never was. */
 export async function readLedgerSummary(db: WarehouseDb, key: LedgerKey): Promise<LedgerSummary> {
-  const [row] = await runSqlFile<{ newest_ok_day: string | null; last_succeeded_at: Date | null; last_success_run_id: string | null }>(
-    db, 'select_ledger_summary', [key.source, key.account])
+  const [row] = await runSqlFile<{
+    newest_ok_day: string | null
+    last_succeeded_at: Date | null
+    last_success_run_id: string | null
+  }>(db, 'select_ledger_summary', [key.source, key.account])
   return {
     newestOkDay: row?.newest_ok_day ?? null,
     lastSucceededAt: row?.last_succeeded_at == null ? null : new Date(row.last_succeeded_at),
@@ -128,6 +162,12 @@ export async function readLedgerSummary(db: WarehouseDb, key: LedgerKey): Promis
 
 /** Every account of a source that the ledger holds a day of, in text order. */
 export async function readLedgerAccounts(db: WarehouseDb, source: string): Promise<string[]> {
-  const rows = await db.selectFrom('etl.ledger').select('account').distinct().where('source', '=', source).orderBy('account').execute()
+  const rows = await db
+    .selectFrom('etl.ledger')
+    .select('account')
+    .distinct()
+    .where('source', '=', source)
+    .orderBy('account')
+    .execute()
   return rows.map((row) => row.account)
 }

@@ -19,7 +19,9 @@ class TypeScriptMigrationProvider implements MigrationProvider {
     const files = (await fs.readdir(MIGRATION_FOLDER)).filter((file) => /^\d{14}_[a-z0-9_]+\.ts$/.test(file)).sort()
     const migrations: Record<string, Migration> = {}
     for (const file of files) {
-      migrations[file.replace(/\.ts$/, '')] = (await import(pathToFileURL(`${MIGRATION_FOLDER}${file}`).href)) as Migration
+      migrations[file.replace(/\.ts$/, '')] = (await import(
+        pathToFileURL(`${MIGRATION_FOLDER}${file}`).href
+      )) as Migration
     }
     return migrations
   }

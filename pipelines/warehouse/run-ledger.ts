@@ -52,10 +52,17 @@ const RECONNECT_TIMEOUT_MS = 2_000
  * failed the run is the one to report, and a row it cannot close stays
  * `running` until the next run closes it as abandoned.
  */
-export async function finishFailedRun(warehouse: Warehouse, runId: string, outcome: { counters?: RunCounters; error: string }): Promise<void> {
+export async function finishFailedRun(
+  warehouse: Warehouse,
+  runId: string,
+  outcome: { counters?: RunCounters; error: string },
+): Promise<void> {
   const failed = { ...outcome, status: 'failed' } as const
   if (!warehouse.lost.aborted) {
-    const closed = await finishRun(warehouse.db, runId, failed).then(() => true, () => false)
+    const closed = await finishRun(warehouse.db, runId, failed).then(
+      () => true,
+      () => false,
+    )
     // Failed for another reason than a lost connection: a new one would not do better.
     if (closed || !warehouse.lost.aborted) return
   }
@@ -75,7 +82,8 @@ export async function finishFailedRun(warehouse: Warehouse, runId: string, outco
 }
 
 /** What an abandoned run's row says, so a person reading etl.runs knows why it never finished. */
-export const ABANDONED_RUN_ERROR = 'stopped without finishing (the process was killed or crashed); each window it loaded was committed whole, the rest is read again by the next run'
+export const ABANDONED_RUN_ERROR =
+  'stopped without finishing (the process was killed or crashed); each window it loaded was committed whole, the rest is read again by the next run'
 
 /**
  * Closes the rows of runs whose process died (SIGKILL, a crash, a lost host)

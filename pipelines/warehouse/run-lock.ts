@@ -30,9 +30,14 @@ export async function withRunLock<T>(warehouse: Warehouse, work: () => Promise<T
     return work()
   }
   return warehouse.db.connection().execute(async (connection) => {
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${RUN_LOCK_KEY}) as locked`.execute(connection)
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${RUN_LOCK_KEY}) as locked`.execute(
+      connection,
+    )
     if (rows[0]?.locked !== true) {
-      throw new EtlError('LOCKED', `another calltouch-etl run is working on the ${warehouse.description}; this one did nothing — try again when it has finished`)
+      throw new EtlError(
+        'LOCKED',
+        `another calltouch-etl run is working on the ${warehouse.description}; this one did nothing — try again when it has finished`,
+      )
     }
     try {
       await closeAbandonedRuns(warehouse.db)

@@ -21,7 +21,9 @@ export function sqlText(name: string): string {
 
 /** The name of every statement in `sql/` (what {@link sqlText} and {@link runSqlFile} take). */
 export function sqlFileNames(): string[] {
-  return readdirSync(SQL_DIR).filter((file) => file.endsWith('.sql')).map((file) => file.slice(0, -'.sql'.length))
+  return readdirSync(SQL_DIR)
+    .filter((file) => file.endsWith('.sql'))
+    .map((file) => file.slice(0, -'.sql'.length))
 }
 
 /**

@@ -3,7 +3,17 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql } from '../../pipelines/warehouse/connection.ts'
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
 import { warehouseChecksums, type TableChecksum } from '../helpers/e2e-checksum.ts'
-import { E2E_NOW, E2E_TOKEN, OutputLog, runE2eCli, scratchDir, spawnCli, tokenLeaksInWarehouse, writeConfigFile, type SpawnedCli } from '../helpers/e2e-harness.ts'
+import {
+  E2E_NOW,
+  E2E_TOKEN,
+  OutputLog,
+  runE2eCli,
+  scratchDir,
+  spawnCli,
+  tokenLeaksInWarehouse,
+  writeConfigFile,
+  type SpawnedCli,
+} from '../helpers/e2e-harness.ts'
 import { TEST_DATABASE_URL } from '../helpers/postgres-server.ts'
 import { createTestWarehouse, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
@@ -16,7 +26,12 @@ const TO = '2026-11-20'
  * open. The latency leaves the connections idle while pages are awaited, so there is
  * a moment between windows with no statement running.
  */
-const SIMULATOR = { now: E2E_NOW, seed: 14, latencyMs: 150, sites: SITE_IDS.map((siteId) => ({ siteId, token: E2E_TOKEN, dealsPerDay: 25 })) }
+const SIMULATOR = {
+  now: E2E_NOW,
+  seed: 14,
+  latencyMs: 150,
+  sites: SITE_IDS.map((siteId) => ({ siteId, token: E2E_TOKEN, dealsPerDay: 25 })),
+}
 /** The log line a run writes per site once it holds the lock, has opened its run row and planned the site's days. */
 const SITE_PLANNED = /day\(s\) to read/g
 /** The log line of a window committed. */
@@ -43,7 +58,11 @@ const BACKENDS = {
 } as const
 
 /** A backend terminated: its state, whether it had a transaction open, whether it held the run lock. */
-interface Terminated { state: string; xact: boolean; lock: boolean }
+interface Terminated {
+  state: string
+  xact: boolean
+  lock: boolean
+}
 
 describePostgres('a backfill whose warehouse connections are terminated', () => {
   const log = new OutputLog()
@@ -60,7 +79,10 @@ describePostgres('a backfill whose warehouse connections are terminated', () => 
   beforeAll(async () => {
     admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
     ;[sim, reference] = await Promise.all([startSimulator(SIMULATOR), createTestWarehouse('postgres'), admin.connect()])
-    config = writeConfigFile(scratchDir('connection-loss'), { baseUrl: sim.url, sites: SITE_IDS.map((id) => ({ id, tokenEnv: 'CT_TOKEN' })) })
+    config = writeConfigFile(scratchDir('connection-loss'), {
+      baseUrl: sim.url,
+      sites: SITE_IDS.map((id) => ({ id, tokenEnv: 'CT_TOKEN' })),
+    })
     const clean = await runE2eCli(log, backfill(), reference.env)
     expect(clean.exitCode).toBe(0)
     expected = await warehouseChecksums(reference.warehouse.db, ['calltouch', 'raw'])
@@ -92,12 +114,15 @@ describePostgres('a backfill whose warehouse connections are terminated', () => 
     let ended = false
     void run.exited.then(() => (ended = true))
     while (!ended) {
-      const { rows } = await admin.query<Terminated & { done: boolean }>(`
+      const { rows } = await admin.query<Terminated & { done: boolean }>(
+        `
         select a.state, a.xact_start is not null as xact,
           exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory' and l.granted) as lock,
           pg_terminate_backend(a.pid) as done
         from pg_stat_activity a
-        where a.datname = $1 and a.backend_type = 'client backend' and a.pid <> pg_backend_pid() and (${backends})`, [database])
+        where a.datname = $1 and a.backend_type = 'client backend' and a.pid <> pg_backend_pid() and (${backends})`,
+        [database],
+      )
       if (rows.length > 0) return rows.map(({ state, xact, lock }) => ({ state, xact, lock }))
       await new Promise((resolve) => setTimeout(resolve, 2))
     }
@@ -110,21 +135,34 @@ describePostgres('a backfill whose warehouse connections are terminated', () => 
    * failed with that line; the next backfill completes and leaves the warehouse
    * equal to the clean run's.
    */
-  const expectStoppedThenCompleted = async (tw: TestWarehouse, result: { exitCode: number; stdout: string; stderr: string }): Promise<void> => {
+  const expectStoppedThenCompleted = async (
+    tw: TestWarehouse,
+    result: { exitCode: number; stdout: string; stderr: string },
+  ): Promise<void> => {
     const lines = result.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('{'))
     expect(result.stderr).not.toContain("Unhandled 'error' event")
     expect(lines, result.stderr.slice(-3000)).toHaveLength(1)
     const line = lines[0] as string
-    expect(line).toMatch(new RegExp(`^error: lost the connection to PostgreSQL 127\\.0\\.0\\.1:5432/${databaseOf(tw)}: ${TERMINATED} — the command stopped; run it again once the server answers \\(what it committed is kept\\)$`))
+    expect(line).toMatch(
+      new RegExp(
+        `^error: lost the connection to PostgreSQL 127\\.0\\.0\\.1:5432/${databaseOf(tw)}: ${TERMINATED} — the command stopped; run it again once the server answers \\(what it committed is kept\\)$`,
+      ),
+    )
     expect(result.exitCode).toBe(1)
     expect(result.stdout).toBe('')
-    const runs = await executeSql<{ command: string; status: string; error: string | null }>(tw.warehouse.db, 'select command, status, error from etl.runs order by run_id')
+    const runs = await executeSql<{ command: string; status: string; error: string | null }>(
+      tw.warehouse.db,
+      'select command, status, error from etl.runs order by run_id',
+    )
     expect(runs).toEqual([{ command: 'backfill', status: 'failed', error: line.slice('error: '.length) }])
 
     const next = await runE2eCli(log, backfill(), tw.env)
     expect(next.exitCode, next.stderr.slice(-2000)).toBe(0)
     expect(await warehouseChecksums(tw.warehouse.db, ['calltouch', 'raw'])).toEqual(expected)
-    const ledger = await executeSql<{ status: string; days: number }>(tw.warehouse.db, 'select status, count(*)::integer as days from etl.site_days group by status')
+    const ledger = await executeSql<{ status: string; days: number }>(
+      tw.warehouse.db,
+      'select status, count(*)::integer as days from etl.site_days group by status',
+    )
     expect(ledger).toEqual([{ status: 'ok', days: SITE_IDS.length * 90 }])
     const after = await executeSql<{ status: string }>(tw.warehouse.db, 'select status from etl.runs order by run_id')
     expect(after).toEqual([{ status: 'failed' }, { status: 'succeeded' }])
@@ -134,37 +172,59 @@ describePostgres('a backfill whose warehouse connections are terminated', () => 
   const allPlanned = (stderr: string): boolean => (stderr.match(SITE_PLANNED)?.length ?? 0) === SITE_IDS.length
   const lockHolders = (terminated: Terminated[]): Terminated[] => terminated.filter((backend) => backend.lock)
 
-  it('stops with one line and exit 1 when its connections end right after it planned, before any window loaded', async () => {
-    const { tw, terminated, result } = await backfillTerminated(allPlanned, BACKENDS.all)
-    expect(lockHolders(terminated)).toEqual([{ state: 'idle', xact: false, lock: true }])
-    expect(terminated.filter((backend) => backend.state !== 'idle' || backend.xact)).toEqual([])
-    // It stopped without recording a day: the windows cut short wrote no failure on a lost warehouse.
-    const [loaded] = await executeSql<{ days: number }>(tw.warehouse.db, 'select count(*)::integer as days from etl.site_days')
-    expect(loaded).toEqual({ days: 0 })
-    await expectStoppedThenCompleted(tw, result)
-  }, CLI_TEST_TIMEOUT_MS)
+  it(
+    'stops with one line and exit 1 when its connections end right after it planned, before any window loaded',
+    async () => {
+      const { tw, terminated, result } = await backfillTerminated(allPlanned, BACKENDS.all)
+      expect(lockHolders(terminated)).toEqual([{ state: 'idle', xact: false, lock: true }])
+      expect(terminated.filter((backend) => backend.state !== 'idle' || backend.xact)).toEqual([])
+      // It stopped without recording a day: the windows cut short wrote no failure on a lost warehouse.
+      const [loaded] = await executeSql<{ days: number }>(
+        tw.warehouse.db,
+        'select count(*)::integer as days from etl.site_days',
+      )
+      expect(loaded).toEqual({ days: 0 })
+      await expectStoppedThenCompleted(tw, result)
+    },
+    CLI_TEST_TIMEOUT_MS,
+  )
 
-  it('stops with one line and exit 1 when its connections end while a window loads', async () => {
-    const { tw, terminated, result } = await backfillTerminated(allPlanned, BACKENDS.allWhileLoading)
-    expect(lockHolders(terminated)).toEqual([{ state: 'idle', xact: false, lock: true }])
-    expect(terminated.filter((backend) => backend.xact).length).toBeGreaterThanOrEqual(1)
-    await expectStoppedThenCompleted(tw, result)
-  }, CLI_TEST_TIMEOUT_MS)
+  it(
+    'stops with one line and exit 1 when its connections end while a window loads',
+    async () => {
+      const { tw, terminated, result } = await backfillTerminated(allPlanned, BACKENDS.allWhileLoading)
+      expect(lockHolders(terminated)).toEqual([{ state: 'idle', xact: false, lock: true }])
+      expect(terminated.filter((backend) => backend.xact).length).toBeGreaterThanOrEqual(1)
+      await expectStoppedThenCompleted(tw, result)
+    },
+    CLI_TEST_TIMEOUT_MS,
+  )
 
-  it('stops with one line and exit 1 when its connections end between windows, all of them idle', async () => {
-    const { tw, terminated, result } = await backfillTerminated((stderr) => WINDOW_LOADED.test(stderr), BACKENDS.allWhileIdle)
-    expect(lockHolders(terminated)).toEqual([{ state: 'idle', xact: false, lock: true }])
-    // At least one idle pool connection besides the lock's, none in a transaction.
-    expect(terminated.length).toBeGreaterThanOrEqual(2)
-    expect(terminated.filter((backend) => backend.state !== 'idle' || backend.xact)).toEqual([])
-    await expectStoppedThenCompleted(tw, result)
-  }, CLI_TEST_TIMEOUT_MS)
+  it(
+    'stops with one line and exit 1 when its connections end between windows, all of them idle',
+    async () => {
+      const { tw, terminated, result } = await backfillTerminated(
+        (stderr) => WINDOW_LOADED.test(stderr),
+        BACKENDS.allWhileIdle,
+      )
+      expect(lockHolders(terminated)).toEqual([{ state: 'idle', xact: false, lock: true }])
+      // At least one idle pool connection besides the lock's, none in a transaction.
+      expect(terminated.length).toBeGreaterThanOrEqual(2)
+      expect(terminated.filter((backend) => backend.state !== 'idle' || backend.xact)).toEqual([])
+      await expectStoppedThenCompleted(tw, result)
+    },
+    CLI_TEST_TIMEOUT_MS,
+  )
 
-  it('stops with one line and exit 1, writing on no further, when only the run lock\'s connection ends while a window loads', async () => {
-    const { tw, terminated, result } = await backfillTerminated(allPlanned, BACKENDS.lockWhileLoading)
-    expect(terminated).toEqual([{ state: 'idle', xact: false, lock: true }])
-    await expectStoppedThenCompleted(tw, result)
-  }, CLI_TEST_TIMEOUT_MS)
+  it(
+    "stops with one line and exit 1, writing on no further, when only the run lock's connection ends while a window loads",
+    async () => {
+      const { tw, terminated, result } = await backfillTerminated(allPlanned, BACKENDS.lockWhileLoading)
+      expect(terminated).toEqual([{ state: 'idle', xact: false, lock: true }])
+      await expectStoppedThenCompleted(tw, result)
+    },
+    CLI_TEST_TIMEOUT_MS,
+  )
 
   it('never lets the token into an output or a table', async () => {
     expect(log.leaks()).toEqual([])

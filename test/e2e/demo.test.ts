@@ -10,7 +10,7 @@ describe('calltouch-etl demo', () => {
     for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true })
   })
 
-  it('syncs the simulated demo site into a fresh embedded warehouse and prints October\'s ROI by channel, with no server and no account', async () => {
+  it("syncs the simulated demo site into a fresh embedded warehouse and prints October's ROI by channel, with no server and no account", async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'calltouch-etl-demo-'))
     dirs.push(dir)
     const dataDir = path.join(dir, 'warehouse')
@@ -19,10 +19,16 @@ describe('calltouch-etl demo', () => {
     const seconds = (Date.now() - startedAt) / 1000
     expect(result.exitCode).toBe(0)
     const lines = result.stdout.split('\n')
-    expect(lines[0]).toMatch(/^Calltouch simulator at http:\/\/127\.0\.0\.1:\d+: demo site 20261, its clock at 2026-11-29T09:00:00\+03:00, the real API's limit of 5 requests a second\.$/)
+    expect(lines[0]).toMatch(
+      /^Calltouch simulator at http:\/\/127\.0\.0\.1:\d+: demo site 20261, its clock at 2026-11-29T09:00:00\+03:00, the real API's limit of 5 requests a second\.$/,
+    )
     expect(lines[1]).toBe(`Reading 2026-08-31 to 2026-11-28 into the embedded warehouse at ${dataDir} ...`)
-    expect(lines[2]).toMatch(/^backfill: 1 site\(s\), 90 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 3101 record\(s\) seen, \d+ changed, 0 rejected, [\d.]+ s$/)
-    expect(lines[3]).toBe('Imported demo-spend.csv into marketing.ad_spend: 900 lines read, 900 keys upserted (900 new, 0 replaced), 90 days from 2026-08-31 to 2026-11-28, site 20261, total 22240409.97 RUB.')
+    expect(lines[2]).toMatch(
+      /^backfill: 1 site\(s\), 90 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 3101 record\(s\) seen, \d+ changed, 0 rejected, [\d.]+ s$/,
+    )
+    expect(lines[3]).toBe(
+      'Imported demo-spend.csv into marketing.ad_spend: 900 lines read, 900 keys upserted (900 new, 0 replaced), 90 days from 2026-08-31 to 2026-11-28, site 20261, total 22240409.97 RUB.',
+    )
     expect(lines[4]).toMatch(/^Built \d+ models in analytics; their tests: \d+ passed, 0 failed\.$/)
     expect(lines.slice(5, 27).join('\n')).toBe(`
 ROI by channel, 2026-10-01 to 2026-10-31, site 20261 (analytics.fct_marketing_daily)
@@ -46,7 +52,11 @@ ROI by channel, 2026-10-01 to 2026-10-31, site 20261 (analytics.fct_marketing_da
 │ total    │         │  1098 │ 15 928 700.00 │ 7 642 419.99 │ 8 286 280.01 │ 108.4% │
 └──────────┴─────────┴───────┴───────────────┴──────────────┴──────────────┴────────┘
 ROI = (revenue − spend) / spend; — where there was no spend. Revenue: completed amounts of deals neither deleted nor removed.`)
-    expect(lines[28]).toMatch(new RegExp(`^Done in [\\d.]+ s\\. The data is in the embedded PostgreSQL \\(PGlite\\) at ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:$`))
+    expect(lines[28]).toMatch(
+      new RegExp(
+        `^Done in [\\d.]+ s\\. The data is in the embedded PostgreSQL \\(PGlite\\) at ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:$`,
+      ),
+    )
     expect(result.stdout).toContain(`  CALLTOUCH_ETL_DATA_DIR=${dataDir} npx calltouch-etl report roi --by campaign\n`)
     // The issue's bar is a minute on these machines; a test run shares them with others, hence the slack.
     expect(seconds).toBeLessThan(90)

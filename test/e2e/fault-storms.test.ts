@@ -1,14 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startSimulator, type FaultConfig, type RunningSimulator, type SimulatorOptions, type SimulatorStats } from '../../simulator/index.ts'
+import {
+  startSimulator,
+  type FaultConfig,
+  type RunningSimulator,
+  type SimulatorOptions,
+  type SimulatorStats,
+} from '../../simulator/index.ts'
 import { warehouseChecksums, type TableChecksum } from '../helpers/e2e-checksum.ts'
-import { E2E_NOW, E2E_TOKEN, OutputLog, runE2eCli, scratchDir, tokenLeaksInWarehouse, writeConfigFile } from '../helpers/e2e-harness.ts'
+import {
+  E2E_NOW,
+  E2E_TOKEN,
+  OutputLog,
+  runE2eCli,
+  scratchDir,
+  tokenLeaksInWarehouse,
+  writeConfigFile,
+} from '../helpers/e2e-harness.ts'
 import { createTestWarehouse, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const SITE_ID = 901
 const FROM = '2026-10-22'
 const TO = '2026-11-20'
 /** 30 days × ~100 deals: a 7-day probe window of one page and a window of 2–3 pages, so pages can shift under the reader. */
-const SIMULATOR: SimulatorOptions = { now: E2E_NOW, seed: 21, sites: [{ siteId: SITE_ID, token: E2E_TOKEN, dealsPerDay: 100 }] }
+const SIMULATOR: SimulatorOptions = {
+  now: E2E_NOW,
+  seed: 21,
+  sites: [{ siteId: SITE_ID, token: E2E_TOKEN, dealsPerDay: 100 }],
+}
 /** Short enough that a slow answer (SLOW_MS) is a timeout, long enough that a normal one on a busy machine is not. */
 const TIMEOUT_MS = 3000
 const SLOW_MS = 5000
@@ -25,12 +43,24 @@ const STORMS: readonly { name: string; faults: FaultConfig; seed?: number }[] = 
   { name: 'answers cut off in the middle of the JSON', faults: { truncateRate: 0.3 } },
   { name: 'connections reset without an answer', faults: { resetRate: 0.2 } },
   // A run reads these 30 days in 3 requests since windows keep the day after them; seed 21's first 3 would not be slow.
-  { name: 'answers slower than the client\'s timeout', faults: { slowRate: 0.35, slowMs: SLOW_MS }, seed: 40 },
+  { name: "answers slower than the client's timeout", faults: { slowRate: 0.35, slowMs: SLOW_MS }, seed: 40 },
   // Shifts need a seed whose first read of a 3-page window is torn and whose next is not (three torn reads fail the window).
-  { name: 'deals inserted after pages, shifting the next page (the window is read again)', faults: { shiftPages: 0.3 }, seed: 28 },
+  {
+    name: 'deals inserted after pages, shifting the next page (the window is read again)',
+    faults: { shiftPages: 0.3 },
+    seed: 28,
+  },
   {
     name: 'all of them together',
-    faults: { failureRate: 0.1, burst429: { rate: 0.1, length: 2 }, truncateRate: 0.1, resetRate: 0.1, slowRate: 0.1, slowMs: SLOW_MS, shiftPages: 0.3 },
+    faults: {
+      failureRate: 0.1,
+      burst429: { rate: 0.1, length: 2 },
+      truncateRate: 0.1,
+      resetRate: 0.1,
+      slowRate: 0.1,
+      slowMs: SLOW_MS,
+      shiftPages: 0.3,
+    },
     seed: 37,
   },
 ]
@@ -58,7 +88,12 @@ describePostgres('a backfill through fault storms', () => {
     return sim
   }
   const backfill = (sim: RunningSimulator, tw: TestWarehouse) => {
-    const config = writeConfigFile(scratchDir('storm'), { baseUrl: sim.url, sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN' }], timeoutMs: TIMEOUT_MS, maxRetries: 10 })
+    const config = writeConfigFile(scratchDir('storm'), {
+      baseUrl: sim.url,
+      sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN' }],
+      timeoutMs: TIMEOUT_MS,
+      maxRetries: 10,
+    })
     return runE2eCli(log, ['backfill', '--config', config, '--from', FROM, '--to', TO], tw.env, 180_000)
   }
 
@@ -85,12 +120,22 @@ describePostgres('a backfill through fault storms', () => {
         const retries = retriedFaults(stats)
         if (storm.faults.shiftPages === undefined) expect(retries).toBeGreaterThan(0)
         else expect(stats.faultsInjected.shiftedPages).toBeGreaterThan(0)
-        if (storm.faults.failureRate !== undefined && storm.faults.shiftPages !== undefined) expect(retries).toBeGreaterThan(0)
+        if (storm.faults.failureRate !== undefined && storm.faults.shiftPages !== undefined)
+          expect(retries).toBeGreaterThan(0)
         const deals = sim.expectedDeals(SITE_ID, FROM, TO).length
-        expect(result.stdout).toBe(`backfill: 1 site(s), 30 day(s), ${stats.requests.byEndpoint.export} request(s), ${retries} retr${retries === 1 ? 'y' : 'ies'}, ${deals} record(s) seen, ${deals} changed, 0 rejected, ${/, (\d+\.\d s)\n$/.exec(result.stdout)?.[1]}\n`)
+        expect(result.stdout).toBe(
+          `backfill: 1 site(s), 30 day(s), ${stats.requests.byEndpoint.export} request(s), ${retries} retr${retries === 1 ? 'y' : 'ies'}, ${deals} record(s) seen, ${deals} changed, 0 rejected, ${/, (\d+\.\d s)\n$/.exec(result.stdout)?.[1]}\n`,
+        )
         const run = await tw.warehouse.db.selectFrom('etl.runs').selectAll().executeTakeFirstOrThrow()
         expect(run).toMatchObject({ command: 'backfill', status: 'succeeded', error: null })
-        expect(run.counters).toMatchObject({ requests: stats.requests.byEndpoint.export, retries, daysFailed: 0, seen: deals, changed: deals, rejected: 0 })
+        expect(run.counters).toMatchObject({
+          requests: stats.requests.byEndpoint.export,
+          retries,
+          daysFailed: 0,
+          seen: deals,
+          changed: deals,
+          rejected: 0,
+        })
         expect(stats.rejected429).toBe(0)
 
         let expected = cleanChecksums

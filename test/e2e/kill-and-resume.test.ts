@@ -3,7 +3,17 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql } from '../../pipelines/warehouse/connection.ts'
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/index.ts'
 import { warehouseChecksums } from '../helpers/e2e-checksum.ts'
-import { E2E_NOW, E2E_TOKEN, OutputLog, runE2eCli, scratchDir, seededRandom, spawnCli, tokenLeaksInWarehouse, writeConfigFile } from '../helpers/e2e-harness.ts'
+import {
+  E2E_NOW,
+  E2E_TOKEN,
+  OutputLog,
+  runE2eCli,
+  scratchDir,
+  seededRandom,
+  spawnCli,
+  tokenLeaksInWarehouse,
+  writeConfigFile,
+} from '../helpers/e2e-harness.ts'
 import { createTestWarehouse, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const SITE_IDS = [808, 809, 810] as const
@@ -16,7 +26,12 @@ const KILLS = 20
  * number of them loaded. The latency makes the reads, not the
  * machine's load, take most of a run's time.
  */
-const SIMULATOR: SimulatorOptions = { now: E2E_NOW, seed: 8, latencyMs: 150, sites: SITE_IDS.map((siteId) => ({ siteId, token: E2E_TOKEN, dealsPerDay: 25 })) }
+const SIMULATOR: SimulatorOptions = {
+  now: E2E_NOW,
+  seed: 8,
+  latencyMs: 150,
+  sites: SITE_IDS.map((siteId) => ({ siteId, token: E2E_TOKEN, dealsPerDay: 25 })),
+}
 const FAULTS = { failureRate: 0.1, truncateRate: 0.05, resetRate: 0.05, burst429: { rate: 0.05, length: 2 } }
 /** The log line a run writes once it holds the lock and has planned its days: its work starts there. */
 const WORK_STARTS = 'day(s) to read'
@@ -34,7 +49,12 @@ const MAX_KILL_DELAY_MS = 200
 /** Kills come after 0..3 windows committed (see above). */
 const KILL_MOMENTS = WINDOWS - 2
 
-interface LedgerMismatch { site_id: number; day: string; ledger: number; orders: number }
+interface LedgerMismatch {
+  site_id: number
+  day: string
+  ledger: number
+  orders: number
+}
 
 describePostgres('a backfill killed with SIGKILL at 20 moments and run again', () => {
   const log = new OutputLog()
@@ -56,31 +76,52 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
   })
 
   const configFor = (sim: RunningSimulator): string =>
-    writeConfigFile(scratchDir('kill'), { baseUrl: sim.url, sites: SITE_IDS.map((id) => ({ id, tokenEnv: 'CT_TOKEN' })), timeoutMs: 5000, maxRetries: 10 })
+    writeConfigFile(scratchDir('kill'), {
+      baseUrl: sim.url,
+      sites: SITE_IDS.map((id) => ({ id, tokenEnv: 'CT_TOKEN' })),
+      timeoutMs: 5000,
+      maxRetries: 10,
+    })
 
   /** Days the ledger says were read completely whose deals in calltouch.orders do not number what the ledger says. */
   const ledgerMismatches = (tw: TestWarehouse): Promise<LedgerMismatch[]> =>
-    executeSql<LedgerMismatch>(tw.warehouse.db, `
+    executeSql<LedgerMismatch>(
+      tw.warehouse.db,
+      `
       select d.site_id, d.day::text as day, d.records as ledger, count(o.order_number)::integer as orders
       from etl.site_days d
       left join calltouch.orders o on o.site_id = d.site_id and o.order_day = d.day and o.removed_from_source_at is null
       where d.status = 'ok'
       group by d.site_id, d.day, d.records having count(o.order_number) <> d.records
-      order by d.site_id, d.day`)
+      order by d.site_id, d.day`,
+    )
 
   it('ends with the same deals, raw versions and marts, table by table, as one uninterrupted run without faults', async () => {
     // The clean run first: its log tells how many windows a run commits, where the kills are placed.
-    const cleanResult = log.keep(await spawnCli(['backfill', '--config', configFor(clean), '--from', FROM, '--to', TO], reference.env).exited)
+    const cleanResult = log.keep(
+      await spawnCli(['backfill', '--config', configFor(clean), '--from', FROM, '--to', TO], reference.env).exited,
+    )
     expect(cleanResult.exitCode).toBe(0)
     expect(cleanResult.stderr.match(WINDOW_LOADED)).toHaveLength(WINDOWS)
     const total = SITE_IDS.reduce((sum, siteId) => sum + clean.expectedDeals(siteId, FROM, TO).length, 0)
-    expect(cleanResult.stdout).toMatch(new RegExp(`^backfill: 3 site\\(s\\), 270 day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${total} record\\(s\\) seen, ${total} changed, 0 rejected, \\d+\\.\\d s\\n$`))
+    expect(cleanResult.stdout).toMatch(
+      new RegExp(
+        `^backfill: 3 site\\(s\\), 270 day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${total} record\\(s\\) seen, ${total} changed, 0 rejected, \\d+\\.\\d s\\n$`,
+      ),
+    )
 
     // The clean warehouse's marts are built while the other is being killed.
     const cleanTransform = runE2eCli(log, ['transform'], reference.env)
     const backfill = ['backfill', '--config', configFor(faulty), '--from', FROM, '--to', TO]
     const random = seededRandom(20261129)
-    const outcomes: { afterWindows: number; delayMs: number; signal: string | null; exitCode: number; orders: number; said: string }[] = []
+    const outcomes: {
+      afterWindows: number
+      delayMs: number
+      signal: string | null
+      exitCode: number
+      orders: number
+      said: string
+    }[] = []
     for (let i = 0; i < KILLS; i++) {
       // A moment is "so many windows committed, then so many ms": counted in the run's own
       // progress rather than in wall time, the kills land all along the work however busy
@@ -88,13 +129,25 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
       const afterWindows = Math.floor(random() * KILL_MOMENTS)
       const delayMs = Math.round(random() * MAX_KILL_DELAY_MS)
       const run = spawnCli(backfill, killed.env)
-      await run.waitForStderr((stderr) => stderr.includes(WORK_STARTS) && (stderr.match(WINDOW_LOADED)?.length ?? 0) >= afterWindows)
+      await run.waitForStderr(
+        (stderr) => stderr.includes(WORK_STARTS) && (stderr.match(WINDOW_LOADED)?.length ?? 0) >= afterWindows,
+      )
       await new Promise((resolve) => setTimeout(resolve, delayMs))
       run.kill('SIGKILL')
       const result = await run.exited
       log.keep(result)
-      const [row] = await executeSql<{ orders: number }>(killed.warehouse.db, 'select count(*)::integer as orders from calltouch.orders')
-      outcomes.push({ afterWindows, delayMs, signal: result.signal, exitCode: result.exitCode, orders: row?.orders ?? 0, said: result.stdout.trim() })
+      const [row] = await executeSql<{ orders: number }>(
+        killed.warehouse.db,
+        'select count(*)::integer as orders from calltouch.orders',
+      )
+      outcomes.push({
+        afterWindows,
+        delayMs,
+        signal: result.signal,
+        exitCode: result.exitCode,
+        orders: row?.orders ?? 0,
+        said: result.stdout.trim(),
+      })
       // Data before state: whatever moment the kill hit, a day the ledger calls read has exactly its deals.
       expect(await ledgerMismatches(killed)).toEqual([])
     }
@@ -102,11 +155,18 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
     // A kill after the last windows often finds the run already done (that run's reads were
     // unchanged reloads); most land inside it, and the first ones find the warehouse part loaded.
     expect(landed.length, JSON.stringify(outcomes)).toBeGreaterThanOrEqual(10)
-    expect(outcomes.some((outcome) => outcome.signal === 'SIGKILL' && outcome.orders > 0 && outcome.orders < total), JSON.stringify(outcomes)).toBe(true)
+    expect(
+      outcomes.some((outcome) => outcome.signal === 'SIGKILL' && outcome.orders > 0 && outcome.orders < total),
+      JSON.stringify(outcomes),
+    ).toBe(true)
 
     const final = await runE2eCli(log, backfill, killed.env)
     expect(final.exitCode).toBe(0)
-    expect(final.stdout).toMatch(new RegExp(`^backfill: 3 site\\(s\\), 270 day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${total} record\\(s\\) seen, \\d+ changed, 0 rejected, \\d+\\.\\d s\\n$`))
+    expect(final.stdout).toMatch(
+      new RegExp(
+        `^backfill: 3 site\\(s\\), 270 day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${total} record\\(s\\) seen, \\d+ changed, 0 rejected, \\d+\\.\\d s\\n$`,
+      ),
+    )
     expect(await ledgerMismatches(killed)).toEqual([])
 
     expect((await cleanTransform).exitCode).toBe(0)

@@ -20,7 +20,11 @@ export function cliChildEnv(env: Record<string, string>): Record<string, string>
 }
 
 /** Runs the real command line in a child process, as a user would with `npx calltouch-etl`. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}, options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -23,14 +23,23 @@ export interface TableChecksum {
  *   ids), run_id and extracted_at (which run landed the version, and when).
  */
 const VOLATILE_COLUMNS: Readonly<Record<string, Readonly<Record<string, string | null>>>> = {
-  'calltouch.orders': { first_seen_at: null, last_changed_at: null, last_seen_at: null, removed_from_source_at: 'removed_from_source_at is not null' },
+  'calltouch.orders': {
+    first_seen_at: null,
+    last_changed_at: null,
+    last_seen_at: null,
+    removed_from_source_at: 'removed_from_source_at is not null',
+  },
   'raw.calltouch_orders': { raw_id: null, run_id: null, extracted_at: null },
 }
 
 /** The schemas whose every table is compared: the loaded deals and the marts built from them. */
 export const CONTENT_SCHEMAS = ['calltouch', 'analytics'] as const
 
-interface ColumnRow { table_schema: string; table_name: string; column_name: string }
+interface ColumnRow {
+  table_schema: string
+  table_name: string
+  column_name: string
+}
 
 /**
  * md5 of every row of every base table in `schemas` (default: calltouch.* and
@@ -41,13 +50,20 @@ interface ColumnRow { table_schema: string; table_name: string; column_name: str
  * @example
  * expect(await warehouseChecksums(killed.db)).toEqual(await warehouseChecksums(clean.db))
  */
-export async function warehouseChecksums(db: WarehouseDb, schemas: readonly string[] = CONTENT_SCHEMAS): Promise<Record<string, TableChecksum>> {
-  const columns = await executeSql<ColumnRow>(db, `
+export async function warehouseChecksums(
+  db: WarehouseDb,
+  schemas: readonly string[] = CONTENT_SCHEMAS,
+): Promise<Record<string, TableChecksum>> {
+  const columns = await executeSql<ColumnRow>(
+    db,
+    `
     select c.table_schema, c.table_name, c.column_name
     from information_schema.columns c
     join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
     where t.table_type = 'BASE TABLE' and c.table_schema = any($1::text[])
-    order by c.table_schema, c.table_name, c.ordinal_position`, [schemas])
+    order by c.table_schema, c.table_name, c.ordinal_position`,
+    [schemas],
+  )
   const tables = new Map<string, string[]>()
   for (const { table_schema, table_name, column_name } of columns) {
     const table = `${table_schema}.${table_name}`
@@ -60,9 +76,12 @@ export async function warehouseChecksums(db: WarehouseDb, schemas: readonly stri
   for (const [table, expressions] of tables) {
     const [schema, name] = table.split('.') as [string, string]
     // A row's text is its values as a record literal: nulls and empty strings differ, and rows sort by it.
-    const [row] = await executeSql<{ rows: number; md5: string }>(db, `
+    const [row] = await executeSql<{ rows: number; md5: string }>(
+      db,
+      `
       select count(*)::integer as rows, md5(coalesce(string_agg(t.line, E'\\n' order by t.line collate "C"), '')) as md5
-      from (select row(${expressions.join(', ')})::text as line from ${quoteIdent(schema)}.${quoteIdent(name)}) t`)
+      from (select row(${expressions.join(', ')})::text as line from ${quoteIdent(schema)}.${quoteIdent(name)}) t`,
+    )
     result[table] = { rows: row?.rows ?? 0, md5: row?.md5 ?? '' }
   }
   return result

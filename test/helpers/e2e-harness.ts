@@ -35,7 +35,11 @@ export function scratchDir(prefix: string): string {
 }
 
 /** Writes a Calltouch config file (sites read their token from CT_TOKEN unless they give one) and returns its path. */
-export function writeConfigFile(dir: string, config: Record<string, unknown> | string, name = 'calltouch.json'): string {
+export function writeConfigFile(
+  dir: string,
+  config: Record<string, unknown> | string,
+  name = 'calltouch.json',
+): string {
   const file = path.join(dir, name)
   writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2))
   return file
@@ -52,12 +56,19 @@ export class OutputLog {
 
   /** Every kept text that contains a form of the token, with the form found (empty when none). */
   leaks(): string[] {
-    return this.texts.flatMap((text) => E2E_TOKEN_FORMS.filter((form) => text.includes(form)).map((form) => `${form} in: ${text.slice(0, 300)}`))
+    return this.texts.flatMap((text) =>
+      E2E_TOKEN_FORMS.filter((form) => text.includes(form)).map((form) => `${form} in: ${text.slice(0, 300)}`),
+    )
   }
 }
 
 /** Runs the CLI (child process) with the token in CT_TOKEN, keeping its output in `log`. */
-export async function runE2eCli(log: OutputLog, args: readonly string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
+export async function runE2eCli(
+  log: OutputLog,
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   return log.keep(await runCli(args, { CT_TOKEN: E2E_TOKEN, ...env }, { timeoutMs }))
 }
 
@@ -104,7 +115,10 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
   }
 }
 
-interface TableRow { table_schema: string; table_name: string }
+interface TableRow {
+  table_schema: string
+  table_name: string
+}
 
 /**
  * Rows of every table in every schema of the warehouse (the catalogs aside)
@@ -112,15 +126,22 @@ interface TableRow { table_schema: string; table_name: string }
  * count, empty when there are none.
  */
 export async function tokenLeaksInWarehouse(db: WarehouseDb): Promise<string[]> {
-  const tables = await executeSql<TableRow>(db, `
+  const tables = await executeSql<TableRow>(
+    db,
+    `
     select table_schema, table_name from information_schema.tables
     where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema') and table_schema not like 'pg_temp%' and table_schema not like 'pg_toast%'
-    order by 1, 2`)
+    order by 1, 2`,
+  )
   const leaks: string[] = []
   for (const { table_schema, table_name } of tables) {
-    const [row] = await executeSql<{ leaks: number }>(db, `
+    const [row] = await executeSql<{ leaks: number }>(
+      db,
+      `
       select count(*)::integer as leaks from "${table_schema}"."${table_name}" t
-      where exists (select 1 from unnest($1::text[]) f where strpos(t::text, f) > 0)`, [E2E_TOKEN_FORMS])
+      where exists (select 1 from unnest($1::text[]) f where strpos(t::text, f) > 0)`,
+      [E2E_TOKEN_FORMS],
+    )
     if ((row?.leaks ?? 0) > 0) leaks.push(`${table_schema}.${table_name}: ${row?.leaks} row(s)`)
   }
   return leaks

@@ -55,11 +55,15 @@ export function createLayoutApi(options: LayoutApiOptions): LayoutApi {
 
   const serve = (url: URL): Response => {
     requests += 1
-    if (requests > options.maxRequests) return json(400, { data: { apiErrorData: { errorCode: 0, errorMessage: `runaway: more than ${options.maxRequests} requests` } } })
+    if (requests > options.maxRequests)
+      return json(400, {
+        data: { apiErrorData: { errorCode: 0, errorMessage: `runaway: more than ${options.maxRequests} requests` } },
+      })
     const dateFrom = isoDay(url.searchParams.get('dateFrom') ?? '')
     const dateTo = isoDay(url.searchParams.get('dateTo') ?? '')
     const page = Number(url.searchParams.get('page'))
-    if (!(dateFrom < dateTo)) return json(400, { data: { apiErrorData: { errorCode: 1, errorMessage: 'dateFrom must be less than dateTo' } } })
+    if (!(dateFrom < dateTo))
+      return json(400, { data: { apiErrorData: { errorCode: 1, errorMessage: 'dateFrom must be less than dateTo' } } })
     const lastDay = options.dateToInclusive ? dateTo : addDays(dateTo, -1)
     const key = `${dateFrom}..${lastDay}`
     const change = options.change
@@ -87,15 +91,20 @@ export function createLayoutApi(options: LayoutApiOptions): LayoutApi {
         continue
       }
       const [y, m, d] = day.split('-')
-      for (let n = skip; n < deals && records.length < PAGE_SIZE; n++) records.push(`{"orderNumber":"${day}#${n}","orderDate":"${d}/${m}/${y} 10:00:00"}`)
+      for (let n = skip; n < deals && records.length < PAGE_SIZE; n++)
+        records.push(`{"orderNumber":"${day}#${n}","orderDate":"${d}/${m}/${y} 10:00:00"}`)
       skip = 0
       if (records.length === PAGE_SIZE) break
     }
-    return new Response(`{"page":${page},"pageTotal":${pageTotal},"pageSize":${PAGE_SIZE},"recordsTotal":${recordsTotal},"records":[${records.join(',')}]}`, { status: 200 })
+    return new Response(
+      `{"page":${page},"pageTotal":${pageTotal},"pageSize":${PAGE_SIZE},"recordsTotal":${recordsTotal},"records":[${records.join(',')}]}`,
+      { status: 200 },
+    )
   }
 
   return {
-    fetch: (async (input: string | URL | Request) => serve(new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url))) as typeof fetch,
+    fetch: async (input: string | URL | Request) =>
+      serve(new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url)),
     get requests() {
       return requests
     },
@@ -122,7 +131,10 @@ export function countingLimiter(): RequestLimiter {
 }
 
 /** A loader that keeps, per day, the deals of the last window that loaded it, and the windows loaded (`first..last`). */
-export function countingLoader(): WindowLoader & { readonly dealsByDay: Map<Day, Set<string>>; readonly windows: string[] } {
+export function countingLoader(): WindowLoader & {
+  readonly dealsByDay: Map<Day, Set<string>>
+  readonly windows: string[]
+} {
   const dealsByDay = new Map<Day, Set<string>>()
   const windows: string[] = []
   return {

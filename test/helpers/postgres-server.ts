@@ -6,7 +6,8 @@ import pg from 'pg'
  */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
-const START_HINT = "start it (on these machines: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or point TEST_DATABASE_URL at another server"
+const START_HINT =
+  'start it (on these machines: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or point TEST_DATABASE_URL at another server'
 
 /** null when the server answers, otherwise why not. */
 export async function postgresProblem(): Promise<string | null> {

@@ -49,7 +49,10 @@ export interface TestWarehouse {
  * server, or a copy of the blank PGlite template in a temporary directory;
  * migrated to the latest schema unless `migrate: false`.
  */
-export async function createTestWarehouse(engine: TestEngine, options: { migrate?: boolean } = {}): Promise<TestWarehouse> {
+export async function createTestWarehouse(
+  engine: TestEngine,
+  options: { migrate?: boolean } = {},
+): Promise<TestWarehouse> {
   const name = `ct_test_${process.pid}_${randomBytes(4).toString('hex')}`
   let config: WarehouseConfig
   let env: Record<string, string>
@@ -59,7 +62,8 @@ export async function createTestWarehouse(engine: TestEngine, options: { migrate
     const databaseUrl = testDatabaseUrl(name)
     config = { engine, databaseUrl }
     env = { DATABASE_URL: databaseUrl }
-    removeStorage = () => withAdminClient((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => {})
+    removeStorage = () =>
+      withAdminClient((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => {})
   } else {
     const dataDir = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'calltouch-etl-test-')), 'warehouse')
     await fs.cp(PGLITE_TEMPLATE_DIR, dataDir, { recursive: true })

@@ -22,14 +22,24 @@ async function serve(body: Buffer): Promise<CalltouchClient> {
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
   limiter = createRequestLimiter({ requestsPerSecond: 5 })
   const { port } = server.address() as AddressInfo
-  return new CalltouchClient({ baseUrl: `http://127.0.0.1:${port}`, siteId: SITE_ID, token: 't', limiter, timeoutMs: 5000, maxRetries: 0 })
+  return new CalltouchClient({
+    baseUrl: `http://127.0.0.1:${port}`,
+    siteId: SITE_ID,
+    token: 't',
+    limiter,
+    timeoutMs: 5000,
+    maxRetries: 0,
+  })
 }
 
-const page = (fio: Buffer): Buffer => Buffer.concat([
-  Buffer.from('{"page":1,"pageTotal":1,"recordsTotal":1,"records":[{"orderNumber":"A-1","orderDate":"02/11/2026 10:00:00","client":{"fio":"'),
-  fio,
-  Buffer.from('"},"custom":{"big":99999999999999999999999999999999999999}}]}'),
-])
+const page = (fio: Buffer): Buffer =>
+  Buffer.concat([
+    Buffer.from(
+      '{"page":1,"pageTotal":1,"recordsTotal":1,"records":[{"orderNumber":"A-1","orderDate":"02/11/2026 10:00:00","client":{"fio":"',
+    ),
+    fio,
+    Buffer.from('"},"custom":{"big":99999999999999999999999999999999999999}}]}'),
+  ])
 
 describe('a page body as received', () => {
   it('is kept as the very bytes the API sent, 38-digit numbers included', async () => {

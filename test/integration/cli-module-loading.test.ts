@@ -23,53 +23,85 @@ describe('the modules a command loads', () => {
   let sim: RunningSimulator
 
   /** Runs the command line and returns its result and the repository files it loaded, relative to the repository. */
-  const runRecorded = async (args: string[], env: Record<string, string> = {}): Promise<CliResult & { loaded: string[] }> => {
+  const runRecorded = async (
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<CliResult & { loaded: string[] }> => {
     const modulesFile = path.join(dir, `modules-${args.join('-').replace(/[^a-z]+/g, '-')}.txt`)
-    const result = await runCli(args, { NODE_OPTIONS: `--import=${RECORDER}`, RECORD_RESOLVED_MODULES_TO: modulesFile, ...env }, { timeoutMs: 120_000 })
+    const result = await runCli(
+      args,
+      { NODE_OPTIONS: `--import=${RECORDER}`, RECORD_RESOLVED_MODULES_TO: modulesFile, ...env },
+      { timeoutMs: 120_000 },
+    )
     const urls = readFileSync(modulesFile, 'utf8').split('\n')
-    const loaded = [...new Set(urls.filter((url) => url.startsWith(REPO_URL) && !url.includes('/node_modules/')).map((url) => url.slice(REPO_URL.length)))].sort()
+    const loaded = [
+      ...new Set(
+        urls
+          .filter((url) => url.startsWith(REPO_URL) && !url.includes('/node_modules/'))
+          .map((url) => url.slice(REPO_URL.length)),
+      ),
+    ].sort()
     return { ...result, loaded }
   }
-  const testDoubles = (loaded: string[]): string[] => loaded.filter((file) => file.startsWith('simulator/') || file.startsWith('demo/'))
+  const testDoubles = (loaded: string[]): string[] =>
+    loaded.filter((file) => file.startsWith('simulator/') || file.startsWith('demo/'))
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'module-loading-'))
-    sim = await startSimulator({ now: new Date().toISOString(), seed: 7, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 3 }] })
+    sim = await startSimulator({
+      now: new Date().toISOString(),
+      seed: 7,
+      sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 3 }],
+    })
   })
   afterAll(async () => {
     await sim?.close()
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('sees the modules the simulator command loads lazily, so that the checks below can fail', async () => {
-    const result = await runRecorded(['simulator', '--help'])
-    expect(result.exitCode).toBe(0)
-    expect(result.stdout).toContain('--shift-pages')
-    expect(result.loaded).toContain('pipelines/cli/commands/simulator.ts')
-    expect(result.loaded).toContain('simulator/cli.ts')
-    expect(result.loaded).toContain('simulator/start-simulator.ts')
-  }, CLI_TEST_TIMEOUT_MS)
+  it(
+    'sees the modules the simulator command loads lazily, so that the checks below can fail',
+    async () => {
+      const result = await runRecorded(['simulator', '--help'])
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toContain('--shift-pages')
+      expect(result.loaded).toContain('pipelines/cli/commands/simulator.ts')
+      expect(result.loaded).toContain('simulator/cli.ts')
+      expect(result.loaded).toContain('simulator/start-simulator.ts')
+    },
+    CLI_TEST_TIMEOUT_MS,
+  )
 
-  it('loads nothing of simulator/ or demo/ for sync --help', async () => {
-    const result = await runRecorded(['sync', '--help'])
-    expect(result.exitCode).toBe(0)
-    expect(result.stdout).toMatch(/^Usage: calltouch-etl sync \[options\]/)
-    expect(result.loaded).toContain('pipelines/cli/commands/sync.ts')
-    expect(testDoubles(result.loaded)).toEqual([])
-  }, CLI_TEST_TIMEOUT_MS)
+  it(
+    'loads nothing of simulator/ or demo/ for sync --help',
+    async () => {
+      const result = await runRecorded(['sync', '--help'])
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toMatch(/^Usage: calltouch-etl sync \[options\]/)
+      expect(result.loaded).toContain('pipelines/cli/commands/sync.ts')
+      expect(testDoubles(result.loaded)).toEqual([])
+    },
+    CLI_TEST_TIMEOUT_MS,
+  )
 
-  it('loads nothing of simulator/ or demo/ for a sync that reads a site into the warehouse', async () => {
-    const result = await runRecorded(['sync'], {
-      CALLTOUCH_ETL_DATA_DIR: path.join(dir, 'warehouse'),
-      CALLTOUCH_BASE_URL: sim.url,
-      CALLTOUCH_SITE_ID: String(SITE_ID),
-      CALLTOUCH_API_TOKEN: TOKEN,
-      CALLTOUCH_START_DATE: moscowDay(new Date(Date.now() - 6 * 86_400_000)),
-    })
-    expect(result.stderr).not.toContain('"level":50')
-    expect(result.exitCode).toBe(0)
-    expect(result.stdout).toMatch(/^sync: 1 site\(s\), 7 day\(s\), [1-9]\d* request\(s\), 0 retries, [1-9]\d* record\(s\) seen, /)
-    expect(result.loaded).toContain('pipelines/warehouse/connection.ts')
-    expect(testDoubles(result.loaded)).toEqual([])
-  }, CLI_TEST_TIMEOUT_MS)
+  it(
+    'loads nothing of simulator/ or demo/ for a sync that reads a site into the warehouse',
+    async () => {
+      const result = await runRecorded(['sync'], {
+        CALLTOUCH_ETL_DATA_DIR: path.join(dir, 'warehouse'),
+        CALLTOUCH_BASE_URL: sim.url,
+        CALLTOUCH_SITE_ID: String(SITE_ID),
+        CALLTOUCH_API_TOKEN: TOKEN,
+        CALLTOUCH_START_DATE: moscowDay(new Date(Date.now() - 6 * 86_400_000)),
+      })
+      expect(result.stderr).not.toContain('"level":50')
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toMatch(
+        /^sync: 1 site\(s\), 7 day\(s\), [1-9]\d* request\(s\), 0 retries, [1-9]\d* record\(s\) seen, /,
+      )
+      expect(result.loaded).toContain('pipelines/warehouse/connection.ts')
+      expect(testDoubles(result.loaded)).toEqual([])
+    },
+    CLI_TEST_TIMEOUT_MS,
+  )
 })

@@ -23,7 +23,9 @@ describeEachEngine('a warehouse connection', (engine) => {
   it('tells an onQuery observer of each statement it ran, with its duration', async () => {
     const seen: { sql: string; milliseconds: number }[] = []
     await tw.release()
-    const warehouse = await openWarehouse(tw.config, { onQuery: (sql, milliseconds) => seen.push({ sql, milliseconds }) })
+    const warehouse = await openWarehouse(tw.config, {
+      onQuery: (sql, milliseconds) => seen.push({ sql, milliseconds }),
+    })
     try {
       expect(await executeSql(warehouse.db, 'select $1::integer + 1 as answer', [41])).toEqual([{ answer: 42 }])
     } finally {

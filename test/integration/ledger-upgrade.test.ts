@@ -27,9 +27,13 @@ describeEachEngine('a warehouse of the previous release, migrated to the ledger 
   /** The deals ledger as the previous release's etl.site_days table held it. */
   let oldLedger: { site_id: number }[]
 
-  const ledgerColumns = 'day::text as day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts'
+  const ledgerColumns =
+    'day::text as day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts'
 
-  async function run(kind: 'backfill' | 'sync', mode: SyncMode): Promise<{ runId: string; summary: SyncSummary; exportRequests: number }> {
+  async function run(
+    kind: 'backfill' | 'sync',
+    mode: SyncMode,
+  ): Promise<{ runId: string; summary: SyncSummary; exportRequests: number }> {
     const runId = await startRun(tw.warehouse.db, kind)
     const before = sim.stats().requests.byEndpoint.export ?? 0
     const limiter = createRequestLimiter({ requestsPerSecond: 50 })
@@ -54,13 +58,21 @@ describeEachEngine('a warehouse of the previous release, migrated to the ledger 
 
   beforeAll(async () => {
     tw = await createTestWarehouse(engine)
-    sim = await startSimulator({ now: NOW.toISOString(), seed: 3, rateLimit: false, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 8 }] })
+    sim = await startSimulator({
+      now: NOW.toISOString(),
+      seed: 3,
+      rateLimit: false,
+      sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 8 }],
+    })
     // 60 days read, then the warehouse taken back to the previous release's schema, whose ledger
     // is the table etl.site_days.
     const backfill = await run('backfill', { kind: 'backfill', from: START, to: TODAY })
     expect(backfill.summary.failures).toEqual([])
     await migrateTo(tw.warehouse.db, PREVIOUS_RELEASE)
-    oldLedger = await executeSql<{ site_id: number }>(tw.warehouse.db, `select site_id, ${ledgerColumns} from etl.site_days order by day`)
+    oldLedger = await executeSql<{ site_id: number }>(
+      tw.warehouse.db,
+      `select site_id, ${ledgerColumns} from etl.site_days order by day`,
+    )
   }, TEST_TIMEOUT_MS)
   afterAll(async () => {
     await sim?.close()
@@ -69,19 +81,39 @@ describeEachEngine('a warehouse of the previous release, migrated to the ledger 
 
   it('keeps every day of the old ledger as the deals of its site', async () => {
     expect(oldLedger).toHaveLength(60)
-    expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: ['20261207130000_key_ledger_by_source_and_account'] })
-    const ledger = await executeSql(tw.warehouse.db, `select source, account, ${ledgerColumns} from etl.ledger order by day`)
-    expect(ledger).toEqual(oldLedger.map(({ site_id, ...row }) => ({ source: 'calltouch-deals', account: String(site_id), ...row })))
+    expect(await migrateToLatest(tw.warehouse.db)).toEqual({
+      applied: ['20261207130000_key_ledger_by_source_and_account'],
+    })
+    const ledger = await executeSql(
+      tw.warehouse.db,
+      `select source, account, ${ledgerColumns} from etl.ledger order by day`,
+    )
+    expect(ledger).toEqual(
+      oldLedger.map(({ site_id, ...row }) => ({ source: 'calltouch-deals', account: String(site_id), ...row })),
+    )
   })
 
-  it('reads on its next sync only the look-back window, which every sync reads again, in as few requests as its deals allow', async () => {
-    await migrateToLatest(tw.warehouse.db)
-    const { runId, summary, exportRequests } = await run('sync', { kind: 'sync' })
-    expect(summary.failures).toEqual([])
-    const reread = await executeSql<{ day: string }>(tw.warehouse.db, `select day::text as day from etl.ledger where run_id = $1 order by day`, [runId])
-    expect(reread.map((row) => row.day)).toEqual(eachDay(LOOKBACK_FIRST, TODAY))
-    // Until a read proves what dateTo means, a window asks for the day after it too.
-    const pages = Math.ceil(sim.expectedDeals(SITE_ID, LOOKBACK_FIRST, addDays(TODAY, 1)).length / 1000)
-    expect({ days: summary.days, requests: summary.requests, exportRequests, changed: summary.changed }).toEqual({ days: 30, requests: pages, exportRequests: pages, changed: 0 })
-  }, TEST_TIMEOUT_MS)
+  it(
+    'reads on its next sync only the look-back window, which every sync reads again, in as few requests as its deals allow',
+    async () => {
+      await migrateToLatest(tw.warehouse.db)
+      const { runId, summary, exportRequests } = await run('sync', { kind: 'sync' })
+      expect(summary.failures).toEqual([])
+      const reread = await executeSql<{ day: string }>(
+        tw.warehouse.db,
+        `select day::text as day from etl.ledger where run_id = $1 order by day`,
+        [runId],
+      )
+      expect(reread.map((row) => row.day)).toEqual(eachDay(LOOKBACK_FIRST, TODAY))
+      // Until a read proves what dateTo means, a window asks for the day after it too.
+      const pages = Math.ceil(sim.expectedDeals(SITE_ID, LOOKBACK_FIRST, addDays(TODAY, 1)).length / 1000)
+      expect({ days: summary.days, requests: summary.requests, exportRequests, changed: summary.changed }).toEqual({
+        days: 30,
+        requests: pages,
+        exportRequests: pages,
+        changed: 0,
+      })
+    },
+    TEST_TIMEOUT_MS,
+  )
 })

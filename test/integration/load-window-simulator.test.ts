@@ -18,7 +18,15 @@ const PAGE_LIMIT = 40
 async function fetchPages(url: string, dateFrom: string, dateTo: string): Promise<string[]> {
   const pages: string[] = []
   for (let page = 1; ; page++) {
-    const query = new URLSearchParams({ clientApiId: TOKEN, dateFrom, dateTo, page: String(page), limit: String(PAGE_LIMIT), withOrdersTags: 'true', withAllOrderOrigins: 'true' })
+    const query = new URLSearchParams({
+      clientApiId: TOKEN,
+      dateFrom,
+      dateTo,
+      page: String(page),
+      limit: String(PAGE_LIMIT),
+      withOrdersTags: 'true',
+      withAllOrderOrigins: 'true',
+    })
     const response = await fetch(`${url}/calls-service/RestAPI/${SITE}/orders-diary/orders?${query.toString()}`)
     const body = await response.text()
     expect(response.status).toBe(200)
@@ -28,8 +36,10 @@ async function fetchPages(url: string, dateFrom: string, dateTo: string): Promis
   }
 }
 
-const day = (text: string | null): string | null => (text === null || text === '' ? null : text.split('/').reverse().join('-'))
-const instant = (text: string | null): string | null => (text === null || text === '' ? null : DateTime.fromFormat(text, 'dd/MM/yyyy HH:mm:ss', { zone: ZONE }).toUTC().toISO())
+const day = (text: string | null): string | null =>
+  text === null || text === '' ? null : text.split('/').reverse().join('-')
+const instant = (text: string | null): string | null =>
+  text === null || text === '' ? null : DateTime.fromFormat(text, 'dd/MM/yyyy HH:mm:ss', { zone: ZONE }).toUTC().toISO()
 const amount = (value: number | null): string | null => (value === null ? null : value.toFixed(2))
 const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null)
 
@@ -63,7 +73,12 @@ describeEachEngine('loading a window the simulator served', (engine) => {
   let sim: RunningSimulator
   beforeAll(async () => {
     tw = await createTestWarehouse(engine)
-    sim = await startSimulator({ port: 0, seed: 7, rateLimit: false, sites: [{ siteId: SITE, token: TOKEN, dealsPerDay: 60 }] })
+    sim = await startSimulator({
+      port: 0,
+      seed: 7,
+      rateLimit: false,
+      sites: [{ siteId: SITE, token: TOKEN, dealsPerDay: 60 }],
+    })
   })
   afterAll(async () => {
     await sim?.close()
@@ -77,42 +92,119 @@ describeEachEngine('loading a window the simulator served', (engine) => {
     const served = sim.expectedDeals(SITE, FIRST_DAY, LAST_DAY)
     expect(pages.length).toBeGreaterThan(3)
     const runId = await startRun(db, 'backfill')
-    const result = await loadWindow(db, { runId, siteId: SITE, timeZone: ZONE, firstDay: FIRST_DAY, lastDay: LAST_DAY, pages })
+    const result = await loadWindow(db, {
+      runId,
+      siteId: SITE,
+      timeZone: ZONE,
+      firstDay: FIRST_DAY,
+      lastDay: LAST_DAY,
+      pages,
+    })
 
     const perDay: Record<string, number> = { [FIRST_DAY]: 0, '2026-11-21': 0, [LAST_DAY]: 0 }
     for (const record of served) perDay[day(record.orderDate.slice(0, 10)) as string]! += 1
-    expect(result).toEqual({ seen: served.length, landed: served.length, changed: served.length, rejected: 0, removed: 0, recordsByDay: perDay })
+    expect(result).toEqual({
+      seen: served.length,
+      landed: served.length,
+      changed: served.length,
+      rejected: 0,
+      removed: 0,
+      recordsByDay: perDay,
+    })
 
-    const byNumber = (a: { order_number: string }, b: { order_number: string }): number => (a.order_number < b.order_number ? -1 : 1)
-    const orders = await rows<Record<string, unknown> & { order_number: string }>(db, `
+    const byNumber = (a: { order_number: string }, b: { order_number: string }): number =>
+      a.order_number < b.order_number ? -1 : 1
+    const orders = await rows<Record<string, unknown> & { order_number: string }>(
+      db,
+      `
       select order_number, order_id, order_date, order_day, created_date, completed_date, status, manager, service, order_origin,
-        source_type, planned_amount, completed_amount, client_phones, client_fio, is_deleted from calltouch.orders`)
-    expect(orders.map((row) => ({ ...row, order_date: iso(row.order_date) })).sort(byNumber)).toEqual(served.map(expectedOrder).sort(byNumber))
+        source_type, planned_amount, completed_amount, client_phones, client_fio, is_deleted from calltouch.orders`,
+    )
+    expect(orders.map((row) => ({ ...row, order_date: iso(row.order_date) })).sort(byNumber)).toEqual(
+      served.map(expectedOrder).sort(byNumber),
+    )
 
-    const sources = await rows<Record<string, unknown> & { order_number: string }>(db, `select order_number, source_type, call_id, duration_seconds, phone_number, caller_phone, call_time, request_number from calltouch.sources`)
-    expect(sources.map((row) => ({ ...row, call_time: iso(row.call_time) })).sort(byNumber)).toEqual(served.flatMap((record) => {
-      const source = record.orderSource
-      if (source === null) return []
-      return [source.type === 'CALL'
-        ? { order_number: record.orderNumber, source_type: 'CALL', call_id: source.callId === null ? null : String(source.callId), duration_seconds: source.duration, phone_number: source.phoneNumber, caller_phone: source.ani, call_time: instant(source.dateCall), request_number: null }
-        : { order_number: record.orderNumber, source_type: 'REQUEST', call_id: null, duration_seconds: null, phone_number: null, caller_phone: null, call_time: null, request_number: source.requestNumber }]
-    }).sort(byNumber))
+    const sources = await rows<Record<string, unknown> & { order_number: string }>(
+      db,
+      `select order_number, source_type, call_id, duration_seconds, phone_number, caller_phone, call_time, request_number from calltouch.sources`,
+    )
+    expect(sources.map((row) => ({ ...row, call_time: iso(row.call_time) })).sort(byNumber)).toEqual(
+      served
+        .flatMap((record) => {
+          const source = record.orderSource
+          if (source === null) return []
+          return [
+            source.type === 'CALL'
+              ? {
+                  order_number: record.orderNumber,
+                  source_type: 'CALL',
+                  call_id: source.callId === null ? null : String(source.callId),
+                  duration_seconds: source.duration,
+                  phone_number: source.phoneNumber,
+                  caller_phone: source.ani,
+                  call_time: instant(source.dateCall),
+                  request_number: null,
+                }
+              : {
+                  order_number: record.orderNumber,
+                  source_type: 'REQUEST',
+                  call_id: null,
+                  duration_seconds: null,
+                  phone_number: null,
+                  caller_phone: null,
+                  call_time: null,
+                  request_number: source.requestNumber,
+                },
+          ]
+        })
+        .sort(byNumber),
+    )
 
-    const visits = await rows<Record<string, unknown> & { order_number: string }>(db, `select order_number, visit_time, source, medium, keyword, utm_source, utm_medium, utm_campaign, utm_content, utm_term, additional_tags from calltouch.visits`)
-    expect(visits.map((row) => ({ ...row, visit_time: iso(row.visit_time) })).sort(byNumber)).toEqual(served.flatMap((record) => {
-      const visit = record.visit
-      if (visit === null) return []
-      return [{ order_number: record.orderNumber, visit_time: instant(visit.visitDate), source: visit.source, medium: visit.medium, keyword: visit.keyword, utm_source: visit.utmSource, utm_medium: visit.utmMedium, utm_campaign: visit.utmCampaign, utm_content: visit.utmContent, utm_term: visit.utmTerm, additional_tags: visit.additionalTags }]
-    }).sort(byNumber))
+    const visits = await rows<Record<string, unknown> & { order_number: string }>(
+      db,
+      `select order_number, visit_time, source, medium, keyword, utm_source, utm_medium, utm_campaign, utm_content, utm_term, additional_tags from calltouch.visits`,
+    )
+    expect(visits.map((row) => ({ ...row, visit_time: iso(row.visit_time) })).sort(byNumber)).toEqual(
+      served
+        .flatMap((record) => {
+          const visit = record.visit
+          if (visit === null) return []
+          return [
+            {
+              order_number: record.orderNumber,
+              visit_time: instant(visit.visitDate),
+              source: visit.source,
+              medium: visit.medium,
+              keyword: visit.keyword,
+              utm_source: visit.utmSource,
+              utm_medium: visit.utmMedium,
+              utm_campaign: visit.utmCampaign,
+              utm_content: visit.utmContent,
+              utm_term: visit.utmTerm,
+              additional_tags: visit.additionalTags,
+            },
+          ]
+        })
+        .sort(byNumber),
+    )
 
     const line = (orderNumber: string, key: string, value: string): string => `${orderNumber} ${key} ${value}`
-    const custom = await rows<{ order_number: string; field: string; value: string }>(db, `select order_number, field, value from calltouch.custom_fields`)
-    const servedCustom = served.flatMap((record) => Object.entries(record.custom ?? {}).map(([field, value]) => line(record.orderNumber, field, BigInt(value).toString())))
+    const custom = await rows<{ order_number: string; field: string; value: string }>(
+      db,
+      `select order_number, field, value from calltouch.custom_fields`,
+    )
+    const servedCustom = served.flatMap((record) =>
+      Object.entries(record.custom ?? {}).map(([field, value]) =>
+        line(record.orderNumber, field, BigInt(value).toString()),
+      ),
+    )
     expect(servedCustom.some((entry) => entry.replace(/^\S+ \S+ -?/, '').length >= 30)).toBe(true)
     expect(custom.map((row) => line(row.order_number, row.field, row.value)).sort()).toEqual(servedCustom.sort())
 
     const tags = await rows<{ order_number: string; tag: string }>(db, `select order_number, tag from calltouch.tags`)
-    const servedTags = served.flatMap((record) => [...new Set(record.tags ?? [])].map((tag) => line(record.orderNumber, 'tag', tag)))
+    const servedTags = served.flatMap((record) =>
+      [...new Set(record.tags ?? [])].map((tag) => line(record.orderNumber, 'tag', tag)),
+    )
     expect(tags.map((row) => line(row.order_number, 'tag', row.tag)).sort()).toEqual(servedTags.sort())
   })
 })

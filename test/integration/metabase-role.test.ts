@@ -37,7 +37,10 @@ async function sqlStateAsMetabase(warehouse: Warehouse, statement: string): Prom
 }
 
 async function roleExists(warehouse: Warehouse): Promise<boolean> {
-  const rows = await executeSql<{ exists: boolean }>(warehouse.db, `select exists (select from pg_roles where rolname = '${ROLE}') as exists`)
+  const rows = await executeSql<{ exists: boolean }>(
+    warehouse.db,
+    `select exists (select from pg_roles where rolname = '${ROLE}') as exists`,
+  )
   return rows[0]!.exists
 }
 
@@ -45,20 +48,36 @@ describeEachEngine('the Metabase role', (engine) => {
   let tw: TestWarehouse
   beforeAll(async () => {
     tw = await createTestWarehouse(engine)
-    await executeSql(tw.warehouse.db, `
+    await executeSql(
+      tw.warehouse.db,
+      `
       insert into calltouch.orders (site_id, order_number, status, completed_amount, payload_hash, first_seen_at, last_changed_at, last_seen_at)
-      values (12345, 'A-1', 'final', 1500.50, 'h', now(), now(), now())`)
+      values (12345, 'A-1', 'final', 1500.50, 'h', now(), now(), now())`,
+    )
     // Built after the migration, as dbt builds the marts: default privileges must cover it.
-    await executeSql(tw.warehouse.db, `create table analytics.fct_after_migration as select 12345 as site_id, 1500.50::numeric(18, 2) as revenue`)
-    await executeSql(tw.warehouse.db, `create view analytics.v_after_migration as select site_id from analytics.fct_after_migration`)
+    await executeSql(
+      tw.warehouse.db,
+      `create table analytics.fct_after_migration as select 12345 as site_id, 1500.50::numeric(18, 2) as revenue`,
+    )
+    await executeSql(
+      tw.warehouse.db,
+      `create view analytics.v_after_migration as select site_id from analytics.fct_after_migration`,
+    )
   })
   afterAll(async () => {
     await tw?.destroy()
   })
 
   it('is a role without login of its own', async () => {
-    const rows = await executeSql<{ rolcanlogin: boolean; rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean }>(
-      tw.warehouse.db, `select rolcanlogin, rolsuper, rolcreatedb, rolcreaterole from pg_roles where rolname = '${ROLE}'`)
+    const rows = await executeSql<{
+      rolcanlogin: boolean
+      rolsuper: boolean
+      rolcreatedb: boolean
+      rolcreaterole: boolean
+    }>(
+      tw.warehouse.db,
+      `select rolcanlogin, rolsuper, rolcreatedb, rolcreaterole from pg_roles where rolname = '${ROLE}'`,
+    )
     expect(rows).toEqual([{ rolcanlogin: false, rolsuper: false, rolcreatedb: false, rolcreaterole: false }])
   })
 
@@ -80,9 +99,18 @@ describeEachEngine('the Metabase role', (engine) => {
   })
 
   it('cannot read raw payloads, the pipeline bookkeeping or marketing inputs', async () => {
-    const tables = ['raw.calltouch_orders', 'etl.runs', 'etl.ledger', 'etl.site_days', 'etl.rejected_records', 'etl.kysely_migration', 'marketing.ad_spend']
+    const tables = [
+      'raw.calltouch_orders',
+      'etl.runs',
+      'etl.ledger',
+      'etl.site_days',
+      'etl.rejected_records',
+      'etl.kysely_migration',
+      'marketing.ad_spend',
+    ]
     const states = []
-    for (const table of tables) states.push([table, await sqlStateAsMetabase(tw.warehouse, `select * from ${table} limit 1`)])
+    for (const table of tables)
+      states.push([table, await sqlStateAsMetabase(tw.warehouse, `select * from ${table} limit 1`)])
     expect(states).toEqual(tables.map((table) => [table, INSUFFICIENT_PRIVILEGE]))
   })
 
@@ -110,7 +138,10 @@ describeEachEngine('the Metabase role', (engine) => {
     const states = []
     for (const statement of statements) states.push([statement, await sqlStateAsMetabase(tw.warehouse, statement)])
     expect(states).toEqual(statements.map((statement) => [statement, INSUFFICIENT_PRIVILEGE]))
-    const [unchanged] = await executeSql(tw.warehouse.db, `select (select count(*)::int from calltouch.orders where status = 'final') as orders, (select count(*)::int from analytics.fct_after_migration) as mart`)
+    const [unchanged] = await executeSql(
+      tw.warehouse.db,
+      `select (select count(*)::int from calltouch.orders where status = 'final') as orders, (select count(*)::int from analytics.fct_after_migration) as mart`,
+    )
     expect(unchanged).toEqual({ orders: 1, mart: 1 })
   })
 })
@@ -125,27 +156,45 @@ describeEachEngine('the Metabase role migration going down', (engine) => {
   })
 
   async function privileges(): Promise<Record<string, unknown>> {
-    const [row] = await executeSql<Record<string, unknown>>(tw.warehouse.db, `
+    const [row] = await executeSql<Record<string, unknown>>(
+      tw.warehouse.db,
+      `
       select has_schema_privilege('${ROLE}', 'analytics', 'USAGE') as analytics_usage,
         has_schema_privilege('${ROLE}', 'calltouch', 'USAGE') as calltouch_usage,
         has_table_privilege('${ROLE}', 'calltouch.orders', 'SELECT') as orders_select,
-        (select count(*)::int from pg_default_acl where array_to_string(defaclacl, ',') like '%${ROLE}=%') as default_grants`)
+        (select count(*)::int from pg_default_acl where array_to_string(defaclacl, ',') like '%${ROLE}=%') as default_grants`,
+    )
     return row!
   }
 
   it('revokes what it granted in its database, and keeps the role while a login role is a member of it', async () => {
-    expect(await privileges()).toEqual({ analytics_usage: true, calltouch_usage: true, orders_select: true, default_grants: 2 })
+    expect(await privileges()).toEqual({
+      analytics_usage: true,
+      calltouch_usage: true,
+      orders_select: true,
+      default_grants: 2,
+    })
     await executeSql(tw.warehouse.db, `create role metabase_login_${engine} login`)
     await executeSql(tw.warehouse.db, `grant ${ROLE} to metabase_login_${engine}`)
     try {
       await metabaseRoleMigration.down(tw.warehouse.db)
       expect(await roleExists(tw.warehouse)).toBe(true)
-      expect(await privileges()).toEqual({ analytics_usage: false, calltouch_usage: false, orders_select: false, default_grants: 0 })
+      expect(await privileges()).toEqual({
+        analytics_usage: false,
+        calltouch_usage: false,
+        orders_select: false,
+        default_grants: 0,
+      })
     } finally {
       await executeSql(tw.warehouse.db, `drop role metabase_login_${engine}`)
       await metabaseRoleMigration.up(tw.warehouse.db)
     }
-    expect(await privileges()).toEqual({ analytics_usage: true, calltouch_usage: true, orders_select: true, default_grants: 2 })
+    expect(await privileges()).toEqual({
+      analytics_usage: true,
+      calltouch_usage: true,
+      orders_select: true,
+      default_grants: 2,
+    })
   })
 
   // A PGlite warehouse is a server of its own: nothing else can use the role there.
@@ -155,7 +204,12 @@ describeEachEngine('the Metabase role migration going down', (engine) => {
       expect(await roleExists(tw.warehouse)).toBe(false)
       await metabaseRoleMigration.up(tw.warehouse.db)
       expect(await roleExists(tw.warehouse)).toBe(true)
-      expect(await privileges()).toEqual({ analytics_usage: true, calltouch_usage: true, orders_select: true, default_grants: 2 })
+      expect(await privileges()).toEqual({
+        analytics_usage: true,
+        calltouch_usage: true,
+        orders_select: true,
+        default_grants: 2,
+      })
     })
   }
 })
@@ -169,7 +223,9 @@ describePostgres('the Metabase role shared by two warehouses on one server', () 
       expect(await roleExists(first.warehouse)).toBe(true)
       const read = await asMetabase(second.warehouse, (db) => executeSql(db, 'select one from analytics.fct_kept'))
       expect(read).toEqual([{ one: 1 }])
-      expect(await migrateToLatest(first.warehouse.db)).toEqual({ applied: expect.arrayContaining(['20261129095500_create_metabase_role']) })
+      expect(await migrateToLatest(first.warehouse.db)).toEqual({
+        applied: expect.arrayContaining(['20261129095500_create_metabase_role']),
+      })
     } finally {
       await Promise.all([first.destroy(), second.destroy()])
     }

@@ -20,10 +20,13 @@ const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
 const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`
 
 async function tablesOf(tw: TestWarehouse): Promise<string[]> {
-  const rows = await executeSql<{ name: string }>(tw.warehouse.db, `
+  const rows = await executeSql<{ name: string }>(
+    tw.warehouse.db,
+    `
     select table_schema || '.' || table_name as name from information_schema.tables
     where table_schema in ${PRODUCT_SCHEMAS_SQL} and table_name not like 'kysely_migration%'
-    order by 1`)
+    order by 1`,
+  )
   return rows.map((row) => row.name)
 }
 
@@ -38,25 +41,69 @@ describeEachEngine('migrations', (engine) => {
 
   it('create the schemas and bookkeeping tables on an empty warehouse, and a second run changes nothing', async () => {
     expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: MIGRATIONS })
-    const schemas = await executeSql<{ nspname: string }>(tw.warehouse.db, `select nspname from pg_namespace where nspname in ${PRODUCT_SCHEMAS_SQL} order by 1`)
+    const schemas = await executeSql<{ nspname: string }>(
+      tw.warehouse.db,
+      `select nspname from pg_namespace where nspname in ${PRODUCT_SCHEMAS_SQL} order by 1`,
+    )
     expect(schemas.map((row) => row.nspname)).toEqual(SCHEMAS)
     expect(await tablesOf(tw)).toEqual([
-      'calltouch.custom_fields', 'calltouch.orders', 'calltouch.sources', 'calltouch.tags', 'calltouch.visits',
-      'etl.ledger', 'etl.rejected_records', 'etl.runs', 'etl.site_days', 'marketing.ad_spend', 'raw.calltouch_orders',
+      'calltouch.custom_fields',
+      'calltouch.orders',
+      'calltouch.sources',
+      'calltouch.tags',
+      'calltouch.visits',
+      'etl.ledger',
+      'etl.rejected_records',
+      'etl.runs',
+      'etl.site_days',
+      'marketing.ad_spend',
+      'raw.calltouch_orders',
     ])
-    const runColumns = await executeSql<{ column_name: string }>(tw.warehouse.db, `
-      select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'runs' order by ordinal_position`)
-    expect(runColumns.map((row) => row.column_name)).toEqual(['run_id', 'command', 'arguments', 'started_at', 'finished_at', 'status', 'counters', 'error', 'pid', 'hostname'])
-    const ledgerColumns = await executeSql<{ column_name: string }>(tw.warehouse.db, `
-      select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'ledger' order by ordinal_position`)
-    expect(ledgerColumns.map((row) => row.column_name)).toEqual(['source', 'account', 'day', 'last_extracted_at', 'run_id', 'records', 'status', 'error', 'last_succeeded_at', 'attempts'])
+    const runColumns = await executeSql<{ column_name: string }>(
+      tw.warehouse.db,
+      `
+      select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'runs' order by ordinal_position`,
+    )
+    expect(runColumns.map((row) => row.column_name)).toEqual([
+      'run_id',
+      'command',
+      'arguments',
+      'started_at',
+      'finished_at',
+      'status',
+      'counters',
+      'error',
+      'pid',
+      'hostname',
+    ])
+    const ledgerColumns = await executeSql<{ column_name: string }>(
+      tw.warehouse.db,
+      `
+      select column_name from information_schema.columns where table_schema = 'etl' and table_name = 'ledger' order by ordinal_position`,
+    )
+    expect(ledgerColumns.map((row) => row.column_name)).toEqual([
+      'source',
+      'account',
+      'day',
+      'last_extracted_at',
+      'run_id',
+      'records',
+      'status',
+      'error',
+      'last_succeeded_at',
+      'attempts',
+    ])
 
     expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: [] })
-    expect((await migrationStatus(tw.warehouse.db)).map((m) => [m.name, m.executedAt !== undefined])).toEqual(MIGRATIONS.map((name) => [name, true]))
+    expect((await migrationStatus(tw.warehouse.db)).map((m) => [m.name, m.executedAt !== undefined])).toEqual(
+      MIGRATIONS.map((name) => [name, true]),
+    )
   })
 
   it('give every table and column a comment, which Metabase shows as its description', async () => {
-    const uncommented = await executeSql<{ name: string }>(tw.warehouse.db, `
+    const uncommented = await executeSql<{ name: string }>(
+      tw.warehouse.db,
+      `
       select c.relname || coalesce('.' || a.attname, '') as name
       from pg_class c
       join pg_namespace n on n.oid = c.relnamespace
@@ -64,7 +111,8 @@ describeEachEngine('migrations', (engine) => {
       where n.nspname in ${PRODUCT_SCHEMAS_SQL} and c.relkind in ('r', 'v', 'm', 'p')
         and c.relname not like 'kysely_migration%'
         and (obj_description(c.oid, 'pg_class') is null or (a.attname is not null and col_description(c.oid, a.attnum) is null))
-      order by 1`)
+      order by 1`,
+    )
     expect(uncommented).toEqual([])
   })
 
@@ -99,24 +147,38 @@ describeEachEngine('comparing order numbers bytewise (migration 20261129170000)'
     await tw?.destroy()
   })
 
-  const KEY_TABLES = ['calltouch.custom_fields', 'calltouch.orders', 'calltouch.sources', 'calltouch.tags', 'calltouch.visits', 'raw.calltouch_orders']
+  const KEY_TABLES = [
+    'calltouch.custom_fields',
+    'calltouch.orders',
+    'calltouch.sources',
+    'calltouch.tags',
+    'calltouch.visits',
+    'raw.calltouch_orders',
+  ]
   /** The collation of each table's order_number column. */
   async function keyCollations(): Promise<string[]> {
-    const rows = await executeSql<{ line: string }>(tw.warehouse.db, `
+    const rows = await executeSql<{ line: string }>(
+      tw.warehouse.db,
+      `
       select a.attrelid::regclass::text || ' ' || coalesce(l.collname, 'none') as line
       from pg_attribute a left join pg_collation l on l.oid = a.attcollation
       where a.attname = 'order_number' and a.attrelid::regclass::text = any($1)
-      order by 1`, [KEY_TABLES])
+      order by 1`,
+      [KEY_TABLES],
+    )
     return rows.map((row) => row.line)
   }
   /** What an analyst and the transform may have built on the key columns: definition, comments, grants and rows. */
   async function viewsState(): Promise<unknown[]> {
-    return executeSql(tw.warehouse.db, `
+    return executeSql(
+      tw.warehouse.db,
+      `
       select c.relname, c.relkind, pg_get_viewdef(c.oid) as definition, obj_description(c.oid, 'pg_class') as description,
         col_description(c.oid, 1) as first_column, c.relacl::text as grants
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'analytics' and c.relname like 'keyed_%'
-      order by c.relname`)
+      order by c.relname`,
+    )
   }
 
   it('keeps the views that read the keys, and the views built on those, with their comments and grants', async () => {
@@ -125,23 +187,47 @@ describeEachEngine('comparing order numbers bytewise (migration 20261129170000)'
     await keyOrderMigration.down(db)
     expect(await keyCollations()).toEqual(KEY_TABLES.map((table) => `${table} default`))
 
-    await executeSql(db, `insert into calltouch.orders (site_id, order_number, status, payload_hash, first_seen_at, last_changed_at, last_seen_at)
-      values (1, 'b-2', 'final', 'h', now(), now(), now()), (1, 'a-1', 'start', 'h', now(), now(), now())`)
-    await executeSql(db, `create view analytics.keyed_orders as select o.order_number, o.status, s.call_id from calltouch.orders o left join calltouch.sources s using (site_id, order_number)`)
-    await executeSql(db, `create view analytics.keyed_statuses as select status, count(*) as deals from analytics.keyed_orders group by status`)
-    await executeSql(db, `create materialized view analytics.keyed_snapshot as select order_number from analytics.keyed_orders`)
+    await executeSql(
+      db,
+      `insert into calltouch.orders (site_id, order_number, status, payload_hash, first_seen_at, last_changed_at, last_seen_at)
+      values (1, 'b-2', 'final', 'h', now(), now(), now()), (1, 'a-1', 'start', 'h', now(), now(), now())`,
+    )
+    await executeSql(
+      db,
+      `create view analytics.keyed_orders as select o.order_number, o.status, s.call_id from calltouch.orders o left join calltouch.sources s using (site_id, order_number)`,
+    )
+    await executeSql(
+      db,
+      `create view analytics.keyed_statuses as select status, count(*) as deals from analytics.keyed_orders group by status`,
+    )
+    await executeSql(
+      db,
+      `create materialized view analytics.keyed_snapshot as select order_number from analytics.keyed_orders`,
+    )
     await executeSql(db, `comment on view analytics.keyed_orders is 'Deals with their call'`)
     await executeSql(db, `comment on column analytics.keyed_orders.order_number is 'Deal id'`)
     await executeSql(db, `grant select on analytics.keyed_statuses to public`)
     const before = await viewsState()
-    expect(before.map((view) => (view as { relname: string }).relname)).toEqual(['keyed_orders', 'keyed_snapshot', 'keyed_statuses'])
+    expect(before.map((view) => (view as { relname: string }).relname)).toEqual([
+      'keyed_orders',
+      'keyed_snapshot',
+      'keyed_statuses',
+    ])
 
     await keyOrderMigration.up(db)
     expect(await keyCollations()).toEqual(KEY_TABLES.map((table) => `${table} C`))
     expect(await viewsState()).toEqual(before)
-    expect(await executeSql(db, `select order_number from analytics.keyed_snapshot order by order_number`)).toEqual([{ order_number: 'a-1' }, { order_number: 'b-2' }])
+    expect(await executeSql(db, `select order_number from analytics.keyed_snapshot order by order_number`)).toEqual([
+      { order_number: 'a-1' },
+      { order_number: 'b-2' },
+    ])
     // A key column of the "C" collation still compares with text of the default collation.
-    expect(await executeSql(db, `select count(*)::integer as n from calltouch.orders o join (values ('a-1'::text collate "default")) v(k) on v.k = o.order_number`)).toEqual([{ n: 1 }])
+    expect(
+      await executeSql(
+        db,
+        `select count(*)::integer as n from calltouch.orders o join (values ('a-1'::text collate "default")) v(k) on v.k = o.order_number`,
+      ),
+    ).toEqual([{ n: 1 }])
   })
 })
 
@@ -156,23 +242,39 @@ describeEachEngine('keying long tags and custom field names by their md5 (migrat
 
   /** The unique keys of tags and custom_fields, as PostgreSQL defines them. */
   async function keys(): Promise<string[]> {
-    const rows = await executeSql<{ line: string }>(tw.warehouse.db, `
+    const rows = await executeSql<{ line: string }>(
+      tw.warehouse.db,
+      `
       select i.indrelid::regclass::text || ' ' || pg_get_indexdef(i.indexrelid) as line from pg_index i
-      where i.indrelid in ('calltouch.tags'::regclass, 'calltouch.custom_fields'::regclass) and i.indisunique order by 1`)
-    return rows.map((row) => row.line.replace(/ USING btree/, '').replace(/\s+/g, ' ').replace(/\( /g, '('))
+      where i.indrelid in ('calltouch.tags'::regclass, 'calltouch.custom_fields'::regclass) and i.indisunique order by 1`,
+    )
+    return rows.map((row) =>
+      row.line
+        .replace(/ USING btree/, '')
+        .replace(/\s+/g, ' ')
+        .replace(/\( /g, '('),
+    )
   }
   /** Every row of the two tables and of a view an analyst built on them. */
   async function contents(): Promise<unknown[]> {
-    return executeSql(tw.warehouse.db, `
+    return executeSql(
+      tw.warehouse.db,
+      `
       select 'tag' as kind, order_number, tag as text, null as value from calltouch.tags
       union all select 'field', order_number, field, value::text from calltouch.custom_fields
       union all select 'view', order_number, tag, null from analytics.tagged_deals
-      order by 1, 2, 3`)
+      order by 1, 2, 3`,
+    )
   }
-  const insertLong = (): Promise<unknown> => tw.warehouse.db.transaction().execute(async (trx) => {
-    await executeSql(trx, `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-2', $1)`, [LONG_TAG])
-    await executeSql(trx, `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-2', $1, 5)`, [LONG_FIELD])
-  })
+  const insertLong = (): Promise<unknown> =>
+    tw.warehouse.db.transaction().execute(async (trx) => {
+      await executeSql(trx, `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-2', $1)`, [LONG_TAG])
+      await executeSql(
+        trx,
+        `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-2', $1, 5)`,
+        [LONG_FIELD],
+      )
+    })
 
   it('keys rows of any length, keeps every row and the views on them, and still refuses a repeated tag or field', async () => {
     const db = tw.warehouse.db
@@ -181,11 +283,22 @@ describeEachEngine('keying long tags and custom field names by their md5 (migrat
       'calltouch.custom_fields CREATE UNIQUE INDEX custom_fields_pkey ON calltouch.custom_fields (site_id, order_number, field)',
       'calltouch.tags CREATE UNIQUE INDEX tags_pkey ON calltouch.tags (site_id, order_number, tag)',
     ])
-    await executeSql(db, `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-1', 'vip'), (1, 'D-1', 'a;b'), (2, 'D-1', 'vip')`)
-    await executeSql(db, `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-1', 'cost', 99999999999999999999999999999999999999)`)
-    await executeSql(db, `create view analytics.tagged_deals as select order_number, tag from calltouch.tags where site_id = 1`)
+    await executeSql(
+      db,
+      `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-1', 'vip'), (1, 'D-1', 'a;b'), (2, 'D-1', 'vip')`,
+    )
+    await executeSql(
+      db,
+      `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-1', 'cost', 99999999999999999999999999999999999999)`,
+    )
+    await executeSql(
+      db,
+      `create view analytics.tagged_deals as select order_number, tag from calltouch.tags where site_id = 1`,
+    )
     // What failed a window of issue 14: the text itself was the key.
-    await expect(insertLong()).rejects.toThrow(/index row size \d+ exceeds btree version 4 maximum 2704 for index "tags_pkey"/)
+    await expect(insertLong()).rejects.toThrow(
+      /index row size \d+ exceeds btree version 4 maximum 2704 for index "tags_pkey"/,
+    )
     const before = await contents()
 
     await hashKeyMigration.up(db)
@@ -195,16 +308,29 @@ describeEachEngine('keying long tags and custom field names by their md5 (migrat
     ])
     expect(await contents()).toEqual(before)
     await insertLong()
-    expect(await executeSql(db, `select tag, octet_length(tag) as bytes from analytics.tagged_deals where order_number = 'D-2'`)).toEqual([{ tag: LONG_TAG, bytes: 5160 }])
-    await expect(executeSql(db, `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-1', 'vip')`)).rejects.toThrow(/duplicate key value violates unique constraint "tags_deal_tag_key"/)
-    await expect(executeSql(db, `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-2', $1, 6)`, [LONG_FIELD]))
-      .rejects.toThrow(/duplicate key value violates unique constraint "custom_fields_deal_field_key"/)
+    expect(
+      await executeSql(
+        db,
+        `select tag, octet_length(tag) as bytes from analytics.tagged_deals where order_number = 'D-2'`,
+      ),
+    ).toEqual([{ tag: LONG_TAG, bytes: 5160 }])
+    await expect(
+      executeSql(db, `insert into calltouch.tags (site_id, order_number, tag) values (1, 'D-1', 'vip')`),
+    ).rejects.toThrow(/duplicate key value violates unique constraint "tags_deal_tag_key"/)
+    await expect(
+      executeSql(
+        db,
+        `insert into calltouch.custom_fields (site_id, order_number, field, value) values (1, 'D-2', $1, 6)`,
+        [LONG_FIELD],
+      ),
+    ).rejects.toThrow(/duplicate key value violates unique constraint "custom_fields_deal_field_key"/)
 
     // Down cannot put a long tag back into a key of the text, and says what to do; the migrator
     // runs it in a transaction, so nothing changes.
     const hashedKeys = await keys()
-    await expect(db.transaction().execute((trx) => hashKeyMigration.down(trx))).rejects
-      .toThrow(/calltouch.tags holds a tag too long for the key it had before migration 20261207090000: index row size \d+ exceeds btree version 4 maximum 2704/)
+    await expect(db.transaction().execute((trx) => hashKeyMigration.down(trx))).rejects.toThrow(
+      /calltouch.tags holds a tag too long for the key it had before migration 20261207090000: index row size \d+ exceeds btree version 4 maximum 2704/,
+    )
     expect(await keys()).toEqual(hashedKeys)
     await executeSql(db, `delete from calltouch.tags where order_number = 'D-2'`)
     await executeSql(db, `delete from calltouch.custom_fields where order_number = 'D-2'`)
@@ -232,11 +358,16 @@ describeEachEngine('keying the ledger by source and account (migration 202612071
   /** What etl.site_days is: a table before the migration, a view after it. */
   const kindOfSiteDays = async (): Promise<unknown[]> =>
     executeSql(tw.warehouse.db, `select relkind::text as kind from pg_class where oid = to_regclass('etl.site_days')`)
-  const siteDays = async (): Promise<unknown[]> => executeSql(tw.warehouse.db, `select site_id, ${COLUMNS} from etl.site_days order by site_id, day`)
+  const siteDays = async (): Promise<unknown[]> =>
+    executeSql(tw.warehouse.db, `select site_id, ${COLUMNS} from etl.site_days order by site_id, day`)
   /** The descriptions of etl.site_days and its columns, which Metabase and psql show. */
-  const siteDaysComments = async (): Promise<unknown[]> => executeSql(tw.warehouse.db, `
+  const siteDaysComments = async (): Promise<unknown[]> =>
+    executeSql(
+      tw.warehouse.db,
+      `
     select a.attname as column, col_description(a.attrelid, a.attnum) as comment from pg_attribute a
-    where a.attrelid = 'etl.site_days'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`)
+    where a.attrelid = 'etl.site_days'::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum`,
+    )
 
   it('keeps every row of the deals ledger, down and up again, and etl.site_days reads as before', async () => {
     const db = tw.warehouse.db
@@ -244,35 +375,53 @@ describeEachEngine('keying the ledger by source and account (migration 202612071
     expect(await kindOfSiteDays()).toEqual([{ kind: 'r' }])
     // What the previous release leaves: sites from the smallest to the largest id, ok and failed
     // days, a day never read completely, a day failed three times since its last success.
-    await executeSql(db, `insert into etl.site_days (site_id, day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts) values
+    await executeSql(
+      db,
+      `insert into etl.site_days (site_id, day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts) values
       (1, '2026-11-01', '2026-11-02T03:00:00Z', 7, 12, 'ok', null, '2026-11-02T03:00:00Z', 1),
       (12345, '2026-11-01', '2026-11-02T03:00:00Z', 7, 0, 'ok', null, '2026-11-02T03:00:00Z', 1),
       (12345, '2026-11-02', '2026-11-03T03:00:00Z', 8, 40, 'failed', 'HTTP 503 from Calltouch', '2026-11-02T03:00:00Z', 3),
       (12345, '2026-11-03', '2026-11-03T03:00:00Z', 8, null, 'failed', 'timed out after 30000 ms', null, 1),
-      (2147483647, '2026-12-31', '2027-01-01T00:00:00Z', 9000000000, 5000, 'ok', null, '2027-01-01T00:00:00Z', 1)`)
+      (2147483647, '2026-12-31', '2027-01-01T00:00:00Z', 9000000000, 5000, 'ok', null, '2027-01-01T00:00:00Z', 1)`,
+    )
     const before = await siteDays()
     expect(before).toHaveLength(5)
     const comments = await siteDaysComments()
 
     expect(await migrateToLatest(db)).toEqual({ applied: [LEDGER_MIGRATION] })
-    expect(await executeSql(db, `select source, account::integer as site_id, ${COLUMNS} from etl.ledger order by site_id, day`))
-      .toEqual(before.map((row) => ({ source: 'calltouch-deals', ...(row as object) })))
+    expect(
+      await executeSql(
+        db,
+        `select source, account::integer as site_id, ${COLUMNS} from etl.ledger order by site_id, day`,
+      ),
+    ).toEqual(before.map((row) => ({ source: 'calltouch-deals', ...(row as object) })))
     expect(await kindOfSiteDays()).toEqual([{ kind: 'v' }])
     expect(await siteDays()).toEqual(before)
     expect(await siteDaysComments()).toEqual(comments)
 
     // Another source's account of any shape sits beside the deals, out of the view; a site id
     // that is not an integer is refused.
-    await executeSql(db, `insert into etl.ledger (source, account, day, last_extracted_at, run_id, records, status)
-      values ('yandex-direct', 'shop-login', '2026-11-01', now(), 10, 3, 'ok')`)
+    await executeSql(
+      db,
+      `insert into etl.ledger (source, account, day, last_extracted_at, run_id, records, status)
+      values ('yandex-direct', 'shop-login', '2026-11-01', now(), 10, 3, 'ok')`,
+    )
     expect(await siteDays()).toEqual(before)
-    expect(await executeSql(db, `select count(*)::integer as days from etl.site_days where site_id = 12345`)).toEqual([{ days: 3 }])
-    await expect(executeSql(db, `insert into etl.ledger (source, account, day, last_extracted_at, run_id, status)
-      values ('calltouch-deals', 'shop-login', '2026-11-01', now(), 10, 'ok')`)).rejects.toThrow(/violates check constraint "ledger_site_id_check"/)
+    expect(await executeSql(db, `select count(*)::integer as days from etl.site_days where site_id = 12345`)).toEqual([
+      { days: 3 },
+    ])
+    await expect(
+      executeSql(
+        db,
+        `insert into etl.ledger (source, account, day, last_extracted_at, run_id, status)
+      values ('calltouch-deals', 'shop-login', '2026-11-01', now(), 10, 'ok')`,
+      ),
+    ).rejects.toThrow(/violates check constraint "ledger_site_id_check"/)
 
     // Down cannot put another source's days into etl.site_days, and says what to do; nothing changes.
     await expect(migrateTo(db, BEFORE)).rejects.toThrow(
-      `could not migrate the warehouse at ${LEDGER_MIGRATION}: etl.ledger holds days of yandex-direct, which etl.site_days before migration 20261207130000 cannot hold: delete them (delete from etl.ledger where source <> 'calltouch-deals') to go back`)
+      `could not migrate the warehouse at ${LEDGER_MIGRATION}: etl.ledger holds days of yandex-direct, which etl.site_days before migration 20261207130000 cannot hold: delete them (delete from etl.ledger where source <> 'calltouch-deals') to go back`,
+    )
     expect(await kindOfSiteDays()).toEqual([{ kind: 'v' }])
     await executeSql(db, `delete from etl.ledger where source <> 'calltouch-deals'`)
     expect(await migrateTo(db, BEFORE)).toEqual({ applied: [LEDGER_MIGRATION] })
@@ -288,15 +437,26 @@ describeEachEngine('keying the ledger by source and account (migration 202612071
     const db = tw.warehouse.db
     await migrateTo(db, BEFORE)
     const before = await siteDays()
-    await executeSql(db, `create view analytics.failed_site_days as select site_id, day from etl.site_days where status = 'failed'`)
+    await executeSql(
+      db,
+      `create view analytics.failed_site_days as select site_id, day from etl.site_days where status = 'failed'`,
+    )
     await expect(migrateToLatest(db)).rejects.toThrow(
-      `could not migrate the warehouse at ${LEDGER_MIGRATION}: etl.site_days becomes etl.ledger, and these views read it: analytics.failed_site_days. Save their definitions, drop them, run calltouch-etl migrate again, then create them again: etl.site_days remains as a view with the same columns`)
+      `could not migrate the warehouse at ${LEDGER_MIGRATION}: etl.site_days becomes etl.ledger, and these views read it: analytics.failed_site_days. Save their definitions, drop them, run calltouch-etl migrate again, then create them again: etl.site_days remains as a view with the same columns`,
+    )
     expect(await kindOfSiteDays()).toEqual([{ kind: 'r' }])
     expect(await siteDays()).toEqual(before)
     await executeSql(db, `drop view analytics.failed_site_days`)
     expect(await migrateToLatest(db)).toEqual({ applied: [LEDGER_MIGRATION] })
-    await executeSql(db, `create view analytics.failed_site_days as select site_id, day from etl.site_days where status = 'failed'`)
-    expect(await executeSql(db, `select site_id, day::text as day from analytics.failed_site_days order by day`))
-      .toEqual([{ site_id: 12345, day: '2026-11-02' }, { site_id: 12345, day: '2026-11-03' }])
+    await executeSql(
+      db,
+      `create view analytics.failed_site_days as select site_id, day from etl.site_days where status = 'failed'`,
+    )
+    expect(
+      await executeSql(db, `select site_id, day::text as day from analytics.failed_site_days order by day`),
+    ).toEqual([
+      { site_id: 12345, day: '2026-11-02' },
+      { site_id: 12345, day: '2026-11-03' },
+    ])
   })
 })

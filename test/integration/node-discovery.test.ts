@@ -17,20 +17,40 @@ afterEach(async () => {
 })
 
 async function simulator(nodeId: number): Promise<RunningSimulator> {
-  const sim = await startSimulator({ rateLimit: false, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 50, nodeId }] })
+  const sim = await startSimulator({
+    rateLimit: false,
+    sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 50, nodeId }],
+  })
   running.push(sim)
   return sim
 }
 
 /** A client whose default host is `entry`, node N living at `nodes[N]`. */
-function client(entry: RunningSimulator, nodes: Record<number, string>, siteId = SITE_ID): { client: CalltouchClient; askedNodes: number[] } {
+function client(
+  entry: RunningSimulator,
+  nodes: Record<number, string>,
+  siteId = SITE_ID,
+): { client: CalltouchClient; askedNodes: number[] } {
   limiter = createRequestLimiter({ requestsPerSecond: 5 })
   const askedNodes: number[] = []
   const nodeBaseUrl = (nodeId: number): string => {
     askedNodes.push(nodeId)
     return nodes[nodeId] ?? 'http://127.0.0.1:9'
   }
-  return { askedNodes, client: new CalltouchClient({ baseUrl: entry.url, siteId, token: TOKEN, limiter, timeoutMs: 5000, maxRetries: 0, minRetryDelayMs: 50, discoverNode: true, nodeBaseUrl }) }
+  return {
+    askedNodes,
+    client: new CalltouchClient({
+      baseUrl: entry.url,
+      siteId,
+      token: TOKEN,
+      limiter,
+      timeoutMs: 5000,
+      maxRetries: 0,
+      minRetryDelayMs: 50,
+      discoverNode: true,
+      nodeBaseUrl,
+    }),
+  }
 }
 
 describe('node discovery against the simulator', () => {

@@ -54,7 +54,13 @@ function roi(revenue: bigint, spend: bigint): string {
 /** Joins key parts; campaign names contain '|' and spaces, never a unit separator. */
 const SEPARATOR = '\u001f'
 
-interface Cell { deals: number; withRevenue: number; revenue: bigint; planned: bigint; spend: bigint }
+interface Cell {
+  deals: number
+  withRevenue: number
+  revenue: bigint
+  planned: bigint
+  spend: bigint
+}
 
 function addTo(cells: Map<string, Cell>, key: string, add: Partial<Cell>): void {
   const cell = cells.get(key) ?? { deals: 0, withRevenue: 0, revenue: 0n, planned: 0n, spend: 0n }
@@ -68,11 +74,21 @@ function addTo(cells: Map<string, Cell>, key: string, add: Partial<Cell>): void 
 }
 
 /** 'dd/mm/yyyy hh:mm:ss' (site-local) → 'yyyy-mm-dd'. */
-const dayOf = (orderDate: string): string => `${orderDate.slice(6, 10)}-${orderDate.slice(3, 5)}-${orderDate.slice(0, 2)}`
+const dayOf = (orderDate: string): string =>
+  `${orderDate.slice(6, 10)}-${orderDate.slice(3, 5)}-${orderDate.slice(0, 2)}`
 
-interface SpendLine { date: string; source: string; medium: string; campaign: string; cost: string }
+interface SpendLine {
+  date: string
+  source: string
+  medium: string
+  campaign: string
+  cost: string
+}
 
-function expectedMarts(deals: readonly DealRecord[], spend: readonly SpendLine[]): { daily: string[][]; monthly: string[][] } {
+function expectedMarts(
+  deals: readonly DealRecord[],
+  spend: readonly SpendLine[],
+): { daily: string[][]; monthly: string[][] } {
   const daily = new Map<string, Cell>()
   for (const deal of deals) {
     if (deal.isDeleted) continue
@@ -84,34 +100,67 @@ function expectedMarts(deals: readonly DealRecord[], spend: readonly SpendLine[]
       keyOf(visit?.utmCampaign) ?? '(none)',
     ].join(SEPARATOR)
     const revenue = deal.completedAmount === null ? 0n : kopecks(deal.completedAmount)
-    addTo(daily, key, { deals: 1, withRevenue: revenue > 0n ? 1 : 0, revenue, planned: deal.plannedAmount === null ? 0n : kopecks(deal.plannedAmount) })
+    addTo(daily, key, {
+      deals: 1,
+      withRevenue: revenue > 0n ? 1 : 0,
+      revenue,
+      planned: deal.plannedAmount === null ? 0n : kopecks(deal.plannedAmount),
+    })
   }
   for (const line of spend) {
-    addTo(daily, [line.date, keyOf(line.source) ?? '(none)', keyOf(line.medium) ?? '(none)', keyOf(line.campaign) ?? '(none)'].join(SEPARATOR), { spend: kopecks(line.cost) })
+    addTo(
+      daily,
+      [
+        line.date,
+        keyOf(line.source) ?? '(none)',
+        keyOf(line.medium) ?? '(none)',
+        keyOf(line.campaign) ?? '(none)',
+      ].join(SEPARATOR),
+      { spend: kopecks(line.cost) },
+    )
   }
   const monthly = new Map<string, Cell>()
   for (const [key, cell] of daily) {
     const [day = '', ...channel] = key.split(SEPARATOR)
     addTo(monthly, [`${day.slice(0, 7)}-01`, ...channel].join(SEPARATOR), cell)
   }
-  const rows = (cells: Map<string, Cell>): string[][] => [...cells].map(([key, cell]) => [
-    ...key.split(SEPARATOR), String(cell.deals), String(cell.withRevenue), money(cell.revenue), money(cell.planned), money(cell.spend),
-    money(cell.revenue - cell.spend), roi(cell.revenue, cell.spend),
-  ]).sort((a, b) => (a.join(SEPARATOR) < b.join(SEPARATOR) ? -1 : 1))
+  const rows = (cells: Map<string, Cell>): string[][] =>
+    [...cells]
+      .map(([key, cell]) => [
+        ...key.split(SEPARATOR),
+        String(cell.deals),
+        String(cell.withRevenue),
+        money(cell.revenue),
+        money(cell.planned),
+        money(cell.spend),
+        money(cell.revenue - cell.spend),
+        roi(cell.revenue, cell.spend),
+      ])
+      .sort((a, b) => (a.join(SEPARATOR) < b.join(SEPARATOR) ? -1 : 1))
   return { daily: rows(daily), monthly: rows(monthly) }
 }
 
 /** Spend for every channel the site's deals came from, written as people type it, plus channels and days without deals. */
 function spendLines(deals: readonly DealRecord[]): SpendLine[] {
   const channels = new Map<string, DealRecord['visit']>()
-  for (const deal of deals) if (deal.visit?.utmCampaign) channels.set(`${deal.visit.utmSource}|${deal.visit.utmMedium}|${deal.visit.utmCampaign}`, deal.visit)
+  for (const deal of deals)
+    if (deal.visit?.utmCampaign)
+      channels.set(`${deal.visit.utmSource}|${deal.visit.utmMedium}|${deal.visit.utmCampaign}`, deal.visit)
   const lines: SpendLine[] = []
   let day = 0
-  for (const visit of [...channels.values()].sort((a, b) => String(a?.utmCampaign).localeCompare(String(b?.utmCampaign)))) {
+  for (const visit of [...channels.values()].sort((a, b) =>
+    String(a?.utmCampaign).localeCompare(String(b?.utmCampaign)),
+  )) {
     day += 1
     const date = `2026-10-${String((day % 20) + 1).padStart(2, '0')}`
     // Upper case and padding that the channel-key macro must undo.
-    lines.push({ date, source: ` ${String(visit?.utmSource).toUpperCase()}`, medium: String(visit?.utmMedium), campaign: `${String(visit?.utmCampaign)} `, cost: `${1000 + day * 37}.${String(day % 100).padStart(2, '0')}` })
+    lines.push({
+      date,
+      source: ` ${String(visit?.utmSource).toUpperCase()}`,
+      medium: String(visit?.utmMedium),
+      campaign: `${String(visit?.utmCampaign)} `,
+      cost: `${1000 + day * 37}.${String(day % 100).padStart(2, '0')}`,
+    })
   }
   lines.push(
     { date: '2026-10-03', source: 'bing', medium: 'cpc', campaign: 'never_converts', cost: '777.77' },
@@ -136,13 +185,28 @@ describeEachEngine('ROI of a simulated site with imported spend', (engine) => {
 
   beforeAll(async () => {
     tw = await createTestWarehouse(engine)
-    sim = await startSimulator({ seed: 23, rateLimit: false, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 8 }] })
+    sim = await startSimulator({
+      seed: 23,
+      rateLimit: false,
+      sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 8 }],
+    })
     deals = sim.expectedDeals(SITE_ID, FROM, TO)
     spend = spendLines(deals)
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'roi-e2e-'))
     const spendFile = path.join(dir, 'spend.csv')
-    await fs.writeFile(spendFile, ['date,source,medium,campaign,cost', ...spend.map((line) => `${line.date},${line.source},${line.medium},${line.campaign},${line.cost}`)].join('\n'))
-    const env = { ...tw.env, CALLTOUCH_BASE_URL: sim.url, CALLTOUCH_SITE_ID: String(SITE_ID), CALLTOUCH_API_TOKEN: TOKEN }
+    await fs.writeFile(
+      spendFile,
+      [
+        'date,source,medium,campaign,cost',
+        ...spend.map((line) => `${line.date},${line.source},${line.medium},${line.campaign},${line.cost}`),
+      ].join('\n'),
+    )
+    const env = {
+      ...tw.env,
+      CALLTOUCH_BASE_URL: sim.url,
+      CALLTOUCH_SITE_ID: String(SITE_ID),
+      CALLTOUCH_API_TOKEN: TOKEN,
+    }
     await tw.release()
     const backfill = await runMain(['backfill', '--from', FROM, '--to', TO], env)
     await tw.reopen()
@@ -165,9 +229,14 @@ describeEachEngine('ROI of a simulated site with imported spend', (engine) => {
   })
 
   it('gives every number of fct_marketing_daily as an independent computation does, to the kopeck', async () => {
-    const rows = await executeSql<Record<string, string>>(tw.warehouse.db, `select date_day::text, ${marketingColumns} from analytics.fct_marketing_daily
-      where site_id = ${SITE_ID} order by date_day, utm_source, utm_medium, utm_campaign`)
-    const actual = rows.map((row) => Object.values(row)).sort((a, b) => (a.join(SEPARATOR) < b.join(SEPARATOR) ? -1 : 1))
+    const rows = await executeSql<Record<string, string>>(
+      tw.warehouse.db,
+      `select date_day::text, ${marketingColumns} from analytics.fct_marketing_daily
+      where site_id = ${SITE_ID} order by date_day, utm_source, utm_medium, utm_campaign`,
+    )
+    const actual = rows
+      .map((row) => Object.values(row))
+      .sort((a, b) => (a.join(SEPARATOR) < b.join(SEPARATOR) ? -1 : 1))
     const { daily } = expectedMarts(deals, spend)
     expect(actual).toEqual(daily)
     // The edge cases are really there: spend without deals, deals without spend, empty keys, zero spend.
@@ -178,9 +247,14 @@ describeEachEngine('ROI of a simulated site with imported spend', (engine) => {
   })
 
   it('gives every number of fct_marketing_monthly as an independent computation does, to the kopeck', async () => {
-    const rows = await executeSql<Record<string, string>>(tw.warehouse.db, `select date_month::text, ${marketingColumns} from analytics.fct_marketing_monthly
-      where site_id = ${SITE_ID}`)
-    const actual = rows.map((row) => Object.values(row)).sort((a, b) => (a.join(SEPARATOR) < b.join(SEPARATOR) ? -1 : 1))
+    const rows = await executeSql<Record<string, string>>(
+      tw.warehouse.db,
+      `select date_month::text, ${marketingColumns} from analytics.fct_marketing_monthly
+      where site_id = ${SITE_ID}`,
+    )
+    const actual = rows
+      .map((row) => Object.values(row))
+      .sort((a, b) => (a.join(SEPARATOR) < b.join(SEPARATOR) ? -1 : 1))
     expect(actual).toEqual(expectedMarts(deals, spend).monthly)
   })
 })

@@ -26,7 +26,9 @@ describePostgres('the run lock', () => {
       expect(result).toBe('first ran')
       expect(refusal).toBeInstanceOf(EtlError)
       expect((refusal as EtlError).exitCode).toBe(3)
-      expect((refusal as EtlError).message).toMatch(/^another calltouch-etl run is working on the PostgreSQL 127\.0\.0\.1:5432\/ct_test_\w+; this one did nothing — try again when it has finished$/)
+      expect((refusal as EtlError).message).toMatch(
+        /^another calltouch-etl run is working on the PostgreSQL 127\.0\.0\.1:5432\/ct_test_\w+; this one did nothing — try again when it has finished$/,
+      )
       expect(await withRunLock(other, async () => 'after release')).toBe('after release')
     } finally {
       await other.close()
@@ -37,20 +39,29 @@ describePostgres('the run lock', () => {
     const warehouse = await openWarehouse(tw.config)
     const database = new URL(tw.env.DATABASE_URL as string).pathname.slice(1)
     try {
-      const failure = await withRunLock(warehouse, () => warehouse.db.transaction().execute(async (trx) => {
-        await startRun(trx, 'written before the loss')
-        const lost = new Promise((resolve) => warehouse.lost.addEventListener('abort', resolve, { once: true }))
-        await withAdminClient((admin) => admin.query(`
+      const failure = await withRunLock(warehouse, () =>
+        warehouse.db.transaction().execute(async (trx) => {
+          await startRun(trx, 'written before the loss')
+          const lost = new Promise((resolve) => warehouse.lost.addEventListener('abort', resolve, { once: true }))
+          await withAdminClient((admin) =>
+            admin.query(
+              `
           select pg_terminate_backend(l.pid) from pg_locks l join pg_database d on d.oid = l.database
-          where l.locktype = 'advisory' and l.granted and d.datname = $1`, [database]))
-        await lost
-        await startRun(trx, 'written after the loss')
-      })).catch((error: unknown) => error)
+          where l.locktype = 'advisory' and l.granted and d.datname = $1`,
+              [database],
+            ),
+          )
+          await lost
+          await startRun(trx, 'written after the loss')
+        }),
+      ).catch((error: unknown) => error)
       expect(failure).toBeInstanceOf(Error)
       const reason = warehouse.lost.reason as EtlError
       expect(reason).toBeInstanceOf(EtlError)
       expect(reason.exitCode).toBe(1)
-      expect(reason.message).toBe(`lost the connection to PostgreSQL 127.0.0.1:5432/${database}: terminating connection due to administrator command — the command stopped; run it again once the server answers (what it committed is kept)`)
+      expect(reason.message).toBe(
+        `lost the connection to PostgreSQL 127.0.0.1:5432/${database}: terminating connection due to administrator command — the command stopped; run it again once the server answers (what it committed is kept)`,
+      )
       // It takes no further statement; the transaction's writes are gone; another run may take the lock.
       await expect(executeSql(warehouse.db, 'select 1')).rejects.toBe(reason)
       expect(await executeSql(tw.warehouse.db, 'select command from etl.runs')).toEqual([])
@@ -68,7 +79,9 @@ describe('the embedded warehouse (pglite)', () => {
       const second = await openWarehouse(tw.config).catch((error: unknown) => error)
       expect(second).toBeInstanceOf(EtlError)
       expect((second as EtlError).exitCode).toBe(3)
-      expect((second as EtlError).message).toMatch(/^the embedded warehouse at .+ is in use by another calltouch-etl process; wait for it to finish \(or set CALLTOUCH_ETL_DATA_DIR to another directory\)$/)
+      expect((second as EtlError).message).toMatch(
+        /^the embedded warehouse at .+ is in use by another calltouch-etl process; wait for it to finish \(or set CALLTOUCH_ETL_DATA_DIR to another directory\)$/,
+      )
     } finally {
       await tw.destroy()
     }

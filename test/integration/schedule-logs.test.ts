@@ -12,7 +12,12 @@ describePostgres('the log lines of a sync', () => {
   beforeAll(async () => {
     tw = await createTestWarehouse('postgres')
     const today = DateTime.now().setZone('Europe/Moscow')
-    simulator = await startSimulator({ now: today.toISO() as string, sites: [{ siteId: 777, token: TOKEN, dealsPerDay: 5, historyStart: today.minus({ days: 30 }).toISODate() as string }] })
+    simulator = await startSimulator({
+      now: today.toISO() as string,
+      sites: [
+        { siteId: 777, token: TOKEN, dealsPerDay: 5, historyStart: today.minus({ days: 30 }).toISODate() as string },
+      ],
+    })
   })
   afterAll(async () => {
     await simulator?.close()
@@ -30,12 +35,26 @@ describePostgres('the log lines of a sync', () => {
       CALLTOUCH_START_DATE: today.minus({ days: 3 }).toISODate() as string,
     })
     expect(result.exitCode).toBe(0)
-    const lines = result.stderr.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    const lines = result.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(lines.length).toBeGreaterThan(1)
-    for (const line of lines) expect(line).toMatchObject({ runId: '1', level: expect.any(Number), time: expect.any(String), msg: expect.any(String) })
+    for (const line of lines)
+      expect(line).toMatchObject({
+        runId: '1',
+        level: expect.any(Number),
+        time: expect.any(String),
+        msg: expect.any(String),
+      })
     const windowLines = lines.filter((line) => 'firstDay' in line)
     expect(windowLines.length).toBeGreaterThan(0)
-    for (const line of windowLines) expect(line).toMatchObject({ siteId: 777, firstDay: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), lastDay: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) })
+    for (const line of windowLines)
+      expect(line).toMatchObject({
+        siteId: 777,
+        firstDay: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+        lastDay: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      })
     expect(result.stderr).not.toContain(TOKEN)
     expect(result.stdout).not.toContain(TOKEN)
   })

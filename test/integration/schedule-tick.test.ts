@@ -17,7 +17,17 @@ describeEachEngine('a scheduled run', (engine) => {
     const today = DateTime.now().setZone('Europe/Moscow')
     ;[tw, simulator] = await Promise.all([
       createTestWarehouse(engine),
-      startSimulator({ now: today.toISO() as string, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 5, historyStart: today.minus({ days: 30 }).toISODate() as string }] }),
+      startSimulator({
+        now: today.toISO() as string,
+        sites: [
+          {
+            siteId: SITE_ID,
+            token: TOKEN,
+            dealsPerDay: 5,
+            historyStart: today.minus({ days: 30 }).toISODate() as string,
+          },
+        ],
+      }),
     ])
   })
   afterAll(async () => {
@@ -35,7 +45,10 @@ describeEachEngine('a scheduled run', (engine) => {
     }
     let opens = 0
     const ctx: CliContext = {
-      ...createContext({ logFormat: 'json', logLevel: 'silent' }, { env, cwd: process.cwd(), stdout: new TextSink(), stderr: new TextSink() }),
+      ...createContext(
+        { logFormat: 'json', logLevel: 'silent' },
+        { env, cwd: process.cwd(), stdout: new TextSink(), stderr: new TextSink() },
+      ),
       openWarehouse: (config) => {
         opens += 1
         return openWarehouse(config)
@@ -43,20 +56,48 @@ describeEachEngine('a scheduled run', (engine) => {
     }
     // The embedded warehouse is one opener's at a time.
     await tw.release()
-    const tick = (n: number) => runNightlyTick(ctx, { signal: new AbortController().signal, tick: n, cron: '0 3 * * *', timeZone: 'Europe/Moscow', configFile: undefined })
+    const tick = (n: number) =>
+      runNightlyTick(ctx, {
+        signal: new AbortController().signal,
+        tick: n,
+        cron: '0 3 * * *',
+        timeZone: 'Europe/Moscow',
+        configFile: undefined,
+      })
     const first = await tick(1)
     const opensAfterFirst = opens
     const second = await tick(2)
     await tw.reopen()
 
     expect([opensAfterFirst, opens]).toEqual([1, 2])
-    expect([first.status, first.sync.ok, first.transform.ok, second.status]).toEqual(['succeeded', true, true, 'succeeded'])
-    const runs = await executeSql<{ run_id: string; command: string; status: string; arguments: Record<string, unknown> }>(tw.warehouse.db, 'select run_id::text, command, status, arguments from etl.runs order by run_id')
-    expect(runs.map((run) => `${run.command} ${run.status}`)).toEqual([
-      'schedule succeeded', 'sync succeeded', 'transform succeeded',
-      'schedule succeeded', 'sync succeeded', 'transform succeeded',
+    expect([first.status, first.sync.ok, first.transform.ok, second.status]).toEqual([
+      'succeeded',
+      true,
+      true,
+      'succeeded',
     ])
-    expect(runs.map((run) => run.run_id)).toEqual([first.scheduleRunId, first.sync.runId, first.transform.runId, second.scheduleRunId, second.sync.runId, second.transform.runId])
+    const runs = await executeSql<{
+      run_id: string
+      command: string
+      status: string
+      arguments: Record<string, unknown>
+    }>(tw.warehouse.db, 'select run_id::text, command, status, arguments from etl.runs order by run_id')
+    expect(runs.map((run) => `${run.command} ${run.status}`)).toEqual([
+      'schedule succeeded',
+      'sync succeeded',
+      'transform succeeded',
+      'schedule succeeded',
+      'sync succeeded',
+      'transform succeeded',
+    ])
+    expect(runs.map((run) => run.run_id)).toEqual([
+      first.scheduleRunId,
+      first.sync.runId,
+      first.transform.runId,
+      second.scheduleRunId,
+      second.sync.runId,
+      second.transform.runId,
+    ])
     expect(runs[3]?.arguments).toEqual({ tick: 2, cron: '0 3 * * *', timeZone: 'Europe/Moscow' })
   })
 })

@@ -38,7 +38,14 @@ describePostgres('calltouch-etl schedule, and the run lock between processes', (
     simulator = await startSimulator({
       now: today.toISO() as string,
       latencyMs,
-      sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 5, historyStart: today.minus({ days: 30 }).toISODate() as string }],
+      sites: [
+        {
+          siteId: SITE_ID,
+          token: TOKEN,
+          dealsPerDay: 5,
+          historyStart: today.minus({ days: 30 }).toISODate() as string,
+        },
+      ],
     })
     return {
       ...tw.env,
@@ -64,7 +71,10 @@ describePostgres('calltouch-etl schedule, and the run lock between processes', (
   }
 
   async function runs(): Promise<RunRow[]> {
-    return executeSql<RunRow>(tw!.warehouse.db, 'select run_id::text, command, status, error, started_at, finished_at from etl.runs order by run_id')
+    return executeSql<RunRow>(
+      tw!.warehouse.db,
+      'select run_id::text, command, status, error, started_at, finished_at from etl.runs order by run_id',
+    )
   }
 
   async function waitFor(what: string, condition: (rows: RunRow[]) => boolean, timeoutMs = 60_000): Promise<void> {
@@ -80,23 +90,43 @@ describePostgres('calltouch-etl schedule, and the run lock between processes', (
     // it; with instant answers a run can finish within a second and no tick is skipped.
     const env = await setUp(1_100)
     const schedule = startSchedule(env)
-    await waitFor('two finished scheduled runs', (rows) => rows.filter((row) => row.command === 'schedule' && row.finished_at !== null).length >= 2)
+    await waitFor(
+      'two finished scheduled runs',
+      (rows) => rows.filter((row) => row.command === 'schedule' && row.finished_at !== null).length >= 2,
+    )
     child?.kill('SIGTERM')
     expect(await schedule.exited).toBe(0)
 
     const rows = await runs()
     expect(rows.filter((row) => row.status === 'running')).toEqual([])
     const scheduled = rows.filter((row) => row.command === 'schedule')
-    expect(scheduled.slice(0, 2).map((row) => [row.status, row.error])).toEqual([['succeeded', null], ['succeeded', null]])
+    expect(scheduled.slice(0, 2).map((row) => [row.status, row.error])).toEqual([
+      ['succeeded', null],
+      ['succeeded', null],
+    ])
     for (let i = 1; i < scheduled.length; i++) {
-      expect((scheduled[i] as RunRow).started_at.getTime()).toBeGreaterThanOrEqual(((scheduled[i - 1] as RunRow).finished_at as Date).getTime())
+      expect((scheduled[i] as RunRow).started_at.getTime()).toBeGreaterThanOrEqual(
+        ((scheduled[i - 1] as RunRow).finished_at as Date).getTime(),
+      )
     }
     // Each sync and transform ran inside one scheduled run, in that order.
     const [first, second] = scheduled as [RunRow, RunRow]
-    const inside = (run: RunRow) => rows.filter((row) => row.command !== 'schedule' && row.started_at >= run.started_at && (row.finished_at as Date) <= (run.finished_at as Date)).map((row) => `${row.command} ${row.status}`)
+    const inside = (run: RunRow) =>
+      rows
+        .filter(
+          (row) =>
+            row.command !== 'schedule' &&
+            row.started_at >= run.started_at &&
+            (row.finished_at as Date) <= (run.finished_at as Date),
+        )
+        .map((row) => `${row.command} ${row.status}`)
     expect(inside(first)).toEqual(['sync succeeded', 'transform succeeded'])
     expect(inside(second)).toEqual(['sync succeeded', 'transform succeeded'])
-    const lines = schedule.stderr().trim().split('\n').map((line) => JSON.parse(line) as { msg: string })
+    const lines = schedule
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string })
     expect(lines.some((line) => /^tick \d+ skipped: the previous run is still going$/.test(line.msg))).toBe(true)
     expect(lines.at(-1)?.msg).toBe('stopped')
     expect(schedule.stderr()).not.toContain(TOKEN)
@@ -113,11 +143,17 @@ describePostgres('calltouch-etl schedule, and the run lock between processes', (
     expect(Date.now() - signalledAt).toBeLessThan(5_000)
 
     const rows = await runs()
-    expect(rows.map((row) => [row.command, row.status])).toEqual([['schedule', 'failed'], ['sync', 'failed']])
+    expect(rows.map((row) => [row.command, row.status])).toEqual([
+      ['schedule', 'failed'],
+      ['sync', 'failed'],
+    ])
     expect(rows[0]?.error).toBe('interrupted during sync: stopped by SIGTERM')
     expect(rows[1]?.error).toMatch(/^interrupted after \d+ window\(s\): stopped by SIGTERM$/)
     // No day is left half-read: every ledger row belongs to a run that has finished.
-    const orphans = await executeSql(tw!.warehouse.db, 'select d.day from etl.site_days d left join etl.runs r on r.run_id = d.run_id where r.finished_at is null')
+    const orphans = await executeSql(
+      tw!.warehouse.db,
+      'select d.day from etl.site_days d left join etl.runs r on r.run_id = d.run_id where r.finished_at is null',
+    )
     expect(orphans).toEqual([])
   })
 
@@ -126,7 +162,9 @@ describePostgres('calltouch-etl schedule, and the run lock between processes', (
     const results = await Promise.all([runCli(['sync'], env), runCli(['sync'], env)])
     expect(results.map((result) => result.exitCode).sort()).toEqual([0, 3])
     const refused = results.find((result) => result.exitCode === 3)
-    expect(refused?.stderr).toMatch(/^error: another calltouch-etl run is working on the PostgreSQL 127\.0\.0\.1:5432\/ct_test_\w+; this one did nothing — try again when it has finished\n$/)
+    expect(refused?.stderr).toMatch(
+      /^error: another calltouch-etl run is working on the PostgreSQL 127\.0\.0\.1:5432\/ct_test_\w+; this one did nothing — try again when it has finished\n$/,
+    )
     expect(refused?.stdout).toBe('')
     expect((await runs()).map((row) => [row.command, row.status])).toEqual([['sync', 'succeeded']])
   })

@@ -26,14 +26,26 @@ interface SpendRow {
 }
 
 async function spendRows(tw: TestWarehouse): Promise<SpendRow[]> {
-  return executeSql<SpendRow>(tw.warehouse.db, `
+  return executeSql<SpendRow>(
+    tw.warehouse.db,
+    `
     select site_id, spend_date, source, medium, campaign, cost, currency, source_file, imported_at
-    from marketing.ad_spend order by site_id, spend_date, source, medium, campaign`)
+    from marketing.ad_spend order by site_id, spend_date, source, medium, campaign`,
+  )
 }
 
 /** Rows without imported_at, as [site, day, source, medium, campaign, cost, currency, file]. */
 async function spendTuples(tw: TestWarehouse): Promise<(string | number)[][]> {
-  return (await spendRows(tw)).map((row) => [row.site_id, row.spend_date, row.source, row.medium, row.campaign, row.cost, row.currency, row.source_file])
+  return (await spendRows(tw)).map((row) => [
+    row.site_id,
+    row.spend_date,
+    row.source,
+    row.medium,
+    row.campaign,
+    row.cost,
+    row.currency,
+    row.source_file,
+  ])
 }
 
 function spendFile(fileName: string, text: string) {
@@ -56,34 +68,86 @@ describeEachEngine('spend import into the warehouse', (engine) => {
     const before = new Date()
     const result = await spendJob(tw.warehouse, await loadSpendFile(`${FIXTURES}sample-spend.csv`, SITE))
     expect(result).toEqual({
-      fileName: 'sample-spend.csv', linesRead: 20, keys: 20, keysInserted: 20, keysReplaced: 0, siteIds: [SITE],
-      days: 2, firstDay: '2026-03-01', lastDay: '2026-03-02', totals: [{ currency: 'RUB', cost: '26053.20' }], runId: result.runId,
+      fileName: 'sample-spend.csv',
+      linesRead: 20,
+      keys: 20,
+      keysInserted: 20,
+      keysReplaced: 0,
+      siteIds: [SITE],
+      days: 2,
+      firstDay: '2026-03-01',
+      lastDay: '2026-03-02',
+      totals: [{ currency: 'RUB', cost: '26053.20' }],
+      runId: result.runId,
     })
     const rows = await spendRows(tw)
     expect(rows.length).toBe(20)
     expect(rows.slice(0, 3).map(({ imported_at: _, ...row }) => row)).toEqual([
-      { site_id: SITE, spend_date: '2026-03-01', source: 'google', medium: 'cpc', campaign: 'pmax_moscow', cost: '1180.35', currency: 'RUB', source_file: 'sample-spend.csv' },
-      { site_id: SITE, spend_date: '2026-03-01', source: 'google', medium: 'cpc', campaign: 'search_brand', cost: '640.00', currency: 'RUB', source_file: 'sample-spend.csv' },
-      { site_id: SITE, spend_date: '2026-03-01', source: 'google', medium: 'cpc', campaign: 'Поиск — Ремонт', cost: '990.00', currency: 'RUB', source_file: 'sample-spend.csv' },
+      {
+        site_id: SITE,
+        spend_date: '2026-03-01',
+        source: 'google',
+        medium: 'cpc',
+        campaign: 'pmax_moscow',
+        cost: '1180.35',
+        currency: 'RUB',
+        source_file: 'sample-spend.csv',
+      },
+      {
+        site_id: SITE,
+        spend_date: '2026-03-01',
+        source: 'google',
+        medium: 'cpc',
+        campaign: 'search_brand',
+        cost: '640.00',
+        currency: 'RUB',
+        source_file: 'sample-spend.csv',
+      },
+      {
+        site_id: SITE,
+        spend_date: '2026-03-01',
+        source: 'google',
+        medium: 'cpc',
+        campaign: 'Поиск — Ремонт',
+        cost: '990.00',
+        currency: 'RUB',
+        source_file: 'sample-spend.csv',
+      },
     ])
-    const [total] = await executeSql<{ cost: string }>(tw.warehouse.db, 'select sum(cost) as cost from marketing.ad_spend')
+    const [total] = await executeSql<{ cost: string }>(
+      tw.warehouse.db,
+      'select sum(cost) as cost from marketing.ad_spend',
+    )
     expect(total).toEqual({ cost: '26053.20' })
     for (const row of rows) {
       expect(row.imported_at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1_000)
       expect(row.imported_at.getTime()).toBeLessThanOrEqual(Date.now() + 1_000)
     }
-    const run = await tw.warehouse.db.selectFrom('etl.runs').selectAll().where('run_id', '=', result.runId).executeTakeFirstOrThrow()
+    const run = await tw.warehouse.db
+      .selectFrom('etl.runs')
+      .selectAll()
+      .where('run_id', '=', result.runId)
+      .executeTakeFirstOrThrow()
     expect(run).toMatchObject({
-      command: 'spend import', arguments: { file: 'sample-spend.csv', sites: [SITE] }, status: 'succeeded', error: null,
+      command: 'spend import',
+      arguments: { file: 'sample-spend.csv', sites: [SITE] },
+      status: 'succeeded',
+      error: null,
       counters: { lines_read: 20, keys_upserted: 20, keys_inserted: 20, keys_replaced: 0, days: 2 },
     })
   })
 
   it('replaces on re-import exactly the rows the file covers, and keeps rows of other keys', async () => {
-    await spendJob(tw.warehouse, spendFile('march.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,10.00\n2026-03-02,yandex,cpc,a,20.00\n`))
+    await spendJob(
+      tw.warehouse,
+      spendFile('march.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,10.00\n2026-03-02,yandex,cpc,a,20.00\n`),
+    )
     await spendJob(tw.warehouse, spendFile('other.csv', `${HEADER}\n2026-03-01,google,cpc,b,5.55\n`))
     const [firstImport] = await spendRows(tw)
-    const result = await spendJob(tw.warehouse, spendFile('march-fixed.csv', `${HEADER}\n2026-03-02,yandex,cpc,a,25.50\n2026-03-03,yandex,cpc,a,0\n`))
+    const result = await spendJob(
+      tw.warehouse,
+      spendFile('march-fixed.csv', `${HEADER}\n2026-03-02,yandex,cpc,a,25.50\n2026-03-03,yandex,cpc,a,0\n`),
+    )
     expect([result.keysInserted, result.keysReplaced]).toEqual([1, 1])
     expect(await spendTuples(tw)).toEqual([
       [SITE, '2026-03-01', 'google', 'cpc', 'b', '5.55', 'RUB', 'other.csv'],
@@ -97,7 +161,13 @@ describeEachEngine('spend import into the warehouse', (engine) => {
 
   it('adds up lines of one key in a file to the kopeck, far beyond what a float holds exactly', async () => {
     const cents = Array.from({ length: 1_000 }, () => '2026-03-01,yandex,cpc,a,0.01').join('\n')
-    await spendJob(tw.warehouse, spendFile('sums.csv', `${HEADER}\n${cents}\n2026-03-02,yandex,cpc,a,"4503599627370495,99"\n2026-03-02,yandex,cpc,a,0.01\n2026-03-02,yandex,cpc,a,0.09\n`))
+    await spendJob(
+      tw.warehouse,
+      spendFile(
+        'sums.csv',
+        `${HEADER}\n${cents}\n2026-03-02,yandex,cpc,a,"4503599627370495,99"\n2026-03-02,yandex,cpc,a,0.01\n2026-03-02,yandex,cpc,a,0.09\n`,
+      ),
+    )
     expect((await spendTuples(tw)).map((row) => row[5])).toEqual(['10.00', '4503599627370496.09'])
   })
 
@@ -108,15 +178,28 @@ describeEachEngine('spend import into the warehouse', (engine) => {
     await executeSql(tw.warehouse.db, 'alter table marketing.ad_spend add constraint test_cap check (cost < 1000)')
     try {
       const file = spendFile('too-big.csv', `${HEADER}\n2026-03-01,yandex,cpc,a,2.00\n2026-03-02,yandex,cpc,b,5000\n`)
-      const error = await spendJob(tw.warehouse, file).then(() => undefined, (caught: unknown) => caught)
+      const error = await spendJob(tw.warehouse, file).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
       expect(error).toMatchObject({
         code: 'WAREHOUSE',
-        message: 'could not import too-big.csv into marketing.ad_spend: new row for relation "ad_spend" violates check constraint "test_cap"',
+        message:
+          'could not import too-big.csv into marketing.ad_spend: new row for relation "ad_spend" violates check constraint "test_cap"',
       })
       expect(await spendRows(tw)).toEqual(before)
       const runId = (error as { context: { runId: string } }).context.runId
-      const run = await tw.warehouse.db.selectFrom('etl.runs').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow()
-      expect(run).toMatchObject({ command: 'spend import', status: 'failed', counters: {}, error: (error as Error).message })
+      const run = await tw.warehouse.db
+        .selectFrom('etl.runs')
+        .selectAll()
+        .where('run_id', '=', runId)
+        .executeTakeFirstOrThrow()
+      expect(run).toMatchObject({
+        command: 'spend import',
+        status: 'failed',
+        counters: {},
+        error: (error as Error).message,
+      })
     } finally {
       await executeSql(tw.warehouse.db, 'alter table marketing.ad_spend drop constraint test_cap')
     }
@@ -124,7 +207,13 @@ describeEachEngine('spend import into the warehouse', (engine) => {
 
   it('loads a Russian spreadsheet export and sites from its own site_id column', async () => {
     await spendJob(tw.warehouse, await loadSpendFile(`${FIXTURES}russian-export-cp1251.csv`, SITE))
-    await spendJob(tw.warehouse, spendFile('sites.csv', 'Site_Id;Date;Source;Medium;Campaign;Cost;Currency\n777;05.03.2026;google;cpc;x;1 000,5;usd\n'))
+    await spendJob(
+      tw.warehouse,
+      spendFile(
+        'sites.csv',
+        'Site_Id;Date;Source;Medium;Campaign;Cost;Currency\n777;05.03.2026;google;cpc;x;1 000,5;usd\n',
+      ),
+    )
     expect(await spendTuples(tw)).toEqual([
       [777, '2026-03-05', 'google', 'cpc', 'x', '1000.50', 'USD', 'sites.csv'],
       [SITE, '2026-03-01', 'yandex', 'cpc', 'brand_moscow', '1234.55', 'RUB', 'russian-export-cp1251.csv'],
@@ -141,7 +230,13 @@ describeEachEngine('calltouch-etl spend import', (engine) => {
   beforeAll(async () => {
     tw = await createTestWarehouse(engine)
     // Rows already there, which a refused file must leave exactly as they are.
-    await spendJob(tw.warehouse, spendFile('earlier.csv', `${HEADER}\n2026-03-01,yandex,cpc,brand_moscow,100.00\n2026-03-03,vk,social,vk_promo,7.00\n`))
+    await spendJob(
+      tw.warehouse,
+      spendFile(
+        'earlier.csv',
+        `${HEADER}\n2026-03-01,yandex,cpc,brand_moscow,100.00\n2026-03-03,vk,social,vk_promo,7.00\n`,
+      ),
+    )
     earlier = await read()
     await tw.release()
   })
@@ -169,8 +264,9 @@ describeEachEngine('calltouch-etl spend import', (engine) => {
     expect(result).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr: 'error: bad-lines.csv: 3 bad lines — line 4: date "31.02.2026" is not a real date (use YYYY-MM-DD or DD.MM.YYYY); '
-        + 'line 6: 4 fields where the header has 5 (a value is missing: leave an empty field for it); line 7: cost "-5" is negative; nothing was imported\n',
+      stderr:
+        'error: bad-lines.csv: 3 bad lines — line 4: date "31.02.2026" is not a real date (use YYYY-MM-DD or DD.MM.YYYY); ' +
+        'line 6: 4 fields where the header has 5 (a value is missing: leave an empty field for it); line 7: cost "-5" is negative; nothing was imported\n',
     })
     expect(await snapshot()).toEqual(earlier)
   })
@@ -182,12 +278,17 @@ describeEachEngine('calltouch-etl spend import', (engine) => {
       exitCode: 0,
       stderr: '',
       // earlier.csv already had 2026-03-01 yandex/cpc/brand_moscow
-      stdout: 'Imported sample-spend.csv into marketing.ad_spend: 20 lines read, 20 keys upserted (19 new, 1 replaced), '
-        + '2 days from 2026-03-01 to 2026-03-02, site 12345, total 26053.20 RUB.\n',
+      stdout:
+        'Imported sample-spend.csv into marketing.ad_spend: 20 lines read, 20 keys upserted (19 new, 1 replaced), ' +
+        '2 days from 2026-03-01 to 2026-03-02, site 12345, total 26053.20 RUB.\n',
     })
     const { rows, runs } = await snapshot()
     expect(rows.length).toBe(21)
-    expect(rows.filter((row) => row.campaign === 'brand_moscow' || row.campaign === 'vk_promo').map((row) => [row.spend_date, row.campaign, row.cost, row.source_file])).toEqual([
+    expect(
+      rows
+        .filter((row) => row.campaign === 'brand_moscow' || row.campaign === 'vk_promo')
+        .map((row) => [row.spend_date, row.campaign, row.cost, row.source_file]),
+    ).toEqual([
       ['2026-03-01', 'vk_promo', '300.00', 'sample-spend.csv'],
       ['2026-03-01', 'brand_moscow', '1520.40', 'sample-spend.csv'],
       ['2026-03-02', 'vk_promo', '0.00', 'sample-spend.csv'],
@@ -212,9 +313,23 @@ describe('calltouch-etl spend', () => {
     ])
     expect(answers).toEqual([
       { exitCode: 2, stdout: '', stderr: `error: cannot read spend file ${missing}: no such file — check the path\n` },
-      { exitCode: 2, stdout: '', stderr: 'error: --site must be a Calltouch site id (a positive integer), got "abc"\n' },
-      { exitCode: 2, stdout: '', stderr: 'error: CALLTOUCH_SITE_ID must be a Calltouch site id (a positive integer), got "12,13": fix it, or pass --site ID\n' },
-      { exitCode: 2, stdout: '', stderr: 'error: sample-spend.csv: no site is given for its spend: pass --site ID (or add a site_id column, or set CALLTOUCH_SITE_ID); nothing was imported\n' },
+      {
+        exitCode: 2,
+        stdout: '',
+        stderr: 'error: --site must be a Calltouch site id (a positive integer), got "abc"\n',
+      },
+      {
+        exitCode: 2,
+        stdout: '',
+        stderr:
+          'error: CALLTOUCH_SITE_ID must be a Calltouch site id (a positive integer), got "12,13": fix it, or pass --site ID\n',
+      },
+      {
+        exitCode: 2,
+        stdout: '',
+        stderr:
+          'error: sample-spend.csv: no site is given for its spend: pass --site ID (or add a site_id column, or set CALLTOUCH_SITE_ID); nothing was imported\n',
+      },
     ])
     await expect(fs.access(env.CALLTOUCH_ETL_DATA_DIR)).rejects.toThrow('ENOENT')
   })

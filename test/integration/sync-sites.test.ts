@@ -28,7 +28,11 @@ describePostgres('syncing a site whose days are too dense to share a window', ()
 
   beforeAll(async () => {
     tw = await createTestWarehouse('postgres')
-    sim = await startSimulator({ seed: 5, rateLimit: false, sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: DEALS_PER_DAY }] })
+    sim = await startSimulator({
+      seed: 5,
+      rateLimit: false,
+      sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: DEALS_PER_DAY }],
+    })
     let loading = 0
     // The first window's load waits for a second window to start loading: with one lane it never would.
     let secondLoadStarted: () => void = () => {}
@@ -75,26 +79,55 @@ describePostgres('syncing a site whose days are too dense to share a window', ()
     await tw?.destroy()
   })
 
-  const pagesOf = (first: string, last: string): number => Math.ceil(sim.expectedDeals(SITE_ID, first, last).length / 1000)
+  const pagesOf = (first: string, last: string): number =>
+    Math.ceil(sim.expectedDeals(SITE_ID, first, last).length / 1000)
 
   it('reads the day after a one-day window to learn that dateTo includes its day, keeps that day, then reads two days a window and nothing twice', () => {
     expect(summary.failures).toEqual([])
     expect(windows.sort()).toEqual(['2026-11-20..2026-11-21', '2026-11-22..2026-11-23', '2026-11-24..2026-11-25'])
     // The probe's first page (too big to read whole), then each window's pages: the first, asked as
     // [20, 21], held all of 21 once dateTo turned out to include it, so 21 is not read again.
-    const requests = 1 + pagesOf('2026-11-20', '2026-11-21') + pagesOf('2026-11-22', '2026-11-23') + pagesOf('2026-11-24', '2026-11-25')
-    expect({ requests: summary.requests, exportRequests: sim.stats().requests.byEndpoint.export }).toEqual({ requests, exportRequests: requests })
+    const requests =
+      1 +
+      pagesOf('2026-11-20', '2026-11-21') +
+      pagesOf('2026-11-22', '2026-11-23') +
+      pagesOf('2026-11-24', '2026-11-25')
+    expect({ requests: summary.requests, exportRequests: sim.stats().requests.byEndpoint.export }).toEqual({
+      requests,
+      exportRequests: requests,
+    })
   })
 
-  it('loads every deal of the days, two windows at a time, never holding more pages than the budget allows', async () => {
-    const expected = sim.expectedDeals(SITE_ID, FIRST_DAY, LAST_DAY).map((deal) => deal.orderNumber).sort()
-    const { rows } = await sql<{ order_number: string }>`select order_number from calltouch.orders where site_id = ${SITE_ID} order by order_number`.execute(tw.warehouse.db)
-    expect(rows.map((row) => row.order_number)).toEqual(expected)
-    expect({ seen: summary.seen, changed: summary.changed, windows: summary.windows }).toEqual({ seen: expected.length, changed: expected.length, windows: 3 })
-    const days = await tw.warehouse.db.selectFrom('etl.ledger').select(['day', 'status']).where('source', '=', 'calltouch-deals').where('account', '=', String(SITE_ID)).orderBy('day').execute()
-    expect(days).toEqual(eachDay(FIRST_DAY, LAST_DAY).map((day) => ({ day, status: 'ok' })))
-    expect(mostLoadingAtOnce).toBe(2)
-    // Two windows of ~12 pages loading fill most of the budget: the next window's later pages wait for one of them.
-    expect(summary.peakPagesHeld).toBeLessThanOrEqual(PAGE_BUDGET)
-  }, LOAD_TEST_TIMEOUT_MS)
+  it(
+    'loads every deal of the days, two windows at a time, never holding more pages than the budget allows',
+    async () => {
+      const expected = sim
+        .expectedDeals(SITE_ID, FIRST_DAY, LAST_DAY)
+        .map((deal) => deal.orderNumber)
+        .sort()
+      const { rows } = await sql<{
+        order_number: string
+      }>`select order_number from calltouch.orders where site_id = ${SITE_ID} order by order_number`.execute(
+        tw.warehouse.db,
+      )
+      expect(rows.map((row) => row.order_number)).toEqual(expected)
+      expect({ seen: summary.seen, changed: summary.changed, windows: summary.windows }).toEqual({
+        seen: expected.length,
+        changed: expected.length,
+        windows: 3,
+      })
+      const days = await tw.warehouse.db
+        .selectFrom('etl.ledger')
+        .select(['day', 'status'])
+        .where('source', '=', 'calltouch-deals')
+        .where('account', '=', String(SITE_ID))
+        .orderBy('day')
+        .execute()
+      expect(days).toEqual(eachDay(FIRST_DAY, LAST_DAY).map((day) => ({ day, status: 'ok' })))
+      expect(mostLoadingAtOnce).toBe(2)
+      // Two windows of ~12 pages loading fill most of the budget: the next window's later pages wait for one of them.
+      expect(summary.peakPagesHeld).toBeLessThanOrEqual(PAGE_BUDGET)
+    },
+    LOAD_TEST_TIMEOUT_MS,
+  )
 })

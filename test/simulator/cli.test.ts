@@ -18,7 +18,28 @@ describe('the simulator command', () => {
     const command = registerSimulatorCommand(program)
     command.configureOutput({ writeOut: (text) => (help += text) })
     expect(() => program.parse(['node', 'calltouch-etl', 'simulator', '--help'])).toThrow()
-    for (const flag of ['--port', '--seed', '--sites', '--now', '--time-zone', '--no-rate-limit', '--retry-after', '--date-to-exclusive', '--accept-equal-dates', '--empty-page-total', '--latency-ms', '--jitter-ms', '--failure-rate', '--burst-429-rate', '--burst-429-length', '--truncate-rate', '--reset-rate', '--slow-rate', '--slow-ms', '--shift-pages']) {
+    for (const flag of [
+      '--port',
+      '--seed',
+      '--sites',
+      '--now',
+      '--time-zone',
+      '--no-rate-limit',
+      '--retry-after',
+      '--date-to-exclusive',
+      '--accept-equal-dates',
+      '--empty-page-total',
+      '--latency-ms',
+      '--jitter-ms',
+      '--failure-rate',
+      '--burst-429-rate',
+      '--burst-429-length',
+      '--truncate-rate',
+      '--reset-rate',
+      '--slow-rate',
+      '--slow-ms',
+      '--shift-pages',
+    ]) {
       expect(help).toContain(flag)
     }
   })
@@ -43,12 +64,27 @@ describe('the simulator command', () => {
         simulator = sim
       },
     })
-    const running = program.parseAsync(['node', 'calltouch-etl', 'simulator', '--port', '0', '--sites', '777:secret:5', '--no-rate-limit', '--empty-page-total', '1', '--failure-rate', '1'])
+    const running = program.parseAsync([
+      'node',
+      'calltouch-etl',
+      'simulator',
+      '--port',
+      '0',
+      '--sites',
+      '777:secret:5',
+      '--no-rate-limit',
+      '--empty-page-total',
+      '1',
+      '--failure-rate',
+      '1',
+    ])
     await expect.poll(() => simulator).toBeDefined()
     const sim = simulator as RunningSimulator
     const res = await fetch(`${sim.url}/calls-service/RestAPI/777/getnodeid/`)
     expect([500, 502, 503]).toContain(res.status)
-    await expect.poll(() => out.text()).toContain(`CALLTOUCH_BASE_URL=${sim.url} CALLTOUCH_SITE_ID=777 CALLTOUCH_API_TOKEN=secret`)
+    await expect
+      .poll(() => out.text())
+      .toContain(`CALLTOUCH_BASE_URL=${sim.url} CALLTOUCH_SITE_ID=777 CALLTOUCH_API_TOKEN=secret`)
     stop.abort()
     await running
     expect(out.text()).toContain('stopped')

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EXPORT_ERROR_CODES, expectedDeals, serializeDealRecord, startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/index.ts'
+import {
+  EXPORT_ERROR_CODES,
+  expectedDeals,
+  serializeDealRecord,
+  startSimulator,
+  type RunningSimulator,
+  type SimulatorOptions,
+} from '../../simulator/index.ts'
 
 const SITE = 12345
 const TOKEN = 'test-token'
@@ -33,7 +40,14 @@ describe('the deals export', () => {
 
   it('serves exactly the records expectedDeals returns, dateTo inclusive, without an envelope when not paginating', async () => {
     const expected = expectedDeals(noLimit, SITE, '2026-11-20', '2026-11-21')
-    const { status, text } = await get(exportUrl(sim, { dateFrom: '20/11/2026', dateTo: '21/11/2026', withOrdersTags: 'true', withAllOrderOrigins: 'true' }))
+    const { status, text } = await get(
+      exportUrl(sim, {
+        dateFrom: '20/11/2026',
+        dateTo: '21/11/2026',
+        withOrdersTags: 'true',
+        withAllOrderOrigins: 'true',
+      }),
+    )
     expect(status).toBe(200)
     expect(text).toBe(recordsBody(expected, true))
     expect(expected.length).toBe(44)
@@ -42,15 +56,25 @@ describe('the deals export', () => {
 
   it('orders records by orderDate then orderNumber', () => {
     const records = expectedDeals(noLimit, SITE, '2026-11-01', '2026-11-28')
-    const key = (r: (typeof records)[number]): string => r.orderDate.replace(/^(\d\d)\/(\d\d)\/(\d{4}) (.*)$/, '$3$2$1 $4') + ' ' + r.orderNumber
+    const key = (r: (typeof records)[number]): string =>
+      r.orderDate.replace(/^(\d\d)\/(\d\d)\/(\d{4}) (.*)$/, '$3$2$1 $4') + ' ' + r.orderNumber
     const keys = records.map(key)
     expect(keys).toEqual([...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)))
   })
 
   it('leaves tags out without withOrdersTags and serves null tags for a deal without tags', async () => {
-    const withoutTags = await get(exportUrl(sim, { dateFrom: '20/11/2026', dateTo: '21/11/2026', withAllOrderOrigins: 'true' }))
+    const withoutTags = await get(
+      exportUrl(sim, { dateFrom: '20/11/2026', dateTo: '21/11/2026', withAllOrderOrigins: 'true' }),
+    )
     expect(withoutTags.text).not.toContain('"tags"')
-    const withTags = await get(exportUrl(sim, { dateFrom: '20/11/2026', dateTo: '21/11/2026', withOrdersTags: 'true', withAllOrderOrigins: 'true' }))
+    const withTags = await get(
+      exportUrl(sim, {
+        dateFrom: '20/11/2026',
+        dateTo: '21/11/2026',
+        withOrdersTags: 'true',
+        withAllOrderOrigins: 'true',
+      }),
+    )
     expect(withTags.text).toContain('"tags":null')
     expect(withTags.text).toContain('"tags":["')
   })
@@ -66,23 +90,70 @@ describe('the deals export', () => {
 
   it('paginates with the envelope {page, pageTotal, pageSize, recordsTotal, records}', async () => {
     const expected = expectedDeals(noLimit, SITE, '2026-11-01', '2026-11-07')
-    const { json, text } = await get(exportUrl(sim, { dateFrom: '01/11/2026', dateTo: '07/11/2026', page: '2', limit: '50', withOrdersTags: 'true', withAllOrderOrigins: 'true' }))
+    const { json, text } = await get(
+      exportUrl(sim, {
+        dateFrom: '01/11/2026',
+        dateTo: '07/11/2026',
+        page: '2',
+        limit: '50',
+        withOrdersTags: 'true',
+        withAllOrderOrigins: 'true',
+      }),
+    )
     expect(Object.keys(json)).toEqual(['page', 'pageTotal', 'pageSize', 'recordsTotal', 'records'])
-    expect(json).toMatchObject({ page: 2, pageTotal: Math.ceil(expected.length / 50), pageSize: 50, recordsTotal: expected.length })
-    expect(text.slice(text.indexOf('"records":'))).toBe('"records":[' + expected.slice(50, 100).map((r) => serializeDealRecord(r, true)).join(',') + ']}')
+    expect(json).toMatchObject({
+      page: 2,
+      pageTotal: Math.ceil(expected.length / 50),
+      pageSize: 50,
+      recordsTotal: expected.length,
+    })
+    expect(text.slice(text.indexOf('"records":'))).toBe(
+      '"records":[' +
+        expected
+          .slice(50, 100)
+          .map((r) => serializeDealRecord(r, true))
+          .join(',') +
+        ']}',
+    )
   })
 
   it('serves a record with every field of API.md, CALL and REQUEST sources, null visits and obsolete fields', () => {
     const records = expectedDeals(noLimit, SITE, '2026-10-01', '2026-11-28')
     const call = records.find((r) => r.orderSource?.type === 'CALL')
     const request = records.find((r) => r.orderSource?.type === 'REQUEST')
-    expect(Object.keys(call?.orderSource ?? {})).toEqual(['callId', 'duration', 'phoneNumber', 'type', 'ani', 'dateCall'])
+    expect(Object.keys(call?.orderSource ?? {})).toEqual([
+      'callId',
+      'duration',
+      'phoneNumber',
+      'type',
+      'ani',
+      'dateCall',
+    ])
     expect(Object.keys(request?.orderSource ?? {})).toEqual(['requestNumber', 'type'])
     const json = JSON.parse(serializeDealRecord(records[0]!, true)) as Record<string, unknown>
-    for (const field of ['client', 'completedAmount', 'completedDate', 'createdDate', 'isDeleted', 'manager', 'orderDate', 'orderNumber', 'orderOrigin', 'orderSource', 'orderStatus', 'plannedAmount', 'service', 'tags', 'visit', 'orderId', 'funnel']) {
+    for (const field of [
+      'client',
+      'completedAmount',
+      'completedDate',
+      'createdDate',
+      'isDeleted',
+      'manager',
+      'orderDate',
+      'orderNumber',
+      'orderOrigin',
+      'orderSource',
+      'orderStatus',
+      'plannedAmount',
+      'service',
+      'tags',
+      'visit',
+      'orderId',
+      'funnel',
+    ]) {
       expect(json).toHaveProperty(field)
     }
-    const share = (predicate: (r: (typeof records)[number]) => boolean): number => records.filter(predicate).length / records.length
+    const share = (predicate: (r: (typeof records)[number]) => boolean): number =>
+      records.filter(predicate).length / records.length
     expect(share((r) => r.orderSource?.type === 'CALL')).toBeGreaterThan(0.75)
     expect(share((r) => r.orderSource?.type === 'CALL')).toBeLessThan(0.85)
     expect(share((r) => r.visit === null)).toBeGreaterThan(0.03)
@@ -90,7 +161,8 @@ describe('the deals export', () => {
     expect(share((r) => r.custom === undefined)).toBeGreaterThan(0.3)
     expect(share((r) => r.isDeleted)).toBeGreaterThan(0)
     const channels = new Set(records.map((r) => (r.visit === null ? 'none' : `${r.visit.source}/${r.visit.medium}`)))
-    for (const channel of ['yandex/cpc', 'google/cpc', '(direct)/(none)', 'yandex/organic', 'vk/social']) expect(channels).toContain(channel)
+    for (const channel of ['yandex/cpc', 'google/cpc', '(direct)/(none)', 'yandex/organic', 'vk/social'])
+      expect(channels).toContain(channel)
     expect(records.some((r) => r.visit?.utmTerm === '<не заполнено>')).toBe(true)
     expect(records.some((r) => r.visit?.keyword === '(not set)')).toBe(true)
     expect(records.every((r) => /^\d\d\/\d\d\/\d{4} \d\d:\d\d:\d\d$/.test(r.orderDate))).toBe(true)
@@ -111,9 +183,17 @@ describe('the deals export', () => {
 
   it('finds a deal by orderNumber and by phoneNumber.value without dates', async () => {
     const target = expectedDeals(noLimit, SITE, '2026-11-20', '2026-11-20')[3]!
-    const byNumber = await get(exportUrl(sim, { orderNumber: target.orderNumber, withOrdersTags: 'true', withAllOrderOrigins: 'true' }))
+    const byNumber = await get(
+      exportUrl(sim, { orderNumber: target.orderNumber, withOrdersTags: 'true', withAllOrderOrigins: 'true' }),
+    )
     expect(byNumber.text).toBe(recordsBody([target], true))
-    const byPhone = await get(exportUrl(sim, { 'phoneNumber.value': target.client.phones as string, withOrdersTags: 'true', withAllOrderOrigins: 'true' }))
+    const byPhone = await get(
+      exportUrl(sim, {
+        'phoneNumber.value': target.client.phones as string,
+        withOrdersTags: 'true',
+        withAllOrderOrigins: 'true',
+      }),
+    )
     expect(byPhone.text).toBe(recordsBody([target], true))
   })
 
@@ -125,14 +205,31 @@ describe('the deals export', () => {
       [{ service: 'AmoCRM' }, (r) => r.service === 'AmoCRM'],
     ]
     for (const [params, predicate] of cases) {
-      const { text } = await get(exportUrl(sim, { dateFrom: '20/11/2026', dateTo: '21/11/2026', withOrdersTags: 'true', withAllOrderOrigins: 'true', ...params }))
+      const { text } = await get(
+        exportUrl(sim, {
+          dateFrom: '20/11/2026',
+          dateTo: '21/11/2026',
+          withOrdersTags: 'true',
+          withAllOrderOrigins: 'true',
+          ...params,
+        }),
+      )
       expect(text).toBe(recordsBody(all.filter(predicate), true))
     }
   })
 
   it('limits a day to timeFrom..timeTo', async () => {
     const all = expectedDeals(noLimit, SITE, '2026-11-20', '2026-11-20')
-    const { text } = await get(exportUrl(sim, { dateFrom: '20/11/2026', dateTo: '21/11/2026', timeFrom: '10:00:00', timeTo: '12:00:00', withOrdersTags: 'true', withAllOrderOrigins: 'true' }))
+    const { text } = await get(
+      exportUrl(sim, {
+        dateFrom: '20/11/2026',
+        dateTo: '21/11/2026',
+        timeFrom: '10:00:00',
+        timeTo: '12:00:00',
+        withOrdersTags: 'true',
+        withAllOrderOrigins: 'true',
+      }),
+    )
     const inWindow = expectedDeals(noLimit, SITE, '2026-11-20', '2026-11-21').filter((r) => {
       const stamp = r.orderDate.slice(6, 10) + r.orderDate.slice(3, 5) + r.orderDate.slice(0, 2) + r.orderDate.slice(11)
       return stamp >= '20261120' + '10:00:00' && stamp <= '20261121' + '12:00:00'
@@ -148,7 +245,9 @@ describe('the deals export', () => {
   })
 
   it('answers 403 {message} for a wrong token or an unknown site', async () => {
-    const wrongToken = await fetch(exportUrl(sim, { clientApiId: 'nope', dateFrom: '20/11/2026', dateTo: '21/11/2026' }))
+    const wrongToken = await fetch(
+      exportUrl(sim, { clientApiId: 'nope', dateFrom: '20/11/2026', dateTo: '21/11/2026' }),
+    )
     expect(wrongToken.status).toBe(403)
     const body = (await wrongToken.json()) as { message: string }
     expect(Object.keys(body)).toEqual(['message'])
@@ -180,7 +279,14 @@ describe('the export switches', () => {
     const options: SimulatorOptions = { rateLimit: false, dateToInclusive: false }
     const sim = await startSimulator(options)
     try {
-      const { text } = await get(exportUrl(sim, { dateFrom: '20/11/2026', dateTo: '21/11/2026', withOrdersTags: 'true', withAllOrderOrigins: 'true' }))
+      const { text } = await get(
+        exportUrl(sim, {
+          dateFrom: '20/11/2026',
+          dateTo: '21/11/2026',
+          withOrdersTags: 'true',
+          withAllOrderOrigins: 'true',
+        }),
+      )
       expect(text).toBe(recordsBody(expectedDeals(options, SITE, '2026-11-20', '2026-11-20'), true))
     } finally {
       await sim.close()
@@ -191,7 +297,14 @@ describe('the export switches', () => {
     const options: SimulatorOptions = { rateLimit: false, acceptEqualDates: true }
     const sim = await startSimulator(options)
     try {
-      const { status, text } = await get(exportUrl(sim, { dateFrom: '20/11/2026', dateTo: '20/11/2026', withOrdersTags: 'true', withAllOrderOrigins: 'true' }))
+      const { status, text } = await get(
+        exportUrl(sim, {
+          dateFrom: '20/11/2026',
+          dateTo: '20/11/2026',
+          withOrdersTags: 'true',
+          withAllOrderOrigins: 'true',
+        }),
+      )
       expect(status).toBe(200)
       expect(text).toBe(recordsBody(expectedDeals(options, SITE, '2026-11-20', '2026-11-20'), true))
     } finally {
@@ -199,15 +312,20 @@ describe('the export switches', () => {
     }
   })
 
-  it.each([0, 1] as const)('answers pageTotal %i for an empty result when emptyPageTotal says so', async (emptyPageTotal) => {
-    const sim = await startSimulator({ rateLimit: false, emptyPageTotal })
-    try {
-      const { text } = await get(exportUrl(sim, { dateFrom: '01/01/2024', dateTo: '05/01/2024', page: '1', limit: '100' }))
-      expect(text).toBe(`{"page":1,"pageTotal":${emptyPageTotal},"pageSize":100,"recordsTotal":0,"records":[]}`)
-    } finally {
-      await sim.close()
-    }
-  })
+  it.each([0, 1] as const)(
+    'answers pageTotal %i for an empty result when emptyPageTotal says so',
+    async (emptyPageTotal) => {
+      const sim = await startSimulator({ rateLimit: false, emptyPageTotal })
+      try {
+        const { text } = await get(
+          exportUrl(sim, { dateFrom: '01/01/2024', dateTo: '05/01/2024', page: '1', limit: '100' }),
+        )
+        expect(text).toBe(`{"page":1,"pageTotal":${emptyPageTotal},"pageSize":100,"recordsTotal":0,"records":[]}`)
+      } finally {
+        await sim.close()
+      }
+    },
+  )
 })
 
 describe('determinism and the clock', () => {
@@ -215,10 +333,19 @@ describe('determinism and the clock', () => {
     const options: SimulatorOptions = { rateLimit: false, seed: 42, now: '2026-06-15T18:30:00+03:00' }
     const [a, b] = await Promise.all([startSimulator(options), startSimulator(options)])
     try {
-      const params = { dateFrom: '01/05/2026', dateTo: '31/05/2026', page: '1', limit: '1000', withOrdersTags: 'true', withAllOrderOrigins: 'true' }
+      const params = {
+        dateFrom: '01/05/2026',
+        dateTo: '31/05/2026',
+        page: '1',
+        limit: '1000',
+        withOrdersTags: 'true',
+        withAllOrderOrigins: 'true',
+      }
       const [pageA, pageB] = await Promise.all([get(exportUrl(a, params)), get(exportUrl(b, params))])
       expect(pageA.text).toBe(pageB.text)
-      expect((pageA.json as { recordsTotal: number }).recordsTotal).toBe(expectedDeals(options, SITE, '2026-05-01', '2026-05-31').length)
+      expect((pageA.json as { recordsTotal: number }).recordsTotal).toBe(
+        expectedDeals(options, SITE, '2026-05-01', '2026-05-31').length,
+      )
       const other = await startSimulator({ ...options, seed: 43 })
       try {
         expect((await get(exportUrl(other, params))).text).not.toBe(pageA.text)
@@ -239,14 +366,17 @@ describe('determinism and the clock', () => {
   it('moves older deals towards final or lost as the clock advances', () => {
     const early = expectedDeals({ now: '2026-10-02T00:00:00+03:00' }, SITE, '2026-10-01', '2026-10-01')
     const late = expectedDeals({ now: '2027-03-01T00:00:00+03:00' }, SITE, '2026-10-01', '2026-10-01')
-    const count = (records: typeof early, status: string): number => records.filter((r) => r.orderStatus === status).length
+    const count = (records: typeof early, status: string): number =>
+      records.filter((r) => r.orderStatus === status).length
     expect(count(early, 'final') + count(early, 'lost')).toBeLessThan(count(late, 'final') + count(late, 'lost'))
     expect(count(early, 'start') + count(early, 'in_progress')).toBeGreaterThan(0)
     const closedLate = late.filter((r) => r.orderStatus === 'final')
     expect(closedLate.every((r) => r.completedAmount !== null && r.completedDate !== null)).toBe(true)
     const changed = late.filter((r) => {
       const before = early.find((e) => e.orderNumber === r.orderNumber)
-      return before !== undefined && (before.orderStatus !== r.orderStatus || before.completedAmount !== r.completedAmount)
+      return (
+        before !== undefined && (before.orderStatus !== r.orderStatus || before.completedAmount !== r.completedAmount)
+      )
     })
     expect(changed.length).toBeGreaterThan(late.length / 2)
     // A few deals vanish from the export over time; none appear on an old day.
@@ -255,7 +385,9 @@ describe('determinism and the clock', () => {
   })
 
   it('follows the weekly rhythm, scales with dealsPerDay and has some empty days', () => {
-    const options: SimulatorOptions = { sites: [{ siteId: 1, token: 't', dealsPerDay: 60, historyStart: '2025-06-01' }] }
+    const options: SimulatorOptions = {
+      sites: [{ siteId: 1, token: 't', dealsPerDay: 60, historyStart: '2025-06-01' }],
+    }
     const deals = expectedDeals(options, 1, '2025-05-01', '2026-07-04')
     const byWeekday = new Array<number>(7).fill(0)
     const byDay = new Map<string, number>()

@@ -33,7 +33,9 @@ describe('fault injection', () => {
     const [a, b] = [await start({ failureRate: 0.5 }), await start({ failureRate: 0.5 })]
     const first = await statuses(a, 20)
     expect(await statuses(b, 20)).toEqual(first)
-    expect(first).toEqual([200, 502, 200, 503, 200, 200, 500, 200, 200, 500, 503, 500, 502, 200, 200, 200, 500, 200, 503, 200])
+    expect(first).toEqual([
+      200, 502, 200, 503, 200, 200, 500, 200, 200, 500, 503, 500, 502, 200, 200, 200, 500, 200, 503, 200,
+    ])
     expect(a.stats().faultsInjected.serverError).toBe(first.filter((s) => s !== 200).length)
   })
 
@@ -70,8 +72,14 @@ describe('fault injection', () => {
   it('inserts a deal into the window between two page requests, so page 2 shifts by one', async () => {
     const sim = await start({ shiftPages: true })
     const params = { dateFrom: '01/11/2026', dateTo: '07/11/2026', page: '1', limit: '20', withAllOrderOrigins: 'true' }
-    const page1 = JSON.parse(await (await fetch(exportUrl(sim, params))).text()) as { recordsTotal: number; records: { orderNumber: string }[] }
-    const page2 = JSON.parse(await (await fetch(exportUrl(sim, { ...params, page: '2' }))).text()) as { recordsTotal: number; records: { orderNumber: string; orderDate: string }[] }
+    const page1 = JSON.parse(await (await fetch(exportUrl(sim, params))).text()) as {
+      recordsTotal: number
+      records: { orderNumber: string }[]
+    }
+    const page2 = JSON.parse(await (await fetch(exportUrl(sim, { ...params, page: '2' }))).text()) as {
+      recordsTotal: number
+      records: { orderNumber: string; orderDate: string }[]
+    }
     expect(page2.recordsTotal).toBe(page1.recordsTotal + 1)
     expect(page2.records[0]?.orderNumber).toBe(page1.records[19]?.orderNumber)
     const inserted = sim.expectedDeals(SITE, '2026-11-01', '2026-11-01')[0]
@@ -89,7 +97,7 @@ describe('fault injection', () => {
 
   it('changes faults at run time through POST /_sim/faults', async () => {
     const sim = await start({})
-    expect((await statuses(sim, 2))).toEqual([200, 200])
+    expect(await statuses(sim, 2)).toEqual([200, 200])
     const { status, json } = await postJson(`${sim.url}/_sim/faults`, { failureRate: 1 })
     expect(status).toBe(200)
     expect(json).toMatchObject({ failureRate: 1, truncateRate: 0 })

@@ -26,7 +26,14 @@ describe('the per-IP rate limit', () => {
     expect(rejected[0]!.ms).toBeLessThan(ok[5]!.ms)
     expect(rejected[0]?.retryAfter).toBeUndefined()
     expect(JSON.parse(rejected[0]?.text ?? '')).toEqual({ message: expect.any(String) })
-    expect(s.stats()).toMatchObject({ requests: { total: 11 }, served: 10, rejected429: 1, queued: 5, maxRequestsInAnySecond: 11, maxStartedInAnySecond: 5 })
+    expect(s.stats()).toMatchObject({
+      requests: { total: 11 },
+      served: 10,
+      rejected429: 1,
+      queued: 5,
+      maxRequestsInAnySecond: 11,
+      maxStartedInAnySecond: 5,
+    })
   })
 
   it('sends Retry-After: 1 with the 429 when the switch is on', async () => {

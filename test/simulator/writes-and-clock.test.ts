@@ -53,7 +53,22 @@ describe('writing deals', () => {
 
   it('updates a generated deal: status, revenue, tags and custom fields, on top of what it was', async () => {
     const before = sim.expectedDeals(SITE, '2026-11-20', '2026-11-20')[5]!
-    const { status } = await postJson(writeUrl('update'), { crm: 'AmoCRM', orders: [{ orderNumber: before.orderNumber, status: 'final', revenue: 123456, addTags: ['оплачено'], customFields: { Себестоимость: '12345678901234567890' } }] }, auth)
+    const { status } = await postJson(
+      writeUrl('update'),
+      {
+        crm: 'AmoCRM',
+        orders: [
+          {
+            orderNumber: before.orderNumber,
+            status: 'final',
+            revenue: 123456,
+            addTags: ['оплачено'],
+            customFields: { Себестоимость: '12345678901234567890' },
+          },
+        ],
+      },
+      auth,
+    )
     expect(status).toBe(200)
     const after = sim.expectedDeals(SITE, '2026-11-20', '2026-11-20').find((r) => r.orderNumber === before.orderNumber)
     expect(after).toEqual({
@@ -64,14 +79,24 @@ describe('writing deals', () => {
       tags: [...(before.tags ?? []), ...((before.tags ?? []).includes('оплачено') ? [] : ['оплачено'])],
       custom: { ...before.custom, Себестоимость: '12345678901234567890' },
     })
-    expect(await exportText({ orderNumber: before.orderNumber })).toBe(`{"records":[${serializeDealRecord(after!, true)}]}`)
+    expect(await exportText({ orderNumber: before.orderNumber })).toBe(
+      `{"records":[${serializeDealRecord(after!, true)}]}`,
+    )
   })
 
   it('moves a deal to another day when an update changes its orderDate', async () => {
     const deal = sim.expectedDeals(SITE, '2026-11-20', '2026-11-20')[0]!
-    await postJson(writeUrl('update'), { orders: [{ orderNumber: deal.orderNumber, orderDate: '10/11/2026 09:00:00' }] }, auth)
-    expect(sim.expectedDeals(SITE, '2026-11-20', '2026-11-20').some((r) => r.orderNumber === deal.orderNumber)).toBe(false)
-    expect(sim.expectedDeals(SITE, '2026-11-10', '2026-11-10').find((r) => r.orderNumber === deal.orderNumber)?.orderDate).toBe('10/11/2026 09:00:00')
+    await postJson(
+      writeUrl('update'),
+      { orders: [{ orderNumber: deal.orderNumber, orderDate: '10/11/2026 09:00:00' }] },
+      auth,
+    )
+    expect(sim.expectedDeals(SITE, '2026-11-20', '2026-11-20').some((r) => r.orderNumber === deal.orderNumber)).toBe(
+      false,
+    )
+    expect(
+      sim.expectedDeals(SITE, '2026-11-10', '2026-11-10').find((r) => r.orderNumber === deal.orderNumber)?.orderDate,
+    ).toBe('10/11/2026 09:00:00')
   })
 
   it('deletes a deal from the export', async () => {
@@ -84,13 +109,33 @@ describe('writing deals', () => {
   })
 
   it('rejects a write with a wrong token (403) and an unknown deal or a text custom value (400), applying nothing', async () => {
-    const denied = await postJson(writeUrl('create'), { orders: [{ orderNumber: 'X', orderDate: '01/11/2026 10:00:00' }] }, { ...auth, 'Access-Token': 'nope' })
+    const denied = await postJson(
+      writeUrl('create'),
+      { orders: [{ orderNumber: 'X', orderDate: '01/11/2026 10:00:00' }] },
+      { ...auth, 'Access-Token': 'nope' },
+    )
     expect(denied).toEqual({ status: 403, json: { message: expect.any(String) } })
     const existing = sim.expectedDeals(SITE, '2026-11-20', '2026-11-20')[2]!
-    const unknown = await postJson(writeUrl('update'), { orders: [{ orderNumber: existing.orderNumber, status: 'lost' }, { orderNumber: 'no-such-deal', status: 'final' }] }, auth)
-    expect(unknown).toEqual({ status: 400, json: { data: { apiErrorData: { errorCode: WRITE_ERROR_CODES.notFound, errorMessage: expect.any(String) } } } })
+    const unknown = await postJson(
+      writeUrl('update'),
+      {
+        orders: [
+          { orderNumber: existing.orderNumber, status: 'lost' },
+          { orderNumber: 'no-such-deal', status: 'final' },
+        ],
+      },
+      auth,
+    )
+    expect(unknown).toEqual({
+      status: 400,
+      json: { data: { apiErrorData: { errorCode: WRITE_ERROR_CODES.notFound, errorMessage: expect.any(String) } } },
+    })
     expect(sim.expectedDeals(SITE, '2026-11-20', '2026-11-20')[2]).toEqual(existing)
-    const text = await postJson(writeUrl('update'), { orders: [{ orderNumber: existing.orderNumber, customFields: [{ name: 'Комментарий', value: 'текст' }] }] }, auth)
+    const text = await postJson(
+      writeUrl('update'),
+      { orders: [{ orderNumber: existing.orderNumber, customFields: [{ name: 'Комментарий', value: 'текст' }] }] },
+      auth,
+    )
     expect(text.status).toBe(400)
     expect(text.json).toMatchObject({ data: { apiErrorData: { errorCode: WRITE_ERROR_CODES.badCustomField } } })
   })
@@ -98,9 +143,15 @@ describe('writing deals', () => {
 
 describe('the admin calls', () => {
   it('sets and reports the clock; deals appear as it passes their orderDate', async () => {
-    expect(await (await fetch(`${sim.url}/_sim/clock`)).json()).toEqual({ now: '2026-11-29T12:00:00.000+03:00', epochMs: Date.parse('2026-11-29T09:00:00Z') })
+    expect(await (await fetch(`${sim.url}/_sim/clock`)).json()).toEqual({
+      now: '2026-11-29T12:00:00.000+03:00',
+      epochMs: Date.parse('2026-11-29T09:00:00Z'),
+    })
     const dayAhead = await postJson(`${sim.url}/_sim/clock`, { now: '2026-12-01T00:00:00+03:00' })
-    expect(dayAhead).toEqual({ status: 200, json: { now: '2026-12-01T00:00:00.000+03:00', epochMs: Date.parse('2026-11-30T21:00:00Z') } })
+    expect(dayAhead).toEqual({
+      status: 200,
+      json: { now: '2026-12-01T00:00:00.000+03:00', epochMs: Date.parse('2026-11-30T21:00:00Z') },
+    })
     expect(sim.expectedDeals(SITE, '2026-11-30', '2026-11-30').length).toBeGreaterThan(0)
     await postJson(`${sim.url}/_sim/clock`, { now: '2026-11-29T00:00:00+03:00' })
     expect(sim.expectedDeals(SITE, '2026-11-30', '2026-11-30')).toEqual([])

@@ -29,7 +29,10 @@ describe('site configuration from the environment', () => {
   afterEach(() => clearSecretsForTests())
 
   it('reads one site with the defaults: Moscow, 90 days back, the vendor host', () => {
-    const config = calltouchConfigFromEnv({ CALLTOUCH_SITE_ID: '12345', CALLTOUCH_API_TOKEN: 'ab/c+d.e' }, { cwd: dir, now: NOW })
+    const config = calltouchConfigFromEnv(
+      { CALLTOUCH_SITE_ID: '12345', CALLTOUCH_API_TOKEN: 'ab/c+d.e' },
+      { cwd: dir, now: NOW },
+    )
     expect(config).toEqual({
       baseUrl: 'https://api.calltouch.ru',
       sites: [{ siteId: 12345, token: 'ab/c+d.e', timeZone: 'Europe/Moscow', startDate: '2026-08-31' }],
@@ -44,23 +47,42 @@ describe('site configuration from the environment', () => {
   })
 
   it('names every problem at once and exits 2', () => {
-    const problem = problemOf(() => calltouchConfigFromEnv({
-      CALLTOUCH_SITE_ID: '-4', CALLTOUCH_API_TOKEN: 'tok/en', CALLTOUCH_TIMEZONE: 'Mars/Olympus', CALLTOUCH_START_DATE: '2026-02-30', CALLTOUCH_BASE_URL: 'ftp://x',
-    }, { cwd: dir, now: NOW }))
+    const problem = problemOf(() =>
+      calltouchConfigFromEnv(
+        {
+          CALLTOUCH_SITE_ID: '-4',
+          CALLTOUCH_API_TOKEN: 'tok/en',
+          CALLTOUCH_TIMEZONE: 'Mars/Olympus',
+          CALLTOUCH_START_DATE: '2026-02-30',
+          CALLTOUCH_BASE_URL: 'ftp://x',
+        },
+        { cwd: dir, now: NOW },
+      ),
+    )
     expect(problem).toEqual({
       exitCode: 2,
-      message: 'the Calltouch configuration in the environment has 4 problems — fix and run again: CALLTOUCH_SITE_ID must be a Calltouch site id (a positive integer), got "-4"; CALLTOUCH_TIMEZONE "Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg); CALLTOUCH_START_DATE 2026-02-30 is not a real date; CALLTOUCH_BASE_URL must be an http(s) URL, got "ftp://x"',
+      message:
+        'the Calltouch configuration in the environment has 4 problems — fix and run again: CALLTOUCH_SITE_ID must be a Calltouch site id (a positive integer), got "-4"; CALLTOUCH_TIMEZONE "Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg); CALLTOUCH_START_DATE 2026-02-30 is not a real date; CALLTOUCH_BASE_URL must be an http(s) URL, got "ftp://x"',
     })
   })
 
-  it('refuses a start date in the future of the site\'s zone', () => {
-    expect(problemOf(() => calltouchConfigFromEnv({ CALLTOUCH_SITE_ID: '1', CALLTOUCH_API_TOKEN: 'tok/en', CALLTOUCH_START_DATE: '2026-11-30' }, { cwd: dir, now: NOW })).message)
-      .toBe('the Calltouch configuration in the environment has a problem — fix and run again: CALLTOUCH_START_DATE 2026-11-30 is in the future (today is 2026-11-29 in Europe/Moscow)')
+  it("refuses a start date in the future of the site's zone", () => {
+    expect(
+      problemOf(() =>
+        calltouchConfigFromEnv(
+          { CALLTOUCH_SITE_ID: '1', CALLTOUCH_API_TOKEN: 'tok/en', CALLTOUCH_START_DATE: '2026-11-30' },
+          { cwd: dir, now: NOW },
+        ),
+      ).message,
+    ).toBe(
+      'the Calltouch configuration in the environment has a problem — fix and run again: CALLTOUCH_START_DATE 2026-11-30 is in the future (today is 2026-11-29 in Europe/Moscow)',
+    )
   })
 
   it('says how to configure a site when none is', () => {
-    expect(problemOf(() => calltouchConfigFromEnv({}, { cwd: dir, now: NOW })).message)
-      .toBe('no Calltouch site is configured: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config FILE (or set CALLTOUCH_CONFIG) listing the sites')
+    expect(problemOf(() => calltouchConfigFromEnv({}, { cwd: dir, now: NOW })).message).toBe(
+      'no Calltouch site is configured: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config FILE (or set CALLTOUCH_CONFIG) listing the sites',
+    )
   })
 })
 
@@ -70,11 +92,17 @@ describe('site configuration from a JSON file', () => {
   it('reads several sites, tokens inline or from env, and run settings', () => {
     const file = configFile('good.json', {
       baseUrl: 'http://127.0.0.1:8787/',
-      sites: [{ id: 1, tokenEnv: 'CT_ONE', startDate: '2026-01-01' }, { id: 2, token: 'two/2+x', timeZone: 'Asia/Yekaterinburg' }],
+      sites: [
+        { id: 1, tokenEnv: 'CT_ONE', startDate: '2026-01-01' },
+        { id: 2, token: 'two/2+x', timeZone: 'Asia/Yekaterinburg' },
+      ],
       lookbackDays: 14,
       timeoutMs: 5000,
     })
-    const config = calltouchConfigFromEnv({ CT_ONE: 'one/1+y', CALLTOUCH_CONFIG: 'ignored.json' }, { configFile: file, cwd: dir, now: NOW })
+    const config = calltouchConfigFromEnv(
+      { CT_ONE: 'one/1+y', CALLTOUCH_CONFIG: 'ignored.json' },
+      { configFile: file, cwd: dir, now: NOW },
+    )
     expect(config).toEqual({
       baseUrl: 'http://127.0.0.1:8787',
       sites: [
@@ -89,7 +117,9 @@ describe('site configuration from a JSON file', () => {
 
   it('takes the file from CALLTOUCH_CONFIG, relative to the working directory', () => {
     configFile('env.json', { sites: [{ id: 7, token: 'seven/7' }] })
-    expect(calltouchConfigFromEnv({ CALLTOUCH_CONFIG: 'env.json' }, { cwd: dir, now: NOW }).sites.map((site) => site.siteId)).toEqual([7])
+    expect(
+      calltouchConfigFromEnv({ CALLTOUCH_CONFIG: 'env.json' }, { cwd: dir, now: NOW }).sites.map((site) => site.siteId),
+    ).toEqual([7])
   })
 
   it('lists every problem of the file in one message', () => {
@@ -112,7 +142,7 @@ describe('site configuration from a JSON file', () => {
       'sites[1].id: site 1 is listed twice (also sites[0]): list each site once',
       'sites[1].startDate: 2027-01-01 is in the future (today is 2026-11-29 in Europe/Moscow)',
       'sites[1].timeZone: "Nowhere/City" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)',
-      'sites[1].tokenEnv: the environment variable CT_MISSING is not set or empty: export it with the site\'s API token',
+      "sites[1].tokenEnv: the environment variable CT_MISSING is not set or empty: export it with the site's API token",
       'sites[2].id: Too small: expected number to be >=1',
       'sites[2]: Unrecognized key: "tokn"',
       'sites[2]: needs token or tokenEnv (the name of an environment variable holding the token)',
@@ -122,7 +152,13 @@ describe('site configuration from a JSON file', () => {
 
   it('refuses a file that is not JSON or not there, saying so', () => {
     const file = configFile('broken.json', '{ "sites": [ }')
-    expect(problemOf(() => calltouchConfigFromEnv({}, { configFile: file, cwd: dir, now: NOW })).message).toMatch(new RegExp(`^the Calltouch config file ${file} is not valid JSON \\(.+\\): fix its syntax$`))
-    expect(problemOf(() => calltouchConfigFromEnv({}, { configFile: 'nope.json', cwd: dir, now: NOW })).message).toMatch(/^cannot read the Calltouch config file .*nope\.json: .*ENOENT.* — pass an existing JSON file to --config \(or CALLTOUCH_CONFIG\)$/)
+    expect(problemOf(() => calltouchConfigFromEnv({}, { configFile: file, cwd: dir, now: NOW })).message).toMatch(
+      new RegExp(`^the Calltouch config file ${file} is not valid JSON \\(.+\\): fix its syntax$`),
+    )
+    expect(
+      problemOf(() => calltouchConfigFromEnv({}, { configFile: 'nope.json', cwd: dir, now: NOW })).message,
+    ).toMatch(
+      /^cannot read the Calltouch config file .*nope\.json: .*ENOENT.* — pass an existing JSON file to --config \(or CALLTOUCH_CONFIG\)$/,
+    )
   })
 })

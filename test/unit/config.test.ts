@@ -12,8 +12,14 @@ describe('warehouse configuration', () => {
   })
 
   it('takes the embedded directory from CALLTOUCH_ETL_DATA_DIR, relative to the working directory', () => {
-    expect(warehouseConfigFromEnv({ CALLTOUCH_ETL_DATA_DIR: 'wh' }, '/srv/etl')).toEqual({ engine: 'pglite', dataDir: path.resolve('/srv/etl/wh') })
-    expect(warehouseConfigFromEnv({ CALLTOUCH_ETL_DATA_DIR: '/var/lib/wh' }, '/srv/etl')).toEqual({ engine: 'pglite', dataDir: '/var/lib/wh' })
+    expect(warehouseConfigFromEnv({ CALLTOUCH_ETL_DATA_DIR: 'wh' }, '/srv/etl')).toEqual({
+      engine: 'pglite',
+      dataDir: path.resolve('/srv/etl/wh'),
+    })
+    expect(warehouseConfigFromEnv({ CALLTOUCH_ETL_DATA_DIR: '/var/lib/wh' }, '/srv/etl')).toEqual({
+      engine: 'pglite',
+      dataDir: '/var/lib/wh',
+    })
   })
 
   it('selects PostgreSQL with DATABASE_URL and registers its password as a secret', () => {
@@ -29,11 +35,15 @@ describe('warehouse configuration', () => {
       warehouseConfigFromEnv({ DATABASE_URL: 'not a url' })
     } catch (error) {
       expect((error as EtlError).exitCode).toBe(2)
-      expect((error as EtlError).message).toBe('DATABASE_URL is not a URL: set it to postgres://user:password@host:5432/database, or unset it to use the embedded warehouse')
+      expect((error as EtlError).message).toBe(
+        'DATABASE_URL is not a URL: set it to postgres://user:password@host:5432/database, or unset it to use the embedded warehouse',
+      )
     }
   })
 
   it('redacts the token of an API URL', () => {
-    expect(redactUrl('https://api.calltouch.ru/calls-service/RestAPI/1/orders-diary/orders?clientApiId=a%2Fb.c&page=2')).toBe('https://api.calltouch.ru/calls-service/RestAPI/1/orders-diary/orders?clientApiId=REDACTED&page=2')
+    expect(
+      redactUrl('https://api.calltouch.ru/calls-service/RestAPI/1/orders-diary/orders?clientApiId=a%2Fb.c&page=2'),
+    ).toBe('https://api.calltouch.ru/calls-service/RestAPI/1/orders-diary/orders?clientApiId=REDACTED&page=2')
   })
 })

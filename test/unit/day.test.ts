@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { addDays, dayOrderProblem, dayProblem, daysBetween, eachDay, isDay, isTimeZone, parseDay, parseTimeZone, timeZoneProblem, todayIn } from '../../pipelines/core/day.ts'
+import {
+  addDays,
+  dayOrderProblem,
+  dayProblem,
+  daysBetween,
+  eachDay,
+  isDay,
+  isTimeZone,
+  parseDay,
+  parseTimeZone,
+  timeZoneProblem,
+  todayIn,
+} from '../../pipelines/core/day.ts'
 import { EtlError } from '../../pipelines/core/errors.ts'
 import { formatDealsExportDate } from '../../pipelines/sources/calltouch-deals/calltouch-dates.ts'
 
@@ -19,8 +31,11 @@ function errorOf(run: () => unknown): { code: string; message: string } {
 describe('days', () => {
   it('are real calendar dates written YYYY-MM-DD, and nothing else', () => {
     expect(['2026-02-28', '2024-02-29', '2000-02-29', '0001-01-01'].map(isDay)).toEqual([true, true, true, true])
-    expect(['2026-02-29', '1900-02-29', '2026-13-01', '2026-04-31', '2026-3-1', '01.03.2026', '', undefined, 20260301].map(isDay))
-      .toEqual([false, false, false, false, false, false, false, false, false])
+    expect(
+      ['2026-02-29', '1900-02-29', '2026-13-01', '2026-04-31', '2026-3-1', '01.03.2026', '', undefined, 20260301].map(
+        isDay,
+      ),
+    ).toEqual([false, false, false, false, false, false, false, false, false])
   })
 
   it('add, count and list across months, leap days and the daylight-saving change', () => {
@@ -47,21 +62,35 @@ describe('days', () => {
     expect(dayProblem('2026-11-28')).toBeUndefined()
     expect(dayProblem('yesterday')).toBe('must be a date as YYYY-MM-DD, got "yesterday"')
     expect(dayProblem('2026-02-30')).toBe('2026-02-30 is not a real date')
-    expect(dayProblem('2026-11-29', { zone: 'Europe/Moscow', now: NOW })).toBe('2026-11-29 is in the future (today is 2026-11-28 in Europe/Moscow)')
+    expect(dayProblem('2026-11-29', { zone: 'Europe/Moscow', now: NOW })).toBe(
+      '2026-11-29 is in the future (today is 2026-11-28 in Europe/Moscow)',
+    )
     expect(dayProblem('2026-11-29', { zone: 'Asia/Yekaterinburg', now: NOW })).toBeUndefined()
   })
 
   it('say which of two days is after the other', () => {
-    expect(dayOrderProblem({ name: '--from', day: '2026-11-02' }, { name: '--to', day: '2026-11-01' })).toBe('--from 2026-11-02 is after --to 2026-11-01: give the earlier day first')
+    expect(dayOrderProblem({ name: '--from', day: '2026-11-02' }, { name: '--to', day: '2026-11-01' })).toBe(
+      '--from 2026-11-02 is after --to 2026-11-01: give the earlier day first',
+    )
     expect(dayOrderProblem({ name: '--from', day: '2026-11-01' }, { name: '--to', day: '2026-11-01' })).toBeUndefined()
   })
 
-  it('parse into a day, or a one-line error naming the option and the exit code\'s kind', () => {
+  it("parse into a day, or a one-line error naming the option and the exit code's kind", () => {
     expect(parseDay('2026-11-01', '--from', 'USAGE')).toBe('2026-11-01')
-    expect(errorOf(() => parseDay('2026-11-31', '--to', 'USAGE'))).toEqual({ code: 'USAGE', message: '--to 2026-11-31 is not a real date' })
-    expect(errorOf(() => parseDay('1.11.2026', 'startDate'))).toEqual({ code: 'INPUT', message: 'startDate must be a date as YYYY-MM-DD, got "1.11.2026"' })
-    expect(errorOf(() => parseDay('2026-11-29', 'CALLTOUCH_START_DATE', 'CONFIG', { zone: 'Europe/Moscow', now: NOW })))
-      .toEqual({ code: 'CONFIG', message: 'CALLTOUCH_START_DATE 2026-11-29 is in the future (today is 2026-11-28 in Europe/Moscow)' })
+    expect(errorOf(() => parseDay('2026-11-31', '--to', 'USAGE'))).toEqual({
+      code: 'USAGE',
+      message: '--to 2026-11-31 is not a real date',
+    })
+    expect(errorOf(() => parseDay('1.11.2026', 'startDate'))).toEqual({
+      code: 'INPUT',
+      message: 'startDate must be a date as YYYY-MM-DD, got "1.11.2026"',
+    })
+    expect(
+      errorOf(() => parseDay('2026-11-29', 'CALLTOUCH_START_DATE', 'CONFIG', { zone: 'Europe/Moscow', now: NOW })),
+    ).toEqual({
+      code: 'CONFIG',
+      message: 'CALLTOUCH_START_DATE 2026-11-29 is in the future (today is 2026-11-28 in Europe/Moscow)',
+    })
   })
 
   it('are written dd/mm/yyyy for the deals export', () => {
@@ -71,17 +100,24 @@ describe('days', () => {
 })
 
 describe('time zones', () => {
-  it('are the IANA database\'s zones', () => {
+  it("are the IANA database's zones", () => {
     expect(['Europe/Moscow', 'Asia/Yekaterinburg', 'UTC'].map(isTimeZone)).toEqual([true, true, true])
     expect(['Mars/Olympus', '', 'MSK+1', undefined].map(isTimeZone)).toEqual([false, false, false, false])
   })
 
   it('are refused with one message naming examples', () => {
     expect(timeZoneProblem('Europe/Moscow')).toBeUndefined()
-    expect(timeZoneProblem('Mars/Olympus')).toBe('"Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)')
+    expect(timeZoneProblem('Mars/Olympus')).toBe(
+      '"Mars/Olympus" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)',
+    )
     expect(parseTimeZone('Asia/Yekaterinburg', '--timezone', 'USAGE')).toBe('Asia/Yekaterinburg')
-    expect(errorOf(() => parseTimeZone('Moon/Base', '--timezone', 'USAGE')))
-      .toEqual({ code: 'USAGE', message: '--timezone "Moon/Base" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)' })
-    expect(errorOf(() => parseTimeZone('Moon/Base', 'CALLTOUCH_TIMEZONE'))).toEqual({ code: 'CONFIG', message: 'CALLTOUCH_TIMEZONE "Moon/Base" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)' })
+    expect(errorOf(() => parseTimeZone('Moon/Base', '--timezone', 'USAGE'))).toEqual({
+      code: 'USAGE',
+      message: '--timezone "Moon/Base" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)',
+    })
+    expect(errorOf(() => parseTimeZone('Moon/Base', 'CALLTOUCH_TIMEZONE'))).toEqual({
+      code: 'CONFIG',
+      message: 'CALLTOUCH_TIMEZONE "Moon/Base" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)',
+    })
   })
 })

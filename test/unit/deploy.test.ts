@@ -29,7 +29,9 @@ describe('.env.example', () => {
   })
 
   it('lists as compose-only exactly the variables docker-compose.yml uses beyond the program', () => {
-    const interpolated = [...read('docker-compose.yml').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((match) => match[1] as string)
+    const interpolated = [...read('docker-compose.yml').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map(
+      (match) => match[1] as string,
+    )
     const composeOnly = [...new Set(interpolated.filter((name) => !SETTING_NAMES.includes(name)))].sort()
     expect(variableNames(composePart)).toEqual(composeOnly)
     expect(composeOnly).toEqual(['METABASE_DB_PASSWORD', 'POSTGRES_PASSWORD'])
@@ -39,7 +41,8 @@ describe('.env.example', () => {
     const secrets = ENV_SETTINGS.filter((setting) => setting.secret === true).map((setting) => setting.name)
     for (const line of read('.env.example').split('\n')) {
       const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line)
-      if (match && (secrets.includes(match[1] as string) || /PASSWORD/.test(match[1] as string))) expect(match[2]).toMatch(/^change-me/)
+      if (match && (secrets.includes(match[1] as string) || /PASSWORD/.test(match[1] as string)))
+        expect(match[2]).toMatch(/^change-me/)
     }
   })
 })
@@ -83,15 +86,31 @@ describe('Dockerfile', () => {
   const copied = [...dockerfile.matchAll(/^COPY (.+) \S+$/gm)].flatMap((match) => (match[1] as string).split(' '))
 
   it('copies every folder and file the program reads at run time', () => {
-    for (const path of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'pipelines', 'migrations', 'sql', 'dbt', 'simulator', 'demo']) {
+    for (const path of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'bin',
+      'pipelines',
+      'migrations',
+      'sql',
+      'dbt',
+      'simulator',
+      'demo',
+    ]) {
       expect(copied).toContain(path)
-      expect(statSync(new URL(`../../${path}`, import.meta.url)).isFile() || statSync(new URL(`../../${path}`, import.meta.url)).isDirectory()).toBe(true)
+      expect(
+        statSync(new URL(`../../${path}`, import.meta.url)).isFile() ||
+          statSync(new URL(`../../${path}`, import.meta.url)).isDirectory(),
+      ).toBe(true)
     }
   })
 
   it('installs from the lock file without dev dependencies, and runs the package bin as its entrypoint with the scheduler by default', () => {
     expect(dockerfile).toContain('RUN npm ci --omit=dev')
-    expect(dockerfile).toContain(`ENTRYPOINT ["node", ${NODE_FLAGS.map((flag) => `"${flag}", `).join('')}"${packageJson.bin['calltouch-etl']}"]`)
+    expect(dockerfile).toContain(
+      `ENTRYPOINT ["node", ${NODE_FLAGS.map((flag) => `"${flag}", `).join('')}"${packageJson.bin['calltouch-etl']}"]`,
+    )
     expect(dockerfile).toContain('CMD ["schedule"]')
     expect(dockerfile).toMatch(/^USER node$/m)
   })

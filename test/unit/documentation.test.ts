@@ -37,6 +37,8 @@ describe('docker-compose.yml', () => {
     const environment = compose.services['calltouch-etl']?.environment ?? {}
     for (const name of Object.keys(environment)) expect(SETTING_NAMES).toContain(name)
     const postgres = compose.services.postgres?.environment ?? {}
-    expect(environment.DATABASE_URL).toBe(`postgres://${postgres.POSTGRES_USER}:\${POSTGRES_PASSWORD:-calltouch}@postgres:5432/${postgres.POSTGRES_DB}`)
+    expect(environment.DATABASE_URL).toBe(
+      `postgres://${postgres.POSTGRES_USER}:\${POSTGRES_PASSWORD:-calltouch}@postgres:5432/${postgres.POSTGRES_DB}`,
+    )
   })
 })

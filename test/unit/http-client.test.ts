@@ -5,7 +5,12 @@ import { registerSecret } from '../../pipelines/core/secrets.ts'
 import { createHttpClient, type HttpClientConfig } from '../../pipelines/http/http-client.ts'
 import type { HttpResponseBytes } from '../../pipelines/http/fetch-bytes.ts'
 import { HttpRequestError, retryAfterMs } from '../../pipelines/http/http-request-error.ts'
-import { createRequestLimiter, createRequestLimiters, REQUEST_PRIORITIES, type RequestLimiter } from '../../pipelines/http/request-limiter.ts'
+import {
+  createRequestLimiter,
+  createRequestLimiters,
+  REQUEST_PRIORITIES,
+  type RequestLimiter,
+} from '../../pipelines/http/request-limiter.ts'
 
 const TOKEN = 'http-layer/Secret+42'
 registerSecret(TOKEN)
@@ -37,8 +42,14 @@ async function serve(answers: readonly Answer[]): Promise<{ url: string; arrival
   return { url: `http://127.0.0.1:${port}/export?token=${encodeURIComponent(TOKEN)}`, arrivals }
 }
 
-const status = (code: number, headers: Record<string, string> = {}): Answer => (response) => response.writeHead(code, headers).end(`{"error":"status ${code}"}`)
-const ok = (body: Buffer): Answer => (response) => response.writeHead(200, { 'content-type': 'application/json' }).end(body)
+const status =
+  (code: number, headers: Record<string, string> = {}): Answer =>
+  (response) =>
+    response.writeHead(code, headers).end(`{"error":"status ${code}"}`)
+const ok =
+  (body: Buffer): Answer =>
+  (response) =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end(body)
 /** Headers and half a body, then silence: only a timeout that covers the body ends it. */
 const stall: Answer = (response) => {
   response.writeHead(200, { 'content-type': 'application/json' })
@@ -64,7 +75,8 @@ function request(url: string) {
     what: `the export at ${url}`,
     priority: REQUEST_PRIORITIES.firstPage,
     read: (response: HttpResponseBytes): Buffer => {
-      if (response.status !== 200) throw new HttpRequestError(`the export at ${url}: HTTP ${response.status}`, 'status', { response })
+      if (response.status !== 200)
+        throw new HttpRequestError(`the export at ${url}: HTTP ${response.status}`, 'status', { response })
       return response.body
     },
   }
@@ -92,20 +104,26 @@ describe('the http client', () => {
 
   it('fails a 400 at once, with the token redacted from its message', async () => {
     const { url, arrivals } = await serve([status(400)])
-    const error = await client().request(request(url)).catch((thrown: unknown) => thrown)
+    const error = await client()
+      .request(request(url))
+      .catch((thrown: unknown) => thrown)
     expect(error).toBeInstanceOf(HttpRequestError)
     expect(arrivals).toHaveLength(1)
     expect(limiter?.counters).toEqual({ requests: 1, retries: 0 })
     const failure = error as HttpRequestError
     expect(failure.kind).toBe('status')
     expect(failure.status).toBe(400)
-    expect(failure.message).toBe(`the export at http://127.0.0.1:${new URL(url).port}/export?token=[REDACTED]: HTTP 400`)
+    expect(failure.message).toBe(
+      `the export at http://127.0.0.1:${new URL(url).port}/export?token=[REDACTED]: HTTP 400`,
+    )
     expect(failure.message).not.toContain('Secret')
   })
 
   it('gives up after maxRetries + 1 attempts and throws the last failure', async () => {
     const { url, arrivals } = await serve([status(502)])
-    const error = await client({ maxRetries: 2 }).request(request(url)).catch((thrown: unknown) => thrown)
+    const error = await client({ maxRetries: 2 })
+      .request(request(url))
+      .catch((thrown: unknown) => thrown)
     expect(arrivals).toHaveLength(3)
     expect(limiter?.counters).toEqual({ requests: 3, retries: 2 })
     expect((error as HttpRequestError).status).toBe(502)
@@ -114,7 +132,9 @@ describe('the http client', () => {
   it('times out a body that stalls, retries it, and says how long it waited', async () => {
     const { url, arrivals } = await serve([stall])
     const started = performance.now()
-    const error = await client({ timeoutMs: 200, maxRetries: 1 }).request(request(url)).catch((thrown: unknown) => thrown)
+    const error = await client({ timeoutMs: 200, maxRetries: 1 })
+      .request(request(url))
+      .catch((thrown: unknown) => thrown)
     expect(arrivals).toHaveLength(2)
     expect(performance.now() - started).toBeGreaterThanOrEqual(400)
     expect((error as HttpRequestError).kind).toBe('timeout')
@@ -138,7 +158,9 @@ describe('the http client', () => {
   it('aborts a request in flight when the run stops, and does not repeat it', async () => {
     const { url, arrivals } = await serve([stall])
     const stop = new AbortController()
-    const pending = client({ signal: stop.signal }).request(request(url)).catch((thrown: unknown) => thrown)
+    const pending = client({ signal: stop.signal })
+      .request(request(url))
+      .catch((thrown: unknown) => thrown)
     setTimeout(() => stop.abort(), 100)
     const error = (await pending) as HttpRequestError
     expect(error.kind).toBe('stopped')
@@ -153,7 +175,15 @@ describe('the http client', () => {
       seen.push({ method: init?.method, body: init?.body, auth: new Headers(init?.headers).get('authorization') })
       return new Response('ok', { status: 200 })
     }
-    const text = await client({ fetch }).request({ url: 'https://api.example.test/reports', what: 'a report', priority: REQUEST_PRIORITIES.firstPage, method: 'POST', headers: { authorization: 'Bearer x' }, body: '{"a":1}', read: ({ body }) => body.toString('utf8') })
+    const text = await client({ fetch }).request({
+      url: 'https://api.example.test/reports',
+      what: 'a report',
+      priority: REQUEST_PRIORITIES.firstPage,
+      method: 'POST',
+      headers: { authorization: 'Bearer x' },
+      body: '{"a":1}',
+      read: ({ body }) => body.toString('utf8'),
+    })
     expect(text).toBe('ok')
     expect(seen).toEqual([{ method: 'POST', body: '{"a":1}', auth: 'Bearer x' }])
   })
@@ -175,11 +205,19 @@ describe('Retry-After', () => {
 
 describe('request limiters keyed by budget', () => {
   it('gives every host of one named budget the same limiter, and each API host its own', async () => {
-    const limiters = createRequestLimiters({ calltouch: { requestsPerSecond: 5 }, 'api.direct.yandex.com': { requestsPerSecond: 2 }, 'ads.vk.com': { requestsPerSecond: 2 } })
+    const limiters = createRequestLimiters({
+      calltouch: { requestsPerSecond: 5 },
+      'api.direct.yandex.com': { requestsPerSecond: 2 },
+      'ads.vk.com': { requestsPerSecond: 2 },
+    })
     try {
       expect(limiters.limiterFor('calltouch')).toBe(limiters.limiterFor('calltouch'))
-      expect(limiters.limiterFor('https://api.direct.yandex.com/json/v5/reports')).toBe(limiters.limiterFor('https://api.direct.yandex.com/json/v5/changes'))
-      expect(limiters.limiterFor('https://ads.vk.com/api/v2/statistics')).not.toBe(limiters.limiterFor('https://api.direct.yandex.com/json/v5/reports'))
+      expect(limiters.limiterFor('https://api.direct.yandex.com/json/v5/reports')).toBe(
+        limiters.limiterFor('https://api.direct.yandex.com/json/v5/changes'),
+      )
+      expect(limiters.limiterFor('https://ads.vk.com/api/v2/statistics')).not.toBe(
+        limiters.limiterFor('https://api.direct.yandex.com/json/v5/reports'),
+      )
       expect(limiters.limiterFor('calltouch')).not.toBe(limiters.limiterFor('https://ads.vk.com/api/v2/statistics'))
     } finally {
       await limiters.stop()
@@ -188,7 +226,9 @@ describe('request limiters keyed by budget', () => {
 
   it('refuses a budget nobody configured instead of sending unthrottled', async () => {
     const limiters = createRequestLimiters({ calltouch: { requestsPerSecond: 5 } })
-    expect(() => limiters.limiterFor('https://api.unknown.test/x')).toThrow('no request budget named api.unknown.test: give its vendor\'s rate limit to createRequestLimiters (configured: calltouch)')
+    expect(() => limiters.limiterFor('https://api.unknown.test/x')).toThrow(
+      "no request budget named api.unknown.test: give its vendor's rate limit to createRequestLimiters (configured: calltouch)",
+    )
     await limiters.stop()
   })
 
@@ -196,7 +236,15 @@ describe('request limiters keyed by budget', () => {
     const ceiling = createRequestLimiter({ requestsPerSecond: 3, maxRequestsPerSecond: 1 })
     const starts: number[] = []
     try {
-      await Promise.all([1, 2].map(() => ceiling.schedule(REQUEST_PRIORITIES.firstPage, 'http://127.0.0.1:9/x', async () => void starts.push(performance.now()))))
+      await Promise.all(
+        [1, 2].map(() =>
+          ceiling.schedule(
+            REQUEST_PRIORITIES.firstPage,
+            'http://127.0.0.1:9/x',
+            async () => void starts.push(performance.now()),
+          ),
+        ),
+      )
     } finally {
       await ceiling.stop()
     }

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { createPageBudget, type PageLease, type PageTake } from '../../pipelines/sources/calltouch-deals/extract-window.ts'
+import {
+  createPageBudget,
+  type PageLease,
+  type PageTake,
+} from '../../pipelines/sources/calltouch-deals/extract-window.ts'
 
 /** Takes pages and records, in `granted`, when the take was granted. */
 function taker(granted: string[]) {
-  return (lease: PageLease, pages: number, kind: PageTake, name: string): Promise<void> => lease.take(pages, kind).then(() => void granted.push(name))
+  return (lease: PageLease, pages: number, kind: PageTake, name: string): Promise<void> =>
+    lease.take(pages, kind).then(() => void granted.push(name))
 }
 
 /** Lets every settled promise's callbacks run. */
@@ -26,7 +31,12 @@ describe('the page budget shared by the windows of a run', () => {
     a.release()
     await bRest
     expect(granted).toEqual(['a first', 'a rest', 'b first', 'b rest'])
-    expect({ held: budget.held, peakHeld: budget.peakHeld, a: a.pages, b: b.pages }).toEqual({ held: 6, peakHeld: 9, a: 0, b: 6 })
+    expect({ held: budget.held, peakHeld: budget.peakHeld, a: a.pages, b: b.pages }).toEqual({
+      held: 6,
+      peakHeld: 9,
+      a: 0,
+      b: 6,
+    })
   })
 
   it('serves the later pages of a window under way before the first page of a new one', async () => {

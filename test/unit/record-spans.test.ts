@@ -8,7 +8,13 @@ function recordTexts(page: string): string[] | undefined {
 
 describe('finding the records of a page in its text', () => {
   it('cuts out each record exactly as received, numbers no JavaScript number can hold included', () => {
-    const records = ['{"orderNumber":"A","custom":{"max":99999999999999999999999999999999999999}}', '{"plannedAmount":1e400000}', '{"manager":"bad \\ud800"}', '42', 'null']
+    const records = [
+      '{"orderNumber":"A","custom":{"max":99999999999999999999999999999999999999}}',
+      '{"plannedAmount":1e400000}',
+      '{"manager":"bad \\ud800"}',
+      '42',
+      'null',
+    ]
     expect(recordTexts(`{"page":1,"pageTotal":1,"records":[${records.join(',')}],"recordsTotal":5}`)).toEqual(records)
   })
 
@@ -29,7 +35,7 @@ describe('finding the records of a page in its text', () => {
     expect(recordTexts('{"records":[1,2')).toBeUndefined()
   })
 
-  it('lists an object\'s members with their values as spans of the text', () => {
+  it("lists an object's members with their values as spans of the text", () => {
     const text = '[{"orderNumber": 12345678901234567890 , "orderDate":"01/03/2026"}]'
     const members = objectMembers(text, { start: 1, end: text.length - 1 })
     expect(members?.map((member) => [member.key, text.slice(member.value.start, member.value.end)])).toEqual([

@@ -31,7 +31,14 @@ function refusal(work: () => unknown): string {
   throw new Error('expected the file to be refused')
 }
 
-const entry = (spendDate: string, source: string, medium: string, campaign: string, costCents: bigint, extra: { siteId?: number; currency?: string } = {}) => ({
+const entry = (
+  spendDate: string,
+  source: string,
+  medium: string,
+  campaign: string,
+  costCents: bigint,
+  extra: { siteId?: number; currency?: string } = {},
+) => ({
   siteId: extra.siteId ?? 12345,
   spendDate,
   source,
@@ -74,7 +81,13 @@ describe('a spend cost', () => {
   })
 
   it('prints kopecks as the exact decimal text PostgreSQL reads into numeric', () => {
-    expect([0n, 1n, 10n, 123450n, 999999999999999999n].map(formatCents)).toEqual(['0.00', '0.01', '0.10', '1234.50', '9999999999999999.99'])
+    expect([0n, 1n, 10n, 123450n, 999999999999999999n].map(formatCents)).toEqual([
+      '0.00',
+      '0.01',
+      '0.10',
+      '1234.50',
+      '9999999999999999.99',
+    ])
   })
 })
 
@@ -105,7 +118,9 @@ describe('a spend date', () => {
 
 describe('a spend file', () => {
   it('reads a comma-separated file with ISO dates and decimal points, keeping names as written but trimmed', () => {
-    const file = parse(`${HEADER}\n2026-03-01,yandex,cpc,brand_moscow,1520.40\n2026-03-01, Google , CPC ,  Поиск — Ремонт ,990\n`)
+    const file = parse(
+      `${HEADER}\n2026-03-01,yandex,cpc,brand_moscow,1520.40\n2026-03-01, Google , CPC ,  Поиск — Ремонт ,990\n`,
+    )
     expect(file.delimiter).toBe(',')
     expect(file.lines).toEqual([
       { line: 2, ...entry('2026-03-01', 'yandex', 'cpc', 'brand_moscow', 152040n) },
@@ -139,7 +154,10 @@ describe('a spend file', () => {
   })
 
   it('takes currency and site_id columns in any order and case, defaulting an empty currency to RUB and an empty site_id to --site', () => {
-    const file = parse(' Site_ID ;COST;Currency;Date;Source;Medium;Campaign\n777;10,00;usd;2026-03-01;google;cpc;x\n;5;;2026-03-01;google;cpc;x\n', 12345)
+    const file = parse(
+      ' Site_ID ;COST;Currency;Date;Source;Medium;Campaign\n777;10,00;usd;2026-03-01;google;cpc;x\n;5;;2026-03-01;google;cpc;x\n',
+      12345,
+    )
     expect(file.entries).toEqual([
       entry('2026-03-01', 'google', 'cpc', 'x', 1000n, { siteId: 777, currency: 'USD' }),
       entry('2026-03-01', 'google', 'cpc', 'x', 500n),
@@ -161,7 +179,13 @@ describe('a spend file', () => {
       entry('2026-03-02', 'yandex', 'cpc', 'brand', 450359962737049600n),
     ])
     expect(summarizeSpendFile(file)).toEqual({
-      fileName: 'spend.csv', linesRead: 12, keys: 2, siteIds: [12345], days: 2, firstDay: '2026-03-01', lastDay: '2026-03-02',
+      fileName: 'spend.csv',
+      linesRead: 12,
+      keys: 2,
+      siteIds: [12345],
+      days: 2,
+      firstDay: '2026-03-01',
+      lastDay: '2026-03-02',
       totals: [{ currency: 'RUB', cost: '4503599627370497.00' }],
     })
   })
@@ -171,46 +195,80 @@ describe('a spend file', () => {
   })
 
   it('is refused with every bad line, its number and its reason', async () => {
-    const message = await loadSpendFile(`${FIXTURES}bad-lines.csv`, 12345).then(() => '', (error: Error) => error.message)
-    expect(message).toBe('bad-lines.csv: 3 bad lines — line 4: date "31.02.2026" is not a real date (use YYYY-MM-DD or DD.MM.YYYY); '
-      + 'line 6: 4 fields where the header has 5 (a value is missing: leave an empty field for it); line 7: cost "-5" is negative; nothing was imported')
+    const message = await loadSpendFile(`${FIXTURES}bad-lines.csv`, 12345).then(
+      () => '',
+      (error: Error) => error.message,
+    )
+    expect(message).toBe(
+      'bad-lines.csv: 3 bad lines — line 4: date "31.02.2026" is not a real date (use YYYY-MM-DD or DD.MM.YYYY); ' +
+        'line 6: 4 fields where the header has 5 (a value is missing: leave an empty field for it); line 7: cost "-5" is negative; nothing was imported',
+    )
   })
 
   it('names every reason of a line that has several, and counts physical lines across a quoted line break', () => {
-    expect(refusal(() => parse(`${HEADER},currency\n2026-03-01,a,b,"two\nlines",1,RUB\n2026-02-30,a,b,c,x,рубли\n`))).toBe(
-      'spend.csv: 1 bad line — line 4: date "2026-02-30" is not a real date (use YYYY-MM-DD or DD.MM.YYYY), cost "x" is not a number (write it like 1234.50 or 1 234,50), '
-      + 'currency "рубли" is not a three-letter code such as RUB or USD; nothing was imported')
+    expect(
+      refusal(() => parse(`${HEADER},currency\n2026-03-01,a,b,"two\nlines",1,RUB\n2026-02-30,a,b,c,x,рубли\n`)),
+    ).toBe(
+      'spend.csv: 1 bad line — line 4: date "2026-02-30" is not a real date (use YYYY-MM-DD or DD.MM.YYYY), cost "x" is not a number (write it like 1234.50 or 1 234,50), ' +
+        'currency "рубли" is not a three-letter code such as RUB or USD; nothing was imported',
+    )
   })
 
   it('is refused when one key comes in two currencies, or its sum outgrows numeric(18,2)', () => {
-    expect(refusal(() => parse(`${HEADER},currency\n2026-03-01,a,b,c,1,RUB\n2026-03-01,a,b,c,1,USD\n2026-03-01,a,b,d,9999999999999999.99,RUB\n2026-03-01,a,b,d,0.01,RUB\n`))).toBe(
-      'spend.csv: 2 bad lines — line 3: currency USD differs from RUB on line 2, which has the same day, source, medium and campaign; '
-      + 'line 5: the cost of this day, source, medium and campaign adds up to more than 9999999999999999.99; nothing was imported')
+    expect(
+      refusal(() =>
+        parse(
+          `${HEADER},currency\n2026-03-01,a,b,c,1,RUB\n2026-03-01,a,b,c,1,USD\n2026-03-01,a,b,d,9999999999999999.99,RUB\n2026-03-01,a,b,d,0.01,RUB\n`,
+        ),
+      ),
+    ).toBe(
+      'spend.csv: 2 bad lines — line 3: currency USD differs from RUB on line 2, which has the same day, source, medium and campaign; ' +
+        'line 5: the cost of this day, source, medium and campaign adds up to more than 9999999999999999.99; nothing was imported',
+    )
   })
 
   it('is refused with a shifted line, a bad site_id and an unclosed quote', () => {
-    expect(refusal(() => parse('date,source,medium,campaign,cost,site_id\n2026-03-01,a,b,c,1,1,2\n2026-03-01,a,b,c,1,abc\n2026-03-01,a,b,c,1,\n2026-03-01,a,b,"c,1,5\n2026-03-02,a,b,c,1,5\n', null))).toBe(
-      'spend.csv: 4 bad lines — line 2: 7 fields where the header has 6 (quote values that contain the delimiter); '
-      + 'line 3: site_id "abc" is not a Calltouch site id (a positive integer); line 4: site_id is empty and no --site was given; '
-      + 'line 5: not valid CSV through line 6 (Quote Not Closed): check its quotes; nothing was imported')
+    expect(
+      refusal(() =>
+        parse(
+          'date,source,medium,campaign,cost,site_id\n2026-03-01,a,b,c,1,1,2\n2026-03-01,a,b,c,1,abc\n2026-03-01,a,b,c,1,\n2026-03-01,a,b,"c,1,5\n2026-03-02,a,b,c,1,5\n',
+          null,
+        ),
+      ),
+    ).toBe(
+      'spend.csv: 4 bad lines — line 2: 7 fields where the header has 6 (quote values that contain the delimiter); ' +
+        'line 3: site_id "abc" is not a Calltouch site id (a positive integer); line 4: site_id is empty and no --site was given; ' +
+        'line 5: not valid CSV through line 6 (Quote Not Closed): check its quotes; nothing was imported',
+    )
   })
 
   it('is refused as a whole for a bad header, no site, no data or no content', () => {
     expect(refusal(() => parse('date;source;campaign;costs;clicks;cost\n2026-03-01;a;b;1;2;3\n'))).toBe(
-      'spend.csv: line 1: the header has an unknown column "costs", has an unknown column "clicks", lacks column "medium": it must be date,source,medium,campaign,cost (optionally also currency, site_id); nothing was imported')
+      'spend.csv: line 1: the header has an unknown column "costs", has an unknown column "clicks", lacks column "medium": it must be date,source,medium,campaign,cost (optionally also currency, site_id); nothing was imported',
+    )
     expect(refusal(() => parse(`${HEADER},Cost\n`))).toBe(
-      'spend.csv: line 1: the header has column "cost" twice: it must be date,source,medium,campaign,cost (optionally also currency, site_id); nothing was imported')
+      'spend.csv: line 1: the header has column "cost" twice: it must be date,source,medium,campaign,cost (optionally also currency, site_id); nothing was imported',
+    )
     expect(refusal(() => parse(`${HEADER}\n2026-03-01,a,b,c,1\n`, null))).toBe(
-      'spend.csv: no site is given for its spend: pass --site ID (or add a site_id column, or set CALLTOUCH_SITE_ID); nothing was imported')
-    expect(refusal(() => parse(`\n${HEADER}\n\n;;;;\n`))).toBe('spend.csv: the file has a header but no data lines; nothing was imported')
+      'spend.csv: no site is given for its spend: pass --site ID (or add a site_id column, or set CALLTOUCH_SITE_ID); nothing was imported',
+    )
+    expect(refusal(() => parse(`\n${HEADER}\n\n;;;;\n`))).toBe(
+      'spend.csv: the file has a header but no data lines; nothing was imported',
+    )
     expect(refusal(() => parse('\uFEFF\n\n'))).toBe(
-      'spend.csv: the file is empty: it needs a header line date,source,medium,campaign,cost (optionally also currency, site_id); nothing was imported')
+      'spend.csv: the file is empty: it needs a header line date,source,medium,campaign,cost (optionally also currency, site_id); nothing was imported',
+    )
   })
 
   it('gives reasons for the first 50 bad lines and the numbers of the rest as ranges, so the message stays one readable line', () => {
-    const problems = [...Array.from({ length: 52 }, (_, i) => i + 2), 60, 61, 70].map((line) => ({ line, reason: 'cost is empty' }))
+    const problems = [...Array.from({ length: 52 }, (_, i) => i + 2), 60, 61, 70].map((line) => ({
+      line,
+      reason: 'cost is empty',
+    }))
     const message = describeBadFile('spend.csv', problems)
     expect(message.startsWith('spend.csv: 55 bad lines — line 2: cost is empty; line 3: cost is empty;')).toBe(true)
-    expect(message.endsWith('line 51: cost is empty; and 5 more bad lines: 52–53, 60–61, 70; nothing was imported')).toBe(true)
+    expect(
+      message.endsWith('line 51: cost is empty; and 5 more bad lines: 52–53, 60–61, 70; nothing was imported'),
+    ).toBe(true)
   })
 })

@@ -7,7 +7,7 @@ import { checkTemplate } from '../../pipelines/transform/jinja-subset.ts'
 import { dataTestName, dataTestSql } from '../../pipelines/transform/project-tests.ts'
 import { parseVars } from '../../pipelines/cli/commands/transform.ts'
 
-const SUPPORTED = 'ref, source, config, var, is_incremental, this and the project\'s macros'
+const SUPPORTED = "ref, source, config, var, is_incremental, this and the project's macros"
 const refusal = (what: string, construct: string, line: number): string =>
   `${what} uses ${construct} (line ${line}), which calltouch-etl transform does not support (it renders ${SUPPORTED}); rewrite it in plain SQL or run the project with real dbt`
 
@@ -22,7 +22,12 @@ function project(models: ModelNode[], extra: Partial<DbtProject> = {}): DbtProje
     vars: { revenue_date: 'order_day' },
     models,
     sources: [{ sourceName: 'calltouch', tableName: 'orders', schema: 'calltouch', identifier: 'orders' }],
-    macroFiles: [{ file: 'macros/key.sql', text: "{% macro key(value, fallback='') -%}lower({{ value }}){% if fallback %} or {{ fallback }}{% endif %}{%- endmacro %}" }],
+    macroFiles: [
+      {
+        file: 'macros/key.sql',
+        text: "{% macro key(value, fallback='') -%}lower({{ value }}){% if fallback %} or {{ fallback }}{% endif %}{%- endmacro %}",
+      },
+    ],
     dataTests: [],
     singularTests: [],
     unitTests: [],
@@ -42,21 +47,46 @@ function errorOf(run: () => unknown): EtlError {
 
 describe('the Jinja subset', () => {
   it('renders ref, source, var with its default, config, this, is_incremental and project macros the way dbt would', () => {
-    const compiled = compileProject(project([
-      model('stg_orders', "{{ config(materialized='table') }}select {{ key('status', 'manager') }} as k, '{{ var('revenue_date') }}' as d, '{{ var('missing', 'fallback') }}' as f from {{ source('calltouch', 'orders') }}"),
-      model('fct_orders', "select * from {{ ref('stg_orders') }} where {{ this.schema }} = 'x'{% if is_incremental() %} and false{% endif %} -- {{ this }}"),
-    ]))
-    expect(compiled.models.map((m) => [m.node.name, m.materialized, m.relation.toString(), m.dependsOn, m.sql])).toEqual([
-      ['stg_orders', 'table', '"analytics"."stg_orders"', [], `select lower(status) or manager as k, 'order_day' as d, 'fallback' as f from "calltouch"."orders"`],
-      ['fct_orders', 'view', '"analytics"."fct_orders"', ['stg_orders'], `select * from "analytics"."stg_orders" where analytics = 'x' -- "analytics"."fct_orders"`],
+    const compiled = compileProject(
+      project([
+        model(
+          'stg_orders',
+          "{{ config(materialized='table') }}select {{ key('status', 'manager') }} as k, '{{ var('revenue_date') }}' as d, '{{ var('missing', 'fallback') }}' as f from {{ source('calltouch', 'orders') }}",
+        ),
+        model(
+          'fct_orders',
+          "select * from {{ ref('stg_orders') }} where {{ this.schema }} = 'x'{% if is_incremental() %} and false{% endif %} -- {{ this }}",
+        ),
+      ]),
+    )
+    expect(
+      compiled.models.map((m) => [m.node.name, m.materialized, m.relation.toString(), m.dependsOn, m.sql]),
+    ).toEqual([
+      [
+        'stg_orders',
+        'table',
+        '"analytics"."stg_orders"',
+        [],
+        `select lower(status) or manager as k, 'order_day' as d, 'fallback' as f from "calltouch"."orders"`,
+      ],
+      [
+        'fct_orders',
+        'view',
+        '"analytics"."fct_orders"',
+        ['stg_orders'],
+        `select * from "analytics"."stg_orders" where analytics = 'x' -- "analytics"."fct_orders"`,
+      ],
     ])
   })
 
   it('takes --vars over the defaults of dbt_project.yml, and puts a custom schema after the target schema as dbt does', () => {
-    const compiled = compileProject(project([
-      model('m', "{{ config(schema='finance', alias='money') }}select '{{ var('revenue_date') }}' as d"),
-    ]), { vars: { revenue_date: 'completed_date' } })
-    expect(compiled.models.map((m) => [m.relation.toString(), m.sql])).toEqual([['"analytics_finance"."money"', "select 'completed_date' as d"]])
+    const compiled = compileProject(
+      project([model('m', "{{ config(schema='finance', alias='money') }}select '{{ var('revenue_date') }}' as d")]),
+      { vars: { revenue_date: 'completed_date' } },
+    )
+    expect(compiled.models.map((m) => [m.relation.toString(), m.sql])).toEqual([
+      ['"analytics_finance"."money"', "select 'completed_date' as d"],
+    ])
   })
 
   it.each([
@@ -79,62 +109,113 @@ describe('the Jinja subset', () => {
   })
 
   it('accepts plain template logic: set, for, if, macros, literals, ~ and loop', () => {
-    expect(() => checkTemplate(
-      "{% set cols = ['a', 'b'] %}{% for c in cols %}{{ c ~ '_x' }}{% if not loop.last %},{% endif %}{% endfor %}{% macro m(x, y=1) %}{{ x + y }}{% endmacro %}{{ m(1) }}",
-      'model m', new Set(),
-    )).not.toThrow()
+    expect(() =>
+      checkTemplate(
+        "{% set cols = ['a', 'b'] %}{% for c in cols %}{{ c ~ '_x' }}{% if not loop.last %},{% endif %}{% endfor %}{% macro m(x, y=1) %}{{ x + y }}{% endmacro %}{{ m(1) }}",
+        'model m',
+        new Set(),
+      ),
+    ).not.toThrow()
   })
 
   it('refuses a materialization other than view and table, and a config it cannot honour', () => {
-    expect(errorOf(() => compileProject(project([model('m', "{{ config(materialized='incremental') }}select 1")]))).message)
-      .toBe("model m is materialized as 'incremental', which calltouch-etl transform does not support (only view and table); run the project with real dbt or change its materialization")
-    expect(errorOf(() => compileProject(project([model('m', "{{ config(post_hook='grant select on {{ this }} to x') }}select 1")]))).message)
-      .toBe('model m sets config post_hook, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs); run the project with real dbt or remove it')
+    expect(
+      errorOf(() => compileProject(project([model('m', "{{ config(materialized='incremental') }}select 1")]))).message,
+    ).toBe(
+      "model m is materialized as 'incremental', which calltouch-etl transform does not support (only view and table); run the project with real dbt or change its materialization",
+    )
+    expect(
+      errorOf(() =>
+        compileProject(project([model('m', "{{ config(post_hook='grant select on {{ this }} to x') }}select 1")])),
+      ).message,
+    ).toBe(
+      'model m sets config post_hook, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs); run the project with real dbt or remove it',
+    )
   })
 
   it('names an unknown ref, an undeclared source and a var without a value', () => {
-    expect(errorOf(() => compileProject(project([model('m', "select * from {{ ref('nope') }}")]))).message)
-      .toBe("model m refers to ref('nope'), which is not a model of the project")
-    expect(errorOf(() => compileProject(project([model('m', "select * from {{ source('crm', 'deals') }}")]))).message)
-      .toBe("model m refers to source('crm', 'deals'), which no sources: block of the project declares")
-    expect(errorOf(() => compileProject(project([model('m', "select {{ var('nope') }}")]))).message)
-      .toBe("model m uses var('nope'), which has no value: declare it under vars: in dbt_project.yml or pass it with --vars")
+    expect(errorOf(() => compileProject(project([model('m', "select * from {{ ref('nope') }}")]))).message).toBe(
+      "model m refers to ref('nope'), which is not a model of the project",
+    )
+    expect(
+      errorOf(() => compileProject(project([model('m', "select * from {{ source('crm', 'deals') }}")]))).message,
+    ).toBe("model m refers to source('crm', 'deals'), which no sources: block of the project declares")
+    expect(errorOf(() => compileProject(project([model('m', "select {{ var('nope') }}")]))).message).toBe(
+      "model m uses var('nope'), which has no value: declare it under vars: in dbt_project.yml or pass it with --vars",
+    )
   })
 })
 
 describe('the build order', () => {
   it('puts every model after the models it refers to, ties by name', () => {
-    expect(orderModels(new Map([
-      ['fct_b', ['int_a', 'stg_z']],
-      ['int_a', ['stg_y']],
-      ['stg_z', []],
-      ['stg_y', []],
-      ['fct_a', ['stg_y']],
-    ]))).toEqual(['stg_y', 'fct_a', 'int_a', 'stg_z', 'fct_b'])
+    expect(
+      orderModels(
+        new Map([
+          ['fct_b', ['int_a', 'stg_z']],
+          ['int_a', ['stg_y']],
+          ['stg_z', []],
+          ['stg_y', []],
+          ['fct_a', ['stg_y']],
+        ]),
+      ),
+    ).toEqual(['stg_y', 'fct_a', 'int_a', 'stg_z', 'fct_b'])
   })
 
   it('refuses a cycle and shows its path', () => {
-    expect(errorOf(() => orderModels(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', []]]))).message)
-      .toBe('the models refer to each other in a cycle: a -> b -> c -> a; a model cannot depend on itself through ref()')
-    expect(errorOf(() => compileProject(project([model('a', "select * from {{ ref('a') }}")]))).message)
-      .toBe('the models refer to each other in a cycle: a -> a; a model cannot depend on itself through ref()')
+    expect(
+      errorOf(() =>
+        orderModels(
+          new Map([
+            ['a', ['b']],
+            ['b', ['c']],
+            ['c', ['a']],
+            ['d', []],
+          ]),
+        ),
+      ).message,
+    ).toBe('the models refer to each other in a cycle: a -> b -> c -> a; a model cannot depend on itself through ref()')
+    expect(errorOf(() => compileProject(project([model('a', "select * from {{ ref('a') }}")]))).message).toBe(
+      'the models refer to each other in a cycle: a -> a; a model cannot depend on itself through ref()',
+    )
   })
 })
 
 describe('generic data tests', () => {
-  const compiled = compileProject(project([model('fct_deals', 'select 1 as deal_key'), model('fct_values', 'select 1 as deal_key')]))
+  const compiled = compileProject(
+    project([model('fct_deals', 'select 1 as deal_key'), model('fct_values', 'select 1 as deal_key')]),
+  )
 
   it('are named as dbt names them and compile to the rows that break them', () => {
     const spec = { model: 'fct_values', columnName: 'deal_key', customName: undefined, where: undefined }
     expect(dataTestName({ ...spec, test: 'not_null', args: {} })).toBe('not_null_fct_values_deal_key')
-    expect(dataTestSql({ ...spec, test: 'not_null', args: {} }, compiled)).toBe('select deal_key from "analytics"."fct_values" where deal_key is null')
-    expect(dataTestName({ ...spec, test: 'accepted_values', args: { values: ['CALL', 'REQUEST'] } })).toBe('accepted_values_fct_values_deal_key__CALL__REQUEST')
-    expect(dataTestSql({ ...spec, test: 'accepted_values', args: { values: ['CALL', "it's"] }, where: 'deal_key > 0' }, compiled))
-      .toBe(`select deal_key as value_field, count(*) as n_records from (select * from "analytics"."fct_values" where deal_key > 0) dbt_subquery group by deal_key having deal_key not in ('CALL', 'it''s')`)
-    expect(dataTestName({ ...spec, test: 'relationships', args: { to: "ref('fct_deals')", field: 'deal_key' } })).toBe('relationships_fct_values_deal_key__deal_key__ref_fct_deals')
-    expect(dataTestSql({ ...spec, test: 'relationships', args: { to: "ref('fct_deals')", field: 'deal_key' } }, compiled).replace(/\s+/g, ' '))
-      .toBe('select child.from_field from (select deal_key as from_field from "analytics"."fct_values" where deal_key is not null) child left join (select deal_key as to_field from "analytics"."fct_deals") parent on parent.to_field = child.from_field where parent.to_field is null')
-    expect(dataTestName({ ...spec, test: 'unique', columnName: "a || '|' || b", args: {} })).toBe('unique_fct_values_a_b')
+    expect(dataTestSql({ ...spec, test: 'not_null', args: {} }, compiled)).toBe(
+      'select deal_key from "analytics"."fct_values" where deal_key is null',
+    )
+    expect(dataTestName({ ...spec, test: 'accepted_values', args: { values: ['CALL', 'REQUEST'] } })).toBe(
+      'accepted_values_fct_values_deal_key__CALL__REQUEST',
+    )
+    expect(
+      dataTestSql(
+        { ...spec, test: 'accepted_values', args: { values: ['CALL', "it's"] }, where: 'deal_key > 0' },
+        compiled,
+      ),
+    ).toBe(
+      `select deal_key as value_field, count(*) as n_records from (select * from "analytics"."fct_values" where deal_key > 0) dbt_subquery group by deal_key having deal_key not in ('CALL', 'it''s')`,
+    )
+    expect(dataTestName({ ...spec, test: 'relationships', args: { to: "ref('fct_deals')", field: 'deal_key' } })).toBe(
+      'relationships_fct_values_deal_key__deal_key__ref_fct_deals',
+    )
+    expect(
+      dataTestSql(
+        { ...spec, test: 'relationships', args: { to: "ref('fct_deals')", field: 'deal_key' } },
+        compiled,
+      ).replace(/\s+/g, ' '),
+    ).toBe(
+      'select child.from_field from (select deal_key as from_field from "analytics"."fct_values" where deal_key is not null) child left join (select deal_key as to_field from "analytics"."fct_deals") parent on parent.to_field = child.from_field where parent.to_field is null',
+    )
+    expect(dataTestName({ ...spec, test: 'unique', columnName: "a || '|' || b", args: {} })).toBe(
+      'unique_fct_values_a_b',
+    )
     expect(dataTestName({ ...spec, test: 'unique', customName: 'unique_grain', args: {} })).toBe('unique_grain')
   })
 })
@@ -157,7 +238,11 @@ describe('the project in dbt/', () => {
       'table fct_marketing_monthly',
       'table fct_manager_channel_monthly',
     ])
-    expect(compiled.models.every((m) => m.relation.schema === 'analytics' && m.persistDocs.relation && m.persistDocs.columns)).toBe(true)
+    expect(
+      compiled.models.every(
+        (m) => m.relation.schema === 'analytics' && m.persistDocs.relation && m.persistDocs.columns,
+      ),
+    ).toBe(true)
     expect(dbt.vars).toEqual({ revenue_date: 'order_day' })
     expect(dbt.singularTests.map((test) => test.name)).toEqual([
       'assert_marketing_daily_revenue_adds_up_to_orders',
@@ -166,8 +251,13 @@ describe('the project in dbt/', () => {
       'assert_profit_and_roi_follow_their_definitions',
     ])
     expect(dbt.unitTests.map((test) => test.model)).toEqual([
-      'int_deals_attributed', 'int_deals_attributed',
-      'fct_marketing_daily', 'fct_marketing_daily', 'fct_marketing_daily', 'fct_marketing_monthly', 'fct_manager_channel_monthly',
+      'int_deals_attributed',
+      'int_deals_attributed',
+      'fct_marketing_daily',
+      'fct_marketing_daily',
+      'fct_marketing_daily',
+      'fct_marketing_monthly',
+      'fct_manager_channel_monthly',
     ])
   })
 
@@ -176,10 +266,22 @@ describe('the project in dbt/', () => {
     const marts = dbt.models.filter((m) => m.file.startsWith('models/marts/'))
     for (const mart of marts) {
       expect(mart.description?.length ?? 0, mart.name).toBeGreaterThan(100)
-      expect(mart.columns.filter((column) => !column.description), mart.name).toEqual([])
+      expect(
+        mart.columns.filter((column) => !column.description),
+        mart.name,
+      ).toEqual([])
     }
-    const grainTests = dbt.dataTests.filter((test) => test.test === 'unique').map((test) => test.model).sort()
-    expect(grainTests).toEqual(['fct_deal_custom_values', 'fct_deals', 'fct_manager_channel_monthly', 'fct_marketing_daily', 'fct_marketing_monthly'])
+    const grainTests = dbt.dataTests
+      .filter((test) => test.test === 'unique')
+      .map((test) => test.model)
+      .sort()
+    expect(grainTests).toEqual([
+      'fct_deal_custom_values',
+      'fct_deals',
+      'fct_manager_channel_monthly',
+      'fct_marketing_daily',
+      'fct_marketing_monthly',
+    ])
   })
 })
 
@@ -191,12 +293,15 @@ describe('--vars', () => {
   })
 
   it('refuses what is not a mapping, an undeclared var and an unknown revenue date, saying what is allowed', () => {
-    expect(errorOf(() => parseVars('completed_date', ['revenue_date'])).message)
-      .toBe(`--vars must be a YAML or JSON mapping, e.g. --vars '{revenue_date: completed_date}' (got "completed_date")`)
-    expect(errorOf(() => parseVars('{revenue_day: x}', ['revenue_date'])).message)
-      .toBe("--vars names 'revenue_day', which the project does not declare; declared vars: revenue_date")
-    expect(errorOf(() => parseVars('{revenue_date: completed}', ['revenue_date'])).message)
-      .toBe('--vars revenue_date must be order_day or completed_date (got "completed")')
+    expect(errorOf(() => parseVars('completed_date', ['revenue_date'])).message).toBe(
+      `--vars must be a YAML or JSON mapping, e.g. --vars '{revenue_date: completed_date}' (got "completed_date")`,
+    )
+    expect(errorOf(() => parseVars('{revenue_day: x}', ['revenue_date'])).message).toBe(
+      "--vars names 'revenue_day', which the project does not declare; declared vars: revenue_date",
+    )
+    expect(errorOf(() => parseVars('{revenue_date: completed}', ['revenue_date'])).message).toBe(
+      '--vars revenue_date must be order_day or completed_date (got "completed")',
+    )
   })
 })
 
@@ -204,12 +309,16 @@ describe('project files', () => {
   const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/transform/${name}/`, import.meta.url))
 
   it('refuses a generic test the runner does not have, naming the file and the test', () => {
-    expect(errorOf(() => loadDbtProject(fixture('unsupported-test-project'))).message)
-      .toBe("dbt project file models/schema.yml: numbers uses the data test 'dbt_utils.expression_is_true', which calltouch-etl transform does not support (supported: unique, not_null, accepted_values, relationships); write it as a singular test in tests/ or run the project with real dbt")
+    expect(errorOf(() => loadDbtProject(fixture('unsupported-test-project'))).message).toBe(
+      "dbt project file models/schema.yml: numbers uses the data test 'dbt_utils.expression_is_true', which calltouch-etl transform does not support (supported: unique, not_null, accepted_values, relationships); write it as a singular test in tests/ or run the project with real dbt",
+    )
   })
 
   it('refuses a directory without dbt_project.yml as a usage error', () => {
     const error = errorOf(() => loadDbtProject('/tmp/no-such-dbt-project'))
-    expect([error.code, error.message]).toEqual(['USAGE', 'no dbt_project.yml in /tmp/no-such-dbt-project: point --project-dir at a dbt project'])
+    expect([error.code, error.message]).toEqual([
+      'USAGE',
+      'no dbt_project.yml in /tmp/no-such-dbt-project: point --project-dir at a dbt project',
+    ])
   })
 })

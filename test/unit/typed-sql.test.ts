@@ -41,7 +41,12 @@ function scan(callee: string, watched: readonly string[]): { calls: Reference[];
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === callee) {
         const name = node.arguments[1]
         const literal = name !== undefined && ts.isStringLiteralLike(name)
-        calls.push({ file, line: lineOf(node), statement: name === undefined ? '' : literal ? name.text : name.getText(source), literal })
+        calls.push({
+          file,
+          line: lineOf(node),
+          statement: name === undefined ? '' : literal ? name.text : name.getText(source),
+          literal,
+        })
       } else if (ts.isIdentifier(node) && watched.includes(node.text) && !ts.isImportSpecifier(node.parent)) {
         otherUses.push(`${file}:${lineOf(node)} ${node.text}`)
       }
@@ -56,12 +61,15 @@ describe('typed SQL', () => {
   const { calls, otherUses } = scan('runSqlFile', ['sqlText'])
 
   it('names the statement of every runSqlFile call with a string literal', () => {
-    expect(calls.filter((call) => !call.literal).map((call) => `${call.file}:${call.line} ${call.statement}`)).toEqual([])
+    expect(calls.filter((call) => !call.literal).map((call) => `${call.file}:${call.line} ${call.statement}`)).toEqual(
+      [],
+    )
   })
 
   it('runs each statement of sql/ from exactly one place, and no statement that sql/ lacks', () => {
     const placesOf = new Map<string, string[]>()
-    for (const call of calls) placesOf.set(call.statement, [...(placesOf.get(call.statement) ?? []), `${call.file}:${call.line}`])
+    for (const call of calls)
+      placesOf.set(call.statement, [...(placesOf.get(call.statement) ?? []), `${call.file}:${call.line}`])
     expect([...placesOf.keys()].sort()).toEqual(sqlFileNames().sort())
     expect([...placesOf].filter(([, places]) => places.length > 1)).toEqual([])
   })

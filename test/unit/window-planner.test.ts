@@ -6,22 +6,36 @@ import type { LedgerDay } from '../../pipelines/warehouse/ledger.ts'
 
 const NOW = new Date('2026-11-29T09:00:00Z')
 const SETTINGS = { lookbackDays: 30, refreshMaxAgeDays: 180, refreshAfterDays: 7 }
-const ok = (day: string, records: number, readAt = NOW): LedgerDay => ({ day, records, status: 'ok', lastSucceededAt: readAt })
+const ok = (day: string, records: number, readAt = NOW): LedgerDay => ({
+  day,
+  records,
+  status: 'ok',
+  lastSucceededAt: readAt,
+})
 
 function drain(planner: WindowPlanner): string[] {
   const windows: string[] = []
-  for (let window = planner.next(); window; window = planner.next()) windows.push(`${window.firstDay}..${window.lastDay}`)
+  for (let window = planner.next(); window; window = planner.next())
+    windows.push(`${window.firstDay}..${window.lastDay}`)
   return windows
 }
 
 describe('planning the days of a sync', () => {
   it('reads every day from the start date to today when the ledger is empty', () => {
-    expect(planDays([], { kind: 'sync', today: '2026-11-29', startDate: '2026-11-20', now: NOW, settings: SETTINGS })).toEqual(eachDay('2026-11-20', '2026-11-29'))
+    expect(
+      planDays([], { kind: 'sync', today: '2026-11-29', startDate: '2026-11-20', now: NOW, settings: SETTINGS }),
+    ).toEqual(eachDay('2026-11-20', '2026-11-29'))
   })
 
   it('re-reads only the look-back window once every day was read today', () => {
     const ledger = eachDay('2026-08-01', '2026-11-29').map((day) => ok(day, 10))
-    const days = planDays(ledger, { kind: 'sync', today: '2026-11-29', startDate: '2026-08-01', now: NOW, settings: SETTINGS })
+    const days = planDays(ledger, {
+      kind: 'sync',
+      today: '2026-11-29',
+      startDate: '2026-08-01',
+      now: NOW,
+      settings: SETTINGS,
+    })
     expect(days).toEqual(eachDay('2026-10-31', '2026-11-29'))
   })
 
@@ -35,12 +49,28 @@ describe('planning the days of a sync', () => {
       { day: '2025-12-31', records: 3, status: 'failed', lastSucceededAt: longAgo }, // before the start date, failed
       ...eachDay('2026-06-13', '2026-11-29').map((day) => ok(day, 1)),
     ]
-    const days = planDays(ledger, { kind: 'sync', today: '2026-11-29', startDate: '2026-05-01', now: NOW, settings: SETTINGS })
-    expect(days).toEqual(['2025-12-31', ...eachDay('2026-05-02', '2026-06-09'), '2026-06-10', '2026-06-12', ...eachDay('2026-10-31', '2026-11-29')])
+    const days = planDays(ledger, {
+      kind: 'sync',
+      today: '2026-11-29',
+      startDate: '2026-05-01',
+      now: NOW,
+      settings: SETTINGS,
+    })
+    expect(days).toEqual([
+      '2025-12-31',
+      ...eachDay('2026-05-02', '2026-06-09'),
+      '2026-06-10',
+      '2026-06-12',
+      ...eachDay('2026-10-31', '2026-11-29'),
+    ])
   })
 
   it('reads exactly the backfill range, whatever the ledger says', () => {
-    expect(planDays([ok('2026-11-02', 4)], { kind: 'backfill', from: '2026-11-01', to: '2026-11-03' })).toEqual(['2026-11-01', '2026-11-02', '2026-11-03'])
+    expect(planDays([ok('2026-11-02', 4)], { kind: 'backfill', from: '2026-11-01', to: '2026-11-03' })).toEqual([
+      '2026-11-01',
+      '2026-11-02',
+      '2026-11-03',
+    ])
   })
 })
 
@@ -48,17 +78,29 @@ describe('cutting planned days into windows', () => {
   it('packs known days up to 5000 deals a window and never across a gap', () => {
     const days = [...eachDay('2026-11-01', '2026-11-10'), ...eachDay('2026-11-20', '2026-11-21')]
     const ledger = days.map((day) => ok(day, 1200))
-    expect(drain(new WindowPlanner(days, ledger))).toEqual(['2026-11-01..2026-11-04', '2026-11-05..2026-11-08', '2026-11-09..2026-11-10', '2026-11-20..2026-11-21'])
+    expect(drain(new WindowPlanner(days, ledger))).toEqual([
+      '2026-11-01..2026-11-04',
+      '2026-11-05..2026-11-08',
+      '2026-11-09..2026-11-10',
+      '2026-11-20..2026-11-21',
+    ])
   })
 
   it('starts a window at a day bigger than a window while dateTo may exclude its day, and takes the last day of the run along rather than leave it alone', () => {
     const days = eachDay('2026-11-01', '2026-11-03')
-    expect(drain(new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)]))).toEqual(['2026-11-01..2026-11-01', '2026-11-02..2026-11-03'])
+    expect(
+      drain(new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)])),
+    ).toEqual(['2026-11-01..2026-11-01', '2026-11-02..2026-11-03'])
   })
 
   it('gives a day bigger than a window a second day once dateTo is known to include its day, since one day is asked as two anyway', () => {
     const days = eachDay('2026-11-01', '2026-11-04')
-    const planner = new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100), ok('2026-11-04', 9_000)])
+    const planner = new WindowPlanner(days, [
+      ok('2026-11-01', 100),
+      ok('2026-11-02', 12_000),
+      ok('2026-11-03', 100),
+      ok('2026-11-04', 9_000),
+    ])
     planner.learnDateToInclusive()
     expect(drain(planner)).toEqual(['2026-11-01..2026-11-02', '2026-11-03..2026-11-04'])
   })
@@ -71,7 +113,12 @@ describe('cutting planned days into windows', () => {
     planner.learnDateToInclusive()
     expect(drain(planner)).toEqual(['2026-11-02..2026-11-03', '2026-11-04..2026-11-05', '2026-11-10..2026-11-11'])
     // A two-day window is read whole however many deals its first page reports: it is the smallest window.
-    expect(planner.observe({ firstDay: '2026-11-02', lastDay: '2026-11-03' }, 22_000, { dateFrom: '2026-11-02', dateTo: '2026-11-03' })).toBe('continue')
+    expect(
+      planner.observe({ firstDay: '2026-11-02', lastDay: '2026-11-03' }, 22_000, {
+        dateFrom: '2026-11-02',
+        dateTo: '2026-11-03',
+      }),
+    ).toBe('continue')
     expect(planner.remainingDays).toBe(0)
   })
 
@@ -87,7 +134,11 @@ describe('cutting planned days into windows', () => {
   it('estimates unknown days from their known neighbours', () => {
     const known = eachDay('2026-11-01', '2026-11-07').map((day) => ok(day, 1000))
     const days = eachDay('2026-11-08', '2026-11-20')
-    expect(drain(new WindowPlanner(days, known))).toEqual(['2026-11-08..2026-11-12', '2026-11-13..2026-11-17', '2026-11-18..2026-11-20'])
+    expect(drain(new WindowPlanner(days, known))).toEqual([
+      '2026-11-08..2026-11-12',
+      '2026-11-13..2026-11-17',
+      '2026-11-18..2026-11-20',
+    ])
   })
 
   it('probes a site nothing is known about, then cuts by the density its first page told', () => {
@@ -106,17 +157,29 @@ describe('cutting planned days into windows', () => {
 
   it('cuts a window found too big by what its first page said, never handing it out again (quiet days before busy ones)', () => {
     // Ten quiet days are known; the 20 busy days after them are estimated from them as empty.
-    const planner = new WindowPlanner(eachDay('2026-11-11', '2026-11-30'), eachDay('2026-11-01', '2026-11-10').map((day) => ok(day, 0)))
+    const planner = new WindowPlanner(
+      eachDay('2026-11-11', '2026-11-30'),
+      eachDay('2026-11-01', '2026-11-10').map((day) => ok(day, 0)),
+    )
     const quietLooking = planner.next()!
     expect(quietLooking).toEqual({ firstDay: '2026-11-11', lastDay: '2026-11-30' })
     expect(planner.observe(quietLooking, 24_000, { dateFrom: '2026-11-11', dateTo: '2026-12-01' })).toBe('too-big')
     // 24,000 deals over 21 days asked for: ~1,143 a day, four days to a window.
-    expect(drain(planner)).toEqual(['2026-11-11..2026-11-14', '2026-11-15..2026-11-18', '2026-11-19..2026-11-22', '2026-11-23..2026-11-26', '2026-11-27..2026-11-30'])
+    expect(drain(planner)).toEqual([
+      '2026-11-11..2026-11-14',
+      '2026-11-15..2026-11-18',
+      '2026-11-19..2026-11-22',
+      '2026-11-23..2026-11-26',
+      '2026-11-27..2026-11-30',
+    ])
   })
 
   it('believes a cut window over a stale ledger, and reads the day that grew alone', () => {
     const days = eachDay('2026-11-01', '2026-11-10')
-    const planner = new WindowPlanner(days, days.map((day) => ok(day, 100)))
+    const planner = new WindowPlanner(
+      days,
+      days.map((day) => ok(day, 100)),
+    )
     const stale = planner.next()!
     expect(stale).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-10' })
     // The ledger said 100 a day; the first page says 25,900: a day grew, nobody knows which yet.
@@ -132,7 +195,11 @@ describe('cutting planned days into windows', () => {
   it('never hands out a window containing one found too big, however its days are estimated', () => {
     // A window may aim at 8,000 deals and hold 10,000: the ledger puts nearly all of what the first
     // page will say on the day after the window.
-    const planner = new WindowPlanner(eachDay('2026-11-01', '2026-11-02'), [ok('2026-11-01', 1), ok('2026-11-02', 1), ok('2026-11-03', 100_000)], { targetRecords: 8_000, maxRecords: 10_000 })
+    const planner = new WindowPlanner(
+      eachDay('2026-11-01', '2026-11-02'),
+      [ok('2026-11-01', 1), ok('2026-11-02', 1), ok('2026-11-03', 100_000)],
+      { targetRecords: 8_000, maxRecords: 10_000 },
+    )
     const window = planner.next()!
     expect(window).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-02' })
     expect(planner.observe(window, 10_002, { dateFrom: '2026-11-01', dateTo: '2026-11-03' })).toBe('too-big')
@@ -151,10 +218,19 @@ describe('cutting planned days into windows', () => {
 
 describe('the dates asked for a window', () => {
   it('asks for the day after the window unless dateTo is known to include its day', () => {
-    expect(requestRange({ firstDay: '2026-11-01', lastDay: '2026-11-05' }, false)).toEqual({ dateFrom: '2026-11-01', dateTo: '2026-11-06' })
-    expect(requestRange({ firstDay: '2026-11-01', lastDay: '2026-11-05' }, true)).toEqual({ dateFrom: '2026-11-01', dateTo: '2026-11-05' })
+    expect(requestRange({ firstDay: '2026-11-01', lastDay: '2026-11-05' }, false)).toEqual({
+      dateFrom: '2026-11-01',
+      dateTo: '2026-11-06',
+    })
+    expect(requestRange({ firstDay: '2026-11-01', lastDay: '2026-11-05' }, true)).toEqual({
+      dateFrom: '2026-11-01',
+      dateTo: '2026-11-05',
+    })
     // Equal dates are refused by the vendor page: one day is always asked as [day, day + 1]
     // (which is why the planner gives a dense day a second day once dateTo includes its own).
-    expect(requestRange({ firstDay: '2026-12-31', lastDay: '2026-12-31' }, true)).toEqual({ dateFrom: '2026-12-31', dateTo: '2027-01-01' })
+    expect(requestRange({ firstDay: '2026-12-31', lastDay: '2026-12-31' }, true)).toEqual({
+      dateFrom: '2026-12-31',
+      dateTo: '2027-01-01',
+    })
   })
 })

@@ -6,12 +6,18 @@ import { CONFIG_OPTION_HELP, runCalltouchCommand, SITE_OPTION_HELP, type Calltou
 export function registerBackfillCommand(program: Command, action: Action): void {
   program
     .command('backfill')
-    .description('read exactly the days --from..--to (inclusive, site-local) for each site, whatever the ledger says, and load them; exits 1 if any day failed')
+    .description(
+      'read exactly the days --from..--to (inclusive, site-local) for each site, whatever the ledger says, and load them; exits 1 if any day failed',
+    )
     // Checked in the action, not as commander's required options: commander reports a
     // missing required option before an unknown one, so a typo (--form) was never named.
     .option(`--from ${DAY_OPTION_ARGUMENT}`, 'first day, inclusive, site-local (required)')
     .option(`--to ${DAY_OPTION_ARGUMENT}`, 'last day, inclusive, site-local (required)')
     .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--site <id>', SITE_OPTION_HELP, parseSiteOption)
-    .action(action((ctx: CliContext, command: Command) => runCalltouchCommand(ctx, 'backfill', command.opts<CalltouchRunOptions>())))
+    .action(
+      action((ctx: CliContext, command: Command) =>
+        runCalltouchCommand(ctx, 'backfill', command.opts<CalltouchRunOptions>()),
+      ),
+    )
 }

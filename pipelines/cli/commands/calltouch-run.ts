@@ -16,14 +16,20 @@ export interface CalltouchRunOptions {
   readonly to?: string
 }
 
-export const CONFIG_OPTION_HELP = 'JSON file listing the sites and run settings (env CALLTOUCH_CONFIG); default: one site from CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN'
+export const CONFIG_OPTION_HELP =
+  'JSON file listing the sites and run settings (env CALLTOUCH_CONFIG); default: one site from CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN'
 export const SITE_OPTION_HELP = 'only this configured site id'
 
 /**
  * Checks `sync` or `backfill` options and the configuration (exit 2 before the
  * warehouse is touched) and resolves them into the job's request.
  */
-export function syncRequestFromOptions(ctx: CliContext, command: SyncRequest['command'], options: CalltouchRunOptions, now: Date): SyncRequest {
+export function syncRequestFromOptions(
+  ctx: CliContext,
+  command: SyncRequest['command'],
+  options: CalltouchRunOptions,
+  now: Date,
+): SyncRequest {
   const { lookbackDays } = options
   const config = calltouchConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now })
   const sites = selectSites(config, options.site)
@@ -37,7 +43,11 @@ export function syncRequestFromOptions(ctx: CliContext, command: SyncRequest['co
  * warehouse, prints a one-line summary and the failed windows, and returns 1
  * when any window failed.
  */
-export async function runCalltouchCommand(ctx: CliContext, command: SyncRequest['command'], options: CalltouchRunOptions): Promise<ExitCode> {
+export async function runCalltouchCommand(
+  ctx: CliContext,
+  command: SyncRequest['command'],
+  options: CalltouchRunOptions,
+): Promise<ExitCode> {
   return printSyncResult(ctx, await runSync(ctx, syncRequestFromOptions(ctx, command, options, new Date())))
 }
 
@@ -45,7 +55,9 @@ export async function runCalltouchCommand(ctx: CliContext, command: SyncRequest[
 export async function runSync(ctx: CliContext, request: SyncRequest): Promise<SyncJobResult> {
   const progress = createProgressBar(ctx)
   try {
-    return await withWarehouse(ctx, (warehouse) => syncJob(warehouse, request, { logger: ctx.logger, onProgress: progress.update }))
+    return await withWarehouse(ctx, (warehouse) =>
+      syncJob(warehouse, request, { logger: ctx.logger, onProgress: progress.update }),
+    )
   } finally {
     progress.stop()
   }
@@ -54,7 +66,8 @@ export async function runSync(ctx: CliContext, request: SyncRequest): Promise<Sy
 /** Prints a sync's summary line and its failed windows; 1 when the run did not read all its plan. */
 export function printSyncResult(ctx: CliContext, result: SyncJobResult): ExitCode {
   say(ctx, describeSummary(result.command, result.summary, result.durationMs))
-  for (const failure of result.summary.failures) say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
+  for (const failure of result.summary.failures)
+    say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
   return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
 }
 
@@ -68,7 +81,9 @@ function selectSites(config: CalltouchConfig, siteId: number | undefined): reado
   if (siteId === undefined) return config.sites
   const site = config.sites.find((candidate) => candidate.siteId === siteId)
   if (site === undefined) {
-    throw usageError(`--site ${siteId} is not a configured site (configured in ${config.source}: ${config.sites.map((s) => s.siteId).join(', ')}); pick one of those or add it to the configuration`)
+    throw usageError(
+      `--site ${siteId} is not a configured site (configured in ${config.source}: ${config.sites.map((s) => s.siteId).join(', ')}); pick one of those or add it to the configuration`,
+    )
   }
   return [site]
 }
@@ -84,12 +99,15 @@ function backfillMode(options: CalltouchRunOptions, sites: readonly SiteConfig[]
 /** A bar of days done on a terminal; nothing otherwise (logs say the same). */
 function createProgressBar(ctx: CliContext): { update: (progress: SyncProgress) => void; stop: () => void } {
   if ((ctx.stdout as NodeJS.WriteStream).isTTY !== true) return { update: () => {}, stop: () => {} }
-  const bar = new cliProgress.SingleBar({
-    stream: ctx.stdout,
-    format: 'days {bar} {value}/{total} ({failed} failed) {eta_formatted} left',
-    hideCursor: true,
-    clearOnComplete: true,
-  }, cliProgress.Presets.shades_classic)
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: ctx.stdout,
+      format: 'days {bar} {value}/{total} ({failed} failed) {eta_formatted} left',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  )
   let started = false
   return {
     update(progress) {

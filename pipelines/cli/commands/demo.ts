@@ -20,18 +20,34 @@ export const DEFAULT_DEMO_DATA_DIR = '.data/demo-warehouse'
 export function registerDemoCommand(program: Command, action: Action): void {
   program
     .command('demo')
-    .description(`try it with nothing installed and no account: a local Calltouch simulator, 90 days of a demo site synced into an embedded warehouse (${DEFAULT_DEMO_DATA_DIR}), sample ad spend, the ROI models, and ROI by channel`)
+    .description(
+      `try it with nothing installed and no account: a local Calltouch simulator, 90 days of a demo site synced into an embedded warehouse (${DEFAULT_DEMO_DATA_DIR}), sample ad spend, the ROI models, and ROI by channel`,
+    )
     .action(action(async (ctx: CliContext) => runDemo(ctx)))
 }
 
 async function runDemo(ctx: CliContext): Promise<ExitCode> {
   const startedAt = Date.now()
   const dataDir = path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_DATA_DIR?.trim() || DEFAULT_DEMO_DATA_DIR)
-  if (ctx.env.DATABASE_URL?.trim()) say(ctx, 'DATABASE_URL is set, but the demo keeps its simulated deals out of real warehouses: it uses the embedded one.')
+  if (ctx.env.DATABASE_URL?.trim())
+    say(
+      ctx,
+      'DATABASE_URL is set, but the demo keeps its simulated deals out of real warehouses: it uses the embedded one.',
+    )
   // Only the demo and simulator commands (and tests, benchmarks) load simulator/ and demo/, and only when they run.
   const { startSimulator } = await import('../../../simulator/index.ts')
   const {
-    DEMO_DEALS_PER_DAY, DEMO_FIRST_DAY, DEMO_LAST_DAY, DEMO_NOW, DEMO_REPORT_FROM, DEMO_REPORT_TO, DEMO_SEED, DEMO_SITE_ID, DEMO_SPEND_FILE, DEMO_TIME_ZONE, DEMO_TOKEN,
+    DEMO_DEALS_PER_DAY,
+    DEMO_FIRST_DAY,
+    DEMO_LAST_DAY,
+    DEMO_NOW,
+    DEMO_REPORT_FROM,
+    DEMO_REPORT_TO,
+    DEMO_SEED,
+    DEMO_SITE_ID,
+    DEMO_SPEND_FILE,
+    DEMO_TIME_ZONE,
+    DEMO_TOKEN,
   } = await import('../../../demo/demo-settings.ts')
   const simulator = await startSimulator({
     port: 0,
@@ -52,33 +68,52 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
     },
   }
   try {
-    say(ctx, `Calltouch simulator at ${simulator.url}: demo site ${DEMO_SITE_ID}, its clock at ${DEMO_NOW}, the real API's limit of 5 requests a second.`)
+    say(
+      ctx,
+      `Calltouch simulator at ${simulator.url}: demo site ${DEMO_SITE_ID}, its clock at ${DEMO_NOW}, the real API's limit of 5 requests a second.`,
+    )
     say(ctx, `Reading ${DEMO_FIRST_DAY} to ${DEMO_LAST_DAY} into the embedded warehouse at ${dataDir} ...`)
-    const synced = await runSync(demo, syncRequestFromOptions(demo, 'backfill', { from: DEMO_FIRST_DAY, to: DEMO_LAST_DAY }, new Date()))
+    const synced = await runSync(
+      demo,
+      syncRequestFromOptions(demo, 'backfill', { from: DEMO_FIRST_DAY, to: DEMO_LAST_DAY }, new Date()),
+    )
     if (printSyncResult(ctx, synced) !== EXIT_CODES.ok) return EXIT_CODES.failed
   } finally {
     await simulator.close()
   }
   const report = await withWarehouse(demo, async (warehouse) => {
-    const spend = await spendJob(warehouse, await loadSpendFile(fileURLToPath(DEMO_SPEND_FILE), DEMO_SITE_ID), { logger: ctx.logger })
+    const spend = await spendJob(warehouse, await loadSpendFile(fileURLToPath(DEMO_SPEND_FILE), DEMO_SITE_ID), {
+      logger: ctx.logger,
+    })
     say(ctx, describeSpendImport(spend))
     const transform = await transformJob(warehouse, {}, { logger: ctx.logger })
-    say(ctx, `Built ${transform.models.filter((model) => model.status === 'built').length} models in analytics; their tests: ${transform.testsPassed} passed, ${transform.testsFailed} failed.`)
-    return readRoiReport(warehouse.db, { by: 'channel', from: DEMO_REPORT_FROM, to: DEMO_REPORT_TO, siteId: DEMO_SITE_ID })
+    say(
+      ctx,
+      `Built ${transform.models.filter((model) => model.status === 'built').length} models in analytics; their tests: ${transform.testsPassed} passed, ${transform.testsFailed} failed.`,
+    )
+    return readRoiReport(warehouse.db, {
+      by: 'channel',
+      from: DEMO_REPORT_FROM,
+      to: DEMO_REPORT_TO,
+      siteId: DEMO_SITE_ID,
+    })
   })
   say(ctx, '')
   say(ctx, describeRoiReport(report))
   const shownDir = dataDir.startsWith(`${ctx.cwd}${path.sep}`) ? path.relative(ctx.cwd, dataDir) : dataDir
   say(ctx, '')
-  say(ctx, [
-    `Done in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. The data is in the embedded PostgreSQL (PGlite) at ${dataDir}:`,
-    'deals in calltouch.orders (raw versions in raw.calltouch_orders), ad spend in marketing.ad_spend, the marts in analytics.',
-    'Look further (the demo warehouse is chosen by CALLTOUCH_ETL_DATA_DIR):',
-    `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by campaign`,
-    `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by month`,
-    `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl status`,
-    'For SQL and Metabase, load a real site into PostgreSQL: set DATABASE_URL, CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, run',
-    'npx calltouch-etl sync && npx calltouch-etl transform, then query analytics.fct_marketing_daily with psql (README: Deploy).',
-  ].join('\n'))
+  say(
+    ctx,
+    [
+      `Done in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. The data is in the embedded PostgreSQL (PGlite) at ${dataDir}:`,
+      'deals in calltouch.orders (raw versions in raw.calltouch_orders), ad spend in marketing.ad_spend, the marts in analytics.',
+      'Look further (the demo warehouse is chosen by CALLTOUCH_ETL_DATA_DIR):',
+      `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by campaign`,
+      `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by month`,
+      `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl status`,
+      'For SQL and Metabase, load a real site into PostgreSQL: set DATABASE_URL, CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, run',
+      'npx calltouch-etl sync && npx calltouch-etl transform, then query analytics.fct_marketing_daily with psql (README: Deploy).',
+    ].join('\n'),
+  )
   return EXIT_CODES.ok
 }

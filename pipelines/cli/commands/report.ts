@@ -1,5 +1,11 @@
 import { Option, type Command } from 'commander'
-import { readRoiReport, ROI_GROUPINGS, type RoiGrouping, type RoiReport, type RoiRow } from '../../operate/roi-report.ts'
+import {
+  readRoiReport,
+  ROI_GROUPINGS,
+  type RoiGrouping,
+  type RoiReport,
+  type RoiRow,
+} from '../../operate/roi-report.ts'
 import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { DAY_OPTION_ARGUMENT, dayRangeOption, parseSiteOption } from '../options.ts'
 import { renderTable, type TextColumn } from '../text-table.ts'
@@ -17,21 +23,35 @@ export function registerReportCommand(program: Command, action: Action): void {
   report
     .command('roi')
     .description('revenue, spend, profit and ROI from the marts as a table, for people without Metabase yet')
-    .addOption(new Option('--by <grouping>', 'one row per channel (utm_source/utm_medium), campaign, month or manager').choices(ROI_GROUPINGS).default('channel'))
+    .addOption(
+      new Option('--by <grouping>', 'one row per channel (utm_source/utm_medium), campaign, month or manager')
+        .choices(ROI_GROUPINGS)
+        .default('channel'),
+    )
     .option(`--from ${DAY_OPTION_ARGUMENT}`, 'first day, inclusive (default: the first day in the marts)')
     .option(`--to ${DAY_OPTION_ARGUMENT}`, 'last day, inclusive (default: the last day in the marts)')
     .option('--site <id>', 'one site only (default: all sites together)', parseSiteOption)
     .option('--json', 'print the rows as JSON; money as exact decimal strings')
-    .action(action(async (ctx: CliContext, command: Command) => {
-      const options = command.opts<RoiOptions>()
-      const { from, to } = dayRangeOption(options, { required: false })
-      const siteId = options.site ?? null
-      const result = await withWarehouse(ctx, (warehouse) => readRoiReport(warehouse.db, { by: options.by, from, to, siteId }))
-      say(ctx, options.json ? JSON.stringify(result, null, 2) : describeRoiReport(result))
-    }))
+    .action(
+      action(async (ctx: CliContext, command: Command) => {
+        const options = command.opts<RoiOptions>()
+        const { from, to } = dayRangeOption(options, { required: false })
+        const siteId = options.site ?? null
+        const result = await withWarehouse(ctx, (warehouse) =>
+          readRoiReport(warehouse.db, { by: options.by, from, to, siteId }),
+        )
+        say(ctx, options.json ? JSON.stringify(result, null, 2) : describeRoiReport(result))
+      }),
+    )
 }
 
-const KEY_TITLES: Readonly<Record<string, string>> = { utm_source: 'source', utm_medium: 'medium', utm_campaign: 'campaign', month: 'month', manager: 'manager' }
+const KEY_TITLES: Readonly<Record<string, string>> = {
+  utm_source: 'source',
+  utm_medium: 'medium',
+  utm_campaign: 'campaign',
+  month: 'month',
+  manager: 'manager',
+}
 
 /**
  * The report for people: a title, a table with a total line, and what ROI means.
@@ -40,10 +60,14 @@ const KEY_TITLES: Readonly<Record<string, string>> = { utm_source: 'source', utm
  * say(ctx, describeRoiReport(await readRoiReport(db, { by: 'channel', from: null, to: null, siteId: null })))
  */
 export function describeRoiReport(report: RoiReport): string {
-  const period = report.from === null && report.to === null ? 'all days' : `${report.from ?? 'first day'} to ${report.to ?? 'last day'}`
+  const period =
+    report.from === null && report.to === null
+      ? 'all days'
+      : `${report.from ?? 'first day'} to ${report.to ?? 'last day'}`
   const sites = report.siteId === null ? 'all sites' : `site ${report.siteId}`
   const title = `ROI by ${report.by}, ${period}, ${sites} (${report.source})`
-  if (report.total === null) return `${title}: no rows. Run calltouch-etl sync and calltouch-etl transform, or widen --from/--to.`
+  if (report.total === null)
+    return `${title}: no rows. Run calltouch-etl sync and calltouch-etl transform, or widen --from/--to.`
   const columns: TextColumn[] = [
     ...report.keyNames.map((name) => ({ title: KEY_TITLES[name] ?? name })),
     { title: 'deals', align: 'right' },
@@ -62,7 +86,11 @@ export function describeRoiReport(report: RoiReport): string {
   ]
   const totalKeys = report.keyNames.map((_, index) => (index === 0 ? 'total' : ''))
   const table = renderTable(columns, [...report.rows.map((row) => line(row, row.keys)), line(report.total, totalKeys)])
-  return [title, table, 'ROI = (revenue − spend) / spend; — where there was no spend. Revenue: completed amounts of deals neither deleted nor removed.'].join('\n')
+  return [
+    title,
+    table,
+    'ROI = (revenue − spend) / spend; — where there was no spend. Revenue: completed amounts of deals neither deleted nor removed.',
+  ].join('\n')
 }
 
 /** 1234567.5 → '1 234 567.50', from exact decimal text (no JS number in between). */

@@ -17,9 +17,17 @@ interface ScheduleOptions {
 export function registerScheduleCommand(program: Command, action: Action): void {
   program
     .command('schedule')
-    .description(`keep running: sync then transform on a cron expression (default '${DEFAULT_SCHEDULE}', nightly at 03:00, in the site's zone), one run at a time; SIGINT/SIGTERM stop it cleanly`)
-    .option('--cron <expression>', `when to run: 5 cron fields, or 6 with seconds first (env CALLTOUCH_ETL_SCHEDULE, default '${DEFAULT_SCHEDULE}')`)
-    .option('--timezone <zone>', 'IANA zone of the expression (default: the first site\'s zone, CALLTOUCH_TIMEZONE, Europe/Moscow)')
+    .description(
+      `keep running: sync then transform on a cron expression (default '${DEFAULT_SCHEDULE}', nightly at 03:00, in the site's zone), one run at a time; SIGINT/SIGTERM stop it cleanly`,
+    )
+    .option(
+      '--cron <expression>',
+      `when to run: 5 cron fields, or 6 with seconds first (env CALLTOUCH_ETL_SCHEDULE, default '${DEFAULT_SCHEDULE}')`,
+    )
+    .option(
+      '--timezone <zone>',
+      "IANA zone of the expression (default: the first site's zone, CALLTOUCH_TIMEZONE, Europe/Moscow)",
+    )
     .option('--config <file>', CONFIG_OPTION_HELP)
     .action(action(async (ctx: CliContext, command: Command) => runSchedule(ctx, command.opts<ScheduleOptions>())))
 }
@@ -27,9 +35,16 @@ export function registerScheduleCommand(program: Command, action: Action): void 
 async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<ExitCode> {
   // Everything a run needs is checked now (exit 2), not at 03:00.
   const cron = options.cron ?? (ctx.env.CALLTOUCH_ETL_SCHEDULE?.trim() || DEFAULT_SCHEDULE)
-  if (!isValidCron(cron)) throw usageError(`'${cron}' is not a cron expression: give 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. '0 3 * * *'`)
+  if (!isValidCron(cron))
+    throw usageError(
+      `'${cron}' is not a cron expression: give 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. '0 3 * * *'`,
+    )
   const config = calltouchConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now: new Date() })
-  const timeZone = parseTimeZone(options.timezone ?? config.sites[0]?.timeZone ?? DEFAULT_TIME_ZONE, '--timezone', 'USAGE')
+  const timeZone = parseTimeZone(
+    options.timezone ?? config.sites[0]?.timeZone ?? DEFAULT_TIME_ZONE,
+    '--timezone',
+    'USAGE',
+  )
   warehouseConfigFromEnv(ctx.env, ctx.cwd)
 
   const scheduler = startNightlyScheduler({
@@ -64,10 +79,16 @@ export async function runNightlyTick(
   ctx: CliContext,
   run: { signal: AbortSignal; tick: number; cron: string; timeZone: string; configFile: string | undefined },
 ): Promise<NightlyJobResult> {
-  return withWarehouse(ctx, (warehouse) => nightlyJob(warehouse, {
-    tick: run.tick,
-    cron: run.cron,
-    timeZone: run.timeZone,
-    sync: () => syncRequestFromOptions(ctx, 'sync', { config: run.configFile }, new Date()),
-  }, { logger: ctx.logger, signal: run.signal }))
+  return withWarehouse(ctx, (warehouse) =>
+    nightlyJob(
+      warehouse,
+      {
+        tick: run.tick,
+        cron: run.cron,
+        timeZone: run.timeZone,
+        sync: () => syncRequestFromOptions(ctx, 'sync', { config: run.configFile }, new Date()),
+      },
+      { logger: ctx.logger, signal: run.signal },
+    ),
+  )
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 
 /** What `calltouch-etl --help` lists; simulator/cli.ts describes the command in full. */
-const SIMULATOR_SUMMARY = 'run a local Calltouch API simulator (deals export, node discovery, deal writes, the 5/s rate limit, errors and faults) until Ctrl+C'
+const SIMULATOR_SUMMARY =
+  'run a local Calltouch API simulator (deals export, node discovery, deal writes, the 5/s rate limit, errors and faults) until Ctrl+C'
 
 /**
  * Declares `simulator` without loading the simulator, a test double of 3.7k

@@ -6,9 +6,19 @@ import { CONFIG_OPTION_HELP, runCalltouchCommand, SITE_OPTION_HELP, type Calltou
 export function registerSyncCommand(program: Command, action: Action): void {
   program
     .command('sync')
-    .description('the nightly job: for each site, read the days never read, the look-back window and stale older days, and load them into the warehouse; exits 1 if any day failed')
+    .description(
+      'the nightly job: for each site, read the days never read, the look-back window and stale older days, and load them into the warehouse; exits 1 if any day failed',
+    )
     .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--site <id>', SITE_OPTION_HELP, parseSiteOption)
-    .option('--lookback-days <days>', 'days up to today re-read by every sync, because deals change long after orderDate (default 30, or lookbackDays in the config file)', parseLookbackDaysOption)
-    .action(action((ctx: CliContext, command: Command) => runCalltouchCommand(ctx, 'sync', command.opts<CalltouchRunOptions>())))
+    .option(
+      '--lookback-days <days>',
+      'days up to today re-read by every sync, because deals change long after orderDate (default 30, or lookbackDays in the config file)',
+      parseLookbackDaysOption,
+    )
+    .action(
+      action((ctx: CliContext, command: Command) =>
+        runCalltouchCommand(ctx, 'sync', command.opts<CalltouchRunOptions>()),
+      ),
+    )
 }

@@ -4,7 +4,12 @@ import type { Logger } from '../../core/logger.ts'
 import { createHttpClient, type HttpClient } from '../../http/http-client.ts'
 import type { HttpResponseBytes } from '../../http/fetch-bytes.ts'
 import { HttpRequestError, type HttpRequestErrorOptions } from '../../http/http-request-error.ts'
-import { REQUEST_PRIORITIES, type RequestLimiter, type RequestLimiterConfig, type RequestPriority } from '../../http/request-limiter.ts'
+import {
+  REQUEST_PRIORITIES,
+  type RequestLimiter,
+  type RequestLimiterConfig,
+  type RequestPriority,
+} from '../../http/request-limiter.ts'
 import type { Day } from '../../core/day.ts'
 import { formatDealsExportDate } from './calltouch-dates.ts'
 import { DEFAULT_BASE_URL, MAX_REQUESTS_PER_SECOND } from './config.ts'
@@ -123,7 +128,11 @@ export class CalltouchClient {
   }
 
   /** One page of deals whose orderDate falls in `range` (the API decides whether dateTo is included). */
-  async fetchOrdersPage(range: DateRange, page: number, priority: RequestPriority = page === 1 ? REQUEST_PRIORITIES.firstPage : REQUEST_PRIORITIES.laterPage): Promise<OrdersPage> {
+  async fetchOrdersPage(
+    range: DateRange,
+    page: number,
+    priority: RequestPriority = page === 1 ? REQUEST_PRIORITIES.firstPage : REQUEST_PRIORITIES.laterPage,
+  ): Promise<OrdersPage> {
     const base = await this.resolveApiBase()
     const query = new URLSearchParams({
       clientApiId: this.config.token,
@@ -136,7 +145,13 @@ export class CalltouchClient {
     })
     const url = `${base}/calls-service/RestAPI/${this.siteId}/orders-diary/orders?${query.toString()}`
     const what = `deals of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo}, page ${page}`
-    return this.http.request({ url, what, priority, headers: ACCEPT_JSON, read: (response) => parseOrdersPage(okBody(response, what), page, what) })
+    return this.http.request({
+      url,
+      what,
+      priority,
+      headers: ACCEPT_JSON,
+      read: (response) => parseOrdersPage(okBody(response, what), page, what),
+    })
   }
 
   /**
@@ -165,9 +180,13 @@ export class CalltouchClient {
         maxRetries: 1,
         read: (response) => (JSON.parse(okBody(response, what).toString('utf8')) as { nodeId?: unknown }).nodeId,
       })
-      if (typeof nodeId === 'number' && Number.isInteger(nodeId) && nodeId > 0) return nodeBaseUrl(nodeId).replace(/\/+$/, '')
+      if (typeof nodeId === 'number' && Number.isInteger(nodeId) && nodeId > 0)
+        return nodeBaseUrl(nodeId).replace(/\/+$/, '')
     } catch (error) {
-      this.config.logger?.warn({ siteId: this.siteId, err: messageOf(error) }, `node discovery failed for site ${this.siteId}; using ${base}`)
+      this.config.logger?.warn(
+        { siteId: this.siteId, err: messageOf(error) },
+        `node discovery failed for site ${this.siteId}; using ${base}`,
+      )
     }
     return base
   }
@@ -193,18 +212,32 @@ function parseOrdersPage(bytes: Buffer, page: number, what: string): OrdersPage 
   try {
     json = JSON.parse(text)
   } catch (error) {
-    throw new CalltouchRequestError(`${what}: the answer is not JSON (${text.length} characters, perhaps cut off)`, 'invalid-body', { cause: error })
+    throw new CalltouchRequestError(
+      `${what}: the answer is not JSON (${text.length} characters, perhaps cut off)`,
+      'invalid-body',
+      { cause: error },
+    )
   }
   const envelope = json as { page?: unknown; pageTotal?: unknown; recordsTotal?: unknown; records?: unknown }
-  if (typeof json !== 'object' || json === null || !Array.isArray(envelope.records) || typeof envelope.recordsTotal !== 'number') {
-    throw new CalltouchRequestError(`${what}: the answer is not a page of deals (no records array or recordsTotal)`, 'invalid-body')
+  if (
+    typeof json !== 'object' ||
+    json === null ||
+    !Array.isArray(envelope.records) ||
+    typeof envelope.recordsTotal !== 'number'
+  ) {
+    throw new CalltouchRequestError(
+      `${what}: the answer is not a page of deals (no records array or recordsTotal)`,
+      'invalid-body',
+    )
   }
   const records = envelope.records as unknown[]
   const orderDays = new Set<string>()
   const recordKeys = records.map((record, index) => {
     const { orderNumber, orderDate } = (record ?? {}) as { orderNumber?: unknown; orderDate?: unknown }
     if (typeof orderDate === 'string') orderDays.add(orderDate.slice(0, 10))
-    return typeof orderNumber === 'string' || typeof orderNumber === 'number' ? String(orderNumber) : `\u0000no-order-number:${page}:${index}`
+    return typeof orderNumber === 'string' || typeof orderNumber === 'number'
+      ? String(orderNumber)
+      : `\u0000no-order-number:${page}:${index}`
   })
   return {
     // Bytes that are not UTF-8 are kept as read (U+FFFD in their place), as PostgreSQL refuses them.
@@ -220,9 +253,15 @@ function parseOrdersPage(bytes: Buffer, page: number, what: string): OrdersPage 
 /** The API's own words: 403 `{message}`, other 4xx `{data: {apiErrorData: {errorMessage}}}`. */
 function apiErrorMessage(body: string): string {
   try {
-    const json = JSON.parse(body) as { message?: unknown; data?: { apiErrorData?: { errorMessage?: unknown; errorCode?: unknown } } }
+    const json = JSON.parse(body) as {
+      message?: unknown
+      data?: { apiErrorData?: { errorMessage?: unknown; errorCode?: unknown } }
+    }
     const apiError = json.data?.apiErrorData
-    if (typeof apiError?.errorMessage === 'string') return apiError.errorCode === undefined ? apiError.errorMessage : `${apiError.errorMessage} (error code ${String(apiError.errorCode)})`
+    if (typeof apiError?.errorMessage === 'string')
+      return apiError.errorCode === undefined
+        ? apiError.errorMessage
+        : `${apiError.errorMessage} (error code ${JSON.stringify(apiError.errorCode)})`
     if (typeof json.message === 'string') return json.message
   } catch {
     // Not JSON: the start of the text says more than nothing.

@@ -79,7 +79,10 @@ const RUN_SETTING_SCHEMAS = {
 const FILE_SITE = z.strictObject({
   id: z.number().int().min(1).max(MAX_ACCOUNT_ID),
   token: z.string().min(1).optional(),
-  tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable').optional(),
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable')
+    .optional(),
   timeZone: z.string().optional(),
   startDate: z.string().optional(),
 })
@@ -109,7 +112,10 @@ const CONFIG_FILE = z.strictObject({
  * //   "lookbackDays": 14 }
  * calltouchConfigFromEnv(process.env, { configFile: 'calltouch.json', cwd: process.cwd(), now: new Date() })
  */
-export function calltouchConfigFromEnv(env: Env, options: { configFile?: string | undefined; cwd: string; now: Date }): CalltouchConfig {
+export function calltouchConfigFromEnv(
+  env: Env,
+  options: { configFile?: string | undefined; cwd: string; now: Date },
+): CalltouchConfig {
   const configFile = options.configFile ?? (env.CALLTOUCH_CONFIG?.trim() || undefined)
   if (configFile !== undefined) return configFromFile(path.resolve(options.cwd, configFile), env, options.now)
   return configFromEnv(env, options.now)
@@ -121,18 +127,28 @@ function configFromEnv(env: Env, now: Date): CalltouchConfig {
   registerSecret(token)
   const siteIdText = env.CALLTOUCH_SITE_ID?.trim() ?? ''
   if (siteIdText === '' && token === '') {
-    throw new EtlError('CONFIG', 'no Calltouch site is configured: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config FILE (or set CALLTOUCH_CONFIG) listing the sites')
+    throw new EtlError(
+      'CONFIG',
+      'no Calltouch site is configured: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config FILE (or set CALLTOUCH_CONFIG) listing the sites',
+    )
   }
   const siteId = parseAccountId(siteIdText)
-  if (siteIdText === '') problems.push('CALLTOUCH_SITE_ID is not set: set it to the site id shown in Calltouch (a positive integer)')
+  if (siteIdText === '')
+    problems.push('CALLTOUCH_SITE_ID is not set: set it to the site id shown in Calltouch (a positive integer)')
   else if (siteId === undefined) problems.push(`CALLTOUCH_SITE_ID ${siteIdProblem(siteIdText)}`)
-  if (token === '') problems.push('CALLTOUCH_API_TOKEN is not set: set it to the API token (clientApiId) from Calltouch\'s integration settings')
+  if (token === '')
+    problems.push(
+      "CALLTOUCH_API_TOKEN is not set: set it to the API token (clientApiId) from Calltouch's integration settings",
+    )
   const timeZone = env.CALLTOUCH_TIMEZONE?.trim() || DEFAULT_TIME_ZONE
   const zoneProblem = timeZoneProblem(timeZone)
   if (zoneProblem) problems.push(`CALLTOUCH_TIMEZONE ${zoneProblem}`)
   const startText = env.CALLTOUCH_START_DATE?.trim() || undefined
   const startDate = startText ?? defaultStartDate(zoneProblem ? DEFAULT_TIME_ZONE : timeZone, now)
-  const startProblem = startText === undefined ? undefined : dayProblem(startText, { zone: zoneProblem ? DEFAULT_TIME_ZONE : timeZone, now })
+  const startProblem =
+    startText === undefined
+      ? undefined
+      : dayProblem(startText, { zone: zoneProblem ? DEFAULT_TIME_ZONE : timeZone, now })
   if (startProblem) problems.push(`CALLTOUCH_START_DATE ${startProblem}`)
   const baseUrl = env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL
   const urlProblem = baseUrlProblem(baseUrl)
@@ -151,17 +167,26 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new EtlError('CONFIG', `cannot read the Calltouch config file ${file}: ${messageOf(error)} — pass an existing JSON file to --config (or CALLTOUCH_CONFIG)`, { cause: error })
+    throw new EtlError(
+      'CONFIG',
+      `cannot read the Calltouch config file ${file}: ${messageOf(error)} — pass an existing JSON file to --config (or CALLTOUCH_CONFIG)`,
+      { cause: error },
+    )
   }
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (error) {
-    throw new EtlError('CONFIG', `the Calltouch config file ${file} is not valid JSON (${jsonSyntaxProblem(error)}): fix its syntax`)
+    throw new EtlError(
+      'CONFIG',
+      `the Calltouch config file ${file} is not valid JSON (${jsonSyntaxProblem(error)}): fix its syntax`,
+    )
   }
   registerFileTokens(json)
   const parsed = CONFIG_FILE.safeParse(json)
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issuePath(issue.path)}: ${issue.message}`)
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issuePath(issue.path)}: ${issue.message}`)
   const rawSites = isRecord(json) && Array.isArray(json.sites) ? (json.sites as unknown[]) : []
   const sites: SiteConfig[] = []
   const seenIds = new Map<number, number>()
@@ -171,7 +196,8 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
     const siteId = typeof raw.id === 'number' ? raw.id : undefined
     if (siteId !== undefined) {
       const first = seenIds.get(siteId)
-      if (first !== undefined) problems.push(`${where}.id: site ${siteId} is listed twice (also sites[${first}]): list each site once`)
+      if (first !== undefined)
+        problems.push(`${where}.id: site ${siteId} is listed twice (also sites[${first}]): list each site once`)
       else seenIds.set(siteId, index)
     }
     const token = siteToken(raw, env, where, problems)
@@ -187,12 +213,19 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
     }
     if (siteId !== undefined && token !== undefined) sites.push(Object.freeze({ siteId, token, timeZone, startDate }))
   })
-  const baseUrl = (isRecord(json) && typeof json.baseUrl === 'string' ? json.baseUrl : undefined) ?? (env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL)
+  const baseUrl =
+    (isRecord(json) && typeof json.baseUrl === 'string' ? json.baseUrl : undefined) ??
+    (env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL)
   const urlProblem = baseUrlProblem(baseUrl)
   if (urlProblem) problems.push(`baseUrl: ${urlProblem}`)
   if (problems.length > 0 || !parsed.success) throw configError(`the Calltouch config file ${file}`, problems)
   const { sites: _sites, baseUrl: _baseUrl, ...settings } = parsed.data
-  return Object.freeze({ baseUrl: trimSlash(baseUrl), sites: Object.freeze(sites), run: Object.freeze({ ...DEFAULT_RUN_SETTINGS, ...settings }), source: file })
+  return Object.freeze({
+    baseUrl: trimSlash(baseUrl),
+    sites: Object.freeze(sites),
+    run: Object.freeze({ ...DEFAULT_RUN_SETTINGS, ...settings }),
+    source: file,
+  })
 }
 
 /**
@@ -228,7 +261,9 @@ function siteToken(raw: Record<string, unknown>, env: Env, where: string, proble
   const token = env[tokenEnv]?.trim() ?? ''
   registerSecret(token)
   if (token === '') {
-    problems.push(`${where}.tokenEnv: the environment variable ${tokenEnv} is not set or empty: export it with the site's API token`)
+    problems.push(
+      `${where}.tokenEnv: the environment variable ${tokenEnv} is not set or empty: export it with the site's API token`,
+    )
     return undefined
   }
   return token
@@ -246,7 +281,8 @@ function defaultStartDate(zone: string, now: Date): string {
 function baseUrlProblem(url: string): string | undefined {
   try {
     const parsed = new URL(url)
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return `must be an http(s) URL, got ${JSON.stringify(url)}`
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      return `must be an http(s) URL, got ${JSON.stringify(url)}`
     return undefined
   } catch {
     return `must be an http(s) URL such as ${DEFAULT_BASE_URL}, got ${JSON.stringify(url)}`
@@ -259,7 +295,8 @@ function trimSlash(url: string): string {
 
 function issuePath(parts: readonly PropertyKey[]): string {
   let text = ''
-  for (const part of parts) text += typeof part === 'number' ? `[${part}]` : text === '' ? String(part) : `.${String(part)}`
+  for (const part of parts)
+    text += typeof part === 'number' ? `[${part}]` : text === '' ? String(part) : `.${String(part)}`
   return text === '' ? '(the file)' : text
 }
 

@@ -50,7 +50,13 @@ export class DateToProtocol {
    * asked with the day after it, `keepDayAfter` is called while that day's
    * deals are known to be in the pages.
    */
-  async read(siteId: number, window: DayWindow, range: DateRange, read: () => Promise<ExtractOutcome>, keepDayAfter: () => void): Promise<ExtractOutcome> {
+  async read(
+    siteId: number,
+    window: DayWindow,
+    range: DateRange,
+    read: () => Promise<ExtractOutcome>,
+    keepDayAfter: () => void,
+  ): Promise<ExtractOutcome> {
     const unsettled = !this.settled
     if (unsettled) this.unsettledReads += 1
     try {

@@ -44,7 +44,8 @@ export interface ExtractWindowOptions {
   readonly pages?: PageLease
 }
 
-export type ExtractOutcome = ({ readonly kind: 'extracted' } & ExtractedWindow) | { readonly kind: 'too-big'; readonly recordsTotal: number }
+export type ExtractOutcome =
+  ({ readonly kind: 'extracted' } & ExtractedWindow) | { readonly kind: 'too-big'; readonly recordsTotal: number }
 
 /** A window whose pages disagreed on every read. */
 export class TornWindowError extends EtlError {
@@ -67,7 +68,11 @@ export function requestRange(window: DayWindow, dateToInclusive: boolean): DateR
  * deals received do not add up to it (deals created, deleted or moved while
  * paging); a torn read is repeated up to `maxReads` times, then the window fails.
  */
-export async function extractWindow(client: CalltouchClient, window: DayWindow, options: ExtractWindowOptions = {}): Promise<ExtractOutcome> {
+export async function extractWindow(
+  client: CalltouchClient,
+  window: DayWindow,
+  options: ExtractWindowOptions = {},
+): Promise<ExtractOutcome> {
   const maxReads = options.maxReads ?? DEFAULT_MAX_WINDOW_READS
   const range = requestRange(window, options.dateToInclusive === true)
   const dayAfter = formatDealsExportDate(range.dateTo)
@@ -75,11 +80,15 @@ export async function extractWindow(client: CalltouchClient, window: DayWindow, 
   for (let read = 1; read <= maxReads; read++) {
     await options.pages?.take(1, 'first page')
     const first = await client.fetchOrdersPage(range, 1)
-    if (options.onFirstPage?.(first.recordsTotal) === 'too-big') return { kind: 'too-big', recordsTotal: first.recordsTotal }
+    if (options.onFirstPage?.(first.recordsTotal) === 'too-big')
+      return { kind: 'too-big', recordsTotal: first.recordsTotal }
     // An empty result may say pageTotal 0 or 1 (API.md): an empty page ends the window either way.
-    const pageCount = first.recordKeys.length === 0 ? 1 : Math.max(first.pageTotal, Math.ceil(first.recordsTotal / PAGE_LIMIT))
+    const pageCount =
+      first.recordKeys.length === 0 ? 1 : Math.max(first.pageTotal, Math.ceil(first.recordsTotal / PAGE_LIMIT))
     await options.pages?.take(pageCount - 1, 'later pages')
-    const rest = await Promise.all(Array.from({ length: pageCount - 1 }, (_, i) => client.fetchOrdersPage(range, i + 2)))
+    const rest = await Promise.all(
+      Array.from({ length: pageCount - 1 }, (_, i) => client.fetchOrdersPage(range, i + 2)),
+    )
     const pages = [first, ...rest]
     const problem = tornProblem(pages)
     if (problem === undefined) {
@@ -95,17 +104,21 @@ export async function extractWindow(client: CalltouchClient, window: DayWindow, 
     // The torn read's pages are dropped; the next read takes its own.
     options.pages?.release()
   }
-  throw new TornWindowError(`deals of site ${client.siteId} from ${window.firstDay} to ${window.lastDay} changed while being read, ${maxReads} reads in a row (last: ${lastProblem}); the next run reads the window again`)
+  throw new TornWindowError(
+    `deals of site ${client.siteId} from ${window.firstDay} to ${window.lastDay} changed while being read, ${maxReads} reads in a row (last: ${lastProblem}); the next run reads the window again`,
+  )
 }
 
 /** Why the pages of one read do not make a whole, or undefined when they do. */
 function tornProblem(pages: readonly OrdersPage[]): string | undefined {
   const recordsTotal = pages[0]?.recordsTotal ?? 0
   const totals = new Set(pages.map((page) => page.recordsTotal))
-  if (totals.size > 1) return `recordsTotal went from ${recordsTotal} to ${[...totals].filter((t) => t !== recordsTotal).join(', ')} between pages`
+  if (totals.size > 1)
+    return `recordsTotal went from ${recordsTotal} to ${[...totals].filter((t) => t !== recordsTotal).join(', ')} between pages`
   const distinct = new Set<string>()
   for (const page of pages) for (const key of page.recordKeys) distinct.add(key)
-  if (distinct.size !== recordsTotal) return `${distinct.size} distinct deals received, recordsTotal says ${recordsTotal}`
+  if (distinct.size !== recordsTotal)
+    return `${distinct.size} distinct deals received, recordsTotal says ${recordsTotal}`
   return undefined
 }
 
@@ -150,8 +163,15 @@ export interface PageLease {
  */
 export function createPageBudget(limitPages: number): PageBudget {
   if (!(limitPages >= 1)) throw new RangeError(`the page budget must be at least 1 page, got ${limitPages}`)
-  interface Waiter { readonly lease: LeaseState; readonly pages: number; readonly grant: () => void }
-  interface LeaseState { pages: number; waiting: boolean }
+  interface Waiter {
+    readonly lease: LeaseState
+    readonly pages: number
+    readonly grant: () => void
+  }
+  interface LeaseState {
+    pages: number
+    waiting: boolean
+  }
   const queues: Record<PageTake, Waiter[]> = { 'later pages': [], 'first page': [] }
   let held = 0
   let heldByWaiters = 0

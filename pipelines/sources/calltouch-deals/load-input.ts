@@ -66,17 +66,25 @@ export function windowLabel(window: Pick<WindowBounds, 'siteId' | 'firstDay' | '
 }
 
 /** Refuses a window the warehouse would misread, before anything is written. */
-export function assertValidWindow(window: WindowBounds & { readonly timeZone: string; readonly pages: readonly unknown[] }): void {
+export function assertValidWindow(
+  window: WindowBounds & { readonly timeZone: string; readonly pages: readonly unknown[] },
+): void {
   assertValidBounds(window)
   if (!isTimeZone(window.timeZone)) {
     throw new EtlError('CONFIG', `${windowLabel(window)}: time zone ${timeZoneProblem(window.timeZone)}`)
   }
   if (window.pages.length === 0) {
-    throw new EtlError('INPUT', `${windowLabel(window)}: no page bodies; pass every response body of the window (an empty answer is a page with an empty records list)`)
+    throw new EtlError(
+      'INPUT',
+      `${windowLabel(window)}: no page bodies; pass every response body of the window (an empty answer is a page with an empty records list)`,
+    )
   }
   const notText = window.pages.findIndex((page) => typeof page !== 'string' && !(page instanceof Uint8Array))
   if (notText >= 0) {
-    throw new EtlError('INPUT', `${windowLabel(window)}: page ${notText + 1} is not the response body's text or bytes; pass bodies as received, never parsed`)
+    throw new EtlError(
+      'INPUT',
+      `${windowLabel(window)}: page ${notText + 1} is not the response body's text or bytes; pass bodies as received, never parsed`,
+    )
   }
 }
 
@@ -91,12 +99,23 @@ export interface StagedPages {
  * Refuses a window whose bodies are not what the API sends for a page: each one JSON object
  * with a "records" list. `pagesBefore` pages of the window came before these `pageCount`.
  */
-export function assertStagedPages(window: Pick<WindowBounds, 'siteId' | 'firstDay' | 'lastDay'>, stage: StagedPages | undefined, pagesBefore: number, pageCount: number): void {
+export function assertStagedPages(
+  window: Pick<WindowBounds, 'siteId' | 'firstDay' | 'lastDay'>,
+  stage: StagedPages | undefined,
+  pagesBefore: number,
+  pageCount: number,
+): void {
   if (stage === undefined || stage.pages !== pageCount) {
-    throw new EtlError('INPUT', `${windowLabel(window)}: pages ${pagesBefore + 1}..${pagesBefore + pageCount} are not one JSON object each; pass each response body as it was received`)
+    throw new EtlError(
+      'INPUT',
+      `${windowLabel(window)}: pages ${pagesBefore + 1}..${pagesBefore + pageCount} are not one JSON object each; pass each response body as it was received`,
+    )
   }
   if (stage.bad_pages.length > 0) {
-    throw new EtlError('INPUT', `${windowLabel(window)}: page ${stage.bad_pages.join(', ')} has no "records" list; an error body must not be loaded as an empty page (it would mark the window's deals removed)`)
+    throw new EtlError(
+      'INPUT',
+      `${windowLabel(window)}: page ${stage.bad_pages.join(', ')} has no "records" list; an error body must not be loaded as an empty page (it would mark the window's deals removed)`,
+    )
   }
 }
 
@@ -112,9 +131,15 @@ function assertValidBounds(window: WindowBounds): void {
     throw new EtlError('INPUT', `site id ${siteIdProblem(String(window.siteId))}`)
   }
   if (!RUN_ID_PATTERN.test(String(window.runId))) {
-    throw new EtlError('INPUT', `${windowLabel(window)}: run id ${JSON.stringify(window.runId)} is not one of etl.runs; start a run first`)
+    throw new EtlError(
+      'INPUT',
+      `${windowLabel(window)}: run id ${JSON.stringify(window.runId)} is not one of etl.runs; start a run first`,
+    )
   }
-  for (const [name, day] of [['first day', window.firstDay], ['last day', window.lastDay]] as const) {
+  for (const [name, day] of [
+    ['first day', window.firstDay],
+    ['last day', window.lastDay],
+  ] as const) {
     if (!isDay(day)) throw new EtlError('INPUT', `${windowLabel(window)}: ${name} ${dayProblem(String(day))}`)
   }
   if (window.firstDay > window.lastDay) {

@@ -68,7 +68,11 @@ export function isRecordProblem(error: unknown): boolean {
  *
  * @param pages the window's bodies as text, U+0000 escapes already replaced
  */
-export async function loadIsolatingRecords(db: WarehouseDb, window: WindowToLoad, pages: readonly string[]): Promise<WindowLoadResult> {
+export async function loadIsolatingRecords(
+  db: WarehouseDb,
+  window: WindowToLoad,
+  pages: readonly string[],
+): Promise<WindowLoadResult> {
   return db.transaction().execute(async (trx) => {
     await prepareLoadStaging(trx)
     const isolation = new RecordIsolation(trx, window)
@@ -98,17 +102,21 @@ class RecordIsolation {
     const whole = await this.attempt(() => this.stage(page, index))
     if (whole.refused === undefined) return assertStagedPages(this.window, whole.value, index, 1)
     const spans = recordSpans(page)
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what PostgreSQL threw, as it was
     if (spans === undefined) throw whole.refused
     const textOf = (span: TextSpan): string => page.slice(span.start, span.end)
     const pageOf = (records: readonly TextSpan[]): string => `{"records":[${records.map(textOf).join(',')}]}`
-    const refusals = await this.bisect(spans.length, (from, to) => this.trial(() => this.stage(pageOf(spans.slice(from, to)), index)))
+    const refusals = await this.bisect(spans.length, (from, to) =>
+      this.trial(() => this.stage(pageOf(spans.slice(from, to)), index)),
+    )
     const refused = new Set(refusals.map((refusal) => refusal.index))
     const kept = spans.flatMap((_, place) => (refused.has(place) ? [] : [place]))
     if (kept.length > 0) {
       await this.stage(pageOf(kept.map((place) => spans[place] as TextSpan)), index)
       await renumberSplitPage(this.trx, { pageNo: index + 1, places: kept.map((place) => place + 1) })
     }
-    for (const { index: place, error } of refusals) await this.setAsideText(page, spans[place] as TextSpan, index + 1, place + 1, reasonOf(error))
+    for (const { index: place, error } of refusals)
+      await this.setAsideText(page, spans[place] as TextSpan, index + 1, place + 1, reasonOf(error))
   }
 
   /** Finds the staged records that make the writes of the window fail, and sets them aside. */
@@ -116,14 +124,16 @@ class RecordIsolation {
     const staged = await selectStagedRecords(this.trx)
     // A part is a run of records in read order: the trial keeps from its first to its last; a
     // range ending before the first page (page 0) keeps none.
-    const trialOf = (from: number, to: number): Promise<unknown> => this.trial(async () => {
-      await deleteRecordsOutside(this.trx, { first: staged[from], last: staged[to - 1] })
-      await writeChangedRecords(this.trx, this.window, true)
-    })
+    const trialOf = (from: number, to: number): Promise<unknown> =>
+      this.trial(async () => {
+        await deleteRecordsOutside(this.trx, { first: staged[from], last: staged[to - 1] })
+        await writeChangedRecords(this.trx, this.window, true)
+      })
     const all = await trialOf(0, staged.length)
     if (all === undefined) return
     // When the statements fail without any record, no record is to blame.
     const none = await trialOf(0, 0)
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what PostgreSQL threw, as it was
     if (none !== undefined) throw none
     for (const { index, error } of await this.bisect(staged.length, trialOf, all)) {
       const { page_no: pageNo, record_no: recordNo } = staged[index] as StagedRecordPlace
@@ -139,12 +149,23 @@ class RecordIsolation {
    * refuses too is left out of the stand-in (a key too long to index: the record has no key then,
    * and reports it as its orderNumber).
    */
-  private async setAsideText(page: string, span: TextSpan, pageNo: number, recordNo: number, reason: string): Promise<void> {
+  private async setAsideText(
+    page: string,
+    span: TextSpan,
+    pageNo: number,
+    recordNo: number,
+    reason: string,
+  ): Promise<void> {
     const members = objectMembers(page, span) ?? []
     const member = (key: string): JsonMember[] => members.filter((found) => found.key === key).slice(-1)
     const [orderNumber] = member('orderNumber')
     const literal = (found: JsonMember): string => page.slice(found.value.start, found.value.end)
-    const standIns = [[...member('orderNumber'), ...member('orderDate')], member('orderDate'), member('orderNumber'), []]
+    const standIns = [
+      [...member('orderNumber'), ...member('orderDate')],
+      member('orderDate'),
+      member('orderNumber'),
+      [],
+    ]
     const tried = new Set<string>()
     for (const standIn of standIns) {
       const text = `{"records":[{${standIn.map((found) => `${JSON.stringify(found.key)}:${literal(found)}`).join(',')}}]}`
@@ -156,12 +177,23 @@ class RecordIsolation {
     const reportedKey = orderNumber === undefined ? null : keyText(literal(orderNumber))
     // The stand-in was staged as the first record of page 0.
     const at = { pageNo: 0, recordNo: 1 }
-    await setAsideStagedRecord(this.trx, { at, to: { pageNo, recordNo }, reason, text: page.slice(span.start, span.end), reportedKey })
+    await setAsideStagedRecord(this.trx, {
+      at,
+      to: { pageNo, recordNo },
+      reason,
+      text: page.slice(span.start, span.end),
+      reportedKey,
+    })
   }
 
   /** Stages one body as page `index` + 1 of the window (`index` -1: as page 0, the stand-ins' own). */
   private async stage(body: string, index: number): Promise<StagedPages | undefined> {
-    return stageWindowRecords(this.trx, { bodies: body, firstDay: this.window.firstDay, lastDay: this.window.lastDay, pagesBefore: index })
+    return stageWindowRecords(this.trx, {
+      bodies: body,
+      firstDay: this.window.firstDay,
+      lastDay: this.window.lastDay,
+      pagesBefore: index,
+    })
   }
 
   /**
@@ -169,7 +201,11 @@ class RecordIsolation {
    * halved until a single one fails. `trialOf(from, to)` tries the parts from..to-1 and gives
    * the error, or undefined; `failure` is the error of all of them when it is known.
    */
-  private async bisect(count: number, trialOf: (from: number, to: number) => Promise<unknown>, failure?: unknown): Promise<Refusal[]> {
+  private async bisect(
+    count: number,
+    trialOf: (from: number, to: number) => Promise<unknown>,
+    failure?: unknown,
+  ): Promise<Refusal[]> {
     const refusals: Refusal[] = []
     const visit = async (from: number, to: number, error: unknown): Promise<void> => {
       if (error === undefined) return
@@ -196,7 +232,10 @@ class RecordIsolation {
     return this.underSavepoint(work, 'keep')
   }
 
-  private async underSavepoint<T>(work: () => Promise<T>, onSuccess: 'keep' | 'rollback'): Promise<{ value?: T; refused?: unknown }> {
+  private async underSavepoint<T>(
+    work: () => Promise<T>,
+    onSuccess: 'keep' | 'rollback',
+  ): Promise<{ value?: T; refused?: unknown }> {
     if (this.trialsLeft-- <= 0) {
       throw new Error(`more than ${MAX_ISOLATION_TRIALS} trials would be needed to find the records PostgreSQL refuses`)
     }
@@ -208,7 +247,8 @@ class RecordIsolation {
       if (!isRecordProblem(error)) throw error
       outcome = { refused: error }
     }
-    if (outcome.refused !== undefined || onSuccess === 'rollback') await executeSql(this.trx, 'rollback to savepoint isolation_trial')
+    if (outcome.refused !== undefined || onSuccess === 'rollback')
+      await executeSql(this.trx, 'rollback to savepoint isolation_trial')
     await executeSql(this.trx, 'release savepoint isolation_trial')
     return outcome
   }
@@ -222,8 +262,13 @@ class RecordIsolation {
  */
 function reasonOf(error: unknown): string {
   const { code, detail } = error as { code?: unknown; detail?: unknown }
-  const described = typeof code === 'string' && code.startsWith('22') && typeof detail === 'string' && detail !== '' ? ` (${detail})` : ''
-  return redact(`PostgreSQL refused the record: ${messageOf(error)}${described}`).replace(/\s*[\r\n]+\s*/g, ' ').trim()
+  const described =
+    typeof code === 'string' && code.startsWith('22') && typeof detail === 'string' && detail !== ''
+      ? ` (${detail})`
+      : ''
+  return redact(`PostgreSQL refused the record: ${messageOf(error)}${described}`)
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .trim()
 }
 
 /** The orderNumber a literal of the record names, for the report: a string's text, a number's digits, else none. */

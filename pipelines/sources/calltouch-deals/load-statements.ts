@@ -31,17 +31,29 @@ export interface ChangedRecordsResult {
  * @param withSetAside whether records were set aside (the isolating load): they are kept out of
  * every write and sent to etl.rejected_records
  */
-export async function loadStagedRecords(trx: WarehouseDb, window: WindowToLoad, withSetAside = false): Promise<WindowLoadResult> {
+export async function loadStagedRecords(
+  trx: WarehouseDb,
+  window: WindowToLoad,
+  withSetAside = false,
+): Promise<WindowLoadResult> {
   const { siteId, runId, firstDay, lastDay } = window
   const { rejected, landed, changed } = await writeChangedRecords(trx, window, withSetAside)
   const setAside = withSetAside ? await insertSetAsideRecords(trx, { siteId, runId, firstDay, lastDay }) : 0
   const removed = await markRemovedOrders(trx, { siteId, firstDay, lastDay })
   await markSeenOrders(trx, { siteId })
   // Records without a day of their own (an orderDate that is not a date) count as seen, on no day.
-  const byDay = await executeSql<{ day: string | null; records: number }>(trx, 'select record_day as day, count(*)::integer as records from pg_temp.load_records group by record_day')
+  const byDay = await executeSql<{ day: string | null; records: number }>(
+    trx,
+    'select record_day as day, count(*)::integer as records from pg_temp.load_records group by record_day',
+  )
   const stagedByDay: Record<string, number> = {}
   for (const { day, records } of byDay) if (day !== null) stagedByDay[day] = records
-  const recordsByDay = await recordLoadedDays(trx, siteLedgerKey(siteId), { firstDay, lastDay, runId, recordsByDay: stagedByDay })
+  const recordsByDay = await recordLoadedDays(trx, siteLedgerKey(siteId), {
+    firstDay,
+    lastDay,
+    runId,
+    recordsByDay: stagedByDay,
+  })
   const seen = byDay.reduce((sum, row) => sum + row.records, 0)
   return { seen, landed, changed, rejected: rejected + setAside, removed, recordsByDay }
 }
@@ -50,7 +62,11 @@ export async function loadStagedRecords(trx: WarehouseDb, window: WindowToLoad, 
  * The statements that write each changed record of the window: the ones one record can make
  * fail, and so the ones the isolating load tries on part of the window.
  */
-export async function writeChangedRecords(trx: WarehouseDb, window: WindowToLoad, withSetAside: boolean): Promise<ChangedRecordsResult> {
+export async function writeChangedRecords(
+  trx: WarehouseDb,
+  window: WindowToLoad,
+  withSetAside: boolean,
+): Promise<ChangedRecordsResult> {
   const { siteId, runId, firstDay, lastDay, timeZone } = window
   await stageChangedRecords(trx, { siteId, timeZone })
   if (withSetAside) await deleteSetAsideChanges(trx)
@@ -109,9 +125,19 @@ export interface StagedRecordPlace {
  */
 export async function stageWindowRecords(
   trx: WarehouseDb,
-  params: { readonly bodies: PageBody; readonly firstDay: string; readonly lastDay: string; readonly pagesBefore: number },
+  params: {
+    readonly bodies: PageBody
+    readonly firstDay: string
+    readonly lastDay: string
+    readonly pagesBefore: number
+  },
 ): Promise<StagedWindowRecords | undefined> {
-  const [row] = await runSqlFile<StagedWindowRecords>(trx, 'stage_window_records', [params.bodies, params.firstDay, params.lastDay, params.pagesBefore])
+  const [row] = await runSqlFile<StagedWindowRecords>(trx, 'stage_window_records', [
+    params.bodies,
+    params.firstDay,
+    params.lastDay,
+    params.pagesBefore,
+  ])
   return row
 }
 
@@ -121,7 +147,10 @@ export async function deleteSupersededRecords(trx: WarehouseDb): Promise<void> {
 }
 
 /** Stages the records that differ from the warehouse's versions, converted or with a reason (sql/stage_changed_records.sql). */
-export async function stageChangedRecords(trx: WarehouseDb, params: { readonly siteId: number; readonly timeZone: string }): Promise<void> {
+export async function stageChangedRecords(
+  trx: WarehouseDb,
+  params: { readonly siteId: number; readonly timeZone: string },
+): Promise<void> {
   await runSqlFile(trx, 'stage_changed_records', [params.siteId, params.timeZone])
 }
 
@@ -131,13 +160,24 @@ export async function deleteSetAsideChanges(trx: WarehouseDb): Promise<void> {
 }
 
 /** Sends the window's rejected records to etl.rejected_records; returns how many the window has (sql/insert_rejected_records.sql). */
-export async function insertRejectedRecords(trx: WarehouseDb, params: WindowDays & { readonly runId: string }): Promise<number> {
-  const [row] = await runSqlFile<{ rejected: number }>(trx, 'insert_rejected_records', [params.siteId, params.runId, params.firstDay, params.lastDay])
+export async function insertRejectedRecords(
+  trx: WarehouseDb,
+  params: WindowDays & { readonly runId: string },
+): Promise<number> {
+  const [row] = await runSqlFile<{ rejected: number }>(trx, 'insert_rejected_records', [
+    params.siteId,
+    params.runId,
+    params.firstDay,
+    params.lastDay,
+  ])
   return row?.rejected ?? 0
 }
 
 /** Lands each new or changed deal as a version in raw.calltouch_orders; returns how many (sql/insert_raw_versions.sql). */
-export async function insertRawVersions(trx: WarehouseDb, params: { readonly siteId: number; readonly runId: string }): Promise<number> {
+export async function insertRawVersions(
+  trx: WarehouseDb,
+  params: { readonly siteId: number; readonly runId: string },
+): Promise<number> {
   const [row] = await runSqlFile<{ landed: number }>(trx, 'insert_raw_versions', [params.siteId, params.runId])
   return row?.landed ?? 0
 }
@@ -159,14 +199,27 @@ export async function insertChangedChildren(trx: WarehouseDb, params: { readonly
 }
 
 /** Sends the records set aside to etl.rejected_records; returns how many were set aside (sql/insert_set_aside_records.sql). */
-export async function insertSetAsideRecords(trx: WarehouseDb, params: WindowDays & { readonly runId: string }): Promise<number> {
-  const [row] = await runSqlFile<{ rejected: number }>(trx, 'insert_set_aside_records', [params.siteId, params.runId, params.firstDay, params.lastDay, SET_ASIDE_MARK])
+export async function insertSetAsideRecords(
+  trx: WarehouseDb,
+  params: WindowDays & { readonly runId: string },
+): Promise<number> {
+  const [row] = await runSqlFile<{ rejected: number }>(trx, 'insert_set_aside_records', [
+    params.siteId,
+    params.runId,
+    params.firstDay,
+    params.lastDay,
+    SET_ASIDE_MARK,
+  ])
   return row?.rejected ?? 0
 }
 
 /** Marks the window's deals the API no longer returned; returns how many were newly marked (sql/mark_removed_orders.sql). */
 export async function markRemovedOrders(trx: WarehouseDb, params: WindowDays): Promise<number> {
-  const [row] = await runSqlFile<{ removed: number }>(trx, 'mark_removed_orders', [params.siteId, params.firstDay, params.lastDay])
+  const [row] = await runSqlFile<{ removed: number }>(trx, 'mark_removed_orders', [
+    params.siteId,
+    params.firstDay,
+    params.lastDay,
+  ])
   return row?.removed ?? 0
 }
 
@@ -181,7 +234,10 @@ export async function markSeenOrders(trx: WarehouseDb, params: { readonly siteId
  *
  * @param params.places the place in the page (1-based) of each record staged from it, in staging order
  */
-export async function renumberSplitPage(trx: WarehouseDb, params: { readonly pageNo: number; readonly places: readonly number[] }): Promise<void> {
+export async function renumberSplitPage(
+  trx: WarehouseDb,
+  params: { readonly pageNo: number; readonly places: readonly number[] },
+): Promise<void> {
   await runSqlFile(trx, 'renumber_split_page', [params.pageNo, params.places])
 }
 
@@ -199,7 +255,10 @@ export async function deleteRecordsOutside(
   params: { readonly first: StagedRecordPlace | undefined; readonly last: StagedRecordPlace | undefined },
 ): Promise<void> {
   const { first, last } = params
-  const range = first === undefined || last === undefined ? [0, 0, 0, 0] : [first.page_no, first.record_no, last.page_no, last.record_no]
+  const range =
+    first === undefined || last === undefined
+      ? [0, 0, 0, 0]
+      : [first.page_no, first.record_no, last.page_no, last.record_no]
   await runSqlFile(trx, 'delete_records_outside', [...range, SET_ASIDE_MARK])
 }
 
@@ -221,5 +280,14 @@ export async function setAsideStagedRecord(
   },
 ): Promise<void> {
   const { at, to, reason, text, reportedKey } = params
-  await runSqlFile(trx, 'set_aside_staged_record', [at.pageNo, at.recordNo, to.pageNo, to.recordNo, reason, text, reportedKey, SET_ASIDE_MARK])
+  await runSqlFile(trx, 'set_aside_staged_record', [
+    at.pageNo,
+    at.recordNo,
+    to.pageNo,
+    to.recordNo,
+    reason,
+    text,
+    reportedKey,
+    SET_ASIDE_MARK,
+  ])
 }

@@ -20,8 +20,22 @@ import type { WarehouseDb } from '../../warehouse/connection.ts'
 import { recordFailedDays } from '../../warehouse/ledger.ts'
 import { isRecordProblem, loadIsolatingRecords } from './load-isolation.ts'
 import { prepareLoadStaging } from './load-staging.ts'
-import { assertStagedPages, assertValidFailure, assertValidWindow, windowLabel, type PageBody, type WindowFailure, type WindowLoadResult, type WindowToLoad } from './load-input.ts'
-import { loadStagedRecords, settleStagedRecords, stageWindowRecords, type StagedWindowRecords } from './load-statements.ts'
+import {
+  assertStagedPages,
+  assertValidFailure,
+  assertValidWindow,
+  windowLabel,
+  type PageBody,
+  type WindowFailure,
+  type WindowLoadResult,
+  type WindowToLoad,
+} from './load-input.ts'
+import {
+  loadStagedRecords,
+  settleStagedRecords,
+  stageWindowRecords,
+  type StagedWindowRecords,
+} from './load-statements.ts'
 import { siteLedgerKey } from './site-ledger.ts'
 
 export type { PageBody, WindowFailure, WindowLoadResult, WindowToLoad } from './load-input.ts'
@@ -68,7 +82,12 @@ export async function loadWindow(db: WarehouseDb, window: WindowToLoad): Promise
     const texts = window.pages.map((page) => textOf(withoutNulEscapes(page)))
     for (const [index, text] of texts.entries()) {
       const problem = jsonProblem(text)
-      if (problem !== undefined) throw new EtlError('INPUT', `${windowLabel(window)}: page ${index + 1} is not valid JSON (${problem}); read the window again`, { cause: error })
+      if (problem !== undefined)
+        throw new EtlError(
+          'INPUT',
+          `${windowLabel(window)}: page ${index + 1} is not valid JSON (${problem}); read the window again`,
+          { cause: error },
+        )
     }
     let failure = redact(messageOf(error))
     let cause = error
@@ -82,7 +101,10 @@ export async function loadWindow(db: WarehouseDb, window: WindowToLoad): Promise
         cause = isolationError
       }
     }
-    throw new EtlError('WAREHOUSE', `loading ${windowLabel(window)} failed, nothing of it was kept: ${failure}`, { cause, context: { siteId, firstDay, lastDay } })
+    throw new EtlError('WAREHOUSE', `loading ${windowLabel(window)} failed, nothing of it was kept: ${failure}`, {
+      cause,
+      context: { siteId, firstDay, lastDay },
+    })
   }
 }
 
@@ -124,7 +146,13 @@ async function loadInTransaction(db: WarehouseDb, window: WindowToLoad, staging:
 }
 
 /** Stages a chunk of pages; what it reports is the same whichever way the texts are sent. */
-async function stageChunk(trx: WarehouseDb, window: WindowToLoad, chunk: readonly PageBody[], pagesBefore: number, staging: Staging): Promise<StagedWindowRecords | undefined> {
+async function stageChunk(
+  trx: WarehouseDb,
+  window: WindowToLoad,
+  chunk: readonly PageBody[],
+  pagesBefore: number,
+  staging: Staging,
+): Promise<StagedWindowRecords | undefined> {
   const { firstDay, lastDay } = window
   if (staging === 'by chunk') {
     return stageWindowRecords(trx, { bodies: chunk.map(textOf).join(','), firstDay, lastDay, pagesBefore })
@@ -133,8 +161,14 @@ async function stageChunk(trx: WarehouseDb, window: WindowToLoad, chunk: readonl
   for (const [index, page] of chunk.entries()) {
     // A body that fails alone might still be part of a valid chunk (say, an object split across
     // two bodies): the chunk decides.
-    const stage = await stageWindowRecords(trx, { bodies: page, firstDay, lastDay, pagesBefore: pagesBefore + index })
-      .catch((error: unknown) => { throw new PageShapeMismatch('a body is not one JSON value', { cause: error }) })
+    const stage = await stageWindowRecords(trx, {
+      bodies: page,
+      firstDay,
+      lastDay,
+      pagesBefore: pagesBefore + index,
+    }).catch((error: unknown) => {
+      throw new PageShapeMismatch('a body is not one JSON value', { cause: error })
+    })
     if (stage === undefined || stage.pages !== 1) throw new PageShapeMismatch('a body is not one JSON value')
     badPages.push(...stage.bad_pages)
   }

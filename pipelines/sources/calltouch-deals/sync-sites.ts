@@ -114,9 +114,16 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const sites: SiteRun[] = []
   for (const site of config.sites) {
     const ledger = await (config.readLedger ? config.readLedger(site.siteId) : readSiteLedger(db, site.siteId))
-    const request: PlanRequest = config.mode.kind === 'backfill'
-      ? config.mode
-      : { kind: 'sync', today: todayIn(site.timeZone, config.now), startDate: site.startDate, now: config.now, settings }
+    const request: PlanRequest =
+      config.mode.kind === 'backfill'
+        ? config.mode
+        : {
+            kind: 'sync',
+            today: todayIn(site.timeZone, config.now),
+            startDate: site.startDate,
+            now: config.now,
+            settings,
+          }
     const planned = planDays(ledger, request)
     const client = new CalltouchClient({
       baseUrl: config.baseUrl,
@@ -129,9 +136,23 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.signal ? { signal: config.signal } : {}),
     })
-    const planner = config.createPlanner ? config.createPlanner(site.siteId, planned, ledger) : new WindowPlanner(planned, ledger)
-    sites.push({ site, client, planner, plannedDays: planned.length, inFlight: 0, probing: false, stopped: undefined, windowsCut: 0 })
-    logger.info({ siteId: site.siteId, days: planned.length, firstDay: planned[0], lastDay: planned.at(-1) }, `site ${site.siteId}: ${planned.length} day(s) to read`)
+    const planner = config.createPlanner
+      ? config.createPlanner(site.siteId, planned, ledger)
+      : new WindowPlanner(planned, ledger)
+    sites.push({
+      site,
+      client,
+      planner,
+      plannedDays: planned.length,
+      inFlight: 0,
+      probing: false,
+      stopped: undefined,
+      windowsCut: 0,
+    })
+    logger.info(
+      { siteId: site.siteId, days: planned.length, firstDay: planned[0], lastDay: planned.at(-1) },
+      `site ${site.siteId}: ${planned.length} day(s) to read`,
+    )
   }
 
   const changed = createSignal()
@@ -151,13 +172,24 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
 
   /** Records a window that failed: with its own error, or, when the site was stopped earlier, not asked for. */
   const finishWindow = async (run: SiteRun, window: DayWindow, error: unknown): Promise<void> => {
-    const message = redact(error === undefined
-      ? `not asked for: ${run.stopped ?? `site ${run.site.siteId} was stopped earlier in this run`}`
-      : messageOf(error))
-    const failure: WindowFailure = { runId, siteId: run.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, error: message }
+    const message = redact(
+      error === undefined
+        ? `not asked for: ${run.stopped ?? `site ${run.site.siteId} was stopped earlier in this run`}`
+        : messageOf(error),
+    )
+    const failure: WindowFailure = {
+      runId,
+      siteId: run.site.siteId,
+      firstDay: window.firstDay,
+      lastDay: window.lastDay,
+      error: message,
+    }
     await loadLane(() => loader.recordWindowFailure(db, failure))
     totals.windowFailed(window, failure)
-    logger.error({ siteId: run.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, err: message }, `window ${window.firstDay}..${window.lastDay} of site ${run.site.siteId} failed`)
+    logger.error(
+      { siteId: run.site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, err: message },
+      `window ${window.firstDay}..${window.lastDay} of site ${run.site.siteId} failed`,
+    )
   }
 
   /** Reads and loads `task.window`; grows it by the day after when its pages turn out to hold that day whole. */
@@ -171,30 +203,54 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     let pageCount: number
     let reads: number
     try {
-      const outcome = await dateTo.read(site.siteId, window, range, () => extractWindow(client, window, {
-        dateToInclusive: dateTo.dateToInclusive,
-        pages,
-        onFirstPage: (recordsTotal) => {
-          const verdict = planner.observe(window, recordsTotal, range)
-          if (probe) {
-            run.probing = false
-            changed.notify()
-          }
-          return verdict
+      const outcome = await dateTo.read(
+        site.siteId,
+        window,
+        range,
+        () =>
+          extractWindow(client, window, {
+            dateToInclusive: dateTo.dateToInclusive,
+            pages,
+            onFirstPage: (recordsTotal) => {
+              const verdict = planner.observe(window, recordsTotal, range)
+              if (probe) {
+                run.probing = false
+                changed.notify()
+              }
+              return verdict
+            },
+          }),
+        () => {
+          // The pages hold the day after whole: it loads with this window instead of being read again by the next.
+          task.window = window = planner.takeDayAfter(window)
         },
-      }), () => {
-        // The pages hold the day after whole: it loads with this window instead of being read again by the next.
-        task.window = window = planner.takeDayAfter(window)
-      })
+      )
       if (outcome.kind === 'too-big') {
-        logger.debug({ siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, recordsTotal: outcome.recordsTotal }, 'window too big; cutting it smaller')
+        logger.debug(
+          {
+            siteId: site.siteId,
+            firstDay: window.firstDay,
+            lastDay: window.lastDay,
+            recordsTotal: outcome.recordsTotal,
+          },
+          'window too big; cutting it smaller',
+        )
         const stopped = scheduler.windowCut(run)
         if (stopped !== undefined) logger.error({ siteId: site.siteId, windowsCut: run.windowsCut }, stopped)
         return
       }
       pageCount = outcome.pages.length
       reads = outcome.reads
-      result = await loadLane(() => loader.loadWindow(db, { runId, siteId: site.siteId, timeZone: site.timeZone, firstDay: window.firstDay, lastDay: window.lastDay, pages: outcome.pages }))
+      result = await loadLane(() =>
+        loader.loadWindow(db, {
+          runId,
+          siteId: site.siteId,
+          timeZone: site.timeZone,
+          firstDay: window.firstDay,
+          lastDay: window.lastDay,
+          pages: outcome.pages,
+        }),
+      )
     } finally {
       pages.release()
     }
@@ -202,7 +258,16 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     dateTo.loaded(site.siteId, result.recordsByDay)
     totals.windowLoaded(window, result)
     logger.info(
-      { siteId: site.siteId, firstDay: window.firstDay, lastDay: window.lastDay, pages: pageCount, reads, seen: result.seen, changed: result.changed, rejected: result.rejected },
+      {
+        siteId: site.siteId,
+        firstDay: window.firstDay,
+        lastDay: window.lastDay,
+        pages: pageCount,
+        reads,
+        seen: result.seen,
+        changed: result.changed,
+        rejected: result.rejected,
+      },
       `site ${site.siteId} ${window.firstDay}..${window.lastDay}: ${result.seen} deal(s), ${result.changed} changed`,
     )
   }
@@ -222,7 +287,8 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       try {
         await runWindow(run, task, probe)
       } catch (error) {
-        if (isSiteRefusal(error)) run.stopped ??= `the API refused site ${run.site.siteId} earlier in this run (${error.answer ?? error.message})`
+        if (isSiteRefusal(error))
+          run.stopped ??= `the API refused site ${run.site.siteId} earlier in this run (${error.answer ?? error.message})`
         await finishWindow(run, task.window, error)
       } finally {
         if (probe) run.probing = false
@@ -236,7 +302,14 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const concurrency = Math.max(1, config.windowConcurrency ?? DEFAULT_WINDOW_CONCURRENCY)
   config.onProgress?.({ daysTotal, daysDone: 0, daysFailed: 0 })
   await Promise.all(Array.from({ length: concurrency }, worker))
-  return { sites: sites.length, days: daysTotal, ...totals.summary(), requests: limiter.counters.requests, retries: limiter.counters.retries, peakPagesHeld: pageBudget.peakHeld }
+  return {
+    sites: sites.length,
+    days: daysTotal,
+    ...totals.summary(),
+    requests: limiter.counters.requests,
+    retries: limiter.counters.retries,
+    peakPagesHeld: pageBudget.peakHeld,
+  }
 }
 
 /** What a run's windows added up to, as the summary reports it. */
@@ -263,8 +336,17 @@ class SyncTotals {
     this.daysFailed += days
   }
 
-  summary(): Pick<SyncSummary, 'daysFailed' | 'windows' | 'windowsFailed' | 'seen' | 'landed' | 'changed' | 'rejected' | 'removed' | 'failures'> {
-    return { daysFailed: this.daysFailed, windows: this.windows, windowsFailed: this.windowsFailed, ...this.counts, failures: this.failures }
+  summary(): Pick<
+    SyncSummary,
+    'daysFailed' | 'windows' | 'windowsFailed' | 'seen' | 'landed' | 'changed' | 'rejected' | 'removed' | 'failures'
+  > {
+    return {
+      daysFailed: this.daysFailed,
+      windows: this.windows,
+      windowsFailed: this.windowsFailed,
+      ...this.counts,
+      failures: this.failures,
+    }
   }
 }
 

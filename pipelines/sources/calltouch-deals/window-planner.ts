@@ -35,7 +35,13 @@ export const PROBE_WINDOW_DAYS = 7
 const NEIGHBOURS_FOR_ESTIMATE = 7
 
 export type PlanRequest =
-  | { readonly kind: 'sync'; readonly today: Day; readonly startDate: Day; readonly now: Date; readonly settings: Pick<RunSettings, 'lookbackDays' | 'refreshMaxAgeDays' | 'refreshAfterDays'> }
+  | {
+      readonly kind: 'sync'
+      readonly today: Day
+      readonly startDate: Day
+      readonly now: Date
+      readonly settings: Pick<RunSettings, 'lookbackDays' | 'refreshMaxAgeDays' | 'refreshAfterDays'>
+    }
   | { readonly kind: 'backfill'; readonly from: Day; readonly to: Day }
 
 /**
@@ -70,7 +76,10 @@ export function planDays(ledger: readonly LedgerDay[], request: PlanRequest): Da
 }
 
 /** What sync-sites asks of a planner. */
-export type WindowPlanning = Pick<WindowPlanner, 'remainingDays' | 'nextIsProbe' | 'next' | 'observe' | 'learn' | 'learnDateToInclusive' | 'takeDayAfter'>
+export type WindowPlanning = Pick<
+  WindowPlanner,
+  'remainingDays' | 'nextIsProbe' | 'next' | 'observe' | 'learn' | 'learnDateToInclusive' | 'takeDayAfter'
+>
 
 /** What a cut window's first page said: `records` deals over the days asked for. */
 interface Observation {
@@ -112,9 +121,15 @@ export class WindowPlanner {
   /** Days a window has at least, when that many consecutive days are planned; see {@link learnDateToInclusive}. */
   private minimumDays = 1
 
-  constructor(plannedDays: readonly Day[], ledger: readonly LedgerDay[], options: { targetRecords?: number; maxRecords?: number } = {}) {
+  constructor(
+    plannedDays: readonly Day[],
+    ledger: readonly LedgerDay[],
+    options: { targetRecords?: number; maxRecords?: number } = {},
+  ) {
     this.queue = [...new Set(plannedDays)].sort()
-    this.ledgerCounts = new Map(ledger.filter((row) => row.records !== null).map((row) => [row.day, row.records as number]))
+    this.ledgerCounts = new Map(
+      ledger.filter((row) => row.records !== null).map((row) => [row.day, row.records as number]),
+    )
     this.targetRecords = options.targetRecords ?? DEFAULT_TARGET_WINDOW_RECORDS
     this.maxRecords = options.maxRecords ?? DEFAULT_MAX_WINDOW_RECORDS
   }
@@ -227,7 +242,8 @@ export class WindowPlanner {
 
   /** What was believed of a day before any first page covering it was seen. */
   private belief(day: Day): number | undefined {
-    if (!this.beliefs.has(day)) this.beliefs.set(day, this.ledgerCounts.get(day) ?? this.neighbourEstimate(day) ?? this.density)
+    if (!this.beliefs.has(day))
+      this.beliefs.set(day, this.ledgerCounts.get(day) ?? this.neighbourEstimate(day) ?? this.density)
     return this.beliefs.get(day)
   }
 
@@ -249,7 +265,8 @@ export class WindowPlanner {
       else remaining -= read
     }
     const believed = unread.reduce((sum, each) => sum + (this.belief(each) ?? 0), 0)
-    const share = believed > 0 ? ((this.belief(day) ?? 0) + believed / unread.length) / (2 * believed) : 1 / unread.length
+    const share =
+      believed > 0 ? ((this.belief(day) ?? 0) + believed / unread.length) / (2 * believed) : 1 / unread.length
     return Math.max(0, remaining) * share
   }
 

@@ -31,7 +31,8 @@ export interface SiteRun {
   windowsCut: number
 }
 
-export type NextWindow = { readonly site: SiteRun; readonly window: DayWindow; readonly probe: boolean } | 'wait' | 'done'
+export type NextWindow =
+  { readonly site: SiteRun; readonly window: DayWindow; readonly probe: boolean } | 'wait' | 'done'
 
 /**
  * Hands out the sites' windows in turn, one site after another: a site's probe
