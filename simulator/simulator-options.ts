@@ -2,6 +2,8 @@
  * Options of the Calltouch simulator, their defaults, and their validation.
  */
 import { assertTimeZone, dayNumberOf, parseInstant } from './wall-clock.ts'
+import type { VkAdsSimOptions } from './vk-ads/simulated-vk-ads.ts'
+import type { YandexDirectSimOptions } from './yandex-direct/simulated-yandex-direct.ts'
 
 /** One simulated Calltouch site (a "site" is Calltouch's word for a tracked project). */
 export interface SimulatedSiteConfig {
@@ -89,6 +91,10 @@ export interface SimulatorOptions {
   latencyJitterMs?: number
   /** Faults to inject. Default none. */
   faults?: FaultConfig
+  /** The Yandex Direct cabinets served on the same port (simulator/yandex-direct/). */
+  yandexDirect?: YandexDirectSimOptions
+  /** The VK Ads cabinets served on the same port (simulator/vk-ads/). */
+  vkAds?: VkAdsSimOptions
 }
 
 export const DEFAULT_SEED = 1

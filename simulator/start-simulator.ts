@@ -17,6 +17,9 @@ import {
   type SimulatorOptions,
 } from './simulator-options.ts'
 import { StatsRecorder, type ApiEndpoint, type SimulatorStats } from './simulator-stats.ts'
+import type { SimulatedApi, SimulatorClock } from './simulated-api.ts'
+import { SimulatedVkAds } from './vk-ads/simulated-vk-ads.ts'
+import { SimulatedYandexDirect } from './yandex-direct/simulated-yandex-direct.ts'
 import type { DealRecord } from './deal-record.ts'
 import {
   dayNumberOf,
@@ -47,6 +50,10 @@ export interface RunningSimulator {
   reset(): void
   /** A site, to read exactly what the export serves (see SimulatedSite.dealsOn). */
   site(siteId: number): SimulatedSite
+  /** The Yandex Direct API served on the same port. */
+  readonly yandexDirect: SimulatedYandexDirect
+  /** The VK Ads API served on the same port. */
+  readonly vkAds: SimulatedVkAds
   /**
    * Records the export serves at the current clock for days fromDay..toDay
    * (both inclusive, 'YYYY-MM-DD' site-local), writes included, in export order.
@@ -191,7 +198,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
           timers.add(timer)
         })
 
+  const clock: SimulatorClock = { nowMs: () => clockMs, timeZone }
+  const yandexDirect = new SimulatedYandexDirect(options.yandexDirect ?? {}, clock, resolved.seed)
+  const vkAds = new SimulatedVkAds(options.vkAds ?? {}, clock, resolved.seed)
+  const adApis: readonly SimulatedApi[] = [yandexDirect, vkAds]
+
   const reset = (): void => {
+    for (const api of adApis) api.reset()
     for (const site of sites.values()) site.reset()
     clockMs = resolved.nowMs
     faults.restart(resolved.faults)
@@ -529,7 +542,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const ip = req.socket.remoteAddress ?? 'unknown'
-    const handled = url.pathname.startsWith('/_sim/') ? handleAdmin(req, res, url) : handleApi(req, res, url, ip)
+    const adApi = adApis.find((candidate) => candidate.owns(url.pathname))
+    const handled = adApi
+      ? adApi.handle(req, res, url, ip)
+      : url.pathname.startsWith('/_sim/')
+        ? handleAdmin(req, res, url)
+        : handleApi(req, res, url, ip)
     handled.catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy()
@@ -562,6 +580,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     port,
     close: async () => {
       closed = true
+      for (const adApi of adApis) adApi.close()
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
       await new Promise<void>((resolve) => {
@@ -584,6 +603,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         throw new RangeError(`No site ${siteId}; the simulator has ${[...sites.keys()].join(', ')}`)
       return site
     },
+    yandexDirect,
+    vkAds,
     expectedDeals: (siteId, fromDay, toDay, expectedOptions) =>
       collectDeals(api.site(siteId), fromDay, toDay, clockMs, expectedOptions),
   }
