@@ -15,6 +15,7 @@ const MIGRATIONS = [
   '20261129170000_compare_order_numbers_bytewise',
   '20261207090000_key_long_tags_and_fields_by_md5',
   '20261207130000_key_ledger_by_source_and_account',
+  '20261207150000_create_ad_campaign_stats',
 ]
 const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
 const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`
@@ -56,6 +57,8 @@ describeEachEngine('migrations', (engine) => {
       'etl.rejected_records',
       'etl.runs',
       'etl.site_days',
+      'marketing.ad_campaign_names',
+      'marketing.ad_campaign_stats',
       'marketing.ad_spend',
       'raw.calltouch_orders',
     ])
