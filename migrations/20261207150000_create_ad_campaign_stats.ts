@@ -43,6 +43,26 @@ const UP = [
   `comment on column marketing.ad_campaign_stats.includes_vat is 'Whether cost includes VAT (Direct reports are asked without VAT; VK Ads spend is net of VAT)'`,
   `comment on column marketing.ad_campaign_stats.run_id is 'The run (etl.runs) that last changed the row'`,
   `comment on column marketing.ad_campaign_stats.loaded_at is 'When the row was last changed'`,
+  `create table marketing.ad_accounts (
+    source_system text not null check (source_system in ('yandex-direct', 'vk-ads')),
+    account text not null,
+    site_id integer not null,
+    utm_source text not null,
+    utm_medium text not null,
+    utm_campaign_holds text not null check (utm_campaign_holds in ('id', 'name')),
+    currency text not null,
+    updated_at timestamptz not null default now(),
+    primary key (source_system, account)
+  )`,
+  `comment on table marketing.ad_accounts is 'The ad accounts calltouch-etl sync reads, with the channel keys (adAccounts[].utm) their spend stands for; kept as configured at the last sync'`,
+  `comment on column marketing.ad_accounts.source_system is 'The ad platform: yandex-direct or vk-ads'`,
+  `comment on column marketing.ad_accounts.account is 'The account within the platform: the Yandex Direct client login, the VK Ads client id'`,
+  `comment on column marketing.ad_accounts.site_id is 'The Calltouch site the account advertises'`,
+  `comment on column marketing.ad_accounts.utm_source is 'utm_source of the deals the account''s ads bring (adAccounts[].utm.source)'`,
+  `comment on column marketing.ad_accounts.utm_medium is 'utm_medium of the deals the account''s ads bring (adAccounts[].utm.medium)'`,
+  `comment on column marketing.ad_accounts.utm_campaign_holds is 'What the deals'' utm_campaign holds for these ads: the campaign id, or its name (adAccounts[].utm.campaign)'`,
+  `comment on column marketing.ad_accounts.currency is 'Currency of the account''s cost'`,
+  `comment on column marketing.ad_accounts.updated_at is 'When a sync last wrote the row'`,
   `create table marketing.ad_campaign_names (
     source_system text not null,
     account text not null,
@@ -59,7 +79,11 @@ const UP = [
   `comment on column marketing.ad_campaign_names.first_seen_at is 'When a read first saw the campaign under this name'`,
 ]
 
-const DOWN = [`drop table if exists marketing.ad_campaign_names`, `drop table if exists marketing.ad_campaign_stats`]
+const DOWN = [
+  `drop table if exists marketing.ad_campaign_names`,
+  `drop table if exists marketing.ad_accounts`,
+  `drop table if exists marketing.ad_campaign_stats`,
+]
 
 export async function up(db: Kysely<any>): Promise<void> {
   for (const statement of UP) await sql.raw(statement).execute(db)

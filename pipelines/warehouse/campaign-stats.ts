@@ -56,6 +56,28 @@ export interface CampaignDaysStored {
   readonly namesAdded: number
 }
 
+/** An ad account as a sync reads it: the channel keys its spend stands for (dbt's spend models read them). */
+export interface AdAccountRecord {
+  readonly source: AdSourceSystem
+  readonly account: string
+  readonly siteId: number
+  readonly utm: { readonly source: string; readonly medium: string; readonly campaign: 'id' | 'name' }
+  readonly currency: string
+}
+
+/** Records the account and its channel keys in `marketing.ad_accounts`, before its days are stored. */
+export async function recordAdAccount(db: WarehouseDb, account: AdAccountRecord): Promise<void> {
+  await runSqlFile(db, 'upsert_ad_account', [
+    account.source,
+    account.account,
+    account.siteId,
+    account.utm.source,
+    account.utm.medium,
+    account.utm.campaign,
+    account.currency,
+  ])
+}
+
 /** The largest value of a bigint column. */
 const MAX_BIGINT = 2n ** 63n - 1n
 

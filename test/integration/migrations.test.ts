@@ -57,6 +57,7 @@ describeEachEngine('migrations', (engine) => {
       'etl.rejected_records',
       'etl.runs',
       'etl.site_days',
+      'marketing.ad_accounts',
       'marketing.ad_campaign_names',
       'marketing.ad_campaign_stats',
       'marketing.ad_spend',
