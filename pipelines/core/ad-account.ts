@@ -69,6 +69,8 @@ export interface AdAccountRunResult {
   readonly account: string | null
   readonly siteId: number
   readonly where: string
+  /** The account's currency (config, else the platform's); null when it could not be learnt. The jobs layer records it with the account's channel keys. */
+  readonly currency: string | null
   /** Days read completely and stored. */
   readonly daysRead: number
   /** Campaign-days written: new, changed, deleted; and read again unchanged. */
