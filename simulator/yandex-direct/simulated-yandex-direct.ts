@@ -12,6 +12,7 @@ import type { SimulatedApi, SimulatorClock } from '../simulated-api.ts'
 import { dayKeyOf, dayNumberOf, type DayKey } from '../wall-clock.ts'
 import { DirectAccount, type DirectCampaign } from './direct-account.ts'
 import { handleDirectAdmin } from './direct-admin-routes.ts'
+import { authorizeRequest, readBody } from './direct-request-auth.ts'
 import { DirectError, errorBody, languageOf } from './direct-errors.ts'
 import { DirectFaultInjector } from './direct-fault-injector.ts'
 import { DirectStatsRecorder, type YandexDirectSimStats } from './direct-stats-recorder.ts'
@@ -63,31 +64,12 @@ export interface DirectRename {
 
 const REPORTS_PATH = /^\/json\/v5(01)?\/reports$/
 const SERVICE_PATH = /^\/json\/v5\/(clients|campaigns|changes)$/
-const MAX_BODY_BYTES = 1024 * 1024
 
 interface Answer {
   status: number
   body: string | Buffer
   headers: Record<string, string>
   errorCode?: number
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BODY_BYTES) {
-        reject(new DirectError(8000, 'the request body is larger than 1 MiB'))
-        req.destroy()
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 }
 
 export class SimulatedYandexDirect implements SimulatedApi {
@@ -170,7 +152,7 @@ export class SimulatedYandexDirect implements SimulatedApi {
         new DirectError(8000, `no service at ${path}; simulated: /json/v5/reports, clients, campaigns, changes`),
       )
     if (req.method !== 'POST') return fail(405, new DirectError(8000, 'every Direct API call is a POST'))
-    const account = this.authorize(req)
+    const account = authorizeRequest(req, this.resolved, this.byToken, this.byLogin)
     if (account instanceof DirectError) return fail(errorStatus(this.resolved.authErrorStatus), account)
     login = account.login
     this.recorder.loginRequest(login, isReport, Date.now())
@@ -286,30 +268,6 @@ export class SimulatedYandexDirect implements SimulatedApi {
     this.recorder.answered(200, account.login)
     res.writeHead(200, { RequestId: out.requestId, ...tsvHeaders })
     res.end(body)
-  }
-
-  /** The account of a request, or error 53 (token) / 54 (Client-Login). */
-  private authorize(req: http.IncomingMessage): DirectAccount | DirectError {
-    const match = /^Bearer ([^\s]+)$/.exec(req.headers.authorization ?? '')
-    if (match === null)
-      return new DirectError(53, 'send the OAuth token as Authorization: Bearer <token> (the word Bearer is required)')
-    const token = match[1] as string
-    const header = req.headers['client-login']
-    const clientLogin = typeof header === 'string' ? header.trim().toLowerCase() : undefined
-    if (this.resolved.agencyToken !== undefined && token === this.resolved.agencyToken) {
-      if (clientLogin === undefined || clientLogin === '')
-        return new DirectError(54, 'an agency token needs a Client-Login header naming one of its clients')
-      const account = this.byLogin.get(clientLogin)
-      if (account === undefined || !this.resolved.agencyClients.has(clientLogin))
-        return new DirectError(54, `${clientLogin} is not a client of this agency; check Client-Login`)
-      return account
-    }
-    const account = this.byToken.get(token)
-    if (account === undefined)
-      return new DirectError(53, 'the OAuth token is invalid, revoked or expired; get a new token at oauth.yandex.ru')
-    if (clientLogin !== undefined && clientLogin !== '' && clientLogin !== account.login.toLowerCase())
-      return new DirectError(54, `this token belongs to ${account.login}, not to Client-Login ${clientLogin}`)
-    return account
   }
 
   private nextRequestId(): string {
