@@ -1,4 +1,4 @@
-import type { Day } from './day.ts'
+import { dayProblem, type Day } from './day.ts'
 
 /**
  * What every ad account has, whatever its platform (Yandex Direct, VK Ads): the Calltouch site it
@@ -85,4 +85,156 @@ export interface AdAccountRunResult {
   readonly failures: readonly AdRangeFailure[]
   /** Why the whole account failed (a refused token, a wrong login), when it did. */
   readonly error: string | null
+}
+
+/** What an account parser may consult: the configured sites (their zones and start dates), the environment and the clock. */
+export interface AdAccountParseContext {
+  readonly sites: ReadonlyMap<number, { readonly timeZone: string; readonly startDate: Day }>
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly now: Date
+}
+
+/** The channel keys an account's spend stands for when the config says nothing (its platform's usual markup). */
+export interface AdAccountDefaults {
+  readonly baseUrl: string
+  readonly utm: UtmMapping
+}
+
+const CURRENCY_PATTERN = /^[A-Z]{3}$/
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/**
+ * The platform-neutral fields of one `adAccounts[]` entry (site, startDate, utm, baseUrl, currency),
+ * each problem pushed with its place (`adAccounts[1].utm.campaign: …`); undefined when one is fatal.
+ * The platform's parser checks its own keys and credentials and calls this for the rest.
+ */
+export function parseAdAccountBase(
+  raw: Readonly<Record<string, unknown>>,
+  where: string,
+  defaults: AdAccountDefaults,
+  context: AdAccountParseContext,
+  problems: string[],
+): AdAccountBase | undefined {
+  const before = problems.length
+  const siteId = raw.site
+  const site = typeof siteId === 'number' ? context.sites.get(siteId) : undefined
+  if (siteId === undefined) problems.push(`${where}.site: missing: name the Calltouch site id the account advertises`)
+  else if (site === undefined)
+    problems.push(
+      `${where}.site: ${JSON.stringify(siteId)} is not a configured site (sites: ${[...context.sites.keys()].join(', ') || 'none'}): use one of them`,
+    )
+  const zone = site?.timeZone ?? 'UTC'
+  let startDate = site?.startDate ?? ''
+  if (raw.startDate !== undefined) {
+    const problem =
+      typeof raw.startDate === 'string'
+        ? dayProblemOf(raw.startDate, zone, context.now)
+        : 'must be a date as YYYY-MM-DD'
+    if (problem) problems.push(`${where}.startDate: ${problem}`)
+    else startDate = raw.startDate as string
+  }
+  const utm = parseUtm(raw.utm, `${where}.utm`, defaults.utm, problems)
+  let baseUrl = defaults.baseUrl
+  if (raw.baseUrl !== undefined) {
+    const problem = typeof raw.baseUrl === 'string' ? urlProblem(raw.baseUrl) : 'must be an http(s) URL'
+    if (problem) problems.push(`${where}.baseUrl: ${problem}`)
+    else baseUrl = (raw.baseUrl as string).replace(/\/+$/, '')
+  }
+  let currency: string | undefined
+  if (raw.currency !== undefined) {
+    if (typeof raw.currency === 'string' && CURRENCY_PATTERN.test(raw.currency)) currency = raw.currency
+    else problems.push(`${where}.currency: must be a currency code such as RUB, got ${JSON.stringify(raw.currency)}`)
+  }
+  if (problems.length > before || site === undefined || utm === undefined) return undefined
+  return { siteId: siteId as number, startDate, timeZone: zone, utm, baseUrl, currency, where }
+}
+
+/**
+ * A credential given inline (`token`) or through an environment variable (`tokenEnv`): exactly one
+ * of the two. Registered as a secret by the caller.
+ */
+export function parseCredential(
+  raw: Readonly<Record<string, unknown>>,
+  names: { readonly inline: string; readonly env: string; readonly what: string },
+  where: string,
+  context: AdAccountParseContext,
+  problems: string[],
+): string | undefined {
+  const inline = raw[names.inline]
+  const envName = raw[names.env]
+  const hasInline = typeof inline === 'string' && inline.trim() !== ''
+  if (inline !== undefined && typeof inline !== 'string') problems.push(`${where}.${names.inline}: must be a string`)
+  if (hasInline && envName !== undefined) {
+    problems.push(`${where}: give either ${names.inline} or ${names.env}, not both`)
+    return undefined
+  }
+  if (hasInline) return inline.trim()
+  if (envName === undefined) {
+    problems.push(
+      `${where}: needs ${names.inline} or ${names.env} (the name of an environment variable holding ${names.what})`,
+    )
+    return undefined
+  }
+  if (typeof envName !== 'string' || !ENV_NAME_PATTERN.test(envName)) {
+    problems.push(`${where}.${names.env}: must be the name of an environment variable, got ${JSON.stringify(envName)}`)
+    return undefined
+  }
+  const value = context.env[envName]?.trim() ?? ''
+  if (value === '') {
+    problems.push(
+      `${where}.${names.env}: the environment variable ${envName} is not set or empty: export it with ${names.what}`,
+    )
+    return undefined
+  }
+  return value
+}
+
+/** Problems of keys an entry does not know, each named with the keys it does. */
+export function unknownKeyProblems(
+  raw: Readonly<Record<string, unknown>>,
+  known: readonly string[],
+  where: string,
+): string[] {
+  return Object.keys(raw)
+    .filter((key) => !known.includes(key))
+    .map((key) => `${where}: unknown key ${JSON.stringify(key)} (known: ${known.join(', ')})`)
+}
+
+function parseUtm(value: unknown, where: string, defaults: UtmMapping, problems: string[]): UtmMapping | undefined {
+  if (value === undefined) return defaults
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(`${where}: must be an object such as {"source": "yandex", "medium": "cpc", "campaign": "id"}`)
+    return undefined
+  }
+  const utm = value as Record<string, unknown>
+  const before = problems.length
+  problems.push(...unknownKeyProblems(utm, ['source', 'medium', 'campaign'], where))
+  for (const key of ['source', 'medium'] as const)
+    if (utm[key] !== undefined && (typeof utm[key] !== 'string' || utm[key].trim() === ''))
+      problems.push(`${where}.${key}: must be a non-empty string, the deals' utm_${key} for these ads`)
+  if (utm.campaign !== undefined && utm.campaign !== 'id' && utm.campaign !== 'name')
+    problems.push(
+      `${where}.campaign: must be "id" (utm_campaign carries the campaign id) or "name" (its name), got ${JSON.stringify(utm.campaign)}`,
+    )
+  if (problems.length > before) return undefined
+  return {
+    source: typeof utm.source === 'string' ? utm.source.trim() : defaults.source,
+    medium: typeof utm.medium === 'string' ? utm.medium.trim() : defaults.medium,
+    campaign: utm.campaign === 'id' || utm.campaign === 'name' ? utm.campaign : defaults.campaign,
+  }
+}
+
+function urlProblem(url: string): string | undefined {
+  try {
+    const parsed = new URL(url)
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:'
+      ? undefined
+      : `must be an http(s) URL, got ${JSON.stringify(url)}`
+  } catch {
+    return `must be an http(s) URL, got ${JSON.stringify(url)}`
+  }
+}
+
+function dayProblemOf(text: string, zone: string, now: Date): string | undefined {
+  return dayProblem(text, { zone, now })
 }

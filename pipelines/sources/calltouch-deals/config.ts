@@ -87,7 +87,19 @@ const FILE_SITE = z.strictObject({
   startDate: z.string().optional(),
 })
 
+/**
+ * Keys of the config file that other sources own: their parsers check them (the ad accounts:
+ * jobs/run-config.ts). Here they are only let through.
+ */
+const OTHER_SOURCES_KEYS = {
+  adAccounts: z.unknown().optional(),
+  adLookbackDays: z.unknown().optional(),
+  adRefreshMaxAgeDays: z.unknown().optional(),
+  adRefreshAfterDays: z.unknown().optional(),
+} as const
+
 const CONFIG_FILE = z.strictObject({
+  ...OTHER_SOURCES_KEYS,
   baseUrl: z.string().optional(),
   sites: z.array(FILE_SITE).min(1, 'must list at least one site'),
   lookbackDays: RUN_SETTING_SCHEMAS.lookbackDays.optional(),
@@ -116,12 +128,42 @@ export function calltouchConfigFromEnv(
   env: Env,
   options: { configFile?: string | undefined; cwd: string; now: Date },
 ): CalltouchConfig {
-  const configFile = options.configFile ?? (env.CALLTOUCH_CONFIG?.trim() || undefined)
-  if (configFile !== undefined) return configFromFile(path.resolve(options.cwd, configFile), env, options.now)
-  return configFromEnv(env, options.now)
+  const file = configFilePath(env, options)
+  if (file === undefined) return throwingProblems(calltouchConfigFromEnvVars(env, options.now))
+  return throwingProblems(calltouchConfigFromJson(readConfigFile(file), file, env, options.now))
 }
 
-function configFromEnv(env: Env, now: Date): CalltouchConfig {
+/** A configuration as parsed: the value when there was no problem, and every problem found. */
+export interface ParsedConfig<T> {
+  readonly value: T | undefined
+  readonly problems: readonly string[]
+  /** Where it came from, for the message: 'the Calltouch config file /x.json', 'the Calltouch configuration in the environment'. */
+  readonly where: string
+  /** The sites that parsed, even when others did not: the ad accounts are checked against them. */
+  readonly sitesFound: readonly SiteConfig[]
+}
+
+/** The config file to read (--config, else CALLTOUCH_CONFIG), as an absolute path; undefined in env mode. */
+export function configFilePath(
+  env: Env,
+  options: { configFile?: string | undefined; cwd: string },
+): string | undefined {
+  const configFile = options.configFile ?? (env.CALLTOUCH_CONFIG?.trim() || undefined)
+  return configFile === undefined ? undefined : path.resolve(options.cwd, configFile)
+}
+
+/** The value, or one CONFIG error (exit 2) naming every problem. */
+export function throwingProblems<T>(parsed: ParsedConfig<T>): T {
+  if (parsed.problems.length > 0 || parsed.value === undefined) throw configError(parsed.where, parsed.problems)
+  return parsed.value
+}
+
+/**
+ * The one site of the environment variables (see {@link calltouchConfigFromEnv}). Throws at
+ * once when no site is configured at all; collects every other problem.
+ */
+export function calltouchConfigFromEnvVars(env: Env, now: Date): ParsedConfig<CalltouchConfig> {
+  const where = 'the Calltouch configuration in the environment'
   const problems: string[] = []
   const token = env.CALLTOUCH_API_TOKEN?.trim() ?? ''
   registerSecret(token)
@@ -153,16 +195,22 @@ function configFromEnv(env: Env, now: Date): CalltouchConfig {
   const baseUrl = env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL
   const urlProblem = baseUrlProblem(baseUrl)
   if (urlProblem) problems.push(`CALLTOUCH_BASE_URL ${urlProblem}`)
-  if (problems.length > 0) throw configError('the Calltouch configuration in the environment', problems)
-  return Object.freeze({
+  const sitesFound =
+    siteId === undefined
+      ? []
+      : [Object.freeze({ siteId, token, timeZone: zoneProblem ? DEFAULT_TIME_ZONE : timeZone, startDate })]
+  if (problems.length > 0) return { value: undefined, problems, where, sitesFound }
+  const value: CalltouchConfig = Object.freeze({
     baseUrl: trimSlash(baseUrl),
     sites: Object.freeze([Object.freeze({ siteId: siteId as number, token, timeZone, startDate })]),
     run: DEFAULT_RUN_SETTINGS,
     source: 'environment',
   })
+  return { value, problems, where, sitesFound }
 }
 
-function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
+/** The parsed JSON of the config file, or a one-line CONFIG error when it cannot be read or is not JSON. */
+export function readConfigFile(file: string): unknown {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -173,15 +221,24 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
       { cause: error },
     )
   }
-  let json: unknown
   try {
-    json = JSON.parse(text)
+    return JSON.parse(text)
   } catch (error) {
     throw new EtlError(
       'CONFIG',
       `the Calltouch config file ${file} is not valid JSON (${jsonSyntaxProblem(error)}): fix its syntax`,
     )
   }
+}
+
+/** The sites and run settings of the config file's JSON; the keys of other sources are left to them. */
+export function calltouchConfigFromJson(
+  json: unknown,
+  file: string,
+  env: Env,
+  now: Date,
+): ParsedConfig<CalltouchConfig> {
+  const where = `the Calltouch config file ${file}`
   registerFileTokens(json)
   const parsed = CONFIG_FILE.safeParse(json)
   const problems = parsed.success
@@ -189,6 +246,7 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
     : parsed.error.issues.map((issue) => `${issuePath(issue.path)}: ${issue.message}`)
   const rawSites = isRecord(json) && Array.isArray(json.sites) ? (json.sites as unknown[]) : []
   const sites: SiteConfig[] = []
+  const sitesFound: SiteConfig[] = []
   const seenIds = new Map<number, number>()
   rawSites.forEach((raw, index) => {
     if (!isRecord(raw)) return
@@ -211,6 +269,8 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
       if (startProblem) problems.push(`${where}.startDate: ${startProblem}`)
       startDate = raw.startDate
     }
+    if (siteId !== undefined && Number.isInteger(siteId) && siteId >= 1 && siteId <= MAX_ACCOUNT_ID)
+      sitesFound.push(Object.freeze({ siteId, token: token ?? '', timeZone: zone, startDate }))
     if (siteId !== undefined && token !== undefined) sites.push(Object.freeze({ siteId, token, timeZone, startDate }))
   })
   const baseUrl =
@@ -218,14 +278,17 @@ function configFromFile(file: string, env: Env, now: Date): CalltouchConfig {
     (env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL)
   const urlProblem = baseUrlProblem(baseUrl)
   if (urlProblem) problems.push(`baseUrl: ${urlProblem}`)
-  if (problems.length > 0 || !parsed.success) throw configError(`the Calltouch config file ${file}`, problems)
-  const { sites: _sites, baseUrl: _baseUrl, ...settings } = parsed.data
-  return Object.freeze({
+  if (problems.length > 0 || !parsed.success) return { value: undefined, problems, where, sitesFound }
+  const { lookbackDays, refreshMaxAgeDays, refreshAfterDays, requestsPerSecond, timeoutMs, maxRetries } = parsed.data
+  const settings = { lookbackDays, refreshMaxAgeDays, refreshAfterDays, requestsPerSecond, timeoutMs, maxRetries }
+  const defined = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined))
+  const value: CalltouchConfig = Object.freeze({
     baseUrl: trimSlash(baseUrl),
     sites: Object.freeze(sites),
-    run: Object.freeze({ ...DEFAULT_RUN_SETTINGS, ...settings }),
+    run: Object.freeze({ ...DEFAULT_RUN_SETTINGS, ...defined }),
     source: file,
   })
+  return { value, problems, where, sitesFound }
 }
 
 /**
@@ -304,7 +367,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function configError(where: string, problems: readonly string[]): EtlError {
+export function configError(where: string, problems: readonly string[]): EtlError {
   const count = problems.length === 1 ? 'a problem' : `${problems.length} problems`
   return new EtlError('CONFIG', `${where} has ${count} — fix and run again: ${problems.join('; ')}`)
 }
