@@ -56,36 +56,52 @@ export interface RequestLimiter {
   stop(): Promise<void>
 }
 
-export interface RequestLimiterConfig {
+/** A budget counted in any rolling second: Calltouch's 5 a second per IP. */
+export interface PerSecondBudget {
   /** Requests started in any one second (Calltouch: at most 5, its vendor limit). */
   readonly requestsPerSecond: number
   /** The vendor's ceiling: a setting above it is lowered to it. */
   readonly maxRequestsPerSecond?: number
   readonly maxInFlight?: number
+  readonly requests?: never
+  readonly perMs?: never
 }
 
 /**
+ * A budget counted in a longer rolling window: Yandex Direct's Reports allow 20 requests in any
+ * 10 seconds (shared/yandex-direct/API.md §7), which may be spent in a burst.
+ */
+export interface PerWindowBudget {
+  /** Requests started in any `perMs`. */
+  readonly requests: number
+  readonly perMs: number
+  readonly maxInFlight?: number
+  readonly requestsPerSecond?: never
+  readonly maxRequestsPerSecond?: never
+}
+
+/** `{ requestsPerSecond: 5 }` or `{ requests: 20, perMs: 10_000 }`. */
+export type RequestLimiterConfig = PerSecondBudget | PerWindowBudget
+
+/**
  * A limiter that lets at most `requestsPerSecond` requests reach the API in
- * any rolling second: bottleneck orders waiting requests by priority and
- * spaces their starts (`minTime`), and a send-time window holds a start back
- * while `requestsPerSecond` requests were sent, or are about to be, within the
- * last {@link RATE_WINDOW_MS}.
+ * any rolling second, or `requests` in any rolling `perMs`: bottleneck orders
+ * waiting requests by priority (and, per second, spaces their starts with
+ * `minTime`), and a send-time window holds a start back while the budget's
+ * requests were sent, or are about to be, within the window.
  *
  * @example
  * const limiter = createRequestLimiter({ requestsPerSecond: 5 })
  * const body = await limiter.schedule(REQUEST_PRIORITIES.firstPage, url, () => fetch(url).then((r) => r.text()))
+ * const direct = createRequestLimiter({ requests: 20, perMs: 10_000, maxInFlight: 5 })
  */
 export function createRequestLimiter(config: RequestLimiterConfig): RequestLimiter {
-  const perSecond = Math.min(config.requestsPerSecond, config.maxRequestsPerSecond ?? Infinity)
-  if (!(perSecond > 0)) throw new RangeError(`requestsPerSecond must be above 0, got ${config.requestsPerSecond}`)
+  const pace = config.perMs === undefined ? perSecondPace(config) : perWindowPace(config)
   const bottleneck = new Bottleneck({
-    minTime: Math.ceil(1000 / perSecond),
+    minTime: pace.minSpacingMs,
     maxConcurrent: config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
   })
-  const window = createSendWindow(
-    Math.max(1, Math.floor(perSecond)),
-    Math.ceil((RATE_WINDOW_MS * Math.max(1, Math.floor(perSecond))) / perSecond),
-  )
+  const window = createSendWindow(pace.capacity, pace.windowMs)
   const counters: RequestCounters = { requests: 0, retries: 0 }
   return {
     counters,
@@ -159,6 +175,37 @@ export function createRequestLimiters(budgets: Readonly<Record<string, RequestLi
       await Promise.all([...limiters.values()].map((limiter) => limiter.stop()))
     },
   }
+}
+
+/** How a budget spaces starts and counts sends. */
+interface Pace {
+  /** Requests sent within `windowMs` at most. */
+  readonly capacity: number
+  readonly windowMs: number
+  /** Least time between two starts. */
+  readonly minSpacingMs: number
+}
+
+function perSecondPace(config: PerSecondBudget): Pace {
+  const perSecond = Math.min(config.requestsPerSecond, config.maxRequestsPerSecond ?? Infinity)
+  if (!(perSecond > 0)) throw new RangeError(`requestsPerSecond must be above 0, got ${config.requestsPerSecond}`)
+  const capacity = Math.max(1, Math.floor(perSecond))
+  return {
+    capacity,
+    windowMs: Math.ceil((RATE_WINDOW_MS * capacity) / perSecond),
+    minSpacingMs: Math.ceil(1000 / perSecond),
+  }
+}
+
+/**
+ * The window is lengthened by the same allowance for the jitter between sending and being counted
+ * as {@link RATE_WINDOW_MS} adds to a second; starts are not spaced, as such a budget allows a burst.
+ */
+function perWindowPace(config: PerWindowBudget): Pace {
+  if (!(Number.isInteger(config.requests) && config.requests >= 1))
+    throw new RangeError(`requests must be a whole number above 0, got ${config.requests}`)
+  if (!(config.perMs > 0)) throw new RangeError(`perMs must be above 0, got ${config.perMs}`)
+  return { capacity: config.requests, windowMs: Math.ceil(config.perMs) + (RATE_WINDOW_MS - 1000), minSpacingMs: 0 }
 }
 
 /** A URL's budget is its host (port included); anything else is a budget's name. */
