@@ -11,7 +11,54 @@
  * - `POST /_sim/yandex-direct/reset`
  */
 import type http from 'node:http'
-import type { DirectCorrection, DirectRename, SimulatedYandexDirect } from './simulated-yandex-direct.ts'
+import type { DayKey } from '../wall-clock.ts'
+import type { DirectAccount, DirectCampaign } from './direct-account.ts'
+import type { YandexDirectSimStats } from './direct-stats-recorder.ts'
+import type { OfflineReportInfo } from './offline-report-queue.ts'
+import type { ResolvedDirectFaults, YandexDirectFaults } from './yandex-direct-options.ts'
+
+/** A row a fresh report (IncludeVAT NO) would hold now, for tests to compare with what a client loaded. */
+export interface DirectExpectedRow {
+  day: DayKey
+  campaignId: string
+  campaignName: string
+  impressions: number
+  clicks: number
+  costMicros: bigint
+}
+
+/** A late correction: new absolute values of one campaign-day, stamped at the simulator clock. */
+export interface DirectCorrection {
+  /** Default: the first account. */
+  login?: string
+  campaignId: number | string
+  day: DayKey
+  impressions?: number
+  clicks?: number
+  costMicros?: bigint | number | string
+}
+
+/** A campaign rename, effective from `at` (ISO 8601; default the simulator clock) on. */
+export interface DirectRename {
+  login?: string
+  campaignId: number | string
+  name: string
+  at?: string
+}
+
+/** What the admin paths drive: SimulatedYandexDirect's test API. */
+export interface DirectAdminTarget {
+  stats(): YandexDirectSimStats
+  currentFaults(): ResolvedDirectFaults
+  setFaults(faults: YandexDirectFaults): void
+  correct(correction: DirectCorrection): void
+  rename(rename: DirectRename): void
+  campaigns(login?: string): DirectCampaign[]
+  account(login?: string): DirectAccount
+  expectedRows(login: string, fromDay: DayKey, toDay: DayKey): DirectExpectedRow[]
+  reports(login?: string): OfflineReportInfo[]
+  reset(): void
+}
 
 function readJson(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -39,7 +86,7 @@ function listOf(value: unknown): Record<string, unknown>[] {
 }
 
 export async function handleDirectAdmin(
-  sim: SimulatedYandexDirect,
+  sim: DirectAdminTarget,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   url: URL,

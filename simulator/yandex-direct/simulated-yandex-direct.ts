@@ -11,7 +11,13 @@ import { hash32 } from '../prng.ts'
 import type { SimulatedApi, SimulatorClock } from '../simulated-api.ts'
 import { dayKeyOf, dayNumberOf, type DayKey } from '../wall-clock.ts'
 import { DirectAccount, type DirectCampaign } from './direct-account.ts'
-import { handleDirectAdmin } from './direct-admin-routes.ts'
+import {
+  handleDirectAdmin,
+  type DirectAdminTarget,
+  type DirectCorrection,
+  type DirectExpectedRow,
+  type DirectRename,
+} from './direct-admin-routes.ts'
 import { authorizeRequest, readBody } from './direct-request-auth.ts'
 import { DirectError, errorBody, languageOf } from './direct-errors.ts'
 import { DirectFaultInjector } from './direct-fault-injector.ts'
@@ -31,36 +37,8 @@ import {
 } from './yandex-direct-options.ts'
 
 export type { YandexDirectSimOptions, YandexDirectFaults } from './yandex-direct-options.ts'
+export type { DirectCorrection, DirectExpectedRow, DirectRename } from './direct-admin-routes.ts'
 export type { YandexDirectSimStats, DirectLoginStats } from './direct-stats-recorder.ts'
-
-/** A row a fresh report (IncludeVAT NO) would hold now, for tests to compare with what a client loaded. */
-export interface DirectExpectedRow {
-  day: DayKey
-  campaignId: string
-  campaignName: string
-  impressions: number
-  clicks: number
-  costMicros: bigint
-}
-
-/** A late correction: new absolute values of one campaign-day, stamped at the simulator clock. */
-export interface DirectCorrection {
-  /** Default: the first account. */
-  login?: string
-  campaignId: number | string
-  day: DayKey
-  impressions?: number
-  clicks?: number
-  costMicros?: bigint | number | string
-}
-
-/** A campaign rename, effective from `at` (ISO 8601; default the simulator clock) on. */
-export interface DirectRename {
-  login?: string
-  campaignId: number | string
-  name: string
-  at?: string
-}
 
 const REPORTS_PATH = /^\/json\/v5(01)?\/reports$/
 const SERVICE_PATH = /^\/json\/v5\/(clients|campaigns|changes)$/
@@ -72,7 +50,7 @@ interface Answer {
   errorCode?: number
 }
 
-export class SimulatedYandexDirect implements SimulatedApi {
+export class SimulatedYandexDirect implements SimulatedApi, DirectAdminTarget {
   readonly resolved: ResolvedDirectOptions
   private readonly accounts: readonly DirectAccount[]
   private readonly byToken: ReadonlyMap<string, DirectAccount>
