@@ -17,7 +17,8 @@ COPY simulator ./simulator
 COPY demo ./demo
 COPY tsconfig.json ./
 # The embedded warehouse (when DATABASE_URL is unset) must be writable by the user that runs.
-RUN mkdir -p /app/.data && chown node:node /app/.data
+# The state directory exists in the image, owned by node, so the compose volume mounted on it is too.
+RUN mkdir -p /app/.data/state && chown -R node:node /app/.data && chmod 700 /app/.data/state
 USER node
 # Exec form: node itself is PID 1 and receives SIGTERM from docker stop (no shell in between).
 ENTRYPOINT ["node", "--max-old-space-size=256", "bin/calltouch-etl.js"]

@@ -68,6 +68,44 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
       'JSON file listing several sites and run settings (as --config); replaces CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN',
   },
   {
+    name: 'CALLTOUCH_ETL_STATE_DIR',
+    defaultValue: '.data/state',
+    description: 'Directory of state kept between runs (VK Ads tokens, mode 0600); back it up with the warehouse',
+  },
+  {
+    name: 'YANDEX_DIRECT_TOKEN',
+    defaultValue: null,
+    description:
+      "OAuth token of a Yandex Direct account whose spend sync reads for CALLTOUCH_SITE_ID; never logged or stored (env mode; the config file's adAccounts otherwise)",
+    secret: true,
+  },
+  {
+    name: 'YANDEX_DIRECT_CLIENT_LOGIN',
+    defaultValue: null,
+    description: "The advertiser's login, required with an agency's token (Client-Login)",
+  },
+  {
+    name: 'YANDEX_DIRECT_BASE_URL',
+    defaultValue: 'https://api.direct.yandex.com',
+    description: 'The Direct API (the simulator or a proxy otherwise)',
+  },
+  {
+    name: 'VK_ADS_CLIENT_ID',
+    defaultValue: null,
+    description: 'client_id of the VK Ads API access whose spend sync reads for CALLTOUCH_SITE_ID (env mode)',
+  },
+  {
+    name: 'VK_ADS_CLIENT_SECRET',
+    defaultValue: null,
+    description: 'client_secret of that API access; never logged or stored',
+    secret: true,
+  },
+  {
+    name: 'VK_ADS_BASE_URL',
+    defaultValue: 'https://ads.vk.com',
+    description: 'The VK Ads API (the simulator or a proxy otherwise)',
+  },
+  {
     name: 'CALLTOUCH_ETL_SCHEDULE',
     defaultValue: '0 3 * * *',
     description:
