@@ -1,6 +1,7 @@
 /**
- * The local Calltouch API simulator: deals export, node discovery, deal writes,
- * the vendor's rate limit and errors, a settable clock, and faults on demand.
+ * The local API simulator: Calltouch (deals export, node discovery, deal writes,
+ * the vendor's rate limit and errors), Yandex Direct and VK Ads on the same port,
+ * a settable clock, and faults on demand.
  * Product code never imports this; tests, the demo and benchmarks do.
  * See simulator/README.md.
  */
@@ -36,3 +37,26 @@ export {
 export { EXPORT_ERROR_CODES } from './export-query.ts'
 export { WRITE_ERROR_CODES, parseLosslessJson } from './order-writes.ts'
 export type { SimulatorStats } from './simulator-stats.ts'
+export {
+  SimulatedYandexDirect,
+  type YandexDirectSimOptions,
+  type YandexDirectFaults,
+  type DirectCorrection,
+  type DirectExpectedRow,
+  type DirectRename,
+  type YandexDirectSimStats,
+  type DirectLoginStats,
+} from './yandex-direct/simulated-yandex-direct.ts'
+export {
+  SimulatedVkAds,
+  type VkAdsSimOptions,
+  type VkAdsAccountConfig,
+  type VkAdsFaultConfig,
+  type AdPlanConfig,
+  type VkAdsSimStats,
+  type VkAdsAccountStats,
+  type VkAdsCorrection,
+  type VkAdsExpectedRow,
+  type AdPlanSummary,
+} from './vk-ads/simulated-vk-ads.ts'
+export type { SimulatedApi, SimulatorClock } from './simulated-api.ts'
