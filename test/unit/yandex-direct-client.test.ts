@@ -62,7 +62,8 @@ async function serve(reply: (index: number, seen: Seen) => Reply): Promise<{ bas
 const TSV =
   'Date\tCampaignId\tCampaignName\tImpressions\tClicks\tCost\n' +
   '2026-11-01\t70012345\tBrand search\t1520\t87\t1234560000\n' +
-  '2026-11-02\t70012345\tBrand search\t1498\t90\t1301200000\n'
+  '2026-11-02\t70012345\tBrand search\t1498\t90\t1301200000\n' +
+  'Total rows: 2\n'
 const ready: Reply = { status: 200, headers: { requestid: '300' }, body: TSV }
 const errorReply = (status: number, code: number, text: string, detail: string, requestId = '777'): Reply => ({
   status,
@@ -150,7 +151,7 @@ describe('the Yandex Direct reports client', () => {
       expect(request.headers['accept-language']).toBe('en')
       expect(request.headers.processingmode).toBe('auto')
       expect(request.headers.skipreportheader).toBe('true')
-      expect(request.headers.skipreportsummary).toBe('true')
+      expect(request.headers.skipreportsummary).toBe('false')
       expect(request.headers.returnmoneyinmicros).toBeUndefined()
     }
   })
@@ -218,6 +219,16 @@ describe('the Yandex Direct reports client', () => {
     const direct = client(baseUrl)
     const report = await direct.fetchSpendReport(NOVEMBER_1_2)
     expect(report.rows).toHaveLength(2)
+    expect(seen).toHaveLength(2)
+    expect(direct.counters).toEqual({ requests: 2, retries: 1 })
+  })
+
+  it('asks again for a report whose body was cut off before its Total rows line', async () => {
+    const cut = TSV.slice(0, TSV.indexOf('1301200000') + 4)
+    const { baseUrl, seen } = await serve((index) => (index === 0 ? { status: 200, body: cut } : ready))
+    const direct = client(baseUrl)
+    const report = await direct.fetchSpendReport(NOVEMBER_1_2)
+    expect(report.rows.map((row) => row.costMicros)).toEqual([1234560000n, 1301200000n])
     expect(seen).toHaveLength(2)
     expect(direct.counters).toEqual({ requests: 2, retries: 1 })
   })

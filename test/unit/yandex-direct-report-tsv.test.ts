@@ -76,6 +76,14 @@ describe('a Yandex Direct spend report in TSV', () => {
     )
   })
 
+  it('refuses a report asked with its summary line that has none: it was cut off, perhaps inside a cost', () => {
+    const cut = `${COLUMNS}\n2026-11-30\t1\tA\t1\t1\t12345\n2026-11-30\t2\tB\t1\t1\t99`
+    expect(parseReportTsv(cut)).toHaveLength(2)
+    expect(() => parseReportTsv(cut, { requireSummary: true })).toThrow(
+      new ReportTsvError('no "Total rows" line after 2 rows: the answer was cut off'),
+    )
+  })
+
   it('refuses a line with a cell missing, naming the line', () => {
     expect(() => parseReportTsv(`${COLUMNS}\n2026-11-30\t1\tA\t1\t1\n`)).toThrow(
       new ReportTsvError('line 2 has 5 cells, the column line 6'),

@@ -72,13 +72,16 @@ export function parseCount(text: string): number | null {
 /**
  * The rows of a spend report's TSV. Tolerates a title line before the column line and a
  * `Total rows: N` line after the rows (whose N must then match: a cut-off answer is refused), a
- * trailing newline and `\r\n`. Extra columns are ignored; a missing one is an error.
+ * trailing newline and `\r\n`. Extra columns are ignored; a missing one is an error. With
+ * `requireSummary` (the report was asked with its summary line) an answer without the line is
+ * refused: a body cut at a line's end, or inside the last cost, reads as a shorter report
+ * otherwise, and only the missing line tells.
  *
  * @example
  * parseReportTsv('Date\tCampaignId\tCampaignName\tImpressions\tClicks\tCost\n2024-05-01\t70012345\tBrand\t1520\t87\t1234560000\n')
  * // [{ day: '2024-05-01', campaignId: '70012345', campaignName: 'Brand', impressions: 1520, clicks: 87, costMicros: 1234560000n }]
  */
-export function parseReportTsv(text: string): ReportRow[] {
+export function parseReportTsv(text: string, options: { readonly requireSummary?: boolean } = {}): ReportRow[] {
   const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
   while (lines.length > 0 && lines.at(-1) === '') lines.pop()
   // The column line is the first or, after a title line, the second.
@@ -107,7 +110,8 @@ export function parseReportTsv(text: string): ReportRow[] {
     dataLines = dataLines.slice(0, -1)
     if (Number(summary[1]) !== dataLines.length)
       throw new ReportTsvError(`the report says ${summary[1]} rows but holds ${dataLines.length}`)
-  }
+  } else if (options.requireSummary === true)
+    throw new ReportTsvError(`no "Total rows" line after ${dataLines.length} rows: the answer was cut off`)
   return dataLines.map((line, index) => {
     const lineNumber = headerIndex + 2 + index
     const cells = line.split('\t')

@@ -180,7 +180,8 @@ export class YandexDirectClient {
       ...this.headers(),
       processingMode: 'auto',
       skipReportHeader: 'true',
-      skipReportSummary: 'true',
+      // The summary line is asked for and required: a body cut off cleanly (no content-length) shows only by its absence.
+      skipReportSummary: 'false',
     }
     const release = await this.config.budget.reportSlots.acquire(what, this.config.signal)
     const requestsBefore = this.counters.requests
@@ -191,7 +192,13 @@ export class YandexDirectClient {
       const { status } = response
       if (status === 200) {
         try {
-          return { done: { rows: parseReportTsv(response.body.toString('utf8')), requestId, requests: 0 } }
+          return {
+            done: {
+              rows: parseReportTsv(response.body.toString('utf8'), { requireSummary: true }),
+              requestId,
+              requests: 0,
+            },
+          }
         } catch (error) {
           if (!(error instanceof ReportTsvError)) throw error
           throw new DirectApiError(`${what}: the report cannot be read (${error.message}; RequestId ${requestId})`, {
