@@ -268,7 +268,8 @@ describe('Yandex Direct Reports, offline', () => {
       expect([res.headers.get('retryin'), res.headers.get('reportsinqueue')]).toEqual(['1', '1'])
       await sleep(Number(res.headers.get('retryin')) * 1000)
     }
-    expect(statuses).toEqual([201, 202, 200])
+    // 202 at the poll after 1 s; under load a late poll may see a second 202, never none.
+    expect(statuses.join(',')).toMatch(/^201,(202,)+200$/)
     expect(sim.yandexDirect.stats().logins['shop-client']?.reportsBuilt).toBe(1)
   })
 
@@ -316,7 +317,9 @@ describe('Yandex Direct Reports, offline', () => {
     expect((await report(sim, definition())).status).toBe(200)
     sim.setClock('2026-11-29T17:00:00+03:00')
     expect((await report(sim, definition())).status).toBe(201)
-    expect(sim.yandexDirect.reports().map((r) => r.state)).toEqual(['queued'])
+    expect(sim.yandexDirect.reports().map((r) => [r.name, r.createdAt])).toEqual([
+      ['spend 2026-11-21', Date.parse('2026-11-29T17:00:00+03:00')],
+    ])
   })
 })
 
@@ -333,7 +336,7 @@ describe('Yandex Direct limits', () => {
   })
 
   it('answers a sixth simultaneous request of one login with error 506', async () => {
-    const sim = await start({ faults: { slowRate: 1, slowMs: 400 } })
+    const sim = await start({ faults: { slowRate: 1, slowMs: 1500 } })
     const results = await Promise.all(Array.from({ length: 6 }, () => report(sim, definition())))
     expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 400])
     expect(results.find((r) => r.status === 400)?.error?.error_code).toBe(506)
