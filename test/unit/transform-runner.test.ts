@@ -225,15 +225,23 @@ describe('the project in dbt/', () => {
     const dbt = loadDbtProject()
     const compiled = compileProject(dbt)
     expect(compiled.models.map((m) => `${m.materialized} ${m.relation.identifier}`)).toEqual([
+      'view stg_marketing__ad_accounts',
+      'view stg_marketing__ad_campaign_names',
+      'view stg_marketing__ad_campaign_stats',
+      'view int_ad_campaigns_named',
+      'view stg_etl__ledger',
+      'view stg_marketing__ad_spend',
+      'view int_ad_spend_unioned',
       'view stg_calltouch__orders',
       'view stg_calltouch__visits',
       'view int_deals_attributed',
+      'view int_deals_matched_to_campaigns',
+      'table fct_campaign_daily',
       'view stg_calltouch__custom_fields',
       'table fct_deal_custom_values',
       'view stg_calltouch__sources',
       'view stg_calltouch__tags',
       'table fct_deals',
-      'view stg_marketing__ad_spend',
       'table fct_marketing_daily',
       'table fct_marketing_monthly',
       'table fct_manager_channel_monthly',
@@ -245,19 +253,26 @@ describe('the project in dbt/', () => {
     ).toBe(true)
     expect(dbt.vars).toEqual({ revenue_date: 'order_day' })
     expect(dbt.singularTests.map((test) => test.name)).toEqual([
+      'assert_campaign_daily_spend_adds_up_to_connector_spend',
       'assert_marketing_daily_revenue_adds_up_to_orders',
-      'assert_marketing_daily_spend_adds_up_to_ad_spend',
+      'assert_marketing_daily_spend_adds_up_to_unioned_spend',
       'assert_monthly_marts_add_up_to_daily',
       'assert_profit_and_roi_follow_their_definitions',
+      'assert_unioned_spend_is_csv_not_overridden_plus_connector_spend',
     ])
     expect(dbt.unitTests.map((test) => test.model)).toEqual([
       'int_deals_attributed',
       'int_deals_attributed',
+      'int_ad_spend_unioned',
+      'int_ad_spend_unioned',
+      'int_ad_campaigns_named',
+      'int_deals_matched_to_campaigns',
       'fct_marketing_daily',
       'fct_marketing_daily',
       'fct_marketing_daily',
       'fct_marketing_monthly',
       'fct_manager_channel_monthly',
+      'fct_campaign_daily',
     ])
   })
 
@@ -276,11 +291,15 @@ describe('the project in dbt/', () => {
       .map((test) => test.model)
       .sort()
     expect(grainTests).toEqual([
+      'fct_campaign_daily',
       'fct_deal_custom_values',
       'fct_deals',
       'fct_manager_channel_monthly',
       'fct_marketing_daily',
       'fct_marketing_monthly',
+      'int_ad_campaigns_named',
+      'int_ad_spend_unioned',
+      'int_deals_matched_to_campaigns',
     ])
   })
 })

@@ -8,7 +8,7 @@ deals as (
 
 ad_spend as (
 
-    select * from {{ ref('stg_marketing__ad_spend') }}
+    select * from {{ ref('int_ad_spend_unioned') }}
 
 ),
 
@@ -36,15 +36,15 @@ spend_rows as (
 
     select
         site_id,
-        spend_date as date_day,
-        {{ channel_key('spend_source') }} as utm_source,
-        {{ channel_key('spend_medium') }} as utm_medium,
-        {{ channel_key('spend_campaign') }} as utm_campaign,
+        date_day,
+        utm_source,
+        utm_medium,
+        utm_campaign,
         0 as deals,
         0 as deals_with_revenue,
         cast(0 as numeric(18, 2)) as revenue,
         cast(0 as numeric(18, 2)) as planned_revenue,
-        cost as spend
+        spend
 
     from ad_spend
 

@@ -1,0 +1,22 @@
+with
+
+source as (
+
+    select * from {{ source('marketing', 'ad_campaign_names') }}
+
+),
+
+renamed as (
+
+    select
+        source_system,
+        account,
+        campaign_id,
+        campaign_name,
+        first_seen_at
+
+    from source
+
+)
+
+select * from renamed
