@@ -1,4 +1,4 @@
--- One site's deals, rejected records and spend coverage for `calltouch-etl status` (how far it
+-- One site's deals, rejected records and spend coverage (CSV or connector spend) for `calltouch-etl status` (how far it
 -- has been read is the ledger's: select_ledger_summary.sql).
 -- $1 site_id, $2 today in the site's zone (date), $3 days in the recent window (today included),
 -- $4 now (timestamptz) for the rejected records of the same number of days.
@@ -24,5 +24,9 @@ select
     where not exists (
       select 1 from marketing.ad_spend
       where ad_spend.site_id = $1 and ad_spend.spend_date = deal_days.order_day
+    )
+    and not exists (
+      select 1 from marketing.ad_campaign_stats
+      where ad_campaign_stats.site_id = $1 and ad_campaign_stats.stat_date = deal_days.order_day
     )
   ) as days_without_spend

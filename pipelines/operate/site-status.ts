@@ -3,6 +3,7 @@ import { CALLTOUCH_DEALS_SOURCE, siteLedgerKey } from '../sources/calltouch-deal
 import type { WarehouseDb } from '../warehouse/connection.ts'
 import { readFailedDays, readLedgerAccounts, readLedgerSummary, type FailedLedgerDay } from '../warehouse/ledger.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'
+import { readSpendMatching, type AdAccountSpendMatch, type SpendOverlap } from './spend-matching.ts'
 
 /** A site is stale when its last complete read of a day is older than this (a nightly job plus slack). */
 export const DEFAULT_STALE_AFTER_HOURS = 36
@@ -49,7 +50,7 @@ export interface SiteStatus {
   readonly failedDays: readonly FailedDay[]
   readonly rejectedRecords: number
   readonly deals: { readonly total: number; readonly recent: number }
-  /** Of the recent days with deals, those without any imported spend row. */
+  /** Of the recent days with deals, those without any spend row (CSV or connector). */
   readonly spendCoverage: { readonly daysWithDeals: number; readonly daysWithoutSpend: readonly string[] }
 }
 
@@ -58,7 +59,11 @@ export interface WarehouseStatus {
   readonly staleAfterHours: number
   readonly recentDays: number
   readonly sites: readonly SiteStatus[]
-  /** false when any site is failing or stale: `status` exits 1. */
+  /** Per ad account, its recent spend set against the deals (spend-matching.ts); none without ad accounts. */
+  readonly adAccounts: readonly AdAccountSpendMatch[]
+  /** Where CSV spend and a connector cover the same recent site-days of a source and medium: the connector's spend counts. */
+  readonly spendOverlaps: readonly SpendOverlap[]
+  /** false when any site is failing or stale: `status` exits 1. Spend matching and overlaps never change it. */
   readonly healthy: boolean
 }
 
@@ -103,11 +108,18 @@ export async function readWarehouseStatus(db: WarehouseDb, props: SiteStatusProp
       }),
     )
   }
+  const { adAccounts, spendOverlaps } = await readSpendMatching(db, {
+    timeZoneOf: (siteId) => configured.get(siteId) ?? props.defaultTimeZone,
+    now: props.now,
+    recentDays,
+  })
   return {
     generatedAt: props.now.toISOString(),
     staleAfterHours,
     recentDays,
     sites,
+    adAccounts,
+    spendOverlaps,
     healthy: sites.every((site) => site.state === 'ok'),
   }
 }

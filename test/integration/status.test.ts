@@ -160,6 +160,8 @@ describeEachEngine('calltouch-etl status', (engine) => {
       staleAfterHours: 36,
       recentDays: 30,
       healthy: false,
+      adAccounts: [],
+      spendOverlaps: [],
       sites: [
         {
           siteId: 555,

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander'
+import type { AdAccountSpendMatch, SpendOverlap } from '../../operate/spend-matching.ts'
 import {
   DEFAULT_STALE_AFTER_HOURS,
   readWarehouseStatus,
@@ -20,7 +21,7 @@ export function registerStatusCommand(program: Command, action: Action): void {
   program
     .command('status')
     .description(
-      'per site: last complete read, days behind, failed days and why, rejected records, deals, days without spend; exits 1 when a site is failing or stale',
+      'per site: last complete read, days behind, failed days and why, rejected records, deals, days without spend; per ad account: spend matched to deals; exits 1 when a site is failing or stale',
     )
     .option('--json', 'print the status as JSON, for monitoring')
     .option(
@@ -84,7 +85,7 @@ export function describeStatus(status: WarehouseStatus): string {
       `${site.spendCoverage.daysWithoutSpend.length} of ${site.spendCoverage.daysWithDeals}`,
     ]),
   )
-  const lines = [table, ...status.sites.flatMap(describeProblems)]
+  const lines = [table, ...status.sites.flatMap(describeProblems), ...describeSpendMatching(status)]
   lines.push(
     status.healthy
       ? 'All sites are ok.'
@@ -98,4 +99,63 @@ function describeProblems(site: SiteStatus): string[] {
   for (const failed of site.failedDays)
     lines.push(`  ${failed.day} failed (${failed.attempts} attempt(s)): ${failed.error ?? 'no reason recorded'}`)
   return lines
+}
+
+/** Per ad account, its recent spend against the deals; then the CSV spend a connector overrides. Nothing without ad accounts. */
+function describeSpendMatching(status: WarehouseStatus): string[] {
+  if (status.adAccounts.length === 0) return []
+  const recent = `${status.recentDays} d`
+  const table = renderTable(
+    [
+      { title: 'ad account' },
+      { title: 'site', align: 'right' },
+      { title: 'channel' },
+      { title: `spend (${recent})`, align: 'right' },
+      { title: 'matched to deals', align: 'right' },
+      { title: 'unmatched', align: 'right' },
+      { title: `deals (${recent})`, align: 'right' },
+      { title: 'deals matching no campaign', align: 'right' },
+    ],
+    status.adAccounts.map((account) => [
+      accountName(account),
+      account.siteId,
+      `${account.utmSource} / ${account.utmMedium}, campaign ${account.utmCampaignHolds}`,
+      `${account.spend} ${account.currency}`,
+      account.matchedSpend,
+      account.unmatchedSpend,
+      account.deals,
+      account.unmatchedDeals,
+    ]),
+  )
+  return [table, ...status.adAccounts.flatMap(describeUnmatched), ...status.spendOverlaps.map(describeOverlap)]
+}
+
+function accountName(account: { readonly sourceSystem: string; readonly account: string }): string {
+  return `${account.sourceSystem} ${account.account}`
+}
+
+function describeUnmatched(account: AdAccountSpendMatch): string[] {
+  const lines: string[] = []
+  const name = accountName(account)
+  if (account.topUnmatchedCampaigns.length > 0) {
+    const top = account.topUnmatchedCampaigns
+      .map((campaign) => `${campaign.campaignId} ${JSON.stringify(campaign.campaignName)} ${campaign.spend}`)
+      .join(', ')
+    lines.push(
+      `${name}: ${account.unmatchedSpend} ${account.currency} of spend in ${account.campaigns - account.matchedCampaigns} of ${account.campaigns} campaign(s) matches no deal; most: ${top}`,
+    )
+  }
+  if (account.unmatchedDeals > 0) {
+    const top = account.topUnmatchedUtmCampaigns
+      .map((value) => `${JSON.stringify(value.utmCampaign)} (${value.deals})`)
+      .join(', ')
+    lines.push(
+      `${name}: ${account.unmatchedDeals} of ${account.deals} deal(s) under ${account.utmSource} / ${account.utmMedium} match no campaign by ${account.utmCampaignHolds}; most: ${top}`,
+    )
+  }
+  return lines
+}
+
+function describeOverlap(overlap: SpendOverlap): string {
+  return `warning: site ${overlap.siteId}: CSV spend and ${accountName(overlap)} both cover ${overlap.utmSource} / ${overlap.utmMedium} on ${overlap.days} day(s), ${overlap.firstDay} to ${overlap.lastDay}: the connector's spend counts, ${overlap.csvSpendLeftOut} of CSV spend is left out`
 }
