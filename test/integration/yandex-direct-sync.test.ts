@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { DEFAULT_AD_ACCOUNT_SETTINGS, type AdAccountSettings } from '../../pipelines/core/ad-account.ts'
 import { createLogger, silentLogger, type Logger } from '../../pipelines/core/logger.ts'
+import { HttpRequestError } from '../../pipelines/http/http-request-error.ts'
 import type { YandexDirectAccount } from '../../pipelines/sources/yandex-direct/config.ts'
 import { syncYandexDirectAccount } from '../../pipelines/sources/yandex-direct/sync-account.ts'
 import type { AccountRunMode } from '../../pipelines/warehouse/account-days.ts'
@@ -23,6 +24,7 @@ const LOGINS = [
   'storm-client',
   'split-client',
   'limit-client',
+  'stop-client',
 ]
 const tokenOf = (login: string): string => `direct-token-of-${login}`
 /** retryIn seconds become this many milliseconds. */
@@ -335,6 +337,34 @@ describeEachEngine('syncing a Yandex Direct account against the simulator', (eng
     expect(stats?.errorsByCode).toEqual({})
     expect(await storedRows(login)).toEqual(sim.yandexDirect.expectedRows(login, '2026-03-01', '2026-11-28'))
   }, 90_000)
+
+  it('stops waiting for its reports when the run is stopped, throwing, and records no day of it', async () => {
+    const login = 'stop-client'
+    sim.yandexDirect.setFaults({ forceOffline: true, retryInSeconds: 60 })
+    const stop = new AbortController()
+    setTimeout(() => stop.abort(), 300)
+    try {
+      const error = await syncYandexDirectAccount({
+        db: tw.warehouse.db,
+        runId: await startRun(tw.warehouse.db, 'sync'),
+        account: account(login, { clientLogin: login, currency: 'RUB' }),
+        mode: { kind: 'backfill', from: '2026-11-01', to: '2026-11-28' },
+        settings: DEFAULT_AD_ACCOUNT_SETTINGS,
+        now: NOW,
+        logger: silentLogger(),
+        signal: stop.signal,
+        timing: TIMING,
+      }).catch((thrown: unknown) => thrown)
+      expect(error).toBeInstanceOf(HttpRequestError)
+      expect((error as HttpRequestError).kind).toBe('stopped')
+      expect((error as HttpRequestError).message).toBe(
+        'Yandex Direct report of stop-client for 2026-11-01..2026-11-28: interrupted, the run is stopping',
+      )
+    } finally {
+      sim.yandexDirect.setFaults({})
+    }
+    expect(await readLedger(tw.warehouse.db, { source: 'yandex-direct', account: login })).toEqual([])
+  })
 
   it('fails an account whose token is refused with one line and the fix, records its days failed, and never shows the token', async () => {
     const token = 'y0_revoked-Direct+token/42'
