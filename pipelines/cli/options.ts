@@ -74,3 +74,13 @@ export function dayRangeOption(
     throw usageError(`${rules.command === undefined ? '' : `${rules.command}: `}${problems.join('; ')}`)
   return { from, to }
 }
+
+/** What `--only` may name: one part of a sync or backfill. */
+export const ONLY_CHOICES = ['deals', 'spend'] as const
+
+/** `--only deals|spend`, or a usage error (exit 2) naming the choices. */
+export function parseOnlyOption(text: string): (typeof ONLY_CHOICES)[number] {
+  const choice = ONLY_CHOICES.find((candidate) => candidate === text.trim())
+  if (choice === undefined) throw usageError(`--only must be ${ONLY_CHOICES.join(' or ')}, got ${JSON.stringify(text)}`)
+  return choice
+}

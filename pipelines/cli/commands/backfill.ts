@@ -1,13 +1,19 @@
 import type { Command } from 'commander'
 import type { Action, CliContext } from '../context.ts'
-import { DAY_OPTION_ARGUMENT, parseSiteOption } from '../options.ts'
-import { CONFIG_OPTION_HELP, runCalltouchCommand, SITE_OPTION_HELP, type CalltouchRunOptions } from './calltouch-run.ts'
+import { DAY_OPTION_ARGUMENT, parseOnlyOption, parseSiteOption } from '../options.ts'
+import {
+  CONFIG_OPTION_HELP,
+  ONLY_OPTION_HELP,
+  runCalltouchCommand,
+  SITE_OPTION_HELP,
+  type CalltouchRunOptions,
+} from './calltouch-run.ts'
 
 export function registerBackfillCommand(program: Command, action: Action): void {
   program
     .command('backfill')
     .description(
-      'read exactly the days --from..--to (inclusive, site-local) for each site, whatever the ledger says, and load them; exits 1 if any day failed',
+      'read exactly the days --from..--to (inclusive, site-local) for each site and ad account, whatever the ledger says, and load them; exits 1 if any day failed',
     )
     // Checked in the action, not as commander's required options: commander reports a
     // missing required option before an unknown one, so a typo (--form) was never named.
@@ -15,6 +21,7 @@ export function registerBackfillCommand(program: Command, action: Action): void 
     .option(`--to ${DAY_OPTION_ARGUMENT}`, 'last day, inclusive, site-local (required)')
     .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--site <id>', SITE_OPTION_HELP, parseSiteOption)
+    .option('--only <part>', ONLY_OPTION_HELP, parseOnlyOption)
     .action(
       action((ctx: CliContext, command: Command) =>
         runCalltouchCommand(ctx, 'backfill', command.opts<CalltouchRunOptions>()),

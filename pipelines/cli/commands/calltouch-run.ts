@@ -1,8 +1,11 @@
 import cliProgress from 'cli-progress'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
-import { calltouchConfigFromEnv, type CalltouchConfig, type SiteConfig } from '../../sources/calltouch-deals/config.ts'
+import path from 'node:path'
+import type { CalltouchConfig, SiteConfig } from '../../sources/calltouch-deals/config.ts'
+import { runConfigFromEnv } from '../../jobs/run-config.ts'
 import type { SyncMode, SyncProgress, SyncSummary } from '../../sources/calltouch-deals/sync-sites.ts'
 import { syncJob, type SyncJobResult, type SyncRequest } from '../../jobs/sync-job.ts'
+import type { AdSpendSummary } from '../../jobs/ad-spend-sync.ts'
 import { say, usageError, withWarehouse, type CliContext } from '../context.ts'
 import { dayRangeOption } from '../options.ts'
 import type { Day } from '../../core/day.ts'
@@ -14,11 +17,17 @@ export interface CalltouchRunOptions {
   readonly lookbackDays?: number
   readonly from?: string
   readonly to?: string
+  /** `--only deals|spend`: one part of the run (sync and backfill). */
+  readonly only?: SyncRequest['only']
 }
+
+/** Where state kept between runs lives (VK Ads tokens) when CALLTOUCH_ETL_STATE_DIR is unset, relative to the working directory. */
+export const DEFAULT_STATE_DIR = '.data/state'
 
 export const CONFIG_OPTION_HELP =
   'JSON file listing the sites and run settings (env CALLTOUCH_CONFIG); default: one site from CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN'
-export const SITE_OPTION_HELP = 'only this configured site id'
+export const SITE_OPTION_HELP = 'only this configured site id (and the ad accounts of it)'
+export const ONLY_OPTION_HELP = 'only one part: deals (the Calltouch sites) or spend (the ad accounts); default both'
 
 /**
  * Checks `sync` or `backfill` options and the configuration (exit 2 before the
@@ -31,11 +40,31 @@ export function syncRequestFromOptions(
   now: Date,
 ): SyncRequest {
   const { lookbackDays } = options
-  const config = calltouchConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now })
+  const runConfig = runConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now })
+  const config = runConfig.calltouch
   const sites = selectSites(config, options.site)
+  const adAccounts = runConfig.adAccounts.filter(
+    (account) => options.site === undefined || account.siteId === options.site,
+  )
+  if (options.only === 'spend' && adAccounts.length === 0)
+    throw usageError(
+      `--only spend, but no ad account is configured${options.site === undefined ? '' : ` for site ${options.site}`}: add adAccounts to the config file (or YANDEX_DIRECT_TOKEN / VK_ADS_CLIENT_ID), see README, Ad spend`,
+    )
   const mode = command === 'backfill' ? backfillMode(options, sites, now) : ({ kind: 'sync' } as const)
   const settings = lookbackDays === undefined ? config.run : { ...config.run, lookbackDays }
-  return { command, sites, mode, settings, baseUrl: config.baseUrl, configSource: config.source, now }
+  return {
+    command,
+    sites,
+    mode,
+    settings,
+    baseUrl: config.baseUrl,
+    configSource: config.source,
+    now,
+    adAccounts,
+    adSettings: runConfig.adSettings,
+    ...(options.only ? { only: options.only } : {}),
+    stateDir: path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_STATE_DIR?.trim() || DEFAULT_STATE_DIR),
+  }
 }
 
 /**
@@ -65,10 +94,26 @@ export async function runSync(ctx: CliContext, request: SyncRequest): Promise<Sy
 
 /** Prints a sync's summary line and its failed windows; 1 when the run did not read all its plan. */
 export function printSyncResult(ctx: CliContext, result: SyncJobResult): ExitCode {
-  say(ctx, describeSummary(result.command, result.summary, result.durationMs))
+  if (result.summary.sites > 0 || result.spend === null)
+    say(ctx, describeSummary(result.command, result.summary, result.durationMs))
   for (const failure of result.summary.failures)
     say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
+  if (result.spend !== null) {
+    say(ctx, describeSpendSummary(result.command, result.spend))
+    for (const account of result.spend.accounts) {
+      const name = `${account.type} account ${account.account ?? '?'} (${account.where})`
+      if (account.error !== null) say(ctx, `failed: ${name}: ${account.error}`)
+      for (const failure of account.failures)
+        say(ctx, `failed: ${name} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
+    }
+  }
   return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
+}
+
+/** The one-line summary of a run's ad spend. */
+export function describeSpendSummary(command: string, spend: AdSpendSummary): string {
+  const failed = spend.accountsFailed === 0 ? '' : ` (${spend.accountsFailed} failed)`
+  return `${command} spend: ${spend.accounts.length} ad account(s)${failed}, ${spend.days} day(s), ${spend.requests} request(s), ${spend.retries} retr${spend.retries === 1 ? 'y' : 'ies'}, campaign-days ${spend.inserted} new, ${spend.updated} changed, ${spend.deleted} deleted, ${spend.unchanged} unchanged`
 }
 
 /** The one-line summary of a run. */

@@ -2,7 +2,8 @@ import type { Command } from 'commander'
 import { warehouseConfigFromEnv } from '../../core/config.ts'
 import { parseTimeZone } from '../../core/day.ts'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
-import { calltouchConfigFromEnv, DEFAULT_TIME_ZONE } from '../../sources/calltouch-deals/config.ts'
+import { DEFAULT_TIME_ZONE } from '../../sources/calltouch-deals/config.ts'
+import { runConfigFromEnv } from '../../jobs/run-config.ts'
 import { nightlyJob, type NightlyJobResult } from '../../jobs/nightly-job.ts'
 import { usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { DEFAULT_SCHEDULE, isValidCron, startNightlyScheduler } from '../nightly-scheduler.ts'
@@ -39,7 +40,7 @@ async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<E
     throw usageError(
       `'${cron}' is not a cron expression: give 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. '0 3 * * *'`,
     )
-  const config = calltouchConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now: new Date() })
+  const config = runConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now: new Date() }).calltouch
   const timeZone = parseTimeZone(
     options.timezone ?? config.sites[0]?.timeZone ?? DEFAULT_TIME_ZONE,
     '--timezone',
