@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { EtlError } from '../core/errors.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
 
-export const ROI_GROUPINGS = ['channel', 'campaign', 'month', 'manager'] as const
+export const ROI_GROUPINGS = ['channel', 'campaign', 'ad-campaign', 'month', 'manager'] as const
 export type RoiGrouping = (typeof ROI_GROUPINGS)[number]
 
 export interface RoiReportProps {
@@ -68,6 +68,14 @@ const GROUPINGS: Readonly<Record<RoiGrouping, Grouping>> = {
     keys: ['utm_source', 'utm_medium', 'utm_campaign'],
     dateColumn: 'date_day',
     orderBy: 'sum(spend) desc, sum(revenue) desc, key_0, key_1, key_2',
+  },
+  /** The ad platforms' campaigns (connector spend), with the deals matched to each: fct_campaign_daily. */
+  'ad-campaign': {
+    mart: 'analytics.fct_campaign_daily',
+    keyNames: ['platform', 'campaign_id', 'campaign'],
+    keys: ['source_system', 'campaign_id::text', 'campaign_name'],
+    dateColumn: 'date_day',
+    orderBy: 'sum(spend) desc, sum(revenue) desc, key_0, key_1',
   },
   month: {
     mart: 'analytics.fct_marketing_daily',

@@ -10,7 +10,7 @@ describe('calltouch-etl demo', () => {
     for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true })
   })
 
-  it("syncs the simulated demo site into a fresh embedded warehouse and prints October's ROI by channel, with no server and no account", async () => {
+  it("syncs the simulated demo site and its Direct and VK Ads accounts into a fresh embedded warehouse and prints October's ROI by channel and by ad campaign, with no server and no account", async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'calltouch-etl-demo-'))
     dirs.push(dir)
     const dataDir = path.join(dir, 'warehouse')
@@ -20,24 +20,27 @@ describe('calltouch-etl demo', () => {
     expect(result.exitCode).toBe(0)
     const lines = result.stdout.split('\n')
     expect(lines[0]).toMatch(
-      /^Calltouch simulator at http:\/\/127\.0\.0\.1:\d+: demo site 20261, its clock at 2026-11-29T09:00:00\+03:00, the real API's limit of 5 requests a second\.$/,
+      /^Calltouch simulator at http:\/\/127\.0\.0\.1:\d+: demo site 20261, its clock at 2026-11-29T09:00:00\+03:00, the real API's limit of 5 requests a second; a Yandex Direct and a VK Ads account on the same port\.$/,
     )
     expect(lines[1]).toBe(`Reading 2026-08-31 to 2026-11-28 into the embedded warehouse at ${dataDir} ...`)
     expect(lines[2]).toMatch(
       /^backfill: 1 site\(s\), 90 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 3101 record\(s\) seen, \d+ changed, 0 rejected, [\d.]+ s$/,
     )
-    expect(lines[3]).toBe(
-      'Imported demo-spend.csv into marketing.ad_spend: 900 lines read, 900 keys upserted (900 new, 0 replaced), 90 days from 2026-08-31 to 2026-11-28, site 20261, total 22240409.97 RUB.',
+    expect(lines[3]).toMatch(
+      /^backfill spend: 2 ad account\(s\), 180 day\(s\), \d+ request\(s\), \d+ retr(y|ies), campaign-days 816 new, 0 changed, 0 deleted, 0 unchanged$/,
     )
-    expect(lines[4]).toMatch(/^Built \d+ models in analytics; their tests: \d+ passed, 0 failed\.$/)
-    expect(lines.slice(5, 27).join('\n')).toBe(`
+    expect(lines[4]).toBe(
+      'Imported demo-spend.csv into marketing.ad_spend: 270 lines read, 270 keys upserted (270 new, 0 replaced), 90 days from 2026-08-31 to 2026-11-28, site 20261, total 5339967.46 RUB.',
+    )
+    expect(lines[5]).toMatch(/^Built \d+ models in analytics; their tests: \d+ passed, 0 failed\.$/)
+    expect(lines.slice(6, 57).join('\n')).toBe(`
 ROI by channel, 2026-10-01 to 2026-10-31, site 20261 (analytics.fct_marketing_daily)
 ┌──────────┬─────────┬───────┬───────────────┬──────────────┬──────────────┬────────┐
 │ source   │ medium  │ deals │       revenue │        spend │       profit │    ROI │
 ├──────────┼─────────┼───────┼───────────────┼──────────────┼──────────────┼────────┤
-│ yandex   │ cpc     │   380 │  4 917 600.00 │ 3 406 354.41 │ 1 511 245.59 │  44.4% │
+│ yandex   │ cpc     │   380 │  4 917 600.00 │ 2 528 963.67 │ 2 388 636.33 │  94.5% │
 ├──────────┼─────────┼───────┼───────────────┼──────────────┼──────────────┼────────┤
-│ vk       │ social  │   108 │  1 615 200.00 │ 2 420 911.77 │  -805 711.77 │ -33.3% │
+│ vk       │ social  │   108 │  1 615 200.00 │ 1 829 496.11 │  -214 296.11 │ -11.7% │
 ├──────────┼─────────┼───────┼───────────────┼──────────────┼──────────────┼────────┤
 │ google   │ cpc     │   121 │  1 955 900.00 │ 1 815 153.81 │   140 746.19 │   7.8% │
 ├──────────┼─────────┼───────┼───────────────┼──────────────┼──────────────┼────────┤
@@ -49,10 +52,39 @@ ROI by channel, 2026-10-01 to 2026-10-31, site 20261 (analytics.fct_marketing_da
 ├──────────┼─────────┼───────┼───────────────┼──────────────┼──────────────┼────────┤
 │ (none)   │ (none)  │    85 │  1 103 100.00 │         0.00 │ 1 103 100.00 │      — │
 ├──────────┼─────────┼───────┼───────────────┼──────────────┼──────────────┼────────┤
-│ total    │         │  1098 │ 15 928 700.00 │ 7 642 419.99 │ 8 286 280.01 │ 108.4% │
+│ total    │         │  1098 │ 15 928 700.00 │ 6 173 613.59 │ 9 755 086.41 │ 158.0% │
 └──────────┴─────────┴───────┴───────────────┴──────────────┴──────────────┴────────┘
-ROI = (revenue − spend) / spend; — where there was no spend. Revenue: completed amounts of deals neither deleted nor removed.`)
-    expect(lines[28]).toMatch(
+ROI = (revenue − spend) / spend; — where there was no spend. Revenue: completed amounts of deals neither deleted nor removed.
+
+ROI by ad-campaign, 2026-10-01 to 2026-10-31, site 20261 (analytics.fct_campaign_daily)
+┌───────────────┬─────────────┬─────────────────────────┬───────┬──────────────┬──────────────┬──────────────┬─────────┐
+│ platform      │ campaign_id │ campaign                │ deals │      revenue │        spend │       profit │     ROI │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ vk-ads        │ 6758203     │ vk_promo                │    34 │   490 100.00 │ 1 255 140.01 │  -765 040.01 │  -61.0% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ yandex-direct │ 70012346    │ poisk_remont_kvartir    │   104 │ 1 299 800.00 │   598 370.08 │   701 429.92 │  117.2% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ yandex-direct │ 70012350    │ smart_banners_test      │     0 │         0.00 │   581 741.36 │  -581 741.36 │ -100.0% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ yandex-direct │ 70012349    │ video_awareness         │     0 │         0.00 │   465 227.84 │  -465 227.84 │ -100.0% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ yandex-direct │ 70012348    │ Поиск | Москва | Ремонт │    85 │   991 900.00 │   447 694.61 │   544 205.39 │  121.6% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ vk-ads        │ 6802519     │ Охват | Москва          │     0 │         0.00 │   339 970.13 │  -339 970.13 │ -100.0% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ yandex-direct │ 70012345    │ brand_moscow            │    90 │ 1 135 600.00 │   246 311.36 │   889 288.64 │  361.0% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ yandex-direct │ 70012347    │ rsya_retarget           │   101 │ 1 490 300.00 │   189 618.42 │ 1 300 681.58 │  685.9% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ vk-ads        │ 6711647     │ vk_retarget_осень       │    35 │   525 700.00 │   158 637.58 │   367 062.42 │  231.4% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ vk-ads        │ 6617841     │ vk_lookalike            │    39 │   599 400.00 │    75 748.39 │   523 651.61 │  691.3% │
+├───────────────┼─────────────┼─────────────────────────┼───────┼──────────────┼──────────────┼──────────────┼─────────┤
+│ total         │             │                         │   488 │ 6 532 800.00 │ 4 358 459.78 │ 2 174 340.22 │   49.9% │
+└───────────────┴─────────────┴─────────────────────────┴───────┴──────────────┴──────────────┴──────────────┴─────────┘
+ROI = (revenue − spend) / spend; — where there was no spend. Revenue: completed amounts of deals neither deleted nor removed.
+`)
+    expect(lines[57]).toMatch(
       new RegExp(
         `^Done in [\\d.]+ s\\. The data is in the embedded PostgreSQL \\(PGlite\\) at ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:$`,
       ),

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
@@ -48,6 +49,9 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
     DEMO_SPEND_FILE,
     DEMO_TIME_ZONE,
     DEMO_TOKEN,
+    DEMO_VK_ADS,
+    DEMO_YANDEX_DIRECT,
+    demoConfig,
   } = await import('../../../demo/demo-settings.ts')
   const simulator = await startSimulator({
     port: 0,
@@ -55,22 +59,28 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
     now: DEMO_NOW,
     timeZone: DEMO_TIME_ZONE,
     sites: [{ siteId: DEMO_SITE_ID, token: DEMO_TOKEN, dealsPerDay: DEMO_DEALS_PER_DAY, historyStart: DEMO_FIRST_DAY }],
+    yandexDirect: DEMO_YANDEX_DIRECT,
+    vkAds: DEMO_VK_ADS,
   })
+  // The demo's site and ad accounts, all pointing at the simulator, in a config file beside its warehouse.
+  const demoDir = path.dirname(dataDir)
+  mkdirSync(demoDir, { recursive: true })
+  const configFile = path.join(demoDir, `${path.basename(dataDir)}.config.json`)
+  writeFileSync(configFile, JSON.stringify(demoConfig(simulator.url), null, 2))
   const demo: CliContext = {
     ...ctx,
     env: {
       PATH: ctx.env.PATH,
       CALLTOUCH_ETL_DATA_DIR: dataDir,
-      CALLTOUCH_SITE_ID: String(DEMO_SITE_ID),
-      CALLTOUCH_API_TOKEN: DEMO_TOKEN,
-      CALLTOUCH_BASE_URL: simulator.url,
+      CALLTOUCH_CONFIG: configFile,
+      CALLTOUCH_ETL_STATE_DIR: path.join(demoDir, `${path.basename(dataDir)}.state`),
       CALLTOUCH_TIMEZONE: DEMO_TIME_ZONE,
     },
   }
   try {
     say(
       ctx,
-      `Calltouch simulator at ${simulator.url}: demo site ${DEMO_SITE_ID}, its clock at ${DEMO_NOW}, the real API's limit of 5 requests a second.`,
+      `Calltouch simulator at ${simulator.url}: demo site ${DEMO_SITE_ID}, its clock at ${DEMO_NOW}, the real API's limit of 5 requests a second; a Yandex Direct and a VK Ads account on the same port.`,
     )
     say(ctx, `Reading ${DEMO_FIRST_DAY} to ${DEMO_LAST_DAY} into the embedded warehouse at ${dataDir} ...`)
     const synced = await runSync(
@@ -91,22 +101,24 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
       ctx,
       `Built ${transform.models.filter((model) => model.status === 'built').length} models in analytics; their tests: ${transform.testsPassed} passed, ${transform.testsFailed} failed.`,
     )
-    return readRoiReport(warehouse.db, {
-      by: 'channel',
-      from: DEMO_REPORT_FROM,
-      to: DEMO_REPORT_TO,
-      siteId: DEMO_SITE_ID,
-    })
+    const period = { from: DEMO_REPORT_FROM, to: DEMO_REPORT_TO, siteId: DEMO_SITE_ID }
+    return {
+      channels: await readRoiReport(warehouse.db, { by: 'channel', ...period }),
+      campaigns: await readRoiReport(warehouse.db, { by: 'ad-campaign', ...period }),
+    }
   })
   say(ctx, '')
-  say(ctx, describeRoiReport(report))
+  say(ctx, describeRoiReport(report.channels))
+  say(ctx, '')
+  // The connectors' campaigns, the biggest spenders first.
+  say(ctx, describeRoiReport(report.campaigns))
   const shownDir = dataDir.startsWith(`${ctx.cwd}${path.sep}`) ? path.relative(ctx.cwd, dataDir) : dataDir
   say(ctx, '')
   say(
     ctx,
     [
       `Done in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. The data is in the embedded PostgreSQL (PGlite) at ${dataDir}:`,
-      'deals in calltouch.orders (raw versions in raw.calltouch_orders), ad spend in marketing.ad_spend, the marts in analytics.',
+      'deals in calltouch.orders (raw versions in raw.calltouch_orders), ad spend in marketing.ad_campaign_stats (Direct, VK Ads) and marketing.ad_spend (CSV), the marts in analytics.',
       'Look further (the demo warehouse is chosen by CALLTOUCH_ETL_DATA_DIR):',
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by campaign`,
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by month`,

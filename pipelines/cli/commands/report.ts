@@ -24,7 +24,10 @@ export function registerReportCommand(program: Command, action: Action): void {
     .command('roi')
     .description('revenue, spend, profit and ROI from the marts as a table, for people without Metabase yet')
     .addOption(
-      new Option('--by <grouping>', 'one row per channel (utm_source/utm_medium), campaign, month or manager')
+      new Option(
+        '--by <grouping>',
+        'one row per channel (utm_source/utm_medium), campaign, ad-campaign (a Direct or VK Ads campaign), month or manager',
+      )
         .choices(ROI_GROUPINGS)
         .default('channel'),
     )
