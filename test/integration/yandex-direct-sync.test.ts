@@ -382,7 +382,7 @@ describeEachEngine('syncing a Yandex Direct account against the simulator', (eng
     const target = account('auth-client', { token, clientLogin: 'auth-client', currency: 'RUB' })
     const result = await sync(target, { kind: 'backfill', from: '2026-11-01', to: '2026-11-28' }, { logger })
     const reason =
-      /^Yandex Direct refused the token \(HTTP 400, error 53 Authorization error: the OAuth token is invalid, revoked or expired; get a new token at oauth\.yandex\.ru, RequestId \d+\): get a new OAuth token at oauth\.yandex\.ru for an app with Direct API access and set it in adAccounts\[1\]$/
+      /^Yandex Direct refused the token \(HTTP 400, error 53 Authorization error: the OAuth token is invalid, revoked or expired; get a new token at oauth\.yandex\.ru, RequestId \d+\): get a new OAuth token at oauth\.yandex\.ru for an app with Direct API access and set it in adAccounts\[1\]\.token \(or its tokenEnv variable\)$/
     expect(result.error).toMatch(reason)
     expect(result).toMatchObject({ account: 'auth-client', daysRead: 0, inserted: 0, retries: 0 })
     expect(result.failures).toEqual([{ firstDay: '2026-11-01', lastDay: '2026-11-28', error: result.error }])

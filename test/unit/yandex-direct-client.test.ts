@@ -193,10 +193,20 @@ describe('the Yandex Direct reports client', () => {
     expect(error.errorCode).toBe(53)
     expect(error.requestId).toBe('777')
     expect(error.message).toBe(
-      'Yandex Direct refused the token (HTTP 400, error 53 Authorization error: Invalid OAuth token, RequestId 777): get a new OAuth token at oauth.yandex.ru for an app with Direct API access and set it in adAccounts[1]',
+      'Yandex Direct refused the token (HTTP 400, error 53 Authorization error: Invalid OAuth token, RequestId 777): get a new OAuth token at oauth.yandex.ru for an app with Direct API access and set it in adAccounts[1].token (or its tokenEnv variable)',
     )
     expect(seen).toHaveLength(1)
     expect(direct.counters).toEqual({ requests: 1, retries: 0 })
+  })
+
+  it('names the environment variable to set for an account configured by the environment', async () => {
+    const { baseUrl } = await serve(() => errorReply(400, 53, 'Authorization error', 'Invalid OAuth token'))
+    const error = (await client(baseUrl, { where: 'environment' })
+      .fetchSpendReport(NOVEMBER_1_2)
+      .catch((thrown: unknown) => thrown)) as DirectApiError
+    expect(error.message).toBe(
+      'Yandex Direct refused the token (HTTP 400, error 53 Authorization error: Invalid OAuth token, RequestId 777): get a new OAuth token at oauth.yandex.ru for an app with Direct API access and set it in YANDEX_DIRECT_TOKEN',
+    )
   })
 
   it('fails the account on another 4xx in the vendor words, with the token redacted from anything it echoes', async () => {
@@ -328,7 +338,7 @@ describe('the Yandex Direct reports client', () => {
       .catch((thrown: unknown) => thrown)) as DirectApiError
     expect(error.action).toBe('fail-account')
     expect(error.message).toBe(
-      "Yandex Direct refused access to the advertiser (HTTP 200, error 54 No rights: Access to the client is denied, RequestId 777): with an agency's token set the advertiser's login as clientLogin in adAccounts[1]; with the advertiser's own token check that its user may use the API",
+      "Yandex Direct refused access to the advertiser (HTTP 200, error 54 No rights: Access to the client is denied, RequestId 777): with an agency's token set the advertiser's login in adAccounts[1].clientLogin; with the advertiser's own token check that its user may use the API",
     )
   })
 })

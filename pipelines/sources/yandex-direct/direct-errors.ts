@@ -39,16 +39,26 @@ export const BACK_OFF_SECONDS: Readonly<Record<number, number>> = Object.freeze(
   152: 60,
 })
 
-/** The one-line fix for a refusal of the account, by code. */
+/** Where the account's token is set: its variable in env mode, its entry of the config file otherwise. */
+export function tokenSetting(where: string): string {
+  return where === 'environment' ? 'YANDEX_DIRECT_TOKEN' : `${where}.token (or its tokenEnv variable)`
+}
+
+/** Where the account's client login is set. */
+export function clientLoginSetting(where: string): string {
+  return where === 'environment' ? 'YANDEX_DIRECT_CLIENT_LOGIN' : `${where}.clientLogin`
+}
+
+/** The one-line fix for a refusal of the account, by code; `where` is the account's place in the configuration. */
 const ACCOUNT_FIXES: Readonly<Record<number, (where: string) => string>> = Object.freeze({
   53: (where: string) =>
-    `Yandex Direct refused the token: get a new OAuth token at oauth.yandex.ru for an app with Direct API access and set it in ${where}`,
+    `Yandex Direct refused the token: get a new OAuth token at oauth.yandex.ru for an app with Direct API access and set it in ${tokenSetting(where)}`,
   54: (where: string) =>
-    `Yandex Direct refused access to the advertiser: with an agency's token set the advertiser's login as clientLogin in ${where}; with the advertiser's own token check that its user may use the API`,
+    `Yandex Direct refused access to the advertiser: with an agency's token set the advertiser's login in ${clientLoginSetting(where)}; with the advertiser's own token check that its user may use the API`,
   58: (where: string) =>
-    `Yandex Direct has not approved the app's API access: finish the app's registration in the Direct API settings (direct.yandex.ru → API) and approve the token's app; account ${where}`,
+    `Yandex Direct has not approved the app's API access: finish the app's registration in the Direct API settings (direct.yandex.ru → API) and approve the token's app, then run again (account ${where})`,
   513: (where: string) =>
-    `Yandex Direct knows the token's user but no Direct account of it: use the token of the advertiser or its agency in ${where}`,
+    `Yandex Direct knows the token's user but no Direct account of it: set the token of the advertiser or its agency in ${tokenSetting(where)}`,
 })
 
 /** A refused or unreadable Direct answer, with the vendor's words and what the run does about it. */

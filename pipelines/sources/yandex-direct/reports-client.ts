@@ -5,7 +5,7 @@ import type { HttpResponseBytes } from '../../http/fetch-bytes.ts'
 import { createHttpClient, DEFAULT_MIN_RETRY_DELAY_MS, type HttpClient } from '../../http/http-client.ts'
 import { HttpRequestError } from '../../http/http-request-error.ts'
 import type { RequestCounters, RequestLimiter } from '../../http/request-limiter.ts'
-import { BACK_OFF_SECONDS, DirectApiError, parseDirectErrorBody, refusal } from './direct-errors.ts'
+import { BACK_OFF_SECONDS, clientLoginSetting, DirectApiError, parseDirectErrorBody, refusal } from './direct-errors.ts'
 import { DIRECT_PRIORITIES, type DirectBudget } from './direct-limits.ts'
 import { parseReportTsv, REPORT_FIELD_NAMES, ReportTsvError, type ReportRow } from './report-tsv.ts'
 
@@ -320,7 +320,7 @@ export class YandexDirectClient {
     const currency = client?.Currency
     if (typeof login !== 'string' || login === '' || typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
       throw new DirectApiError(
-        `${what}: the answer names no client with a Login and a three-letter Currency (RequestId ${requestId}); set clientLogin and currency in ${this.config.where}`,
+        `${what}: the answer names no client with a Login and a three-letter Currency (RequestId ${requestId}); set ${clientLoginSetting(this.config.where)} and the account's currency`,
         { action: 'fail-account', kind: 'invalid-body', response, requestId },
       )
     return { login, currency }

@@ -137,7 +137,9 @@ export async function syncYandexDirectAccount(input: SyncYandexDirectAccountInpu
     await recordFailedDays(db, key, { ...range, runId, error })
   }
   if (accountError !== null || currency === undefined) {
-    const reason = accountError ?? `the currency of ${login} is unknown: set currency in ${account.where}`
+    const reason =
+      accountError ??
+      `the currency of ${login} is unknown: set it in ${account.where === 'environment' ? 'the configuration' : `${account.where}.currency`}`
     for (const range of ranges) await failRange(range, reason)
     return result(login, currency ?? null, reason)
   }
