@@ -201,7 +201,7 @@ describe('the Yandex Direct reports client', () => {
 
   it('names the environment variable to set for an account configured by the environment', async () => {
     const { baseUrl } = await serve(() => errorReply(400, 53, 'Authorization error', 'Invalid OAuth token'))
-    const error = (await client(baseUrl, { where: 'environment' })
+    const error = (await client(baseUrl, { where: 'environment (YANDEX_DIRECT_TOKEN)' })
       .fetchSpendReport(NOVEMBER_1_2)
       .catch((thrown: unknown) => thrown)) as DirectApiError
     expect(error.message).toBe(

@@ -39,14 +39,19 @@ export const BACK_OFF_SECONDS: Readonly<Record<number, number>> = Object.freeze(
   152: 60,
 })
 
+/** An account of env mode (config.ts names it `environment (YANDEX_DIRECT_TOKEN)`), not of the config file. */
+export function isEnvironmentAccount(where: string): boolean {
+  return where.startsWith('environment')
+}
+
 /** Where the account's token is set: its variable in env mode, its entry of the config file otherwise. */
 export function tokenSetting(where: string): string {
-  return where === 'environment' ? 'YANDEX_DIRECT_TOKEN' : `${where}.token (or its tokenEnv variable)`
+  return isEnvironmentAccount(where) ? 'YANDEX_DIRECT_TOKEN' : `${where}.token (or its tokenEnv variable)`
 }
 
 /** Where the account's client login is set. */
 export function clientLoginSetting(where: string): string {
-  return where === 'environment' ? 'YANDEX_DIRECT_CLIENT_LOGIN' : `${where}.clientLogin`
+  return isEnvironmentAccount(where) ? 'YANDEX_DIRECT_CLIENT_LOGIN' : `${where}.clientLogin`
 }
 
 /** The one-line fix for a refusal of the account, by code; `where` is the account's place in the configuration. */

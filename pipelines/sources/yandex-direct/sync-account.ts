@@ -9,7 +9,7 @@ import { storeCampaignDays, type CampaignDayStats } from '../../warehouse/campai
 import type { WarehouseDb } from '../../warehouse/connection.ts'
 import { readLedger, recordFailedDays, type LedgerKey } from '../../warehouse/ledger.ts'
 import type { YandexDirectAccount } from './config.ts'
-import { DirectApiError } from './direct-errors.ts'
+import { DirectApiError, isEnvironmentAccount } from './direct-errors.ts'
 import { directBudgetFor, REPORT_QUEUE_LIMIT } from './direct-limits.ts'
 import { DEFAULT_REPORT_TIMEOUT_MS, reportName, YandexDirectClient } from './reports-client.ts'
 import type { ReportRow } from './report-tsv.ts'
@@ -139,7 +139,7 @@ export async function syncYandexDirectAccount(input: SyncYandexDirectAccountInpu
   if (accountError !== null || currency === undefined) {
     const reason =
       accountError ??
-      `the currency of ${login} is unknown: set it in ${account.where === 'environment' ? 'the configuration' : `${account.where}.currency`}`
+      `the currency of ${login} is unknown: set it in ${isEnvironmentAccount(account.where) ? 'the configuration' : `${account.where}.currency`}`
     for (const range of ranges) await failRange(range, reason)
     return result(login, currency ?? null, reason)
   }
