@@ -214,7 +214,9 @@ export function configureSimulatorCommand(command: Command, io: SimulatorCommand
         `Calltouch simulator listening on ${simulator.url} (clock ${simulator.now()}, seed ${cli.seed}).\n` +
           `Point the pipeline at it:\n` +
           `  CALLTOUCH_BASE_URL=${simulator.url} CALLTOUCH_SITE_ID=${site.siteId} CALLTOUCH_API_TOKEN=${site.token} npx calltouch-etl ...\n` +
-          `Stats: curl ${simulator.url}/_sim/stats   Stop: Ctrl+C\n`,
+          `Yandex Direct and VK Ads on the same port (add for their spend):\n` +
+          `  YANDEX_DIRECT_BASE_URL=${simulator.url} YANDEX_DIRECT_TOKEN=direct-test-token VK_ADS_BASE_URL=${simulator.url} VK_ADS_CLIENT_ID=vk-test-client VK_ADS_CLIENT_SECRET=vk-test-secret\n` +
+          `Stats: curl ${simulator.url}/_sim/stats (Calltouch), /_sim/yandex-direct/stats, /_sim/vk-ads/stats   Stop: Ctrl+C\n`,
       )
       await new Promise<void>((resolve) => {
         const stop = (): void => {

@@ -69,7 +69,11 @@ export interface AdAccountRunResult {
   readonly account: string | null
   readonly siteId: number
   readonly where: string
-  /** The account's currency (config, else the platform's); null when it could not be learnt. The jobs layer records it with the account's channel keys. */
+  /**
+   * The account's currency; null when it could not be learnt. Direct: the config's, else Clients.get's. VK Ads: the
+   * platform's (a config naming another stops the account), else the config's. The jobs layer records it with the
+   * account's channel keys.
+   */
   readonly currency: string | null
   /** Days read completely and stored. */
   readonly daysRead: number
