@@ -20,6 +20,7 @@ export const BENCHMARKS = [
   'backfill-end-to-end',
   'transform',
   'spend-import',
+  'ad-spend-requests',
 ] as const
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } })
