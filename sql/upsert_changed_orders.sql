@@ -6,13 +6,13 @@
 with upserted as (
   insert into calltouch.orders as o (
     site_id, order_number, order_id, order_date, order_day, created_date, completed_date, status, manager, service,
-    order_origin, source_type, planned_amount, completed_amount, client_phones, client_fio, is_deleted,
-    removed_from_source_at, payload_hash, first_seen_at, last_changed_at, last_seen_at
+    order_origin, source_type, planned_amount, completed_amount, client_phones, client_fio, client_key,
+    is_deleted, removed_from_source_at, payload_hash, first_seen_at, last_changed_at, last_seen_at
   )
   select $1::integer, c.order_number, c.order_id, c.order_date, c.order_day, c.created_date, c.completed_date,
     r.record ->> 'orderStatus', r.record ->> 'manager', r.record ->> 'service', r.record ->> 'orderOrigin',
     r.record -> 'orderSource' ->> 'type', c.planned_amount, c.completed_amount,
-    r.record -> 'client' ->> 'phones', r.record -> 'client' ->> 'fio',
+    r.record -> 'client' ->> 'phones', r.record -> 'client' ->> 'fio', r.client_key,
     coalesce(r.record -> 'isDeleted' = 'true'::jsonb, false),
     null, c.payload_hash, now(), now(), now()
   from pg_temp.load_changes c
@@ -34,6 +34,7 @@ with upserted as (
     completed_amount = excluded.completed_amount,
     client_phones = excluded.client_phones,
     client_fio = excluded.client_fio,
+    client_key = excluded.client_key,
     is_deleted = excluded.is_deleted,
     removed_from_source_at = null,
     payload_hash = excluded.payload_hash,

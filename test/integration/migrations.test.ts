@@ -16,6 +16,7 @@ const MIGRATIONS = [
   '20261207090000_key_long_tags_and_fields_by_md5',
   '20261207130000_key_ledger_by_source_and_account',
   '20261207150000_create_ad_campaign_stats',
+  '20261207180000_protect_client_contacts',
 ]
 const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
 const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`
@@ -53,6 +54,7 @@ describeEachEngine('migrations', (engine) => {
       'calltouch.sources',
       'calltouch.tags',
       'calltouch.visits',
+      'etl.contact_protection',
       'etl.ledger',
       'etl.rejected_records',
       'etl.runs',

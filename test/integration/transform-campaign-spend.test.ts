@@ -98,7 +98,7 @@ describeEachEngine('transform with connector spend', (engine) => {
         tw,
         `select date_day::text, origin, utm_source, utm_medium, utm_campaign, account, campaign_id::text, campaign_name,
            impressions::text, clicks::text, spend::text, currency
-         from analytics.int_ad_spend_unioned order by date_day, origin, utm_source, utm_campaign`,
+         from analytics_staging.int_ad_spend_unioned order by date_day, origin, utm_source, utm_campaign`,
       ),
     ).toEqual([
       ['2026-03-02', 'csv', 'google', 'cpc', 'generic', 'null', 'null', 'null', 'null', 'null', '150.000000', 'RUB'],
@@ -171,15 +171,15 @@ describeEachEngine('transform with connector spend', (engine) => {
          from analytics.fct_marketing_daily order by date_day, utm_source, utm_medium, utm_campaign`,
       ),
     ).toEqual([
-      ['2026-03-02', 'google', 'cpc', 'generic', '0', '0.00', '150.00', '-150.00', '-1.0000'],
-      ['2026-03-02', 'yandex', 'cpc', '101', '2', '1000.00', '1234.57', '-234.57', '-0.1900'],
-      ['2026-03-02', 'yandex', 'cpc', '102', '0', '0.00', '99.99', '-99.99', '-1.0000'],
-      ['2026-03-03', 'vk', 'social', 'spring', '1', '200.00', '20.00', '180.00', '9.0000'],
+      ['2026-03-02', 'google', 'cpc', 'generic', '0', '0.00', '150.00', '-150.00', '-1.00000000000000000000'],
+      ['2026-03-02', 'yandex', 'cpc', '101', '2', '1000.00', '1234.57', '-234.57', '-0.19000137699765910398'],
+      ['2026-03-02', 'yandex', 'cpc', '102', '0', '0.00', '99.99', '-99.99', '-1.00000000000000000000'],
+      ['2026-03-03', 'vk', 'social', 'spring', '1', '200.00', '20.00', '180.00', '9.0000000000000000'],
       ['2026-03-03', 'vk', 'social', 'spring sale', '1', '500.00', '0.00', '500.00', 'null'],
-      ['2026-03-03', 'yandex', 'cpc', '101', '0', '0.00', '300.00', '-300.00', '-1.0000'],
-      ['2026-03-04', 'vk', 'social', 'spring sale 2', '0', '0.00', '40.00', '-40.00', '-1.0000'],
+      ['2026-03-03', 'yandex', 'cpc', '101', '0', '0.00', '300.00', '-300.00', '-1.00000000000000000000'],
+      ['2026-03-04', 'vk', 'social', 'spring sale 2', '0', '0.00', '40.00', '-40.00', '-1.00000000000000000000'],
       ['2026-03-04', 'yandex', 'cpc', 'unknown', '1', '0.00', '0.00', '0.00', 'null'],
-      ['2026-03-05', 'yandex', 'cpc', 'brand', '0', '0.00', '100.00', '-100.00', '-1.0000'],
+      ['2026-03-05', 'yandex', 'cpc', 'brand', '0', '0.00', '100.00', '-100.00', '-1.00000000000000000000'],
     ])
   })
 
@@ -198,7 +198,7 @@ describeEachEngine('transform with connector spend', (engine) => {
         '1000.00',
         '30.86',
         '617.28',
-        '-0.1900',
+        '-0.18999999328509994433',
       ],
       [
         '2026-03-02',
@@ -213,7 +213,7 @@ describeEachEngine('transform with connector spend', (engine) => {
         '0.00',
         '20.00',
         'null',
-        '-1.0000',
+        '-1.00000000000000000000',
       ],
       [
         '2026-03-03',
@@ -230,7 +230,21 @@ describeEachEngine('transform with connector spend', (engine) => {
         '0.00',
         'null',
       ],
-      ['2026-03-03', 'vk-ads', '555', '9', 'Spring', '50', '2', '20.000000', '1', '200.00', '10.00', '20.00', '9.0000'],
+      [
+        '2026-03-03',
+        'vk-ads',
+        '555',
+        '9',
+        'Spring',
+        '50',
+        '2',
+        '20.000000',
+        '1',
+        '200.00',
+        '10.00',
+        '20.00',
+        '9.0000000000000000',
+      ],
       [
         '2026-03-03',
         'yandex-direct',
@@ -244,7 +258,7 @@ describeEachEngine('transform with connector spend', (engine) => {
         '0.00',
         '30.00',
         'null',
-        '-1.0000',
+        '-1.00000000000000000000',
       ],
       [
         '2026-03-04',
@@ -259,7 +273,7 @@ describeEachEngine('transform with connector spend', (engine) => {
         '0.00',
         '10.00',
         'null',
-        '-1.0000',
+        '-1.00000000000000000000',
       ],
     ])
   })

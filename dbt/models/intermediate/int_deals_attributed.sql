@@ -24,6 +24,7 @@ attributed as (
         orders.status,
         orders.manager,
         orders.service,
+        orders.client_key,
         orders.source_type,
         {{ channel_key('visits.utm_source', 'visits.visit_source') }} as utm_source,
         {{ channel_key('visits.utm_medium', 'visits.visit_medium') }} as utm_medium,

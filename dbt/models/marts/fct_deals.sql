@@ -63,6 +63,7 @@ final as (
         deals.status,
         deals.manager,
         deals.service,
+        deals.client_key,
         deals.source_type,
         deal_sources.call_duration_seconds,
         deals.utm_source,

@@ -19,6 +19,7 @@ renamed as (
         status,
         manager,
         service,
+        client_key,
         order_origin,
         source_type,
         planned_amount,

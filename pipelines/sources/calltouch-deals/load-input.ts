@@ -1,5 +1,6 @@
 import { dayProblem, isDay, isTimeZone, timeZoneProblem } from '../../core/day.ts'
 import { EtlError } from '../../core/errors.ts'
+import type { ContactPolicy } from '../../core/pii.ts'
 import { siteIdProblem } from './config.ts'
 
 /** One window's pages, as loadWindow takes them. */
@@ -18,6 +19,9 @@ export interface WindowToLoad {
    *  load only records whose orderDate falls inside [firstDay, lastDay]; pages can overlap (a record twice):
    *  de-duplicate by orderNumber. */
   readonly pages: readonly PageBody[]
+  /** What the warehouse may store of client contacts, and the key of client_key (core/pii.ts); absent: contacts as
+   *  received and no client_key. Applied to the staged records before anything is written. */
+  readonly contacts?: ContactPolicy
 }
 
 /** A response body: its text, or the UTF-8 bytes received (kept outside the JavaScript heap). */

@@ -22,6 +22,7 @@
 import { messageOf } from '../../core/errors.ts'
 import { redact } from '../../core/secrets.ts'
 import { executeSql, type WarehouseDb } from '../../warehouse/connection.ts'
+import { protectStagedContacts } from './contact-protection.ts'
 import { assertStagedPages, type StagedPages } from './load-input.ts'
 import { prepareLoadStaging } from './load-staging.ts'
 import {
@@ -78,6 +79,7 @@ export async function loadIsolatingRecords(
     const isolation = new RecordIsolation(trx, window)
     for (const [index, page] of pages.entries()) await isolation.stagePage(page, index)
     await settleStagedRecords(trx)
+    await protectStagedContacts(trx, window.contacts)
     await isolation.setAsideRefusedWrites()
     return loadStagedRecords(trx, window, true)
   })

@@ -15,6 +15,8 @@ import { executeSql, type WarehouseDb } from '../../warehouse/connection.ts'
  *   for rejection or its converted values. Only a rejected record's payload is copied here (it may
  *   have no orderNumber to find it by); the others are read from load_records by orderNumber:
  *   copying ~1 KB a deal from one temporary table to another cost more than the joins.
+ * - load_contacts: the keyed hashes of the window's contacts, computed by the loader
+ *   (contact-protection.ts), looked up when the contact mode is applied to load_records.
  *
  * Their keys compare byte by byte (collation "C"), as the warehouse's order_number columns do
  * (migration 20261129170000): a key of another collation would compare through the locale, and
@@ -29,7 +31,8 @@ const STAGING_TABLES = [
     record_day text,
     payload_hash text not null,
     page_no integer not null,
-    record_no bigint not null
+    record_no bigint not null,
+    client_key text
   ) on commit delete rows`,
   // Not unique (see above), but an index all the same: the warehouse's statistics lag behind a bulk
   // load, and when the planner takes the window's days of calltouch.orders for a handful of rows, it
@@ -52,6 +55,13 @@ const STAGING_TABLES = [
     duration_seconds integer,
     call_time timestamptz,
     visit_time timestamptz
+  ) on commit delete rows`,
+  `create temp table if not exists load_contacts (
+    kind text not null,
+    value text not null,
+    hashed text not null,
+    client_key text,
+    primary key (kind, value)
   ) on commit delete rows`,
 ] as const
 

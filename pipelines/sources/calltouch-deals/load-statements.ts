@@ -15,7 +15,7 @@ export const LAST_SEEN_RESOLUTION = '1 hour'
  * The payload_hash of a staged record set aside because PostgreSQL refused it
  * (sql/set_aside_staged_record.sql): never an md5, so never a version the warehouse holds.
  */
-const SET_ASIDE_MARK = 'set aside'
+export const SET_ASIDE_MARK = 'set aside'
 
 /** What the writes of a window's changed records counted. */
 export interface ChangedRecordsResult {

@@ -18,6 +18,7 @@ import { EtlError, messageOf } from '../../core/errors.ts'
 import { redact } from '../../core/secrets.ts'
 import type { WarehouseDb } from '../../warehouse/connection.ts'
 import { recordFailedDays } from '../../warehouse/ledger.ts'
+import { protectStagedContacts } from './contact-protection.ts'
 import { isRecordProblem, loadIsolatingRecords } from './load-isolation.ts'
 import { prepareLoadStaging } from './load-staging.ts'
 import {
@@ -141,6 +142,7 @@ async function loadInTransaction(db: WarehouseDb, window: WindowToLoad, staging:
       pagesBefore += chunk.length
     }
     await settleStagedRecords(trx)
+    await protectStagedContacts(trx, window.contacts)
     return loadStagedRecords(trx, window)
   })
 }

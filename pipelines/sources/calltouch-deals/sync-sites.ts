@@ -3,7 +3,9 @@ import { messageOf } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
 import { redact } from '../../core/secrets.ts'
 import { todayIn } from '../../core/day.ts'
+import type { ContactPolicy } from '../../core/pii.ts'
 import type { RunSettings, SiteConfig } from './config.ts'
+import { recordContactProtection } from './contact-protection.ts'
 import type { WarehouseDb } from '../../warehouse/connection.ts'
 import type { LedgerDay } from '../../warehouse/ledger.ts'
 import { CalltouchClient, CalltouchRequestError } from './api-client.ts'
@@ -68,6 +70,12 @@ export interface SyncSitesConfig {
   /** Pages held in memory at once, received and not yet loaded (default {@link DEFAULT_PAGE_BUDGET}). */
   readonly pageBudget?: number
   readonly onProgress?: (progress: SyncProgress) => void
+  /**
+   * What the warehouse may store of client contacts and the key of client_key (CALLTOUCH_ETL_PII,
+   * CALLTOUCH_ETL_PII_KEY; core/pii.ts). Checked against the warehouse's recorded mode and key
+   * before any window loads. Absent: contacts as received and no client_key.
+   */
+  readonly contacts?: ContactPolicy
   /** Stops the run: requests in flight are aborted, no further window starts; loads under way finish (each is one transaction). */
   readonly signal?: AbortSignal
   /** The site's ledger; default its rows of etl.ledger (a benchmark without a warehouse passes its own). */
@@ -111,6 +119,7 @@ export interface SyncSummary {
  */
 export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   const { db, runId, settings, limiter, loader, logger } = config
+  if (config.contacts && config.sites.length > 0) await recordContactProtection(db, config.contacts)
   const sites: SiteRun[] = []
   for (const site of config.sites) {
     const ledger = await (config.readLedger ? config.readLedger(site.siteId) : readSiteLedger(db, site.siteId))
@@ -249,6 +258,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
           firstDay: window.firstDay,
           lastDay: window.lastDay,
           pages: outcome.pages,
+          ...(config.contacts ? { contacts: config.contacts } : {}),
         }),
       )
     } finally {
