@@ -209,7 +209,17 @@ function readDataTest(file: string, model: string, column: string | undefined, e
       `${model} uses the data test '${test}', which calltouch-etl transform does not support (supported: ${GENERIC_TESTS.join(', ')}); write it as a singular test in tests/ or run the project with real dbt`,
     )
   }
-  const { name, config, column_name: columnName, arguments: nested, ...rest } = body
+  const { name, config, column_name: columnName, arguments: nested, description: _description, ...rest } = body
+  if (Object.keys(rest).length > 0) {
+    // dbt 1.10 deprecates arguments beside name and config (MissingArgumentsPropertyInGenericTestDeprecation),
+    // and the project is built with --warn-error: refuse here what real dbt refuses.
+    throw invalid(
+      file,
+      `the ${test} test of ${model} gives ${Object.keys(rest).join(', ')} beside name and config; put the test's arguments under 'arguments:' (dbt 1.10), e.g. - ${test}: {arguments: {${Object.keys(rest)[0] ?? 'values'}: ...}}`,
+    )
+  }
+  if (nested !== undefined && !isMap(nested))
+    throw invalid(file, `the arguments of the ${test} test of ${model} are not a mapping`)
   let where: string | undefined
   if (config !== undefined) {
     if (!isMap(config) || Object.keys(config).some((key) => key !== 'where')) {
@@ -224,7 +234,7 @@ function readDataTest(file: string, model: string, column: string | undefined, e
     test: test as GenericTestName,
     model,
     columnName: column ?? (columnName === undefined ? undefined : scalarText(columnName)),
-    args: isMap(nested) ? nested : rest,
+    args: isMap(nested) ? nested : {},
     customName: name === undefined ? undefined : scalarText(name),
     where,
   }

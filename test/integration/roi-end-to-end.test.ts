@@ -171,8 +171,9 @@ function spendLines(deals: readonly DealRecord[]): SpendLine[] {
   return lines
 }
 
+// The marts keep ROI unrounded; rounded here to the 4 places of the independent computation.
 const marketingColumns = `utm_source, utm_medium, utm_campaign, deals::text, deals_with_revenue::text,
-  revenue::text, planned_revenue::text, spend::text, profit::text, coalesce(roi::text, 'null')`
+  revenue::text, planned_revenue::text, spend::text, profit::text, coalesce(round(roi, 4)::text, 'null')`
 
 describeEachEngine('ROI of a simulated site with imported spend', (engine) => {
   let tw: TestWarehouse

@@ -248,7 +248,10 @@ describe('the project in dbt/', () => {
     ])
     expect(
       compiled.models.every(
-        (m) => m.relation.schema === 'analytics' && m.persistDocs.relation && m.persistDocs.columns,
+        (m) =>
+          m.relation.schema === (m.node.file.startsWith('models/marts/') ? 'analytics' : 'analytics_staging') &&
+          m.persistDocs.relation &&
+          m.persistDocs.columns,
       ),
     ).toBe(true)
     expect(dbt.vars).toEqual({ revenue_date: 'order_day' })
