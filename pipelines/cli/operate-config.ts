@@ -1,3 +1,4 @@
+import { parseTimeZone } from '../core/day.ts'
 import { calltouchConfigFromEnv, DEFAULT_TIME_ZONE, type CalltouchConfig } from '../sources/calltouch-deals/config.ts'
 import type { CliContext } from './context.ts'
 
@@ -20,5 +21,5 @@ export function optionalCalltouchConfig(ctx: CliContext, configFile: string | un
 
 /** The zone of days for sites the configuration does not name: CALLTOUCH_TIMEZONE, or Moscow. */
 export function defaultTimeZoneFromEnv(ctx: CliContext): string {
-  return ctx.env.CALLTOUCH_TIMEZONE?.trim() || DEFAULT_TIME_ZONE
+  return parseTimeZone(ctx.env.CALLTOUCH_TIMEZONE?.trim() || DEFAULT_TIME_ZONE, 'CALLTOUCH_TIMEZONE')
 }

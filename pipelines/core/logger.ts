@@ -35,7 +35,9 @@ export function createLogger(config: LoggerConfig): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     hooks: { streamWrite: (line: string) => redact(line) },
   }
-  if (config.format === 'json') return pino(options, destination)
+  // "level":"info" rather than pino's 30, so a log search needs no table of numbers (pino-pretty reads the numbers).
+  if (config.format === 'json')
+    return pino({ ...options, formatters: { level: (label: string) => ({ level: label }) } }, destination)
   const stream = pretty({
     destination,
     sync: true,

@@ -1,3 +1,8 @@
+import cron from 'node-cron'
+import { warehouseConfigFromEnv } from './config.ts'
+import { messageOf } from './errors.ts'
+import { LOG_FORMATS, LOG_LEVELS } from './logger.ts'
+
 /**
  * Every environment variable the program reads, with its default and meaning.
  * README's configuration table, `.env.example` and docker-compose.yml are
@@ -10,7 +15,17 @@ export interface EnvSetting {
   readonly description: string
   /** A secret: never logged; shown as a placeholder in examples. */
   readonly secret?: boolean
+  /**
+   * For a program-wide variable with a format: why a set (non-blank) value is wrong, as one
+   * sentence naming the variable and the fix, or undefined when it is right. Every command
+   * checks these first. The variables of a source (CALLTOUCH_SITE_ID, …_BASE_URL) are checked by
+   * that source's config, which names every problem of it at once, when a command reads it.
+   */
+  readonly problem?: (value: string) => string | undefined
 }
+
+const oneOf = (name: string, choices: readonly string[]) => (value: string) =>
+  choices.includes(value) ? undefined : `${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`
 
 export const ENV_SETTINGS: readonly EnvSetting[] = [
   {
@@ -18,6 +33,14 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
     defaultValue: null,
     description: 'PostgreSQL warehouse (postgres://user:password@host:5432/db); unset = embedded PGlite warehouse',
     secret: true,
+    problem: (value) => {
+      try {
+        warehouseConfigFromEnv({ DATABASE_URL: value })
+        return undefined
+      } catch (error) {
+        return messageOf(error)
+      }
+    },
   },
   {
     name: 'CALLTOUCH_ETL_DATA_DIR',
@@ -28,11 +51,13 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
     name: 'CALLTOUCH_ETL_LOG_FORMAT',
     defaultValue: 'pretty on a terminal, json otherwise',
     description: 'Log lines for people (pretty) or machines (json); --log-format overrides',
+    problem: oneOf('CALLTOUCH_ETL_LOG_FORMAT', LOG_FORMATS),
   },
   {
     name: 'CALLTOUCH_ETL_LOG_LEVEL',
     defaultValue: 'info',
     description: 'Least important log level shown; --log-level overrides',
+    problem: oneOf('CALLTOUCH_ETL_LOG_LEVEL', LOG_LEVELS),
   },
   {
     name: 'CALLTOUCH_SITE_ID',
@@ -73,6 +98,19 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
     description: 'Directory of state kept between runs (VK Ads tokens, mode 0600); back it up with the warehouse',
   },
   {
+    name: 'CALLTOUCH_ETL_PII',
+    defaultValue: 'keep',
+    description:
+      'What the warehouse stores of client contacts (phones, names): keep (clear, readable by the owner only), hash (their keyed hash) or drop (nothing), raw payloads included; fixed per warehouse (README, Personal data)',
+  },
+  {
+    name: 'CALLTOUCH_ETL_PII_KEY',
+    defaultValue: 'pii.key in CALLTOUCH_ETL_STATE_DIR, generated once',
+    description:
+      "Key of client_key, the HMAC-SHA256 of a client's phone: 32 or more bytes as hex or base64; back it up, another key changes every client_key",
+    secret: true,
+  },
+  {
     name: 'YANDEX_DIRECT_TOKEN',
     defaultValue: null,
     description:
@@ -110,5 +148,23 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
     defaultValue: '0 3 * * *',
     description:
       "When `schedule` runs sync then transform: a cron expression (5 fields, or 6 with seconds) in the site's zone; --cron overrides",
+    problem: (value) =>
+      cron.validate(value)
+        ? undefined
+        : `CALLTOUCH_ETL_SCHEDULE ${JSON.stringify(value)} is not a cron expression: give 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. '0 3 * * *'`,
   },
 ]
+
+/**
+ * Every problem of the variables with a format that `env` sets (blank counts as unset),
+ * in ENV_SETTINGS order: one sentence each.
+ *
+ * @example envProblems({ CALLTOUCH_ETL_LOG_LEVEL: 'verbose' }) // ['CALLTOUCH_ETL_LOG_LEVEL must be fatal, error, …, got "verbose"']
+ */
+export function envProblems(env: Readonly<Record<string, string | undefined>>): string[] {
+  return ENV_SETTINGS.flatMap((setting) => {
+    const value = env[setting.name]?.trim() ?? ''
+    const problem = value === '' ? undefined : setting.problem?.(value)
+    return problem === undefined ? [] : [problem]
+  })
+}

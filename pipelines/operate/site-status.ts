@@ -63,7 +63,12 @@ export interface WarehouseStatus {
   readonly adAccounts: readonly AdAccountSpendMatch[]
   /** Where CSV spend and a connector cover the same recent site-days of a source and medium: the connector's spend counts. */
   readonly spendOverlaps: readonly SpendOverlap[]
-  /** false when any site is failing or stale: `status` exits 1. Spend matching and overlaps never change it. */
+  /**
+   * Why the warehouse as a whole is not ok, one sentence each: no site is configured (nothing
+   * says which sites must be fresh), or the warehouse holds no read of any site yet.
+   */
+  readonly problems: readonly string[]
+  /** false when there is a problem above, or any site is failing or stale: `status` exits 1. Spend matching and overlaps never change it. */
   readonly healthy: boolean
 }
 
@@ -113,6 +118,13 @@ export async function readWarehouseStatus(db: WarehouseDb, props: SiteStatusProp
     now: props.now,
     recentDays,
   })
+  const problems: string[] = []
+  if (configured.size === 0)
+    problems.push(
+      'no site is configured, so nothing says which sites must be fresh: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config (or set CALLTOUCH_CONFIG)',
+    )
+  if (read.length === 0 && known.length === 0)
+    problems.push('the warehouse holds no read of any site yet: run calltouch-etl sync')
   return {
     generatedAt: props.now.toISOString(),
     staleAfterHours,
@@ -120,7 +132,8 @@ export async function readWarehouseStatus(db: WarehouseDb, props: SiteStatusProp
     sites,
     adAccounts,
     spendOverlaps,
-    healthy: sites.every((site) => site.state === 'ok'),
+    problems,
+    healthy: problems.length === 0 && sites.every((site) => site.state === 'ok'),
   }
 }
 

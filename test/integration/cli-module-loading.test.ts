@@ -94,7 +94,7 @@ describe('the modules a command loads', () => {
         CALLTOUCH_API_TOKEN: TOKEN,
         CALLTOUCH_START_DATE: moscowDay(new Date(Date.now() - 6 * 86_400_000)),
       })
-      expect(result.stderr).not.toContain('"level":50')
+      expect(result.stderr).not.toContain('"level":"error"')
       expect(result.exitCode).toBe(0)
       expect(result.stdout).toMatch(
         /^sync: 1 site\(s\), 7 day\(s\), [1-9]\d* request\(s\), 0 retries, [1-9]\d* record\(s\) seen, /,

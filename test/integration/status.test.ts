@@ -64,12 +64,25 @@ describeEachEngine('calltouch-etl status', (engine) => {
     }
   }
 
-  it('says that there are no sites yet and exits 0 on an empty warehouse with nothing configured', async () => {
+  it('exits 1 on an empty warehouse with nothing configured, and says why', async () => {
     const result = await cli([])
     expect(result.stderr).toBe('')
-    expect(result.exitCode).toBe(0)
+    expect(result.exitCode).toBe(1)
     expect(result.stdout).toBe(
-      'No sites: none is configured and the warehouse holds no sync yet. Set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN (or --config), then run calltouch-etl sync.\n',
+      'Not healthy: no site is configured, so nothing says which sites must be fresh: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config (or set CALLTOUCH_CONFIG).\n' +
+        'Not healthy: the warehouse holds no read of any site yet: run calltouch-etl sync.\n',
+    )
+    const json = await cli(['--json'])
+    expect(json.exitCode).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({ healthy: false, sites: [], problems: expect.any(Array) })
+  })
+
+  it('exits 1 on an empty warehouse when a site is configured: the site was never read', async () => {
+    const result = await cli([], { CALLTOUCH_SITE_ID: '901', CALLTOUCH_API_TOKEN: 'secret-token-901' })
+    expect(result.exitCode).toBe(1)
+    expect(result.stdout).toContain('site 901 stale: never read completely: run calltouch-etl sync\n')
+    expect(result.stdout).toMatch(
+      /\nNot healthy: the warehouse holds no read of any site yet: run calltouch-etl sync\.\nNot healthy: a site is failing, or stale beyond 36 h\.\n$/,
     )
   })
 
@@ -162,6 +175,7 @@ describeEachEngine('calltouch-etl status', (engine) => {
       healthy: false,
       adAccounts: [],
       spendOverlaps: [],
+      problems: [],
       sites: [
         {
           siteId: 555,

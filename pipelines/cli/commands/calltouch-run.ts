@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import path from 'node:path'
 import type { CalltouchConfig, SiteConfig } from '../../sources/calltouch-deals/config.ts'
@@ -80,15 +79,14 @@ export async function runCalltouchCommand(
   return printSyncResult(ctx, await runSync(ctx, syncRequestFromOptions(ctx, command, options, new Date())))
 }
 
-/** Opens the warehouse and runs the sync job on it, with a bar of days done on a terminal. */
+/** Opens the warehouse and runs the sync job on it, with a bar of days done on stderr when it is a terminal. */
 export async function runSync(ctx: CliContext, request: SyncRequest): Promise<SyncJobResult> {
-  const progress = createProgressBar(ctx)
+  const onProgress = (progress: SyncProgress): void =>
+    ctx.progress.updateBar({ value: progress.daysDone, total: progress.daysTotal, failed: progress.daysFailed })
   try {
-    return await withWarehouse(ctx, (warehouse) =>
-      syncJob(warehouse, request, { logger: ctx.logger, onProgress: progress.update }),
-    )
+    return await withWarehouse(ctx, (warehouse) => syncJob(warehouse, request, { logger: ctx.logger, onProgress }))
   } finally {
-    progress.stop()
+    ctx.progress.stopBar()
   }
 }
 
@@ -139,31 +137,4 @@ function backfillMode(options: CalltouchRunOptions, sites: readonly SiteConfig[]
   const { from, to } = dayRangeOption(options, { required: true, notAfter: { zone, now }, command: 'backfill' })
   // Both are days here: the range is required, so a missing one was refused above.
   return { kind: 'backfill', from: from as Day, to: to as Day }
-}
-
-/** A bar of days done on a terminal; nothing otherwise (logs say the same). */
-function createProgressBar(ctx: CliContext): { update: (progress: SyncProgress) => void; stop: () => void } {
-  if ((ctx.stdout as NodeJS.WriteStream).isTTY !== true) return { update: () => {}, stop: () => {} }
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: ctx.stdout,
-      format: 'days {bar} {value}/{total} ({failed} failed) {eta_formatted} left',
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  )
-  let started = false
-  return {
-    update(progress) {
-      if (!started) {
-        bar.start(progress.daysTotal, progress.daysDone, { failed: progress.daysFailed })
-        started = true
-      } else bar.update(progress.daysDone, { failed: progress.daysFailed })
-    },
-    stop() {
-      if (started) bar.stop()
-      started = false
-    },
-  }
 }

@@ -40,8 +40,10 @@ export function registerReportCommand(program: Command, action: Action): void {
         const options = command.opts<RoiOptions>()
         const { from, to } = dayRangeOption(options, { required: false })
         const siteId = options.site ?? null
-        const result = await withWarehouse(ctx, (warehouse) =>
-          readRoiReport(warehouse.db, { by: options.by, from, to, siteId }),
+        const result = await withWarehouse(
+          ctx,
+          (warehouse) => readRoiReport(warehouse.db, { by: options.by, from, to, siteId }),
+          { readOnly: true },
         )
         say(ctx, options.json ? JSON.stringify(result, null, 2) : describeRoiReport(result))
       }),

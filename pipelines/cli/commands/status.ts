@@ -21,7 +21,7 @@ export function registerStatusCommand(program: Command, action: Action): void {
   program
     .command('status')
     .description(
-      'per site: last complete read, days behind, failed days and why, rejected records, deals, days without spend; per ad account: spend matched to deals; exits 1 when a site is failing or stale',
+      'per site: last complete read, days behind, failed days and why, rejected records, deals, days without spend; per ad account: spend matched to deals; exits 1 when a site is failing or stale, no site is configured or nothing was read yet; read-only (never migrates)',
     )
     .option('--json', 'print the status as JSON, for monitoring')
     .option(
@@ -45,8 +45,11 @@ export function registerStatusCommand(program: Command, action: Action): void {
         const config = optionalCalltouchConfig(ctx, options.config)
         const sites = (config?.sites ?? []).map((site) => ({ siteId: site.siteId, timeZone: site.timeZone }))
         const defaultTimeZone = defaultTimeZoneFromEnv(ctx)
-        const status = await withWarehouse(ctx, (warehouse) =>
-          readWarehouseStatus(warehouse.db, { sites, defaultTimeZone, now: new Date(), staleAfterHours }),
+        const status = await withWarehouse(
+          ctx,
+          (warehouse) =>
+            readWarehouseStatus(warehouse.db, { sites, defaultTimeZone, now: new Date(), staleAfterHours }),
+          { readOnly: true },
         )
         say(ctx, options.json ? JSON.stringify(status, null, 2) : describeStatus(status))
         return status.healthy ? EXIT_CODES.ok : EXIT_CODES.failed
@@ -56,8 +59,8 @@ export function registerStatusCommand(program: Command, action: Action): void {
 
 /** The status for people: a table of sites, then one line per problem. */
 export function describeStatus(status: WarehouseStatus): string {
-  if (status.sites.length === 0)
-    return 'No sites: none is configured and the warehouse holds no sync yet. Set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN (or --config), then run calltouch-etl sync.'
+  const problems = status.problems.map((problem) => `Not healthy: ${problem}.`)
+  if (status.sites.length === 0) return problems.join('\n')
   const recent = `${status.recentDays} d`
   const table = renderTable(
     [
@@ -86,11 +89,9 @@ export function describeStatus(status: WarehouseStatus): string {
     ]),
   )
   const lines = [table, ...status.sites.flatMap(describeProblems), ...describeSpendMatching(status)]
-  lines.push(
-    status.healthy
-      ? 'All sites are ok.'
-      : `Not healthy: a site is failing, or stale beyond ${status.staleAfterHours} h.`,
-  )
+  if (status.healthy) lines.push('All sites are ok.')
+  else if (status.sites.every((site) => site.state === 'ok')) lines.push(...problems)
+  else lines.push(...problems, `Not healthy: a site is failing, or stale beyond ${status.staleAfterHours} h.`)
   return lines.join('\n')
 }
 
