@@ -2,12 +2,15 @@ import { sql, type Kysely } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { executeSql, type Warehouse } from '../../pipelines/warehouse/connection.ts'
 import type { WarehouseSchema } from '../../pipelines/warehouse/schema.ts'
-import { migrateToLatest, migrateToNothing } from '../../pipelines/warehouse/migrator.ts'
-import * as metabaseRoleMigration from '../../migrations/20261129095500_create_metabase_role.ts'
+import { migrateTo, migrateToLatest, migrateToNothing } from '../../pipelines/warehouse/migrator.ts'
 import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const ROLE = 'calltouch_metabase'
 const INSUFFICIENT_PRIVILEGE = '42501'
+/** The migration before the role's: going down to it takes back every grant, the contact protection's included. */
+const BEFORE_ROLE = '20261129094500_create_calltouch_date_parsers'
+/** What the role holds at the latest migration: the marts' schema only (migration 20261207180000 took calltouch back). */
+const LATEST_PRIVILEGES = { analytics_usage: true, calltouch_usage: false, orders_select: false, default_grants: 1 }
 
 /**
  * Runs `work` on one connection as the Metabase role, and switches back even
@@ -63,6 +66,13 @@ describeEachEngine('the Metabase role', (engine) => {
       tw.warehouse.db,
       `create view analytics.v_after_migration as select site_id from analytics.fct_after_migration`,
     )
+    // A calltouch table created later (calls, requests) and a staging view as the transform builds them.
+    await executeSql(tw.warehouse.db, `create table calltouch.after_migration as select '79161234567' as phone`)
+    await executeSql(tw.warehouse.db, `create schema if not exists analytics_staging`)
+    await executeSql(
+      tw.warehouse.db,
+      `create view analytics_staging.stg_after_migration as select order_number from calltouch.orders`,
+    )
   })
   afterAll(async () => {
     await tw?.destroy()
@@ -81,25 +91,28 @@ describeEachEngine('the Metabase role', (engine) => {
     expect(rows).toEqual([{ rolcanlogin: false, rolsuper: false, rolcreatedb: false, rolcreaterole: false }])
   })
 
-  it('reads calltouch tables and analytics tables and views built after the migration', async () => {
+  it('reads analytics tables and views built after the migration', async () => {
     const read = await asMetabase(tw.warehouse, async (db) => ({
       user: (await executeSql<{ current_user: string }>(db, 'select current_user'))[0],
-      orders: await executeSql(db, 'select order_number, completed_amount from calltouch.orders'),
       mart: await executeSql(db, 'select site_id, revenue from analytics.fct_after_migration'),
       view: await executeSql(db, 'select site_id from analytics.v_after_migration'),
-      tags: await executeSql(db, 'select count(*)::int as count from calltouch.tags'),
     }))
     expect(read).toEqual({
       user: { current_user: ROLE },
-      orders: [{ order_number: 'A-1', completed_amount: '1500.50' }],
       mart: [{ site_id: 12345, revenue: '1500.50' }],
       view: [{ site_id: 12345 }],
-      tags: [{ count: 0 }],
     })
   })
 
-  it('cannot read raw payloads, the pipeline bookkeeping or marketing inputs', async () => {
+  it('cannot read the normalized calltouch tables, staging views, raw payloads, the pipeline bookkeeping or marketing inputs', async () => {
     const tables = [
+      'calltouch.orders',
+      'calltouch.sources',
+      'calltouch.tags',
+      'calltouch.visits',
+      'calltouch.custom_fields',
+      'calltouch.after_migration',
+      'analytics_staging.stg_after_migration',
       'raw.calltouch_orders',
       'etl.runs',
       'etl.ledger',
@@ -167,17 +180,27 @@ describeEachEngine('the Metabase role migration going down', (engine) => {
     return row!
   }
 
+  it('gives calltouch back going down through the contact protection, as the role had before it', async () => {
+    await migrateTo(tw.warehouse.db, '20261207150000_create_ad_campaign_stats')
+    try {
+      expect(await privileges()).toEqual({
+        analytics_usage: true,
+        calltouch_usage: true,
+        orders_select: true,
+        default_grants: 2,
+      })
+    } finally {
+      await migrateToLatest(tw.warehouse.db)
+    }
+    expect(await privileges()).toEqual(LATEST_PRIVILEGES)
+  })
+
   it('revokes what it granted in its database, and keeps the role while a login role is a member of it', async () => {
-    expect(await privileges()).toEqual({
-      analytics_usage: true,
-      calltouch_usage: true,
-      orders_select: true,
-      default_grants: 2,
-    })
+    expect(await privileges()).toEqual(LATEST_PRIVILEGES)
     await executeSql(tw.warehouse.db, `create role metabase_login_${engine} login`)
     await executeSql(tw.warehouse.db, `grant ${ROLE} to metabase_login_${engine}`)
     try {
-      await metabaseRoleMigration.down(tw.warehouse.db)
+      await migrateTo(tw.warehouse.db, BEFORE_ROLE)
       expect(await roleExists(tw.warehouse)).toBe(true)
       expect(await privileges()).toEqual({
         analytics_usage: false,
@@ -187,29 +210,19 @@ describeEachEngine('the Metabase role migration going down', (engine) => {
       })
     } finally {
       await executeSql(tw.warehouse.db, `drop role metabase_login_${engine}`)
-      await metabaseRoleMigration.up(tw.warehouse.db)
+      await migrateToLatest(tw.warehouse.db)
     }
-    expect(await privileges()).toEqual({
-      analytics_usage: true,
-      calltouch_usage: true,
-      orders_select: true,
-      default_grants: 2,
-    })
+    expect(await privileges()).toEqual(LATEST_PRIVILEGES)
   })
 
   // A PGlite warehouse is a server of its own: nothing else can use the role there.
   if (engine === 'pglite') {
     it('drops the role when nothing else uses it, and creates it again going up', async () => {
-      await metabaseRoleMigration.down(tw.warehouse.db)
+      await migrateTo(tw.warehouse.db, BEFORE_ROLE)
       expect(await roleExists(tw.warehouse)).toBe(false)
-      await metabaseRoleMigration.up(tw.warehouse.db)
+      await migrateToLatest(tw.warehouse.db)
       expect(await roleExists(tw.warehouse)).toBe(true)
-      expect(await privileges()).toEqual({
-        analytics_usage: true,
-        calltouch_usage: true,
-        orders_select: true,
-        default_grants: 2,
-      })
+      expect(await privileges()).toEqual(LATEST_PRIVILEGES)
     })
   }
 })
