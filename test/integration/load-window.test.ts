@@ -223,7 +223,8 @@ describeEachEngine('loading a window', (engine) => {
         order_date: (row.order_date as Date).toISOString(),
       }),
     )
-    const common = { site_id: SITE, removed_from_source_at: null, hash_matches_raw: true }
+    // Loaded without a contact policy: contacts as received, no client_key (client-contacts.test.ts covers the modes).
+    const common = { site_id: SITE, removed_from_source_at: null, client_key: null, hash_matches_raw: true }
     expect(values).toEqual([
       {
         ...common,
