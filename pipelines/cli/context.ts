@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { sql } from 'kysely'
 import { warehouseConfigFromEnv, type Env, type WarehouseConfig } from '../core/config.ts'
 import { EXIT_CODES, EtlError, messageOf, type ExitCode } from '../core/errors.ts'
 import {
@@ -13,7 +14,7 @@ import {
 import { envProblems } from '../core/settings.ts'
 import { StderrWithBar } from './stderr-with-bar.ts'
 import { openWarehouse, type Warehouse } from '../warehouse/connection.ts'
-import { migrateToLatest, migrationStatus } from '../warehouse/migrator.ts'
+import { migrateToLatest, migrationNames } from '../warehouse/migrator.ts'
 
 /** Options every command accepts (set before or after the command name). */
 export interface GlobalOptions {
@@ -116,8 +117,10 @@ export async function withWarehouse<T>(
   }
 }
 
-/** SQLSTATE insufficient_privilege (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+/** SQLSTATEs of a read-only command's reads (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
 const INSUFFICIENT_PRIVILEGE = '42501'
+const UNDEFINED_TABLE = '42P01'
+const INVALID_SCHEMA_NAME = '3F000'
 
 /**
  * Fails (exit 1) when the warehouse's schema is behind the code, naming the fix. A login that
@@ -125,17 +128,23 @@ const INSUFFICIENT_PRIVILEGE = '42501'
  * what the command needs, and the command says so when it does not.
  */
 export async function requireLatestSchema(warehouse: Warehouse): Promise<void> {
-  let migrations: Awaited<ReturnType<typeof migrationStatus>>
+  let applied: ReadonlySet<string>
   try {
-    migrations = await migrationStatus(warehouse.db)
+    // The migrator's own table (migrator.ts keeps it in etl); read directly, as the migrator's
+    // introspection does not see a table the login may not read and would call it missing.
+    const { rows } = await sql<{ name: string }>`select name from etl.kysely_migration`.execute(warehouse.db)
+    applied = new Set(rows.map((row) => row.name))
   } catch (error) {
-    if (sqlStateOf(error) === INSUFFICIENT_PRIVILEGE) return
-    throw error
+    const state = sqlStateOf(error)
+    if (state === INSUFFICIENT_PRIVILEGE) return
+    if (state !== UNDEFINED_TABLE && state !== INVALID_SCHEMA_NAME) throw error
+    applied = new Set()
   }
-  const pending = migrations.filter((migration) => migration.executedAt === undefined).map((m) => m.name)
+  const known = await migrationNames()
+  const pending = known.filter((name) => !applied.has(name))
   if (pending.length === 0) return
   const what =
-    pending.length === migrations.length
+    applied.size === 0
       ? 'has no schema yet'
       : `is ${pending.length} migration(s) behind this calltouch-etl (${pending.join(', ')})`
   throw new EtlError(

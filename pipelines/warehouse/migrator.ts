@@ -9,6 +9,16 @@ const MIGRATION_FOLDER = fileURLToPath(new URL('../../migrations/', import.meta.
 /** The migrator keeps its own tables (kysely_migration, kysely_migration_lock) in `etl`. */
 const MIGRATION_TABLE_SCHEMA = 'etl'
 
+const MIGRATION_FILE = /^\d{14}_[a-z0-9_]+\.ts$/
+
+/** The names of the migrations in `migrations/`, in order, without loading them. */
+export async function migrationNames(): Promise<string[]> {
+  return (await fs.readdir(MIGRATION_FOLDER))
+    .filter((file) => MIGRATION_FILE.test(file))
+    .sort()
+    .map((file) => file.replace(/\.ts$/, ''))
+}
+
 /**
  * Reads `migrations/*.ts`. Kysely's FileMigrationProvider imports from inside
  * node_modules, where neither tsx nor vitest turns TypeScript into JavaScript;
@@ -16,12 +26,9 @@ const MIGRATION_TABLE_SCHEMA = 'etl'
  */
 class TypeScriptMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await fs.readdir(MIGRATION_FOLDER)).filter((file) => /^\d{14}_[a-z0-9_]+\.ts$/.test(file)).sort()
     const migrations: Record<string, Migration> = {}
-    for (const file of files) {
-      migrations[file.replace(/\.ts$/, '')] = (await import(
-        pathToFileURL(`${MIGRATION_FOLDER}${file}`).href
-      )) as Migration
+    for (const name of await migrationNames()) {
+      migrations[name] = (await import(pathToFileURL(`${MIGRATION_FOLDER}${name}.ts`).href)) as Migration
     }
     return migrations
   }
