@@ -7,6 +7,7 @@ import { columnsOf, type Column } from './build-model.ts'
 import { canonicalInput, type CompiledProject } from './compile-project.ts'
 import { scalarText, type DataTestSpec, type Row, type UnitTestSpec } from './dbt-project.ts'
 import { asSelect, quoteIdentifier, quoteLiteral, type Relation } from './jinja-subset.ts'
+import { pythonStr } from './python-values.ts'
 
 export const TEST_STATUSES = ['passed', 'failed', 'skipped'] as const
 export type TestStatus = (typeof TEST_STATUSES)[number]
@@ -24,20 +25,28 @@ export interface TestOutcome {
 /** How many differing rows a failed unit test shows. */
 const SHOWN_DIFFERENCES = 3
 
-function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '')
-}
-
-/** dbt's names for generic tests: `not_null_fct_deals_deal_key`, `accepted_values_x_y__a__b`. */
+/**
+ * dbt's names for generic tests (synthesize_generic_test_names in dbt-core's
+ * generic_test_builders.py): the test, the model, then every argument with
+ * column_name among them, sorted by name, lists flattened, each as Python's
+ * str() with runs of other characters than [0-9a-zA-Z_] made one '_', joined
+ * by '__': `not_null_fct_deals_deal_key`,
+ * `relationships_x_deal_key__deal_key__ref_fct_deals_`.
+ */
 export function dataTestName(spec: DataTestSpec): string {
   if (spec.customName) return spec.customName
-  const column = spec.columnName === undefined ? '' : `_${slug(spec.columnName)}`
-  const base = `${spec.test}_${spec.model}${column}`
-  if (spec.test === 'accepted_values')
-    return `${base}__${((spec.args.values as unknown[] | undefined) ?? []).map((value) => slug(String(value))).join('__')}`
-  if (spec.test === 'relationships')
-    return `${base}__${slug(scalarText(spec.args.field))}__${slug(scalarText(spec.args.to))}`
-  return base
+  const args: Record<string, unknown> = { ...spec.args }
+  if (spec.columnName !== undefined) args.column_name = spec.columnName
+  const parts = Object.keys(args)
+    .sort()
+    .flatMap((name): unknown[] => {
+      const value = args[name]
+      if (Array.isArray(value)) return value as unknown[]
+      if (typeof value === 'object' && value !== null) return Object.values(value as Record<string, unknown>)
+      return [value]
+    })
+    .map((part) => pythonStr(part).replace(/[^0-9a-zA-Z_]+/g, '_'))
+  return `${spec.test}_${spec.model}_${parts.join('__')}`
 }
 
 /** The SQL of a generic test: the rows that break it (dbt's own definitions). */

@@ -13,6 +13,8 @@ export interface TransformOptions {
   readonly projectDir?: string
   /** Values for the project's vars (dbt's `--vars`), over dbt_project.yml's defaults. */
   readonly vars?: Readonly<Record<string, unknown>>
+  /** The profile's target schema (default analytics); a model's custom schema is appended to it as dbt does. */
+  readonly targetSchema?: string
   /** Run the data and unit tests after building (default true). */
   readonly runTests?: boolean
   readonly logger?: Logger
@@ -49,8 +51,13 @@ export interface TransformResult {
  * Jinja construct, a cycle, an unknown ref) throw an EtlError that changes
  * nothing — not even etl.runs.
  */
-export function compileTransform(options: Pick<TransformOptions, 'projectDir' | 'vars'> = {}): CompiledProject {
-  return compileProject(loadDbtProject(options.projectDir ?? DEFAULT_PROJECT_DIR), { vars: options.vars })
+export function compileTransform(
+  options: Pick<TransformOptions, 'projectDir' | 'vars' | 'targetSchema'> = {},
+): CompiledProject {
+  return compileProject(loadDbtProject(options.projectDir ?? DEFAULT_PROJECT_DIR), {
+    vars: options.vars,
+    targetSchema: options.targetSchema,
+  })
 }
 
 /**

@@ -203,7 +203,10 @@ describe('generic data tests', () => {
       `select deal_key as value_field, count(*) as n_records from (select * from "analytics"."fct_values" where deal_key > 0) dbt_subquery group by deal_key having deal_key not in ('CALL', 'it''s')`,
     )
     expect(dataTestName({ ...spec, test: 'relationships', args: { to: "ref('fct_deals')", field: 'deal_key' } })).toBe(
-      'relationships_fct_values_deal_key__deal_key__ref_fct_deals',
+      'relationships_fct_values_deal_key__deal_key__ref_fct_deals_',
+    )
+    expect(dataTestName({ ...spec, test: 'accepted_values', args: { values: [1, 'a b', true], quote: false } })).toBe(
+      'accepted_values_fct_values_deal_key__False__1__a_b__True',
     )
     expect(
       dataTestSql(
