@@ -126,7 +126,7 @@ describeEachEngine('migrations', (engine) => {
     expect(await migrateToNothing(tw.warehouse.db)).toEqual({ applied: [...MIGRATIONS].reverse() })
     expect(await tablesOf(tw)).toEqual([])
     expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: MIGRATIONS })
-    expect((await tablesOf(tw)).length).toBe(11)
+    expect((await tablesOf(tw)).length).toBe(15)
   })
 })
 
