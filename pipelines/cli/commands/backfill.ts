@@ -3,6 +3,7 @@ import type { Action, CliContext } from '../context.ts'
 import { DAY_OPTION_ARGUMENT, parseOnlyOption, parseSiteOption } from '../options.ts'
 import {
   CONFIG_OPTION_HELP,
+  JSON_OPTION_HELP,
   ONLY_OPTION_HELP,
   runCalltouchCommand,
   SITE_OPTION_HELP,
@@ -22,6 +23,7 @@ export function registerBackfillCommand(program: Command, action: Action): void 
     .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--site <id>', SITE_OPTION_HELP, parseSiteOption)
     .option('--only <part>', ONLY_OPTION_HELP, parseOnlyOption)
+    .option('--json', JSON_OPTION_HELP)
     .action(
       action((ctx: CliContext, command: Command) =>
         runCalltouchCommand(ctx, 'backfill', command.opts<CalltouchRunOptions>()),

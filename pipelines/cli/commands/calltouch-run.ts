@@ -1,4 +1,5 @@
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
+import { redact } from '../../core/secrets.ts'
 import path from 'node:path'
 import type { CalltouchConfig, SiteConfig } from '../../sources/calltouch-deals/config.ts'
 import { runConfigFromEnv } from '../../jobs/run-config.ts'
@@ -18,6 +19,8 @@ export interface CalltouchRunOptions {
   readonly to?: string
   /** `--only deals|spend`: one part of the run (sync and backfill). */
   readonly only?: SyncRequest['only']
+  /** `--json`: one JSON object with the run's result on stdout instead of the lines. */
+  readonly json?: boolean
 }
 
 /** Where state kept between runs lives (VK Ads tokens) when CALLTOUCH_ETL_STATE_DIR is unset, relative to the working directory. */
@@ -26,6 +29,8 @@ export const DEFAULT_STATE_DIR = '.data/state'
 export const CONFIG_OPTION_HELP =
   'JSON file listing the sites and run settings (env CALLTOUCH_CONFIG); default: one site from CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN'
 export const SITE_OPTION_HELP = 'only this configured site id (and the ad accounts of it)'
+export const JSON_OPTION_HELP =
+  "print the run's result as one JSON object (counts, failures, per ad account) instead of lines, for scripts"
 export const ONLY_OPTION_HELP = 'only one part: deals (the Calltouch sites) or spend (the ad accounts); default both'
 
 /**
@@ -76,7 +81,27 @@ export async function runCalltouchCommand(
   command: SyncRequest['command'],
   options: CalltouchRunOptions,
 ): Promise<ExitCode> {
-  return printSyncResult(ctx, await runSync(ctx, syncRequestFromOptions(ctx, command, options, new Date())))
+  const result = await runSync(ctx, syncRequestFromOptions(ctx, command, options, new Date()))
+  if (options.json !== true) return printSyncResult(ctx, result)
+  say(ctx, redact(JSON.stringify(syncResultJson(result))))
+  return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
+}
+
+/**
+ * What `sync --json` and `backfill --json` print: the run's counts and failures, the deals'
+ * and the spend's. Secrets never are in a result; the printed text is redacted all the same.
+ */
+export function syncResultJson(result: SyncJobResult): Record<string, unknown> {
+  const { peakPagesHeld: _peakPagesHeld, ...deals } = result.summary
+  return {
+    command: result.command,
+    runId: result.runId,
+    ok: result.ok,
+    interrupted: result.interrupted,
+    durationMs: result.durationMs,
+    deals,
+    spend: result.spend,
+  }
 }
 
 /** Opens the warehouse and runs the sync job on it, with a bar of days done on stderr when it is a terminal. */

@@ -3,6 +3,7 @@ import type { Action, CliContext } from '../context.ts'
 import { parseLookbackDaysOption, parseOnlyOption, parseSiteOption } from '../options.ts'
 import {
   CONFIG_OPTION_HELP,
+  JSON_OPTION_HELP,
   ONLY_OPTION_HELP,
   runCalltouchCommand,
   SITE_OPTION_HELP,
@@ -18,6 +19,7 @@ export function registerSyncCommand(program: Command, action: Action): void {
     .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--site <id>', SITE_OPTION_HELP, parseSiteOption)
     .option('--only <part>', ONLY_OPTION_HELP, parseOnlyOption)
+    .option('--json', JSON_OPTION_HELP)
     .option(
       '--lookback-days <days>',
       'days up to today re-read by every sync, because deals change long after orderDate (default 30, or lookbackDays in the config file)',

@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import { parse } from 'yaml'
 import { EXIT_CODES, EtlError } from '../../core/errors.ts'
+import { redact } from '../../core/secrets.ts'
 import { DEFAULT_PROJECT_DIR, loadDbtProject } from '../../transform/dbt-project.ts'
 import type { TransformResult } from '../../transform/run-transform.ts'
 import { transformJob } from '../../jobs/transform-job.ts'
@@ -14,6 +15,7 @@ interface TransformCommandOptions {
   readonly vars?: string
   readonly projectDir?: string
   readonly tests: boolean
+  readonly json?: boolean
 }
 
 /** `--vars '{revenue_date: completed_date}'`, as dbt takes it: a YAML or JSON mapping of declared vars. */
@@ -80,6 +82,7 @@ export function registerTransformCommand(program: Command, action: Action): void
     )
     .option('--project-dir <dir>', 'the dbt project to run (default: the dbt/ project that comes with calltouch-etl)')
     .option('--no-tests', 'build the models only')
+    .option('--json', "print the result as one JSON object (every model's and test's outcome) instead of lines")
     .action(
       action(async (ctx: CliContext, command: Command) => {
         const options = command.opts<TransformCommandOptions>()
@@ -90,7 +93,8 @@ export function registerTransformCommand(program: Command, action: Action): void
         const result = await withWarehouse(ctx, (warehouse) =>
           transformJob(warehouse, { projectDir, vars, runTests: options.tests }, { logger: ctx.logger }),
         )
-        report(ctx, result, options.tests)
+        if (options.json === true) say(ctx, redact(JSON.stringify({ command: 'transform', ...result })))
+        else report(ctx, result, options.tests)
         return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
       }),
     )
