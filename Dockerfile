@@ -1,6 +1,7 @@
 # The pipeline's image: the scheduler by default (docker-compose.yml), or any
 # command: docker run --env-file .env calltouch-etl sync
-FROM node:20-slim
+# Node 24 (LTS); test/unit/deploy.test.ts checks the major against package.json engines.
+FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

@@ -6,7 +6,11 @@ import { ENV_SETTINGS } from '../../pipelines/core/settings.ts'
 const read = (file: string): string => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')
 const SETTING_NAMES = ENV_SETTINGS.map((setting) => setting.name).sort()
 const COMPOSE_SECTION = '# --- docker compose only ---'
-const packageJson = JSON.parse(read('package.json')) as { bin: Record<string, string>; scripts: Record<string, string> }
+const packageJson = JSON.parse(read('package.json')) as {
+  bin: Record<string, string>
+  scripts: Record<string, string>
+  engines?: { node?: string }
+}
 
 /** Names of the variables a part of .env.example sets or shows commented out. */
 function variableNames(text: string): string[] {
@@ -14,11 +18,26 @@ function variableNames(text: string): string[] {
 }
 
 interface ComposeService {
-  environment?: Record<string, string | null>
-  env_file?: { path: string; required: boolean }[]
+  image?: string
+  init?: boolean
+  restart?: string
+  environment?: Record<string, string | number | null>
+  env_file?: unknown
   volumes?: string[]
   stop_grace_period?: string
   command?: string[]
+  healthcheck?: { test: string[] }
+}
+
+/** The ${NAME} a service's environment interpolates: what compose hands it from .env. */
+function interpolatedNames(service: ComposeService): string[] {
+  return [
+    ...new Set(
+      Object.values(service.environment ?? {}).flatMap((value) =>
+        [...String(value).matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((match) => match[1] as string),
+      ),
+    ),
+  ].sort()
 }
 
 describe('.env.example', () => {
@@ -34,7 +53,7 @@ describe('.env.example', () => {
     )
     const composeOnly = [...new Set(interpolated.filter((name) => !SETTING_NAMES.includes(name)))].sort()
     expect(variableNames(composePart)).toEqual(composeOnly)
-    expect(composeOnly).toEqual(['METABASE_DB_PASSWORD', 'POSTGRES_PASSWORD'])
+    expect(composeOnly).toEqual(['METABASE_APP_DB_PASSWORD', 'METABASE_DB_PASSWORD', 'POSTGRES_PASSWORD'])
   })
 
   it('never sets a real secret, only placeholders', () => {
@@ -51,14 +70,61 @@ describe('docker-compose.yml, the scheduler service', () => {
   const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> }
   const pipeline = compose.services['calltouch-etl'] as ComposeService
 
-  it('runs the schedule command, reads .env when there is one, and waits for a clean stop', () => {
+  it('runs the schedule command and waits for a clean stop', () => {
     expect(pipeline.command).toEqual(['schedule'])
-    expect(pipeline.env_file).toEqual([{ path: '.env', required: false }])
     expect(pipeline.stop_grace_period).toBe('60s')
   })
 
-  it('sets only variables the program reads', () => {
-    expect(Object.keys(pipeline.environment ?? {}).filter((name) => !SETTING_NAMES.includes(name))).toEqual([])
+  it('gets every variable the program reads one by one, and no other: never the whole .env, never a Metabase password', () => {
+    expect(pipeline.env_file).toBeUndefined()
+    // The embedded warehouse's directory means nothing beside DATABASE_URL.
+    expect(Object.keys(pipeline.environment ?? {}).sort()).toEqual(
+      SETTING_NAMES.filter((name) => name !== 'CALLTOUCH_ETL_DATA_DIR'),
+    )
+    expect(interpolatedNames(pipeline).filter((name) => !SETTING_NAMES.includes(name))).toEqual(['POSTGRES_PASSWORD'])
+  })
+
+  it('is healthy when calltouch-etl status is, which only reads', () => {
+    expect(pipeline.healthcheck?.test).toEqual([
+      'CMD',
+      'node',
+      ...NODE_FLAGS,
+      packageJson.bin['calltouch-etl'],
+      'status',
+    ])
+  })
+})
+
+describe('docker-compose.yml, every service', () => {
+  const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> }
+
+  it('restarts after a crash or a reboot, with an init process as PID 1', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect([name, service.restart]).toEqual([name, 'unless-stopped'])
+      expect([name, service.init]).toEqual([name, true])
+    }
+  })
+
+  it('gives Metabase a pinned version, its application database in PostgreSQL, and only its own password', () => {
+    const metabase = compose.services.metabase as ComposeService
+    expect(metabase.image).toMatch(/^metabase\/metabase:v\d+\.\d+\.\d+(\.\d+)?$/)
+    expect(metabase.environment).toEqual({
+      MB_DB_TYPE: 'postgres',
+      MB_DB_HOST: 'postgres',
+      MB_DB_PORT: 5432,
+      MB_DB_DBNAME: 'metabase_app',
+      MB_DB_USER: 'metabase_app',
+      MB_DB_PASS: '${METABASE_APP_DB_PASSWORD:-}',
+    })
+    expect(metabase.volumes).toBeUndefined()
+  })
+
+  it("creates Metabase's application database on the first start of PostgreSQL, from a script that exists and is executable", () => {
+    const postgres = compose.services.postgres as ComposeService
+    expect(postgres.environment?.METABASE_APP_DB_PASSWORD).toBe('${METABASE_APP_DB_PASSWORD:-}')
+    const script = 'deploy/postgres-init/20-metabase-app-database.sh'
+    expect(statSync(new URL(`../../${script}`, import.meta.url)).mode & 0o111).not.toBe(0)
+    expect(read(script)).toContain('create database metabase_app owner metabase_app;')
   })
 
   it('creates the Metabase login on the first start of PostgreSQL from a script that exists and is executable', () => {
@@ -115,9 +181,43 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER node$/m)
   })
 
+  it('runs a Node whose major package.json engines allows, and not an ended one (22 or later)', () => {
+    const major = Number(/^FROM node:(\d+)[-\w.]*$/m.exec(dockerfile)?.[1])
+    expect(major).toBeGreaterThanOrEqual(22)
+    expect(nodeMajorSatisfies(major, packageJson.engines?.node ?? '')).toBe(true)
+  })
+
   it('keeps secrets and local data out of the image', () => {
     const ignored = read('.dockerignore').split('\n')
     for (const path of ['.env', '.data', 'node_modules', '.git']) expect(ignored).toContain(path)
+  })
+})
+
+/**
+ * Whether every release of Node `major` satisfies an engines range of the forms this repository
+ * uses (">=20.19", "^22.12", ">=20.19 <25", "22.x"); any other form fails, to be taught here.
+ */
+function nodeMajorSatisfies(major: number, range: string): boolean {
+  return range
+    .trim()
+    .split(/\s+/)
+    .every((part) => {
+      const match = /^(>=|<|\^)?(\d+)(?:\.(\d+|x))?(?:\.(\d+|x))?$/.exec(part)
+      if (match === null)
+        throw new Error(`engines.node part ${JSON.stringify(part)}: teach nodeMajorSatisfies its form`)
+      const [, operator = '', wanted] = match
+      const wantedMajor = Number(wanted)
+      if (operator === '>=') return major >= wantedMajor
+      if (operator === '<') return major < wantedMajor
+      return major === wantedMajor
+    })
+}
+
+describe('nodeMajorSatisfies', () => {
+  it('reads the forms of engines.node', () => {
+    expect([22, 24].map((major) => nodeMajorSatisfies(major, '>=20.19'))).toEqual([true, true])
+    expect([20, 22, 24].map((major) => nodeMajorSatisfies(major, '>=22.12 <25'))).toEqual([false, true, true])
+    expect([22, 24].map((major) => nodeMajorSatisfies(major, '^22.12'))).toEqual([true, false])
   })
 })
 
@@ -128,6 +228,8 @@ describe('README, Deploy', () => {
     expect(deploy).toContain('cp .env.example .env')
     expect(deploy).toContain('docker compose up -d')
     expect(deploy).toContain('METABASE_DB_PASSWORD')
+    expect(deploy).toContain('METABASE_APP_DB_PASSWORD')
+    expect(deploy).toContain('create database metabase_app owner metabase_app')
     expect(deploy).toContain("create role metabase login password 'YOUR-PASSWORD' in role calltouch_metabase")
   })
 })
