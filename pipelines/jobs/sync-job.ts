@@ -7,6 +7,7 @@ import { CALLTOUCH_REQUEST_BUDGET, calltouchRequestBudget } from '../sources/cal
 import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../sources/calltouch-deals/sync-sites.ts'
 import type { Warehouse } from '../warehouse/connection.ts'
 import { DEFAULT_AD_ACCOUNT_SETTINGS, type AdAccountSettings } from '../core/ad-account.ts'
+import type { ContactPolicy } from '../core/pii.ts'
 import { syncAdAccounts, type AdSpendSummary } from './ad-spend-sync.ts'
 import type { AdAccount } from './run-config.ts'
 import { withRun, type RunEndStatus } from './with-run.ts'
@@ -34,6 +35,8 @@ export interface SyncRequest {
   readonly only?: SyncPart
   /** Where tokens are kept between runs (VK Ads): CALLTOUCH_ETL_STATE_DIR. Required with a VK Ads account. */
   readonly stateDir?: string
+  /** What the warehouse may store of client contacts, and the key of client_key (CALLTOUCH_ETL_PII, CALLTOUCH_ETL_PII_KEY). */
+  readonly contacts?: ContactPolicy
 }
 
 export interface SyncJobOptions {
@@ -119,6 +122,7 @@ export async function syncJob(
           db: warehouse.db,
           runId: run.runId,
           sites: readsDeals ? sites : [],
+          ...(request.contacts ? { contacts: request.contacts } : {}),
           mode,
           baseUrl: request.baseUrl,
           settings,

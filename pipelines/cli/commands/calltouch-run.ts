@@ -1,6 +1,7 @@
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import { redact } from '../../core/secrets.ts'
 import path from 'node:path'
+import { contactPolicyFromEnv } from '../../core/pii.ts'
 import type { CalltouchConfig, SiteConfig } from '../../sources/calltouch-deals/config.ts'
 import { runConfigFromEnv } from '../../jobs/run-config.ts'
 import type { SyncMode, SyncProgress, SyncSummary } from '../../sources/calltouch-deals/sync-sites.ts'
@@ -56,6 +57,7 @@ export function syncRequestFromOptions(
     )
   const mode = command === 'backfill' ? backfillMode(options, sites, now) : ({ kind: 'sync' } as const)
   const settings = lookbackDays === undefined ? config.run : { ...config.run, lookbackDays }
+  const stateDir = path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_STATE_DIR?.trim() || DEFAULT_STATE_DIR)
   return {
     command,
     sites,
@@ -67,7 +69,9 @@ export function syncRequestFromOptions(
     adAccounts,
     adSettings: runConfig.adSettings,
     ...(options.only ? { only: options.only } : {}),
-    stateDir: path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_STATE_DIR?.trim() || DEFAULT_STATE_DIR),
+    stateDir,
+    // Only a run that reads deals needs the key: a spend-only run never creates the key file.
+    ...(options.only === 'spend' ? {} : { contacts: contactPolicyFromEnv(ctx.env, stateDir) }),
   }
 }
 
