@@ -352,6 +352,10 @@ describeEachEngine('keying long tags and custom field names by their md5 (migrat
 describeEachEngine('keying the ledger by source and account (migration 20261207130000)', (engine) => {
   const BEFORE = '20261207090000_key_long_tags_and_fields_by_md5'
   const LEDGER_MIGRATION = '20261207130000_key_ledger_by_source_and_account'
+  /** Going down to BEFORE reverts the later migrations first; going up applies them after it. */
+  const LATER = MIGRATIONS.slice(MIGRATIONS.indexOf(LEDGER_MIGRATION) + 1)
+  const DOWN = { applied: [...LATER].reverse().concat(LEDGER_MIGRATION) }
+  const UP = { applied: [LEDGER_MIGRATION, ...LATER] }
   const COLUMNS = 'day::text as day, last_extracted_at, run_id, records, status, error, last_succeeded_at, attempts'
   let tw: TestWarehouse
   beforeAll(async () => {
@@ -377,7 +381,7 @@ describeEachEngine('keying the ledger by source and account (migration 202612071
 
   it('keeps every row of the deals ledger, down and up again, and etl.site_days reads as before', async () => {
     const db = tw.warehouse.db
-    expect(await migrateTo(db, BEFORE)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await migrateTo(db, BEFORE)).toEqual(DOWN)
     expect(await kindOfSiteDays()).toEqual([{ kind: 'r' }])
     // What the previous release leaves: sites from the smallest to the largest id, ok and failed
     // days, a day never read completely, a day failed three times since its last success.
@@ -394,7 +398,7 @@ describeEachEngine('keying the ledger by source and account (migration 202612071
     expect(before).toHaveLength(5)
     const comments = await siteDaysComments()
 
-    expect(await migrateToLatest(db)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await migrateToLatest(db)).toEqual(UP)
     expect(
       await executeSql(
         db,
@@ -430,12 +434,12 @@ describeEachEngine('keying the ledger by source and account (migration 202612071
     )
     expect(await kindOfSiteDays()).toEqual([{ kind: 'v' }])
     await executeSql(db, `delete from etl.ledger where source <> 'calltouch-deals'`)
-    expect(await migrateTo(db, BEFORE)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await migrateTo(db, BEFORE)).toEqual(DOWN)
     expect(await kindOfSiteDays()).toEqual([{ kind: 'r' }])
     expect(await siteDays()).toEqual(before)
     expect(await siteDaysComments()).toEqual(comments)
     expect(await executeSql(db, `select to_regclass('etl.ledger') as ledger`)).toEqual([{ ledger: null }])
-    expect(await migrateToLatest(db)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await migrateToLatest(db)).toEqual(UP)
     expect(await siteDays()).toEqual(before)
   })
 
@@ -453,7 +457,7 @@ describeEachEngine('keying the ledger by source and account (migration 202612071
     expect(await kindOfSiteDays()).toEqual([{ kind: 'r' }])
     expect(await siteDays()).toEqual(before)
     await executeSql(db, `drop view analytics.failed_site_days`)
-    expect(await migrateToLatest(db)).toEqual({ applied: [LEDGER_MIGRATION] })
+    expect(await migrateToLatest(db)).toEqual(UP)
     await executeSql(
       db,
       `create view analytics.failed_site_days as select site_id, day from etl.site_days where status = 'failed'`,
