@@ -240,6 +240,20 @@ function readDataTest(file: string, model: string, column: string | undefined, e
   }
 }
 
+/**
+ * Integers are read as BigInt, so a JS number in a YAML value is a float, which
+ * Jinja2 prints unlike JavaScript (1.0 stays 1.0): refused, with the path to it.
+ */
+function refuseFloats(file: string, where: string, value: unknown): void {
+  if (typeof value === 'number')
+    throw invalid(
+      file,
+      `${where} is the float ${value}, which Jinja2 prints unlike calltouch-etl transform (1.0 stays 1.0); quote it as a string or use an integer`,
+    )
+  if (Array.isArray(value)) value.forEach((item, index) => refuseFloats(file, `${where}[${index}]`, item))
+  else if (isMap(value)) for (const [key, item] of Object.entries(value)) refuseFloats(file, `${where}.${key}`, item)
+}
+
 function readRows(file: string, what: string, value: unknown): Row[] {
   if (!isMap(value)) throw invalid(file, `${what} has no rows`)
   if (value.format !== undefined && value.format !== 'dict') {
@@ -267,6 +281,7 @@ function readUnitTest(file: string, entry: unknown): UnitTestSpec {
         `${what} overrides ${unsupported.join(', ')}; calltouch-etl transform supports only overrides of vars`,
       )
     vars = isMap(overrides.vars) ? overrides.vars : {}
+    refuseFloats(file, `the vars of ${what}`, vars)
   }
   const given = testEntries(entry.given).map((input) => {
     if (!isMap(input) || typeof input.input !== 'string')
@@ -292,6 +307,7 @@ export function loadDbtProject(dir: string = DEFAULT_PROJECT_DIR): DbtProject {
   const macroPaths = stringList(projectFile['macro-paths'], ['macros'])
   const testPaths = stringList(projectFile['test-paths'], ['tests'])
   const vars = isMap(projectFile.vars) ? projectFile.vars : {}
+  refuseFloats('dbt_project.yml', 'vars', vars)
 
   const configs = new Map<string, ModelConfig>()
   const modelsBlock = isMap(projectFile.models) ? projectFile.models : {}

@@ -1,6 +1,8 @@
 import nunjucks from 'nunjucks'
 import { EtlError, messageOf } from '../core/errors.ts'
 import type { MacroFile } from './dbt-project.ts'
+import { JINJA2_FUNCTIONS, compileRewritten, rewriteForJinja2, type AstNode } from './jinja2-semantics.ts'
+import { UnprintableValue, unprintable } from './python-values.ts'
 
 /**
  * The Jinja the runner renders, with nunjucks: `ref`, `source`, `config`,
@@ -85,7 +87,6 @@ const PLAIN_NODES = new Set([
   'Concat',
   'Sub',
   'Mul',
-  'Div',
   'FloorDiv',
   'Mod',
   'Pow',
@@ -107,6 +108,7 @@ const NODE_NAMES: Readonly<Record<string, string>> = {
   Caller: '{% call %}',
   CallExtension: 'a nunjucks extension',
   Switch: '{% switch %}',
+  Div: "'/' (Jinja2's division gives a float: 6 / 2 renders 3.0; use // for integers)",
 }
 
 /** nunjucks' parser and exported-macro API, which its type definitions leave out. */
@@ -115,14 +117,6 @@ interface NunjucksInternals {
 }
 interface ExportingTemplate {
   getExported(context: object, frame: null, callback: (error: Error | null, exported: unknown) => void): void
-}
-
-interface AstNode {
-  readonly typename: string
-  readonly fields: readonly string[]
-  readonly value?: unknown
-  readonly lineno: number
-  readonly [field: string]: unknown
 }
 
 const isNode = (value: unknown): value is AstNode =>
@@ -171,6 +165,23 @@ function parseTemplate(text: string, what: string): AstNode {
   }
 }
 
+interface Token {
+  readonly type: string
+  readonly value: string
+  readonly lineno: number
+}
+interface NunjucksLexer {
+  readonly lexer: { lex(text: string, options: object): { nextToken(): Token | null } }
+}
+
+/** The first float literal (1.0, 0.5) in the template's tags, with its line. */
+function floatLiteralOf(text: string): { value: string; line: number } | undefined {
+  const tokens = (nunjucks as unknown as NunjucksLexer).lexer.lex(text, {})
+  for (let token = tokens.nextToken(); token !== null; token = tokens.nextToken())
+    if (token.type === 'float') return { value: token.value, line: token.lineno + 1 }
+  return undefined
+}
+
 /** Names a template binds itself: `set`, `for`, macro names and arguments. */
 function boundNames(root: AstNode): Set<string> {
   const names = new Set<string>(['loop'])
@@ -200,6 +211,9 @@ function boundNames(root: AstNode): Set<string> {
  */
 export function checkTemplate(text: string, what: string, known: ReadonlySet<string>): void {
   const root = parseTemplate(text, what)
+  const float = floatLiteralOf(text)
+  if (float)
+    throw refusal(what, `the float literal ${float.value} (Jinja2 prints 1.0 where JavaScript prints 1)`, float.line)
   const bound = boundNames(root)
   walk(root, (node) => {
     const line = node.lineno + 1
@@ -271,9 +285,26 @@ export function renderTemplate(
   )
   env.addGlobal('is_incremental', () => false)
   env.addGlobal('this', functions.this ?? null)
+  for (const [name, compute] of Object.entries(JINJA2_FUNCTIONS))
+    env.addGlobal(name, (...args: unknown[]) =>
+      guard(() => {
+        try {
+          return compute(...args)
+        } catch (error) {
+          throw error instanceof UnprintableValue ? unprintable(what, error) : error
+        }
+      }),
+    )
+  // Computes and prints as Jinja2 does (jinja2-semantics.ts), not as JavaScript.
+  const compile = (source: string, name: string): nunjucks.Template =>
+    new nunjucks.Template(
+      { type: 'code', obj: compileRewritten(rewriteForJinja2(parseTemplate(source, name)), name) } as unknown as string,
+      env,
+      name,
+    )
   try {
     for (const file of macroFiles) {
-      const template = new nunjucks.Template(file.text, env, file.file)
+      const template = compile(file.text, file.file)
       let exported: Record<string, unknown> | undefined
       // Synchronous: the callback runs before getExported returns (no async filters exist here).
       ;(template as unknown as ExportingTemplate).getExported({}, null, (error, result) => {
@@ -282,7 +313,7 @@ export function renderTemplate(
       })
       for (const [name, macro] of Object.entries(exported ?? {})) env.addGlobal(name, macro)
     }
-    return new nunjucks.Template(text, env, what).render({})
+    return compile(text, what).render({})
   } catch (error) {
     if (failure instanceof EtlError) throw failure
     const detail = messageOf(failure ?? error)

@@ -47,6 +47,8 @@ export function pythonStringRepr(text: string): string {
 /** Python's repr() of a value inside a list or dict. */
 export function pythonRepr(value: unknown): string {
   if (typeof value === 'string') return pythonStringRepr(value)
+  // nunjucks' SafeString (a macro's output) extends String: a str to Jinja2 without autoescape.
+  if (value instanceof String) return pythonStringRepr(value.toString())
   if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`
   if (isPlainObject(value))
     return `{${Object.entries(value)
