@@ -13,8 +13,11 @@ import { registerReportCommand } from './commands/report.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerScheduleCommand } from './commands/schedule.ts'
 import { registerSyncCommand } from './commands/sync.ts'
+import { registerCheckCommand } from './commands/check.ts'
 import { registerBackfillCommand } from './commands/backfill.ts'
 import { registerSimulatorCommand } from './commands/simulator.ts'
+import { registerSqlCommand } from './commands/sql.ts'
+import { registerServeSqlCommand } from './commands/serve-sql.ts'
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -88,6 +91,9 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<Ex
   registerScheduleCommand(program, action)
   registerSyncCommand(program, action)
   registerBackfillCommand(program, action)
+  registerCheckCommand(program, action)
+  registerSqlCommand(program, action)
+  registerServeSqlCommand(program, action)
   registerSimulatorCommand(program, { stdout })
 
   if (argv.length <= 2) {

@@ -27,6 +27,13 @@ export interface Warehouse {
    * Never aborted for the embedded engine, which lives in the process.
    */
   readonly lost: AbortSignal
+  /**
+   * The embedded engine itself, for serving it over the PostgreSQL protocol
+   * (`serve-sql`) or reading a result's columns in order (`sql`); undefined
+   * for a PostgreSQL server. Whoever uses it leaves the data directory's lock
+   * to the warehouse, which holds it until `close`.
+   */
+  readonly embedded?: PGlite
   close(): Promise<void>
 }
 
@@ -230,9 +237,13 @@ async function openEmbedded(
     engine: 'pglite',
     description,
     lost: new AbortController().signal,
+    embedded: client,
     async close() {
       try {
         await db.destroy()
+        // Kysely closes the engine only if it ever ran a query through it; one used only as
+        // `embedded` stays open, and an open PGlite keeps the process from exiting for seconds.
+        if (!client.closed) await client.close()
       } finally {
         await release().catch(() => {})
       }
