@@ -1,0 +1,106 @@
+import path from 'node:path'
+import type { Command } from 'commander'
+import { describeWarehouse, warehouseConfigFromEnv } from '../../core/config.ts'
+import { EXIT_CODES, messageOf, type ExitCode } from '../../core/errors.ts'
+import type { ProbeOutcome } from '../../core/probe.ts'
+import { redact } from '../../core/secrets.ts'
+import { runConfigFromEnv, type AdAccount, type RunConfig } from '../../jobs/run-config.ts'
+import { probeCalltouchSite } from '../../sources/calltouch-deals/probe-site.ts'
+import { probeVkAdsAccount } from '../../sources/vk-ads/probe-account.ts'
+import { probeYandexDirectAccount } from '../../sources/yandex-direct/probe-account.ts'
+import { openWarehouse } from '../../warehouse/connection.ts'
+import { withRunLock } from '../../warehouse/run-lock.ts'
+import { requireLatestSchema, say, type Action, type CliContext } from '../context.ts'
+import { CONFIG_OPTION_HELP, DEFAULT_STATE_DIR } from './calltouch-run.ts'
+
+interface CheckOptions {
+  readonly config?: string
+}
+
+/** One thing `check` tried: what, whether it works, and what it found or how to fix it. */
+export interface CheckLine {
+  readonly item: string
+  readonly ok: boolean
+  readonly text: string
+}
+
+export function registerCheckCommand(program: Command, action: Action): void {
+  program
+    .command('check')
+    .description(
+      'try everything a sync needs, changing nothing: the configuration, the warehouse (reachable, schema up to date, no run holding it), one request per site and per ad account; one line each, ok or FAILED with the fix; exits 1 if anything failed',
+    )
+    .option('--config <file>', CONFIG_OPTION_HELP)
+    .action(action(async (ctx: CliContext, command: Command) => runCheck(ctx, command.opts<CheckOptions>())))
+}
+
+async function runCheck(ctx: CliContext, options: CheckOptions): Promise<ExitCode> {
+  const lines = await checkEverything(ctx, options, new Date())
+  for (const line of lines) say(ctx, `${line.ok ? 'ok' : 'FAILED'} ${line.item}: ${line.text}`)
+  const failed = lines.filter((line) => !line.ok).length
+  say(ctx, failed === 0 ? 'Everything a sync needs works.' : `${failed} of ${lines.length} check(s) failed.`)
+  return failed === 0 ? EXIT_CODES.ok : EXIT_CODES.failed
+}
+
+/** Every check, in order; never throws for a failed one. */
+export async function checkEverything(ctx: CliContext, options: CheckOptions, now: Date): Promise<CheckLine[]> {
+  const lines: CheckLine[] = []
+  let config: RunConfig | undefined
+  try {
+    config = runConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now })
+    lines.push({
+      item: 'configuration',
+      ok: true,
+      text: `${config.calltouch.sites.length} site(s) and ${config.adAccounts.length} ad account(s) from ${config.calltouch.source}`,
+    })
+  } catch (error) {
+    lines.push({ item: 'configuration', ok: false, text: redact(messageOf(error)) })
+  }
+  lines.push(await checkWarehouse(ctx))
+  if (config === undefined) return lines
+  const { calltouch } = config
+  for (const site of calltouch.sites)
+    lines.push(
+      lineOf(
+        `site ${site.siteId}`,
+        await probeCalltouchSite(site, { baseUrl: calltouch.baseUrl, settings: calltouch.run, now }),
+      ),
+    )
+  const stateDir = path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_STATE_DIR?.trim() || DEFAULT_STATE_DIR)
+  for (const account of config.adAccounts)
+    lines.push(lineOf(accountName(account), await probeAccount(account, config, stateDir)))
+  return lines
+}
+
+async function checkWarehouse(ctx: CliContext): Promise<CheckLine> {
+  try {
+    const warehouseConfig = warehouseConfigFromEnv(ctx.env, ctx.cwd)
+    const description = describeWarehouse(warehouseConfig)
+    const warehouse = await (ctx.openWarehouse ?? openWarehouse)(warehouseConfig)
+    try {
+      await requireLatestSchema(warehouse)
+      // Free now: a run holding it would make the sync wait for nothing and exit 3.
+      await withRunLock(warehouse, () => Promise.resolve())
+    } finally {
+      await warehouse.close()
+    }
+    return { item: 'warehouse', ok: true, text: `${description}: reachable, schema up to date, no run holding it` }
+  } catch (error) {
+    return { item: 'warehouse', ok: false, text: redact(messageOf(error)) }
+  }
+}
+
+function probeAccount(account: AdAccount, config: RunConfig, stateDir: string): Promise<ProbeOutcome> {
+  return account.type === 'yandex-direct'
+    ? probeYandexDirectAccount(account, { settings: config.adSettings })
+    : probeVkAdsAccount(account, { settings: config.adSettings, stateDir })
+}
+
+function accountName(account: AdAccount): string {
+  const id = account.type === 'yandex-direct' ? (account.clientLogin ?? 'own token') : account.clientId
+  return `${account.type} ${id} (${account.where})`
+}
+
+function lineOf(item: string, outcome: ProbeOutcome): CheckLine {
+  return outcome.ok ? { item, ok: true, text: outcome.detail } : { item, ok: false, text: outcome.error }
+}
