@@ -123,8 +123,9 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by campaign`,
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by month`,
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl status`,
-      'For SQL and Metabase, load a real site into PostgreSQL: set DATABASE_URL, CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, run',
-      'npx calltouch-etl sync && npx calltouch-etl transform, then query analytics.fct_marketing_daily with psql (README: Deploy).',
+      `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl sql "select * from analytics.fct_marketing_monthly limit 5"`,
+      `For psql, DBeaver or Metabase: CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl serve-sql, then psql -h 127.0.0.1 -p 5433 -U postgres`,
+      '(README: SQL and Metabase on the embedded warehouse; for a real site, PostgreSQL and Metabase, README: Deploy).',
     ].join('\n'),
   )
   return EXIT_CODES.ok
