@@ -35,6 +35,9 @@ export interface SqlServer {
 export const ONE_CLIENT_AT_A_TIME =
   'the embedded warehouse serves one connection at a time and another client is connected: close that one and connect again (a PostgreSQL server, DATABASE_URL, serves many)'
 
+/** How long a client waits for the connected one to leave (a pool reconnecting, psql run twice) before it is refused. */
+const HANDOVER_WAIT_MS = 2_000
+
 /** How long a client may take to send its startup message before it is cut off. */
 const NEGOTIATION_TIMEOUT_MS = 10_000
 
@@ -54,9 +57,10 @@ const CANCEL_REQUEST = 80877102
  * PGlite is one backend: two clients would share one session (their
  * prepared statements, SET, transactions), and pglite-socket interleaves
  * their protocol messages, which the extended protocol of JDBC clients does
- * not survive. So one client is served at a time: a second one gets the
- * FATAL error {@link ONE_CLIENT_AT_A_TIME} at once instead of waiting behind
- * a client that may stay connected for hours. When a client leaves, its open
+ * not survive. So one client is served at a time: a second one waits up to
+ * {@link HANDOVER_WAIT_MS} for the first to leave (a pool reconnecting, psql
+ * run twice), then gets the FATAL error {@link ONE_CLIENT_AT_A_TIME} rather
+ * than waiting behind a client that may stay connected for hours. When a client leaves, its open
  * transaction is rolled back and its session reset (DISCARD ALL) before the
  * next one is let in.
  *
@@ -81,10 +85,11 @@ export async function serveEmbedded(engine: PGlite, config: SqlServerConfig): Pr
   await inner.start()
 
   let session: { client: net.Socket; upstream: net.Socket } | null = null
-  /** A client is connected (or admitted and waiting for the previous one's reset). */
+  /** A client holds the one slot: connected, or admitted and waiting for the previous one's reset. */
   let busy = false
+  let closing = false
   let ready: Promise<void> = Promise.resolve()
-  const refused = new Set<net.Socket>()
+  const clients = new Set<net.Socket>()
 
   /** After a client: wait for pglite-socket to detach it, roll back what it left open, reset the session. */
   const resetSession = async (): Promise<void> => {
@@ -100,12 +105,48 @@ export async function serveEmbedded(engine: PGlite, config: SqlServerConfig): Pr
     }
   }
 
-  const admit = async (client: net.Socket, name: string): Promise<void> => {
+  /** Clients waiting for the connected one to leave, first come first served. */
+  const waiting: ((admitted: boolean) => void)[] = []
+  /** Resolves true once this client holds the one slot, false if it stayed taken for HANDOVER_WAIT_MS. */
+  const claimSlot = (): Promise<boolean> => {
+    if (!busy) {
+      busy = true
+      return Promise.resolve(true)
+    }
+    return new Promise((resolve) => {
+      const admit = (admitted: boolean): void => {
+        clearTimeout(timer)
+        resolve(admitted)
+      }
+      const timer = setTimeout(() => {
+        waiting.splice(waiting.indexOf(admit), 1)
+        resolve(false)
+      }, HANDOVER_WAIT_MS)
+      waiting.push(admit)
+    })
+  }
+  const releaseSlot = (): void => {
+    const next = waiting.shift()
+    if (next === undefined) busy = false
+    else next(true)
+  }
+
+  const serveClient = async (client: net.Socket, name: string): Promise<void> => {
     const startup = await negotiate(client)
-    await ready
-    if (startup === null || client.destroyed) {
+    if (startup === null) {
       client.destroy()
-      busy = false
+      return
+    }
+    if (!(await claimSlot())) {
+      onEvent({ kind: 'refused', client: name })
+      client.end(errorResponse('53300', ONE_CLIENT_AT_A_TIME))
+      return
+    }
+    // The previous client's session is reset before this one's startup message reaches PGlite.
+    await ready
+    if (client.destroyed || closing) {
+      client.destroy()
+      releaseSlot()
       return
     }
     const upstream = net.connect(socketPath)
@@ -119,13 +160,11 @@ export async function serveEmbedded(engine: PGlite, config: SqlServerConfig): Pr
       if (open > 0) return
       session = null
       onEvent({ kind: 'disconnected', client: name })
-      // The next client may come at once (psql run twice): it waits for the reset, it is not refused.
       ready = resetSession()
-      busy = false
+      releaseSlot()
     }
     client.on('close', closed)
     upstream.on('close', closed)
-    client.on('error', () => client.destroy())
     upstream.on('error', () => upstream.destroy())
     upstream.write(startup)
     client.pipe(upstream)
@@ -134,19 +173,10 @@ export async function serveEmbedded(engine: PGlite, config: SqlServerConfig): Pr
 
   const gate = net.createServer((client) => {
     const name = `${client.remoteAddress ?? '?'}:${client.remotePort ?? '?'}`
+    clients.add(client)
+    client.on('close', () => clients.delete(client))
     client.on('error', () => client.destroy())
-    if (busy) {
-      onEvent({ kind: 'refused', client: name })
-      refused.add(client)
-      client.on('close', () => refused.delete(client))
-      void negotiate(client).then((startup) => {
-        if (startup === null) client.destroy()
-        else client.end(errorResponse('53300', ONE_CLIENT_AT_A_TIME))
-      })
-      return
-    }
-    busy = true
-    void admit(client, name)
+    void serveClient(client, name)
   })
   try {
     await new Promise<void>((resolve, reject) => {
@@ -175,12 +205,11 @@ export async function serveEmbedded(engine: PGlite, config: SqlServerConfig): Pr
     host: config.host,
     port,
     async close() {
+      closing = true
+      for (const admit of waiting.splice(0)) admit(false)
       const stopped = new Promise<void>((resolve) => gate.close(() => resolve()))
-      for (const client of refused) client.destroy()
-      if (session !== null) {
-        session.client.destroy()
-        session.upstream.destroy()
-      }
+      for (const client of clients) client.destroy()
+      session?.upstream.destroy()
       await stopped
       await ready
       await inner.stop()

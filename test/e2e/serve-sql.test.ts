@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_PATH, cliChildEnv, REPO_ROOT, runCli, type CliResult } from '../helpers/cli.ts'
 
@@ -68,7 +69,12 @@ describe('calltouch-etl serve-sql (pglite)', () => {
       env: cliChildEnv(env),
     })
     server.stdout.on('data', (chunk: Buffer) => (serverOutput += chunk.toString('utf8')))
-    const [, announced] = await waitForOutput(server.stdout, /psql -h 127\.0\.0\.1 -p (\d+) -U postgres\n/, 60_000)
+    // The last line of the announcement: the whole of it has arrived.
+    const [, announced] = await waitForOutput(
+      server.stdout,
+      /jdbc:postgresql:\/\/127\.0\.0\.1:(\d+)\/postgres .*\n/,
+      60_000,
+    )
     port = Number(announced)
   }, DEMO_TIMEOUT_MS + 60_000)
 
@@ -116,7 +122,34 @@ describe('calltouch-etl serve-sql (pglite)', () => {
   )
 
   it(
-    'refuses a second client while one is connected with a FATAL error naming the rule, and serves the next one after',
+    'serves the extended protocol (a named prepared statement with a parameter, as JDBC sends), and the next client may prepare the same name',
+    async () => {
+      for (const addend of [1, 2]) {
+        const client = new pg.Client({
+          host: '127.0.0.1',
+          port,
+          user: 'postgres',
+          password: 'any',
+          database: 'postgres',
+        })
+        await client.connect()
+        try {
+          const result = await client.query<{ total: string }>({
+            name: 'S_1',
+            text: 'select (count(*) + $1::int)::text as total from analytics.fct_marketing_daily',
+            values: [addend],
+          })
+          expect(result.rows).toEqual([{ total: String(Number(martRows) + addend) }])
+        } finally {
+          await client.end()
+        }
+      }
+    },
+    TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'refuses a second client while one stays connected (after waiting 2 s for it to leave) with a FATAL error naming the rule, and serves the next one after',
     async () => {
       const holder = spawn('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-X', '-At'], {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
