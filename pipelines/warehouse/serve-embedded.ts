@@ -18,6 +18,13 @@ export interface SqlServerConfig {
   readonly port: number
   /** Sessions start with default_transaction_read_only = off instead of on. */
   readonly write: boolean
+  /**
+   * The role every client session runs as (SET SESSION AUTHORIZATION), e.g. the read-only BI role
+   * that reads the marts only; undefined: the warehouse's owner. Not a wall against a hostile
+   * client (PGlite's only login is a superuser, so RESET SESSION AUTHORIZATION is open to it):
+   * it keeps BI tools and analysts to what the role may read by default.
+   */
+  readonly role?: string | undefined
   readonly onEvent?: (event: SqlServerEvent) => void
 }
 
@@ -75,7 +82,8 @@ export async function serveEmbedded(engine: PGlite, config: SqlServerConfig): Pr
   const sessionSettings = [
     `SET default_transaction_read_only = ${config.write ? 'off' : 'on'}`,
     'SET TIME ZONE UTC',
-  ] as const
+    ...(config.role === undefined ? [] : [`SET SESSION AUTHORIZATION "${config.role.replace(/"/g, '""')}"`]),
+  ]
   const applySettings = async (): Promise<void> => {
     for (const statement of sessionSettings) await engine.exec(statement)
   }
@@ -98,6 +106,8 @@ export async function serveEmbedded(engine: PGlite, config: SqlServerConfig): Pr
       await new Promise((resolve) => setTimeout(resolve, 5))
     try {
       if (engine.isInTransaction()) await engine.exec('ROLLBACK')
+      // DISCARD ALL leaves the session's authorization as it is: back to the owner, then reset.
+      await engine.exec('RESET SESSION AUTHORIZATION')
       await engine.exec('DISCARD ALL')
       await applySettings()
     } catch (error) {

@@ -86,7 +86,7 @@ describe('calltouch-etl serve-sql (pglite)', () => {
   it('says where it serves and how to connect', () => {
     expect(serverOutput).toBe(
       [
-        `Serving the embedded warehouse at ${dataDir} on 127.0.0.1:${port}, read-only, one connection at a time; Ctrl+C stops it and frees the data directory. Connect with:`,
+        `Serving the embedded warehouse at ${dataDir} on 127.0.0.1:${port}, read-only, as calltouch_metabase (the marts only), one connection at a time; Ctrl+C stops it and frees the data directory. Connect with:`,
         `  psql -h 127.0.0.1 -p ${port} -U postgres`,
         `  jdbc:postgresql://127.0.0.1:${port}/postgres (DBeaver, Metabase: user postgres, any password)`,
         '',
@@ -103,6 +103,25 @@ describe('calltouch-etl serve-sql (pglite)', () => {
       expect(first.exitCode).toBe(0)
       const second = await psql(port, ['-c', 'select count(*) from analytics.fct_marketing_daily'])
       expect(second.stdout).toBe(`${martRows}\n`)
+    },
+    TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'serves the marts only, as the BI role: client contacts, staging views and the raw tables are refused, also after a client reset its session',
+    async () => {
+      const refused = await psql(port, ['-c', 'select count(*) from calltouch.orders'])
+      expect([refused.exitCode, refused.stderr.split('\n')[0]]).toEqual([
+        1,
+        'ERROR:  permission denied for schema calltouch',
+      ])
+      const staging = await psql(port, ['-c', 'select count(*) from analytics_staging.stg_calltouch__orders'])
+      expect([staging.exitCode, staging.stderr.split('\n')[0]]).toEqual([
+        1,
+        'ERROR:  permission denied for schema analytics_staging',
+      ])
+      const who = await psql(port, ['-c', 'discard all', '-c', 'select current_user'])
+      expect(who.stdout).toBe('DISCARD ALL\ncalltouch_metabase\n')
     },
     TEST_TIMEOUT_MS,
   )

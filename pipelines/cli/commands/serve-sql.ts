@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { warehouseConfigFromEnv } from '../../core/config.ts'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
-import { openWarehouse } from '../../warehouse/connection.ts'
+import { openWarehouse, type Warehouse } from '../../warehouse/connection.ts'
 import { serveEmbedded, type SqlServerEvent } from '../../warehouse/serve-embedded.ts'
 import { say, usageError, type Action, type CliContext } from '../context.ts'
 
@@ -13,6 +13,7 @@ interface ServeSqlOptions {
   readonly port: number
   readonly host: string
   readonly write?: boolean
+  readonly owner?: boolean
 }
 
 export function registerServeSqlCommand(program: Command, action: Action): void {
@@ -32,7 +33,11 @@ export function registerServeSqlCommand(program: Command, action: Action): void 
       `address to listen on (default ${DEFAULT_SQL_HOST}); no password is checked, so keep it on a trusted network`,
       DEFAULT_SQL_HOST,
     )
-    .option('--write', 'let clients change the warehouse (default: sessions are read-only)')
+    .option('--write', 'let clients change the warehouse, as its owner (default: sessions are read-only)')
+    .option(
+      '--owner',
+      `serve every schema as the warehouse's owner, client contacts included (default: sessions run as the read-only BI role ${BI_ROLE}, which reads the marts only)`,
+    )
     .action(action(async (ctx: CliContext, command: Command) => serveSql(ctx, command.opts<ServeSqlOptions>())))
 }
 
@@ -54,10 +59,13 @@ async function serveSql(ctx: CliContext, options: ServeSqlOptions): Promise<Exit
   try {
     const engine = warehouse.embedded
     if (engine === undefined) throw new Error('the embedded warehouse came without its engine')
+    const asOwner = options.owner === true || options.write === true
+    if (!asOwner) await requireBiRole(engine)
     const server = await serveEmbedded(engine, {
       host: options.host,
       port: options.port,
       write: options.write === true,
+      role: asOwner ? undefined : BI_ROLE,
       onEvent: (event) => logEvent(ctx, event),
     })
     const stop = new Promise<NodeJS.Signals>((resolve) => {
@@ -66,7 +74,7 @@ async function serveSql(ctx: CliContext, options: ServeSqlOptions): Promise<Exit
     })
     say(
       ctx,
-      `Serving the ${warehouse.description} on ${server.host}:${server.port}, ${options.write === true ? 'read-write' : 'read-only'}, one connection at a time; Ctrl+C stops it and frees the data directory. Connect with:`,
+      `Serving the ${warehouse.description} on ${server.host}:${server.port}, ${options.write === true ? 'read-write' : 'read-only'}, ${asOwner ? "as the warehouse's owner (every schema)" : `as ${BI_ROLE} (the marts only)`}, one connection at a time; Ctrl+C stops it and frees the data directory. Connect with:`,
     )
     say(ctx, `  psql -h ${server.host} -p ${server.port} -U postgres`)
     say(
@@ -85,6 +93,21 @@ async function serveSql(ctx: CliContext, options: ServeSqlOptions): Promise<Exit
   } finally {
     await warehouse.close()
   }
+}
+
+/** The read-only role of BI tools (migration 20261129095500; the marts only since 20261207180000). */
+export const BI_ROLE = 'calltouch_metabase'
+
+/** The BI role exists once the warehouse is migrated; without it, say how to get it. */
+async function requireBiRole(engine: NonNullable<Warehouse['embedded']>): Promise<void> {
+  const { rows } = await engine.query<{ found: boolean }>(
+    `select exists (select 1 from pg_roles where rolname = $1) as found`,
+    [BI_ROLE],
+  )
+  if (rows[0]?.found !== true)
+    throw usageError(
+      `the embedded warehouse has no role ${BI_ROLE} to serve the marts as: run calltouch-etl migrate first, or pass --owner to serve every schema`,
+    )
 }
 
 function logEvent(ctx: CliContext, event: SqlServerEvent): void {
