@@ -1,5 +1,5 @@
 /**
- * The local API simulator: Calltouch (deals export, node discovery, deal writes,
+ * The local API simulator: Calltouch (deals export, calls and requests journals, node discovery, deal writes,
  * the vendor's rate limit and errors), Yandex Direct and VK Ads on the same port,
  * a settable clock, and faults on demand.
  * Product code never imports this; tests, the demo and benchmarks do.
@@ -19,6 +19,8 @@ export {
   DEFAULT_TIME_ZONE,
   DEFAULT_HISTORY_START,
   DEFAULT_DEALS_PER_DAY,
+  DEFAULT_CALLS_PER_DEAL,
+  DEFAULT_REQUESTS_PER_DEAL,
   DEFAULT_RATE_LIMIT,
   MAX_PAGE_LIMIT,
   type SimulatorOptions,
@@ -35,6 +37,11 @@ export {
   type DealVisit,
 } from './deal-record.ts'
 export { EXPORT_ERROR_CODES } from './export-query.ts'
+export { LEADS_ERROR_CODES } from './lead-query.ts'
+export type { ExpectedCallsOptions, ExpectedRequestsOptions } from './lead-journals.ts'
+export type { CallRecord, CallOrder, LeadTag } from './calls-journal.ts'
+export type { RequestRecord, RequestOrder, RequestSession, RequestClient } from './requests-journal.ts'
+export type { DirectIds } from './lead-generator.ts'
 export { WRITE_ERROR_CODES, parseLosslessJson } from './order-writes.ts'
 export type { SimulatorStats } from './simulator-stats.ts'
 export {

@@ -25,6 +25,13 @@ export interface SimulatedSiteConfig {
   dealsOnDays?: Readonly<Record<string, number>>
   /** nodeId answered by `getnodeid`. Default 1 + siteId % 7. */
   nodeId?: number
+  /**
+   * Mean calls per day in the calls journal, those behind a deal included (a day never
+   * has fewer calls than deals made from calls). Default {@link DEFAULT_CALLS_PER_DEAL} × dealsPerDay.
+   */
+  callsPerDay?: number
+  /** Mean requests per day in the requests journal, as `callsPerDay`. Default {@link DEFAULT_REQUESTS_PER_DEAL} × dealsPerDay. */
+  requestsPerDay?: number
 }
 
 /** Per-second rate limit per client IP, as the vendor page states it. */
@@ -102,6 +109,10 @@ export const DEFAULT_NOW = '2026-11-29T12:00:00+03:00'
 export const DEFAULT_TIME_ZONE = 'Europe/Moscow'
 export const DEFAULT_HISTORY_START = '2025-01-01'
 export const DEFAULT_DEALS_PER_DAY = 30
+/** Default calls a day per deal a day: ~80% of deals come from calls, so ~4 of 5 calls have no deal. */
+export const DEFAULT_CALLS_PER_DEAL = 3
+/** Default requests a day per deal a day: ~20% of deals come from requests, so ~3 of 4 requests have no deal. */
+export const DEFAULT_REQUESTS_PER_DEAL = 0.8
 /** The most deals one day may have: order numbers hold a day's index in 19 bits (deal-generator.ts). */
 export const MAX_DEALS_ON_A_DAY = 2 ** 19 - 1
 export const DEFAULT_SITE: Readonly<SimulatedSiteConfig> = Object.freeze({
@@ -128,6 +139,8 @@ export interface ResolvedSiteConfig {
   /** Exact counts by day number, see {@link SimulatedSiteConfig.dealsOnDays}. */
   dealsOnDays: ReadonlyMap<number, number>
   nodeId: number
+  callsPerDay: number
+  requestsPerDay: number
 }
 
 /** Faults with every default filled in. */
@@ -208,6 +221,12 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     if (!Number.isFinite(dealsPerDay) || dealsPerDay < 0 || dealsPerDay > 200_000) {
       throw new RangeError(`dealsPerDay of site ${site.siteId} must be between 0 and 200000, got ${dealsPerDay}`)
     }
+    const leadsPerDay = (name: string, value: number | undefined, perDeal: number): number => {
+      const perDay = value ?? perDeal * dealsPerDay
+      if (!Number.isFinite(perDay) || perDay < 0 || perDay > 200_000)
+        throw new RangeError(`${name} of site ${site.siteId} must be between 0 and 200000, got ${perDay}`)
+      return perDay
+    }
     const dealsOnDays = new Map<number, number>()
     for (const [day, deals] of Object.entries(site.dealsOnDays ?? {})) {
       const dayNumber = dayNumberOf(day)
@@ -226,6 +245,8 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
       historyStartDay,
       dealsOnDays,
       nodeId: site.nodeId ?? 1 + (site.siteId % 7),
+      callsPerDay: leadsPerDay('callsPerDay', site.callsPerDay, DEFAULT_CALLS_PER_DEAL),
+      requestsPerDay: leadsPerDay('requestsPerDay', site.requestsPerDay, DEFAULT_REQUESTS_PER_DEAL),
     }
   })
   const ids = new Set(sites.map((s) => s.siteId))

@@ -5,14 +5,18 @@
 import { SlidingWindowCounter } from './rate-limiter.ts'
 
 export const API_ENDPOINTS = ['export', 'getNodeId', 'create', 'update', 'delete', 'unknown'] as const
-export type ApiEndpoint = (typeof API_ENDPOINTS)[number]
+/** The lead journals' endpoints: counted under their own key, present once requested. */
+export const LEAD_ENDPOINTS = ['calls', 'requests'] as const
+export type LeadEndpoint = (typeof LEAD_ENDPOINTS)[number]
+export type ApiEndpoint = (typeof API_ENDPOINTS)[number] | LeadEndpoint
 
 /** Counters of one simulator since start or the last reset. */
 export interface SimulatorStats {
   requests: {
     /** API requests that arrived, whatever happened to them (429s included). */
     total: number
-    byEndpoint: Record<ApiEndpoint, number>
+    /** Requests per endpoint; `calls` and `requests` (the lead journals) appear once one arrived. */
+    byEndpoint: Record<Exclude<ApiEndpoint, LeadEndpoint>, number> & Partial<Record<LeadEndpoint, number>>
   }
   /** Requests that got past the rate limiter (at once or after waiting), whatever they were answered. */
   served: number
@@ -60,7 +64,8 @@ export class StatsRecorder {
 
   arrived(endpoint: ApiEndpoint, ip: string, nowMs: number): void {
     this.stats.requests.total++
-    this.stats.requests.byEndpoint[endpoint]++
+    const byEndpoint = this.stats.requests.byEndpoint
+    byEndpoint[endpoint] = (byEndpoint[endpoint] ?? 0) + 1
     this.arrivals.record(ip, nowMs)
   }
 

@@ -6,6 +6,9 @@ import type { AddressInfo, Socket } from 'node:net'
 import { parseExportQuery, type ExportQuery } from './export-query.ts'
 import { FaultInjector, NO_FAULT, type FaultDecision } from './fault-injector.ts'
 import { applyWrite, type WriteKind } from './order-writes.ts'
+import { LeadJournals, type ExpectedCallsOptions, type ExpectedRequestsOptions } from './lead-journals.ts'
+import type { CallRecord } from './calls-journal.ts'
+import type { RequestRecord } from './requests-journal.ts'
 import { hash32 } from './prng.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import { SimulatedSite, type DealFilter, type RenderedDay } from './simulated-site.ts'
@@ -60,6 +63,14 @@ export interface RunningSimulator {
    * See {@link expectedDeals} for the options.
    */
   expectedDeals(siteId: number, fromDay: DayKey, toDay: DayKey, options?: ExpectedDealsOptions): DealRecord[]
+  /**
+   * Calls the calls journal serves at the current clock for days fromDay..toDay (both
+   * inclusive, site-local), in journal order, with `callTags`, `orders` and `yandexDirect`
+   * unless turned off in `options`.
+   */
+  expectedCalls(siteId: number, fromDay: DayKey, toDay: DayKey, options?: ExpectedCallsOptions): CallRecord[]
+  /** Requests the requests journal serves now for days fromDay..toDay, with `RequestTags` and `yandexDirect` unless turned off. */
+  expectedRequests(siteId: number, fromDay: DayKey, toDay: DayKey, options?: ExpectedRequestsOptions): RequestRecord[]
 }
 
 /** Options of the expected-deals helpers. */
@@ -176,6 +187,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const sites = new Map(
     resolved.sites.map((config) => [config.siteId, new SimulatedSite(resolved.seed, config, timeZone)]),
   )
+  const leads = new LeadJournals(resolved.seed, resolved.sites, timeZone, resolved.emptyPageTotal)
   let clockMs = resolved.nowMs
   const faults = new FaultInjector(resolved.seed, resolved.faults, resolved.latencyMs, resolved.latencyJitterMs)
   const limiter =
@@ -380,13 +392,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const exportMatch = EXPORT_PATH.exec(path)
     const nodeMatch = exportMatch ? null : NODE_ID_PATH.exec(path)
     const writeMatch = exportMatch || nodeMatch ? null : WRITE_PATH.exec(path)
+    const leadRoute = exportMatch || nodeMatch || writeMatch ? undefined : leads.route(path)
     const endpoint: ApiEndpoint = exportMatch
       ? 'export'
       : nodeMatch
         ? 'getNodeId'
         : writeMatch
           ? (writeMatch[1] as WriteKind)
-          : 'unknown'
+          : (leadRoute?.endpoint ?? 'unknown')
     const arrivedAt = Date.now()
     stats.arrived(endpoint, ip, arrivedAt)
 
@@ -394,6 +407,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       stats.answered(answer.status)
       res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) })
       res.end(answer.body)
+    }
+
+    // A 200 body as parts (slices of cached text), or cut mid-JSON when the fault says so.
+    const sendParts = (result: { parts: Buffer[]; length: number; truncate: boolean }): void => {
+      if (result.truncate) {
+        // Cut the body mid-JSON but end the answer cleanly (no content-length), so the
+        // client gets a 200 whose body does not parse.
+        stats.fault('truncated')
+        stats.answered(200)
+        res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' })
+        const body = Buffer.concat(result.parts, result.length)
+        res.end(body.subarray(0, Math.max(1, Math.floor(body.length / 2))))
+        return
+      }
+      stats.answered(200)
+      res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'content-length': String(result.length) })
+      res.cork()
+      for (const part of result.parts) res.write(part)
+      res.end()
     }
 
     // A request starts when the limiter booked it to, and is counted at that time: counted by the
@@ -417,7 +449,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     await sleep(faults.nextLatencyMs())
     if (closed) return
 
-    const isGet = req.method === 'GET' && (exportMatch !== null || nodeMatch !== null)
+    const isGet = req.method === 'GET' && (exportMatch !== null || nodeMatch !== null || leadRoute !== undefined)
     const fault = isGet ? faults.next() : NO_FAULT
     if (fault.reset) {
       stats.fault('reset')
@@ -449,26 +481,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (closed || res.destroyed) return
     }
 
+    if (leadRoute !== undefined) {
+      if (req.method !== 'GET') return send(HttpAnswer.json(405, { message: 'Method Not Allowed' }))
+      const answer = leads.answer(leadRoute, url.searchParams, clockMs)
+      if ('json' in answer) return send(HttpAnswer.json(answer.status, answer.json))
+      return sendParts({ parts: [answer.body], length: answer.body.length, truncate: fault.truncate })
+    }
     if (exportMatch !== null) {
       if (req.method !== 'GET') return send(HttpAnswer.json(405, { message: 'Method Not Allowed' }))
       const result = handleExport(Number(exportMatch[1]), url.searchParams, fault)
       if (result instanceof HttpAnswer) return send(result)
-      if (result.truncate) {
-        // Cut the body mid-JSON but end the answer cleanly (no content-length), so the
-        // client gets a 200 whose body does not parse.
-        stats.fault('truncated')
-        stats.answered(200)
-        res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' })
-        const body = Buffer.concat(result.parts, result.length)
-        res.end(body.subarray(0, Math.max(1, Math.floor(body.length / 2))))
-        return
-      }
-      stats.answered(200)
-      res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'content-length': String(result.length) })
-      res.cork()
-      for (const part of result.parts) res.write(part)
-      res.end()
-      return
+      return sendParts(result)
     }
     if (nodeMatch !== null) {
       const site = sites.get(Number(nodeMatch[1]))
@@ -607,6 +630,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     vkAds,
     expectedDeals: (siteId, fromDay, toDay, expectedOptions) =>
       collectDeals(api.site(siteId), fromDay, toDay, clockMs, expectedOptions),
+    expectedCalls: (siteId, fromDay, toDay, options) => leads.expectedCalls(siteId, fromDay, toDay, clockMs, options),
+    expectedRequests: (siteId, fromDay, toDay, options) =>
+      leads.expectedRequests(siteId, fromDay, toDay, clockMs, options),
   }
   return api
 }
