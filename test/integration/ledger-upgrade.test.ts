@@ -82,7 +82,11 @@ describeEachEngine('a warehouse of the previous release, migrated to the ledger 
   it('keeps every day of the old ledger as the deals of its site', async () => {
     expect(oldLedger).toHaveLength(60)
     expect(await migrateToLatest(tw.warehouse.db)).toEqual({
-      applied: ['20261207130000_key_ledger_by_source_and_account', '20261207150000_create_ad_campaign_stats'],
+      applied: [
+        '20261207130000_key_ledger_by_source_and_account',
+        '20261207150000_create_ad_campaign_stats',
+        '20261207180000_protect_client_contacts',
+      ],
     })
     const ledger = await executeSql(
       tw.warehouse.db,
