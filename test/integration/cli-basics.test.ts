@@ -68,7 +68,7 @@ describeEachEngine('calltouch-etl migrate', (engine) => {
     expect(first.stderr).toBe('')
     expect(first.exitCode).toBe(0)
     expect(first.stdout).toMatch(
-      /^Applied 10 migration\(s\) to the .+: 20261129080000_create_etl_bookkeeping, 20261129080100_create_deal_tables, 20261129080200_create_ad_spend, 20261129094500_create_calltouch_date_parsers, 20261129095500_create_metabase_role, 20261129170000_compare_order_numbers_bytewise, 20261207090000_key_long_tags_and_fields_by_md5, 20261207130000_key_ledger_by_source_and_account, 20261207150000_create_ad_campaign_stats, 20261207180000_protect_client_contacts\.\n$/,
+      /^Applied 11 migration\(s\) to the .+: 20261129080000_create_etl_bookkeeping, 20261129080100_create_deal_tables, 20261129080200_create_ad_spend, 20261129094500_create_calltouch_date_parsers, 20261129095500_create_metabase_role, 20261129170000_compare_order_numbers_bytewise, 20261207090000_key_long_tags_and_fields_by_md5, 20261207130000_key_ledger_by_source_and_account, 20261207150000_create_ad_campaign_stats, 20261207180000_protect_client_contacts, 20261207190000_create_lead_tables\.\n$/,
     )
     const second = await runCli(['migrate'], tw.env)
     expect(second.exitCode).toBe(0)

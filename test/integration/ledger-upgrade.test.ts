@@ -86,6 +86,7 @@ describeEachEngine('a warehouse of the previous release, migrated to the ledger 
         '20261207130000_key_ledger_by_source_and_account',
         '20261207150000_create_ad_campaign_stats',
         '20261207180000_protect_client_contacts',
+        '20261207190000_create_lead_tables',
       ],
     })
     const ledger = await executeSql(

@@ -17,6 +17,7 @@ const MIGRATIONS = [
   '20261207130000_key_ledger_by_source_and_account',
   '20261207150000_create_ad_campaign_stats',
   '20261207180000_protect_client_contacts',
+  '20261207190000_create_lead_tables',
 ]
 const SCHEMAS = ['analytics', 'calltouch', 'etl', 'marketing', 'raw']
 const PRODUCT_SCHEMAS_SQL = `('raw', 'calltouch', 'marketing', 'etl', 'analytics')`
@@ -49,8 +50,12 @@ describeEachEngine('migrations', (engine) => {
     )
     expect(schemas.map((row) => row.nspname)).toEqual(SCHEMAS)
     expect(await tablesOf(tw)).toEqual([
+      'calltouch.call_tags',
+      'calltouch.calls',
       'calltouch.custom_fields',
       'calltouch.orders',
+      'calltouch.request_tags',
+      'calltouch.requests',
       'calltouch.sources',
       'calltouch.tags',
       'calltouch.visits',
@@ -63,7 +68,9 @@ describeEachEngine('migrations', (engine) => {
       'marketing.ad_campaign_names',
       'marketing.ad_campaign_stats',
       'marketing.ad_spend',
+      'raw.calltouch_calls',
       'raw.calltouch_orders',
+      'raw.calltouch_requests',
     ])
     const runColumns = await executeSql<{ column_name: string }>(
       tw.warehouse.db,
@@ -126,7 +133,7 @@ describeEachEngine('migrations', (engine) => {
     expect(await migrateToNothing(tw.warehouse.db)).toEqual({ applied: [...MIGRATIONS].reverse() })
     expect(await tablesOf(tw)).toEqual([])
     expect(await migrateToLatest(tw.warehouse.db)).toEqual({ applied: MIGRATIONS })
-    expect((await tablesOf(tw)).length).toBe(15)
+    expect((await tablesOf(tw)).length).toBe(21)
   })
 })
 

@@ -2,32 +2,26 @@ import { isUtf8 } from 'node:buffer'
 import { messageOf } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
 import { createHttpClient, type HttpClient } from '../../http/http-client.ts'
-import type { HttpResponseBytes } from '../../http/fetch-bytes.ts'
-import { HttpRequestError, type HttpRequestErrorOptions } from '../../http/http-request-error.ts'
 import {
-  REQUEST_PRIORITIES,
-  type RequestLimiter,
-  type RequestLimiterConfig,
-  type RequestPriority,
-} from '../../http/request-limiter.ts'
+  calltouchOkBody as okBody,
+  CalltouchRequestError,
+  isRetryableCalltouchFailure,
+} from '../../http/calltouch-api.ts'
+import { REQUEST_PRIORITIES, type RequestLimiter, type RequestPriority } from '../../http/request-limiter.ts'
 import type { Day } from '../../core/day.ts'
 import { formatDealsExportDate } from './calltouch-dates.ts'
-import { DEFAULT_BASE_URL, MAX_REQUESTS_PER_SECOND } from './config.ts'
+import { DEFAULT_BASE_URL } from './config.ts'
+
+// Shared with every Calltouch source (http/calltouch-api.ts); named here too for the deals' callers.
+export {
+  CALLTOUCH_REQUEST_BUDGET,
+  calltouchRequestBudget,
+  CalltouchRequestError,
+  isRetryableCalltouchFailure,
+} from '../../http/calltouch-api.ts'
 
 /** The deals export pages at most 1000 records (vendor page); fewer pages means fewer API points. */
 export const PAGE_LIMIT = 1000
-
-/**
- * The request budget of every Calltouch request of the process, whatever its
- * host (api.calltouch.ru or a node's) or stream: the vendor counts 5 a second
- * per IP (shared/calltouch/API.md, Limits), so they share one limiter.
- */
-export const CALLTOUCH_REQUEST_BUDGET = 'calltouch'
-
-/** The limiter settings of {@link CALLTOUCH_REQUEST_BUDGET}; a setting above the vendor's limit is lowered to it. */
-export function calltouchRequestBudget(requestsPerSecond: number): RequestLimiterConfig {
-  return { requestsPerSecond, maxRequestsPerSecond: MAX_REQUESTS_PER_SECOND }
-}
 
 /** One page of the deals export, its body exactly as received. */
 export interface OrdersPage {
@@ -71,27 +65,6 @@ export interface CalltouchClientConfig {
   readonly nodeBaseUrl?: (nodeId: number) => string
   /** Aborts requests in flight and stops retrying, when the run is being stopped (SIGTERM to `schedule`). */
   readonly signal?: AbortSignal
-}
-
-/**
- * A failed Calltouch request: a refused answer or one that is not a page (the
- * http layer's own failures, no answer or a stopped run, are HttpRequestErrors).
- */
-export class CalltouchRequestError extends HttpRequestError {
-  constructor(message: string, kind: 'status' | 'invalid-body', options: HttpRequestErrorOptions = {}) {
-    super(message, kind, options)
-    this.name = 'CalltouchRequestError'
-  }
-}
-
-/**
- * Calltouch's retry rule (API.md, Limits and errors): 429, 5xx, no answer and a
- * body that does not parse are worth repeating; other 4xx fail at once.
- */
-export function isRetryableCalltouchFailure(error: HttpRequestError): boolean {
-  if (error.kind !== 'status') return true
-  const status = error.status ?? 0
-  return status === 429 || status >= 500
 }
 
 /**
@@ -194,17 +167,6 @@ export class CalltouchClient {
 
 const ACCEPT_JSON = { accept: 'application/json' } as const
 
-/** The body of a 200; any other status becomes a CalltouchRequestError in the API's own words. */
-function okBody(response: HttpResponseBytes, what: string): Buffer {
-  const { status, body } = response
-  if (status === 200) return body
-  if (status === 429) throw new CalltouchRequestError(`${what}: HTTP 429, over the rate limit`, 'status', { response })
-  if (status >= 500) throw new CalltouchRequestError(`${what}: HTTP ${status} from Calltouch`, 'status', { response })
-  const hint = status === 403 ? ' — check the site id and its API token' : ''
-  const answer = `Calltouch answered HTTP ${status}: ${apiErrorMessage(body.toString('utf8'))}${hint}`
-  throw new CalltouchRequestError(`${what}: ${answer}`, 'status', { response, answer })
-}
-
 /** Validates a page's envelope; a body that does not parse is retried, never half-loaded. */
 function parseOrdersPage(bytes: Buffer, page: number, what: string): OrdersPage {
   const text = bytes.toString('utf8')
@@ -248,23 +210,4 @@ function parseOrdersPage(bytes: Buffer, page: number, what: string): OrdersPage 
     recordsTotal: envelope.recordsTotal,
     recordKeys,
   }
-}
-
-/** The API's own words: 403 `{message}`, other 4xx `{data: {apiErrorData: {errorMessage}}}`. */
-function apiErrorMessage(body: string): string {
-  try {
-    const json = JSON.parse(body) as {
-      message?: unknown
-      data?: { apiErrorData?: { errorMessage?: unknown; errorCode?: unknown } }
-    }
-    const apiError = json.data?.apiErrorData
-    if (typeof apiError?.errorMessage === 'string')
-      return apiError.errorCode === undefined
-        ? apiError.errorMessage
-        : `${apiError.errorMessage} (error code ${JSON.stringify(apiError.errorCode)})`
-    if (typeof json.message === 'string') return json.message
-  } catch {
-    // Not JSON: the start of the text says more than nothing.
-  }
-  return body.slice(0, 200).replace(/\s+/g, ' ').trim() || '(empty answer)'
 }

@@ -6,6 +6,7 @@ import type { Env } from '../../core/config.ts'
 import { addDays, dayProblem, timeZoneProblem, todayIn } from '../../core/day.ts'
 import { EtlError, messageOf } from '../../core/errors.ts'
 import { registerSecret } from '../../core/secrets.ts'
+import { CALLTOUCH_MAX_REQUESTS_PER_SECOND } from '../../http/calltouch-api.ts'
 
 /*
  * Calltouch's configuration and its vendor facts (host, rate limit, defaults):
@@ -18,8 +19,8 @@ export const DEFAULT_TIME_ZONE = 'Europe/Moscow'
 /** The first sync of a site reads this many days back when no start date is configured. */
 export const DEFAULT_START_DAYS_AGO = 90
 
-/** The vendor allows 5 requests a second per IP (deals export page, last paragraph). */
-export const MAX_REQUESTS_PER_SECOND = 5
+/** The vendor allows 5 requests a second per IP (deals export page, last paragraph): every Calltouch source's limit. */
+export const MAX_REQUESTS_PER_SECOND = CALLTOUCH_MAX_REQUESTS_PER_SECOND
 /** How a site id must be written, for messages: `--site must be ${SITE_ID_RULE}, got "x"`. */
 export const SITE_ID_RULE = 'a Calltouch site id (a positive integer)'
 

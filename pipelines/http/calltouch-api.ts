@@ -1,0 +1,75 @@
+import type { HttpResponseBytes } from './fetch-bytes.ts'
+import { HttpRequestError, type HttpRequestErrorOptions } from './http-request-error.ts'
+import type { RequestLimiterConfig } from './request-limiter.ts'
+
+/**
+ * What every Calltouch source shares (deals, calls, requests): one request budget, one retry
+ * rule, one reading of refusals. Here, below the sources, because a source never imports a
+ * sibling (.dependency-cruiser.mjs).
+ */
+
+/** The vendor allows 5 requests a second per IP (deals export page, last paragraph; LEADS-API.md §0). */
+export const CALLTOUCH_MAX_REQUESTS_PER_SECOND = 5
+
+/**
+ * The request budget of every Calltouch request of the process, whatever its
+ * host (api.calltouch.ru or a node's) or stream (deals, calls, requests): the vendor counts
+ * 5 a second per IP (shared/calltouch/API.md, Limits; LEADS-API.md §0), so they share one limiter.
+ */
+export const CALLTOUCH_REQUEST_BUDGET = 'calltouch'
+
+/** The limiter settings of {@link CALLTOUCH_REQUEST_BUDGET}; a setting above the vendor's limit is lowered to it. */
+export function calltouchRequestBudget(requestsPerSecond: number): RequestLimiterConfig {
+  return { requestsPerSecond, maxRequestsPerSecond: CALLTOUCH_MAX_REQUESTS_PER_SECOND }
+}
+
+/**
+ * A failed Calltouch request: a refused answer or one that is not what was asked for (the
+ * http layer's own failures, no answer or a stopped run, are HttpRequestErrors).
+ */
+export class CalltouchRequestError extends HttpRequestError {
+  constructor(message: string, kind: 'status' | 'invalid-body', options: HttpRequestErrorOptions = {}) {
+    super(message, kind, options)
+    this.name = 'CalltouchRequestError'
+  }
+}
+
+/**
+ * Calltouch's retry rule (API.md, Limits and errors; LEADS-API.md §0): 429, 5xx, no answer and
+ * a body that does not parse are worth repeating; other 4xx fail at once.
+ */
+export function isRetryableCalltouchFailure(error: HttpRequestError): boolean {
+  if (error.kind !== 'status') return true
+  const status = error.status ?? 0
+  return status === 429 || status >= 500
+}
+
+/** The body of a 200; any other status becomes a CalltouchRequestError in the API's own words. */
+export function calltouchOkBody(response: HttpResponseBytes, what: string): Buffer {
+  const { status, body } = response
+  if (status === 200) return body
+  if (status === 429) throw new CalltouchRequestError(`${what}: HTTP 429, over the rate limit`, 'status', { response })
+  if (status >= 500) throw new CalltouchRequestError(`${what}: HTTP ${status} from Calltouch`, 'status', { response })
+  const hint = status === 403 ? ' — check the site id and its API token' : ''
+  const answer = `Calltouch answered HTTP ${status}: ${calltouchErrorMessage(body.toString('utf8'))}${hint}`
+  throw new CalltouchRequestError(`${what}: ${answer}`, 'status', { response, answer })
+}
+
+/** The API's own words: 403 `{message}`, other 4xx `{data: {apiErrorData: {errorMessage}}}`. */
+export function calltouchErrorMessage(body: string): string {
+  try {
+    const json = JSON.parse(body) as {
+      message?: unknown
+      data?: { apiErrorData?: { errorMessage?: unknown; errorCode?: unknown } }
+    }
+    const apiError = json.data?.apiErrorData
+    if (typeof apiError?.errorMessage === 'string')
+      return apiError.errorCode === undefined
+        ? apiError.errorMessage
+        : `${apiError.errorMessage} (error code ${JSON.stringify(apiError.errorCode)})`
+    if (typeof json.message === 'string') return json.message
+  } catch {
+    // Not JSON: the start of the text says more than nothing.
+  }
+  return body.slice(0, 200).replace(/\s+/g, ' ').trim() || '(empty answer)'
+}

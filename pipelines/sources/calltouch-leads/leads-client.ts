@@ -1,0 +1,246 @@
+import { isUtf8 } from 'node:buffer'
+import type { Day } from '../../core/day.ts'
+import type { Logger } from '../../core/logger.ts'
+import { calltouchOkBody, CalltouchRequestError, isRetryableCalltouchFailure } from '../../http/calltouch-api.ts'
+import { createHttpClient, type HttpClient } from '../../http/http-client.ts'
+import { REQUEST_PRIORITIES, type RequestLimiter, type RequestPriority } from '../../http/request-limiter.ts'
+import { formatCallsJournalDate, formatRequestsJournalDate } from './lead-dates.ts'
+
+/** The calls journal pages at most 1000 records (LEADS-API.md §1.1); fewer pages, fewer API points. */
+export const CALLS_PAGE_LIMIT = 1000
+
+/**
+ * How many times a window is read again from page 1 because `recordsTotal` changed between its
+ * pages (calls keep arriving for today, LEADS-API.md §1.2), before the window fails.
+ */
+export const MAX_CALLS_WINDOW_REREADS = 2
+
+/** The vendor's host; the leads journals need no node discovery (LEADS-API.md §0: newer clients dropped it). */
+export const DEFAULT_LEADS_BASE_URL = 'https://api.calltouch.ru'
+
+/** A body exactly as received (UTF-8 bytes, never re-serialized: ids above 2^53 must not pass through a JS number). */
+export type LeadsBody = Uint8Array
+
+/** One page of the calls journal. */
+export interface CallsPage {
+  readonly body: LeadsBody
+  readonly page: number
+  /** Pages of the window; 1 for an unpaged answer (a bare array). */
+  readonly pageTotal: number
+  readonly recordsTotal: number
+  /** Records on this page. */
+  readonly records: number
+}
+
+/** Every page of a calls window, read completely, and what reading it cost. */
+export interface CallsWindow {
+  readonly bodies: readonly LeadsBody[]
+  readonly recordsTotal: number
+  /** Requests made (retries of one request not counted: the limiter counts those). */
+  readonly requests: number
+}
+
+/** The requests journal's answer for one day: always a bare array (LEADS-API.md §2.2). */
+export interface RequestsDay {
+  readonly body: LeadsBody
+  readonly records: number
+}
+
+/** Site-local days, inclusive. */
+export interface LeadsDateRange {
+  readonly dateFrom: Day
+  readonly dateTo: Day
+}
+
+export interface LeadsClientConfig {
+  /** Used as is: {@link DEFAULT_LEADS_BASE_URL}, or the simulator in tests. */
+  readonly baseUrl: string
+  readonly siteId: number
+  readonly token: string
+  /** The limiter of the shared Calltouch budget (http/calltouch-api.ts, CALLTOUCH_REQUEST_BUDGET). */
+  readonly limiter: RequestLimiter
+  readonly timeoutMs: number
+  readonly maxRetries: number
+  readonly fetch?: typeof fetch
+  readonly logger?: Logger
+  /** First wait before a retry (default 500 ms); doubled each retry, with jitter. */
+  readonly minRetryDelayMs?: number
+  readonly signal?: AbortSignal
+}
+
+/**
+ * Reads a site's calls journal (`calls-diary/calls`, paged, day-first dates) and requests
+ * journal (`requests`, a bare array, MONTH-first dates) over the http layer: every request
+ * passes the one Calltouch budget's limiter, is retried by Calltouch's rule, and is named in
+ * messages without its token (the http layer redacts `clientApiId`).
+ *
+ * @example
+ * const client = new LeadsClient({ baseUrl, siteId: 12345, token, limiter, timeoutMs: 30_000, maxRetries: 6 })
+ * const calls = await client.fetchCallsWindow({ dateFrom: '2024-05-01', dateTo: '2024-05-07' })
+ * const requests = await client.fetchRequestsDay('2024-05-01')
+ */
+export class LeadsClient {
+  readonly siteId: number
+  private readonly config: LeadsClientConfig
+  private readonly http: HttpClient
+
+  constructor(config: LeadsClientConfig) {
+    this.config = config
+    this.siteId = config.siteId
+    this.http = createHttpClient({
+      limiter: config.limiter,
+      timeoutMs: config.timeoutMs,
+      maxRetries: config.maxRetries,
+      shouldRetry: isRetryableCalltouchFailure,
+      logger: config.logger,
+      logContext: { siteId: config.siteId },
+      minRetryDelayMs: config.minRetryDelayMs,
+      signal: config.signal,
+      ...(config.fetch ? { fetch: config.fetch } : {}),
+    })
+  }
+
+  /** The URL of one page of calls; its `clientApiId` is the token, so it never reaches a message unredacted. */
+  callsPageUrl(range: LeadsDateRange, page: number): string {
+    const query = new URLSearchParams({
+      clientApiId: this.config.token,
+      dateFrom: formatCallsJournalDate(range.dateFrom),
+      dateTo: formatCallsJournalDate(range.dateTo),
+      page: String(page),
+      limit: String(CALLS_PAGE_LIMIT),
+      withCallTags: 'true',
+      withOrders: 'true',
+      withYandexDirect: 'true',
+    })
+    return `${this.base()}/calls-service/RestAPI/${this.siteId}/calls-diary/calls?${query.toString()}`
+  }
+
+  /** The URL of one day of requests: month-first dates, siteId in the query. */
+  requestsDayUrl(day: Day): string {
+    const date = formatRequestsJournalDate(day)
+    const query = new URLSearchParams({
+      clientApiId: this.config.token,
+      siteId: String(this.siteId),
+      dateFrom: date,
+      dateTo: date,
+      withRequestTags: 'true',
+      withYandexDirect: 'true',
+    })
+    return `${this.base()}/calls-service/RestAPI/requests?${query.toString()}`
+  }
+
+  /** One page of calls whose date falls in `range` (both ends inclusive). */
+  async fetchCallsPage(
+    range: LeadsDateRange,
+    page: number,
+    priority: RequestPriority = page === 1 ? REQUEST_PRIORITIES.firstPage : REQUEST_PRIORITIES.laterPage,
+  ): Promise<CallsPage> {
+    const what = `calls of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo}, page ${page}`
+    return this.http.request({
+      url: this.callsPageUrl(range, page),
+      what,
+      priority,
+      headers: ACCEPT_JSON,
+      read: (response) => parseCallsPage(calltouchOkBody(response, what), page, what),
+    })
+  }
+
+  /**
+   * Every page of a calls window. Stops at `page >= pageTotal` or at an empty page (what
+   * `pageTotal` is for an empty result, 0 or 1, is not documented: a `page == pageTotal` loop
+   * would never end on 0), and never asks for more pages than `recordsTotal` needs: each request
+   * makes progress or the window ends. When `recordsTotal` changes between pages the window is
+   * read again from page 1, at most {@link MAX_CALLS_WINDOW_REREADS} times.
+   */
+  async fetchCallsWindow(range: LeadsDateRange): Promise<CallsWindow> {
+    let requests = 0
+    for (let read = 0; ; read++) {
+      const first = await this.fetchCallsPage(range, 1)
+      requests++
+      const bodies: LeadsBody[] = [first.body]
+      const lastPage = Math.min(first.pageTotal, Math.ceil(first.recordsTotal / CALLS_PAGE_LIMIT))
+      let moved = false
+      for (let page = 2; page <= lastPage && first.records > 0; page++) {
+        const next = await this.fetchCallsPage(range, page)
+        requests++
+        if (next.recordsTotal !== first.recordsTotal) {
+          moved = true
+          break
+        }
+        if (next.records === 0) break
+        bodies.push(next.body)
+      }
+      if (!moved) return { bodies, recordsTotal: first.recordsTotal, requests }
+      if (read >= MAX_CALLS_WINDOW_REREADS) {
+        throw new CalltouchRequestError(
+          `calls of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo}: recordsTotal changed while the window was read, ${read + 1} times; read it again later`,
+          'invalid-body',
+        )
+      }
+    }
+  }
+
+  /** The requests created on `day` (site-local), in one request: the journal has no paging. */
+  async fetchRequestsDay(day: Day): Promise<RequestsDay> {
+    const what = `requests of site ${this.siteId} on ${day}`
+    return this.http.request({
+      url: this.requestsDayUrl(day),
+      what,
+      priority: REQUEST_PRIORITIES.firstPage,
+      headers: ACCEPT_JSON,
+      read: (response) => parseRequestsDay(calltouchOkBody(response, what), what),
+    })
+  }
+
+  private base(): string {
+    return this.config.baseUrl.replace(/\/+$/, '')
+  }
+}
+
+const ACCEPT_JSON = { accept: 'application/json' } as const
+
+/** A calls page: the paged envelope, or a bare array (the unpaged shape, one day), told apart by JSON type. */
+function parseCallsPage(bytes: Buffer, page: number, what: string): CallsPage {
+  const json = parseJson(bytes, what)
+  const body = utf8Body(bytes)
+  if (Array.isArray(json)) return { body, page, pageTotal: 1, recordsTotal: json.length, records: json.length }
+  const envelope = (json ?? {}) as { page?: unknown; pageTotal?: unknown; recordsTotal?: unknown; records?: unknown }
+  if (typeof json !== 'object' || json === null || !Array.isArray(envelope.records)) {
+    throw new CalltouchRequestError(`${what}: the answer is not a page of calls (no records array)`, 'invalid-body')
+  }
+  const records = envelope.records.length
+  return {
+    body,
+    page: typeof envelope.page === 'number' ? envelope.page : page,
+    pageTotal: typeof envelope.pageTotal === 'number' ? envelope.pageTotal : 0,
+    recordsTotal: typeof envelope.recordsTotal === 'number' ? envelope.recordsTotal : records,
+    records,
+  }
+}
+
+function parseRequestsDay(bytes: Buffer, what: string): RequestsDay {
+  const json = parseJson(bytes, what)
+  if (!Array.isArray(json)) {
+    throw new CalltouchRequestError(`${what}: the answer is not an array of requests`, 'invalid-body')
+  }
+  return { body: utf8Body(bytes), records: json.length }
+}
+
+/** A body that does not parse is retried, never half-loaded (LEADS-API.md §0). */
+function parseJson(bytes: Buffer, what: string): unknown {
+  const text = bytes.toString('utf8')
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    throw new CalltouchRequestError(
+      `${what}: the answer is not JSON (${text.length} characters, perhaps cut off)`,
+      'invalid-body',
+      { cause: error },
+    )
+  }
+}
+
+/** Bytes that are not UTF-8 are kept as read (U+FFFD in their place), as PostgreSQL refuses them. */
+function utf8Body(bytes: Buffer): Buffer {
+  return isUtf8(bytes) ? bytes : Buffer.from(bytes.toString('utf8'), 'utf8')
+}
