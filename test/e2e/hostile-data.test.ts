@@ -206,12 +206,18 @@ describePostgres('hostile data from the API', () => {
       expect(again.stdout).toMatch(/ 0 changed, 0 rejected, /)
       expect(await warehouseChecksums(tw.warehouse.db, ['calltouch', 'raw'])).toEqual(before)
       expect(Object.keys(before)).toEqual([
+        'calltouch.call_tags',
+        'calltouch.calls',
         'calltouch.custom_fields',
         'calltouch.orders',
+        'calltouch.request_tags',
+        'calltouch.requests',
         'calltouch.sources',
         'calltouch.tags',
         'calltouch.visits',
+        'raw.calltouch_calls',
         'raw.calltouch_orders',
+        'raw.calltouch_requests',
       ])
     },
     CLI_TEST_TIMEOUT_MS,
