@@ -4,10 +4,12 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dbtConnectionEnv } from '../../pipelines/transform/dbt-connection.ts'
+import { loadCallsWindow, loadRequestsDay } from '../../pipelines/sources/calltouch-leads/load-leads.ts'
 import { DEFAULT_PROJECT_DIR } from '../../pipelines/transform/dbt-project.ts'
 import { realDbtArguments } from '../../pipelines/transform/run-real-dbt.ts'
 import { buildTransform, compileTransform, type TransformResult } from '../../pipelines/transform/run-transform.ts'
 import { executeSql, type WarehouseDb } from '../../pipelines/warehouse/connection.ts'
+import { finishRun, startRun } from '../../pipelines/warehouse/run-ledger.ts'
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
 import { E2E_NOW, E2E_TOKEN, scratchDir, writeConfigFile } from '../helpers/e2e-harness.ts'
 import { runMain } from '../helpers/run-main.ts'
@@ -51,6 +53,13 @@ async function dbtTestOutcomes(targetPath: string): Promise<Record<string, strin
     if (name !== undefined) outcomes[name] = DBT_STATUSES[result.status] ?? result.status
   }
   return outcomes
+}
+
+/** The day after a 'YYYY-MM-DD' day. */
+function nextDay(day: string): string {
+  const next = new Date(`${day}T00:00:00Z`)
+  next.setUTCDate(next.getUTCDate() + 1)
+  return next.toISOString().slice(0, 10)
 }
 
 function runnerTestOutcomes(result: TransformResult): Record<string, string> {
@@ -212,6 +221,26 @@ parityDescribe('real dbt and calltouch-etl transform build the same marts and ag
     if (imported.exitCode !== 0)
       throw new Error(`spend import exited ${imported.exitCode}: ${imported.stderr.slice(0, 2000)}`)
 
+    // The leads are not loaded by sync yet: the loaders load what the simulator's journals serve for the same days.
+    const leadsRun = await startRun(tw.warehouse.db, 'backfill')
+    const today = E2E_NOW.slice(0, 10)
+    await loadCallsWindow(tw.warehouse.db, {
+      runId: leadsRun,
+      siteId: SITE,
+      firstDay: START,
+      lastDay: today,
+      bodies: [JSON.stringify(sim.expectedCalls(SITE, START, today))],
+    })
+    for (let day = START; day <= today; day = nextDay(day)) {
+      await loadRequestsDay(tw.warehouse.db, {
+        runId: leadsRun,
+        siteId: SITE,
+        day,
+        body: JSON.stringify(sim.expectedRequests(SITE, day, day)),
+      })
+    }
+    await finishRun(tw.warehouse.db, leadsRun, { status: 'succeeded' })
+
     if (tw.config.engine !== 'postgres') throw new Error('the parity test needs PostgreSQL')
     dbtEnv = {
       PATH: process.env.PATH,
@@ -241,6 +270,9 @@ parityDescribe('real dbt and calltouch-etl transform build the same marts and ag
       'fct_campaign_daily',
       'fct_deal_custom_values',
       'fct_deals',
+      'fct_funnel_daily',
+      'fct_funnel_monthly',
+      'fct_leads',
       'fct_manager_channel_monthly',
       'fct_marketing_daily',
       'fct_marketing_monthly',
@@ -253,13 +285,21 @@ parityDescribe('real dbt and calltouch-etl transform build the same marts and ag
         (select count(distinct source_system) from ${RUNNER_SCHEMA}.fct_campaign_daily)::text as platforms,
         (select count(*) from ${RUNNER_SCHEMA}.fct_marketing_daily where utm_source = 'google')::text as csv_days,
         (select count(*) from ${RUNNER_SCHEMA}.fct_marketing_daily where roi > 0)::text as gaining_days,
-        (select count(*) from ${RUNNER_SCHEMA}.fct_marketing_daily where roi < 0)::text as losing_days`,
+        (select count(*) from ${RUNNER_SCHEMA}.fct_marketing_daily where roi < 0)::text as losing_days,
+        (select count(*) from ${RUNNER_SCHEMA}.fct_leads where lead_type = 'call')::text as calls,
+        (select count(*) from ${RUNNER_SCHEMA}.fct_leads where lead_type = 'request')::text as requests,
+        (select count(*) from ${RUNNER_SCHEMA}.fct_leads where deals > 0)::text as leads_with_deals,
+        (select count(*) from ${RUNNER_SCHEMA}.fct_funnel_daily where lead_to_deal_conversion > 0 and cost_per_lead > 0)::text as funnel_days`,
     )
     expect(Number(shape?.deals)).toBeGreaterThan(50)
     expect(shape?.platforms).toBe('2')
     expect(Number(shape?.csv_days)).toBeGreaterThan(0)
     expect(Number(shape?.gaining_days)).toBeGreaterThan(0)
     expect(Number(shape?.losing_days)).toBeGreaterThan(0)
+    expect(Number(shape?.calls)).toBeGreaterThan(100)
+    expect(Number(shape?.requests)).toBeGreaterThan(20)
+    expect(Number(shape?.leads_with_deals)).toBeGreaterThan(50)
+    expect(Number(shape?.funnel_days)).toBeGreaterThan(0)
   })
 
   it('runs the same tests with the same outcome, every one passing', () => {

@@ -89,7 +89,7 @@ describeEachEngine('transform with connector spend', (engine) => {
   it('builds every model and passes every data and unit test of the project', () => {
     expect(first.models.filter((model) => model.status !== 'built')).toEqual([])
     expect(first.tests.filter((test) => test.status !== 'passed')).toEqual([])
-    expect([first.testsPassed, first.ok]).toEqual([121, true])
+    expect([first.testsPassed, first.ok]).toEqual([191, true])
   })
 
   it('unions CSV and connector spend, leaving out the CSV rows of the site-day-source-medium a connector covers', async () => {

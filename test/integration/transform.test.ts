@@ -52,13 +52,16 @@ describeEachEngine('transform on hand-computed deals and spend', (engine) => {
       ['analytics.fct_campaign_daily', 0],
       ['analytics.fct_deal_custom_values', 3],
       ['analytics.fct_deals', 8],
+      ['analytics.fct_leads', 0],
+      ['analytics.fct_funnel_daily', 8],
+      ['analytics.fct_funnel_monthly', 6],
       ['analytics.fct_marketing_daily', 8],
       ['analytics.fct_marketing_monthly', 6],
       ['analytics.fct_manager_channel_monthly', 7],
     ])
     expect(first.tests.filter((test) => test.status !== 'passed')).toEqual([])
-    expect([first.testsPassed, first.testsFailed, first.ok]).toEqual([121, 0, true])
-    expect(first.tests.filter((test) => test.kind === 'unit').length).toBe(12)
+    expect([first.testsPassed, first.testsFailed, first.ok]).toEqual([191, 0, true])
+    expect(first.tests.filter((test) => test.kind === 'unit').length).toBe(17)
   })
 
   it('gives fct_marketing_daily exactly the rows computed by hand, edge cases included', async () => {
@@ -539,10 +542,10 @@ describeEachEngine('transform on hand-computed deals and spend', (engine) => {
     expect([run.command, run.status, run.error]).toEqual(['transform', 'succeeded', null])
     const { models_built, models_failed, models_skipped, tests_passed, tests_failed, ...seconds } = run.counters
     expect({ models_built, models_failed, models_skipped, tests_passed, tests_failed }).toEqual({
-      models_built: 20,
+      models_built: 30,
       models_failed: 0,
       models_skipped: 0,
-      tests_passed: 121,
+      tests_passed: 191,
       tests_failed: 0,
     })
     expect(Object.keys(seconds).sort()).toEqual(first.models.map((model) => `seconds.${model.name}`).sort())
@@ -551,7 +554,7 @@ describeEachEngine('transform on hand-computed deals and spend', (engine) => {
   it('gives identical marts on a second run', async () => {
     const before = await snapshot(tw)
     const second = await runTransform(tw.warehouse.db)
-    expect([second.ok, second.testsPassed, second.testsFailed]).toEqual([true, 121, 0])
+    expect([second.ok, second.testsPassed, second.testsFailed]).toEqual([true, 191, 0])
     expect(await snapshot(tw)).toEqual(before)
   })
 

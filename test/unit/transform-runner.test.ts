@@ -245,6 +245,16 @@ describe('the project in dbt/', () => {
       'view stg_calltouch__sources',
       'view stg_calltouch__tags',
       'table fct_deals',
+      'view stg_calltouch__calls',
+      'view stg_calltouch__requests',
+      'view int_leads',
+      'view int_deals_linked_to_leads',
+      'view int_lead_deals',
+      'view stg_calltouch__call_tags',
+      'view stg_calltouch__request_tags',
+      'table fct_leads',
+      'table fct_funnel_daily',
+      'table fct_funnel_monthly',
       'table fct_marketing_daily',
       'table fct_marketing_monthly',
       'table fct_manager_channel_monthly',
@@ -260,6 +270,9 @@ describe('the project in dbt/', () => {
     expect(dbt.vars).toEqual({ revenue_date: 'order_day' })
     expect(dbt.singularTests.map((test) => test.name)).toEqual([
       'assert_campaign_daily_spend_adds_up_to_connector_spend',
+      'assert_funnel_leads_add_up_to_calls_and_requests',
+      'assert_funnel_money_matches_marketing_daily',
+      'assert_funnel_monthly_adds_up_to_daily',
       'assert_marketing_daily_revenue_adds_up_to_orders',
       'assert_marketing_daily_spend_adds_up_to_unioned_spend',
       'assert_monthly_marts_add_up_to_daily',
@@ -273,12 +286,17 @@ describe('the project in dbt/', () => {
       'int_ad_spend_unioned',
       'int_ad_campaigns_named',
       'int_deals_matched_to_campaigns',
+      'int_deals_linked_to_leads',
+      'int_lead_deals',
       'fct_marketing_daily',
       'fct_marketing_daily',
       'fct_marketing_daily',
       'fct_marketing_monthly',
       'fct_manager_channel_monthly',
       'fct_campaign_daily',
+      'fct_funnel_daily',
+      'fct_funnel_monthly',
+      'fct_leads',
     ])
   })
 
@@ -300,12 +318,18 @@ describe('the project in dbt/', () => {
       'fct_campaign_daily',
       'fct_deal_custom_values',
       'fct_deals',
+      'fct_funnel_daily',
+      'fct_funnel_monthly',
+      'fct_leads',
       'fct_manager_channel_monthly',
       'fct_marketing_daily',
       'fct_marketing_monthly',
       'int_ad_campaigns_named',
       'int_ad_spend_unioned',
+      'int_deals_linked_to_leads',
       'int_deals_matched_to_campaigns',
+      'int_lead_deals',
+      'int_leads',
     ])
   })
 })

@@ -18,6 +18,7 @@ attributed as (
         orders.site_id,
         orders.order_number,
         cast(orders.site_id as text) || ':' || orders.order_number as deal_key,
+        orders.ordered_at,
         orders.order_day,
         orders.completed_date,
         orders.{{ revenue_date_column() }} as deal_day,
