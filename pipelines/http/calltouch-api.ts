@@ -1,6 +1,8 @@
+import type { Logger } from '../core/logger.ts'
 import type { HttpResponseBytes } from './fetch-bytes.ts'
+import { createHttpClient, type HttpClient } from './http-client.ts'
 import { HttpRequestError, type HttpRequestErrorOptions } from './http-request-error.ts'
-import type { RequestLimiterConfig } from './request-limiter.ts'
+import type { RequestLimiter, RequestLimiterConfig } from './request-limiter.ts'
 
 /**
  * What every Calltouch source shares (deals, calls, requests): one request budget, one retry
@@ -72,4 +74,32 @@ export function calltouchErrorMessage(body: string): string {
     // Not JSON: the start of the text says more than nothing.
   }
   return body.slice(0, 200).replace(/\s+/g, ' ').trim() || '(empty answer)'
+}
+
+/** What every Calltouch client of one site sends its requests through. */
+export interface CalltouchHttpConfig {
+  readonly siteId: number
+  /** The limiter of {@link CALLTOUCH_REQUEST_BUDGET}: every Calltouch endpoint shares it. */
+  readonly limiter: RequestLimiter
+  readonly timeoutMs: number
+  readonly maxRetries: number
+  readonly logger?: Logger | undefined
+  readonly minRetryDelayMs?: number | undefined
+  readonly signal?: AbortSignal | undefined
+  readonly fetch?: typeof fetch | undefined
+}
+
+/** The HTTP client of one site's Calltouch requests (deals, calls, requests): Calltouch's retry rule, the site in every log line. */
+export function createCalltouchHttpClient(config: CalltouchHttpConfig): HttpClient {
+  return createHttpClient({
+    limiter: config.limiter,
+    timeoutMs: config.timeoutMs,
+    maxRetries: config.maxRetries,
+    shouldRetry: isRetryableCalltouchFailure,
+    logger: config.logger,
+    logContext: { siteId: config.siteId },
+    minRetryDelayMs: config.minRetryDelayMs,
+    signal: config.signal,
+    ...(config.fetch ? { fetch: config.fetch } : {}),
+  })
 }

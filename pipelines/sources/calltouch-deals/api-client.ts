@@ -1,11 +1,11 @@
 import { isUtf8 } from 'node:buffer'
 import { messageOf } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
-import { createHttpClient, type HttpClient } from '../../http/http-client.ts'
+import type { HttpClient } from '../../http/http-client.ts'
 import {
   calltouchOkBody as okBody,
   CalltouchRequestError,
-  isRetryableCalltouchFailure,
+  createCalltouchHttpClient,
 } from '../../http/calltouch-api.ts'
 import { REQUEST_PRIORITIES, type RequestLimiter, type RequestPriority } from '../../http/request-limiter.ts'
 import type { Day } from '../../core/day.ts'
@@ -87,17 +87,7 @@ export class CalltouchClient {
   constructor(config: CalltouchClientConfig) {
     this.config = config
     this.siteId = config.siteId
-    this.http = createHttpClient({
-      limiter: config.limiter,
-      timeoutMs: config.timeoutMs,
-      maxRetries: config.maxRetries,
-      shouldRetry: isRetryableCalltouchFailure,
-      logger: config.logger,
-      logContext: { siteId: config.siteId },
-      minRetryDelayMs: config.minRetryDelayMs,
-      signal: config.signal,
-      ...(config.fetch ? { fetch: config.fetch } : {}),
-    })
+    this.http = createCalltouchHttpClient(config)
   }
 
   /** One page of deals whose orderDate falls in `range` (the API decides whether dateTo is included). */

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer'
 import type { Day } from '../../core/day.ts'
 import type { Logger } from '../../core/logger.ts'
-import { calltouchOkBody, CalltouchRequestError, isRetryableCalltouchFailure } from '../../http/calltouch-api.ts'
-import { createHttpClient, type HttpClient } from '../../http/http-client.ts'
+import { calltouchOkBody, CalltouchRequestError, createCalltouchHttpClient } from '../../http/calltouch-api.ts'
+import type { HttpClient } from '../../http/http-client.ts'
 import { REQUEST_PRIORITIES, type RequestLimiter, type RequestPriority } from '../../http/request-limiter.ts'
 import { formatCallsJournalDate, formatRequestsJournalDate } from './lead-dates.ts'
 
@@ -87,17 +87,7 @@ export class LeadsClient {
   constructor(config: LeadsClientConfig) {
     this.config = config
     this.siteId = config.siteId
-    this.http = createHttpClient({
-      limiter: config.limiter,
-      timeoutMs: config.timeoutMs,
-      maxRetries: config.maxRetries,
-      shouldRetry: isRetryableCalltouchFailure,
-      logger: config.logger,
-      logContext: { siteId: config.siteId },
-      minRetryDelayMs: config.minRetryDelayMs,
-      signal: config.signal,
-      ...(config.fetch ? { fetch: config.fetch } : {}),
-    })
+    this.http = createCalltouchHttpClient(config)
   }
 
   /** The URL of one page of calls; its `clientApiId` is the token, so it never reaches a message unredacted. */
