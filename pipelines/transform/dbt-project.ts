@@ -267,9 +267,19 @@ function readRows(file: string, what: string, value: unknown): Row[] {
   return rows
 }
 
+/** PostgreSQL's identifier length (NAMEDATALEN - 1). */
+const MAX_UNIT_TEST_NAME_BYTES = 63
+
 function readUnitTest(file: string, entry: unknown): UnitTestSpec {
   if (!isMap(entry) || typeof entry.name !== 'string' || typeof entry.model !== 'string')
     throw invalid(file, 'a unit test needs a name and a model')
+  // dbt fails a unit test whose name passes PostgreSQL's identifier length (it names a relation
+  // after it) and skips every node downstream; refusing it here keeps the two builds alike.
+  if (Buffer.byteLength(entry.name) > MAX_UNIT_TEST_NAME_BYTES)
+    throw invalid(
+      file,
+      `the unit test name ${entry.name} is ${Buffer.byteLength(entry.name)} bytes long; real dbt fails names over ${MAX_UNIT_TEST_NAME_BYTES} bytes (PostgreSQL's identifier length): shorten it`,
+    )
   const what = `unit test ${entry.name}`
   let vars: YamlMap = {}
   if (entry.overrides !== undefined) {

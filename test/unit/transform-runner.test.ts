@@ -363,6 +363,12 @@ describe('project files', () => {
     )
   })
 
+  it('refuses a unit test named longer than real dbt can build, naming the file, the test and the limit', () => {
+    expect(errorOf(() => loadDbtProject(fixture('long-unit-test-name-project'))).message).toBe(
+      "dbt project file models/schema.yml: the unit test name numbers_keeps_every_positive_number_and_drops_nothing_else_at_all is 65 bytes long; real dbt fails names over 63 bytes (PostgreSQL's identifier length): shorten it",
+    )
+  })
+
   it('refuses a directory without dbt_project.yml as a usage error', () => {
     const error = errorOf(() => loadDbtProject('/tmp/no-such-dbt-project'))
     expect([error.code, error.message]).toEqual([
