@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
-import { EtlError } from '../core/errors.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
+import { assertMartBuilt, groupingKeysSql } from './mart-query.ts'
 
 export const FUNNEL_GROUPINGS = ['channel', 'campaign', 'month'] as const
 export type FunnelGrouping = (typeof FUNNEL_GROUPINGS)[number]
@@ -108,17 +108,12 @@ interface FunnelQueryRow {
  */
 export async function readFunnelReport(db: WarehouseDb, props: FunnelReportProps): Promise<FunnelReport> {
   const grouping = GROUPINGS[props.by]
-  await assertFunnelBuilt(db)
-  const keys = grouping.keys.map((key, index) => `${key} as key_${index}`).join(', ')
-  const keyList = grouping.keys.join(', ')
-  const missingKeys = [0, 1, 2]
-    .slice(grouping.keys.length)
-    .map((index) => `, null::text as key_${index}`)
-    .join('')
+  await assertMartBuilt(db, FUNNEL_MART, 'the funnel mart is')
+  const keys = groupingKeysSql(grouping.keys)
   const query = sql<FunnelQueryRow>`
     select
-      grouping(${sql.raw(keyList)}) <> 0 as is_total,
-      ${sql.raw(keys)}${sql.raw(missingKeys)},
+      grouping(${sql.raw(keys.groupBy)}) <> 0 as is_total,
+      ${sql.raw(keys.select)},
       coalesce(sum(leads), 0)::int as leads,
       coalesce(sum(unique_leads), 0)::int as unique_leads,
       coalesce(sum(target_leads), 0)::int as target_leads,
@@ -138,7 +133,7 @@ export async function readFunnelReport(db: WarehouseDb, props: FunnelReportProps
     where (${props.from}::date is null or date_day >= ${props.from}::date)
       and (${props.to}::date is null or date_day <= ${props.to}::date)
       and (${props.siteId}::int is null or site_id = ${props.siteId}::int)
-    group by grouping sets ((${sql.raw(keyList)}), ())
+    group by grouping sets ((${sql.raw(keys.groupBy)}), ())
     order by is_total, ${sql.raw(grouping.orderBy)}`
   const { rows } = await query.execute(db)
   const toRow = (row: FunnelQueryRow): FunnelRow => ({
@@ -168,15 +163,5 @@ export async function readFunnelReport(db: WarehouseDb, props: FunnelReportProps
     siteId: props.siteId,
     rows: body,
     total: body.length === 0 || total === undefined ? null : toRow(total),
-  }
-}
-
-async function assertFunnelBuilt(db: WarehouseDb): Promise<void> {
-  const { rows } = await sql<{ built: boolean }>`select to_regclass(${FUNNEL_MART}) is not null as built`.execute(db)
-  if (rows[0]?.built !== true) {
-    throw new EtlError(
-      'FAILED',
-      `the funnel mart is not built yet (${FUNNEL_MART} does not exist): run calltouch-etl transform first`,
-    )
   }
 }

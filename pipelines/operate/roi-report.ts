@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
-import { EtlError } from '../core/errors.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
+import { assertMartBuilt, groupingKeysSql } from './mart-query.ts'
 
 export const ROI_GROUPINGS = ['channel', 'campaign', 'ad-campaign', 'month', 'manager'] as const
 export type RoiGrouping = (typeof ROI_GROUPINGS)[number]
@@ -115,18 +115,13 @@ interface RoiQueryRow {
  */
 export async function readRoiReport(db: WarehouseDb, props: RoiReportProps): Promise<RoiReport> {
   const grouping = GROUPINGS[props.by]
-  await assertMartBuilt(db, grouping.mart)
+  await assertMartBuilt(db, grouping.mart, 'the ROI marts are')
   const from = grouping.dateColumn === 'date_month' && props.from !== null ? `${props.from.slice(0, 7)}-01` : props.from
-  const keys = grouping.keys.map((key, index) => `${key} as key_${index}`).join(', ')
-  const keyList = grouping.keys.join(', ')
-  const missingKeys = [0, 1, 2]
-    .slice(grouping.keys.length)
-    .map((index) => `, null::text as key_${index}`)
-    .join('')
+  const keys = groupingKeysSql(grouping.keys)
   const query = sql<RoiQueryRow>`
     select
-      grouping(${sql.raw(keyList)}) <> 0 as is_total,
-      ${sql.raw(keys)}${sql.raw(missingKeys)},
+      grouping(${sql.raw(keys.groupBy)}) <> 0 as is_total,
+      ${sql.raw(keys.select)},
       coalesce(sum(deals), 0)::int as deals,
       coalesce(sum(revenue), 0)::numeric(18, 2)::text as revenue,
       coalesce(sum(spend), 0)::numeric(18, 2)::text as spend,
@@ -137,7 +132,7 @@ export async function readRoiReport(db: WarehouseDb, props: RoiReportProps): Pro
     where (${from}::date is null or ${sql.ref(grouping.dateColumn)} >= ${from}::date)
       and (${props.to}::date is null or ${sql.ref(grouping.dateColumn)} <= ${props.to}::date)
       and (${props.siteId}::int is null or site_id = ${props.siteId}::int)
-    group by grouping sets ((${sql.raw(keyList)}), ())
+    group by grouping sets ((${sql.raw(keys.groupBy)}), ())
     order by is_total, ${sql.raw(grouping.orderBy)}`
   const { rows } = await query.execute(db)
   const toRow = (row: RoiQueryRow): RoiRow => ({
@@ -169,19 +164,9 @@ export async function martDayRange(
   db: WarehouseDb,
   siteId: number | null,
 ): Promise<{ first: string | null; last: string | null }> {
-  await assertMartBuilt(db, GROUPINGS.channel.mart)
+  await assertMartBuilt(db, GROUPINGS.channel.mart, 'the ROI marts are')
   const { rows } = await sql<{ first: string | null; last: string | null }>`
     select min(date_day) as first, max(date_day) as last from analytics.fct_marketing_daily
     where ${siteId}::int is null or site_id = ${siteId}::int`.execute(db)
   return rows[0] ?? { first: null, last: null }
-}
-
-async function assertMartBuilt(db: WarehouseDb, mart: string): Promise<void> {
-  const { rows } = await sql<{ built: boolean }>`select to_regclass(${mart}) is not null as built`.execute(db)
-  if (rows[0]?.built !== true) {
-    throw new EtlError(
-      'FAILED',
-      `the ROI marts are not built yet (${mart} does not exist): run calltouch-etl transform first`,
-    )
-  }
 }
