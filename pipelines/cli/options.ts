@@ -1,3 +1,4 @@
+import { SYNC_PARTS, type SyncPart } from '../jobs/sync-job.ts'
 import { parseAccountId } from '../core/account-id.ts'
 import { DAY_FORMAT, dayOrderProblem, dayProblem, type Day } from '../core/day.ts'
 import { siteIdProblem } from '../sources/calltouch-deals/config.ts'
@@ -75,12 +76,16 @@ export function dayRangeOption(
   return { from, to }
 }
 
-/** What `--only` may name: one part of a sync or backfill. */
-export const ONLY_CHOICES = ['deals', 'spend'] as const
+/** What `--only` may name: parts of a sync or backfill. */
+export const ONLY_CHOICES = SYNC_PARTS
 
-/** `--only deals|spend`, or a usage error (exit 2) naming the choices. */
-export function parseOnlyOption(text: string): (typeof ONLY_CHOICES)[number] {
-  const choice = ONLY_CHOICES.find((candidate) => candidate === text.trim())
-  if (choice === undefined) throw usageError(`--only must be ${ONLY_CHOICES.join(' or ')}, got ${JSON.stringify(text)}`)
-  return choice
+/** `--only deals,calls` (one or more parts, comma-separated), or a usage error (exit 2) naming the choices. */
+export function parseOnlyOption(text: string): readonly SyncPart[] {
+  const names = text.split(',').map((name) => name.trim())
+  const unknown = names.filter((name) => !ONLY_CHOICES.some((choice) => choice === name))
+  if (unknown.length > 0 || names.length === 0)
+    throw usageError(
+      `--only must list one or more of ${ONLY_CHOICES.join(', ')} (comma-separated), got ${JSON.stringify(text)}`,
+    )
+  return ONLY_CHOICES.filter((choice) => names.includes(choice))
 }

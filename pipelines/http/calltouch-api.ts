@@ -46,6 +46,11 @@ export function isRetryableCalltouchFailure(error: HttpRequestError): boolean {
   return status === 429 || status >= 500
 }
 
+/** A refusal of the site itself (wrong token or site id): every other request of the site would get the same. */
+export function isCalltouchSiteRefusal(error: unknown): error is CalltouchRequestError {
+  return error instanceof CalltouchRequestError && (error.status === 401 || error.status === 403)
+}
+
 /** The body of a 200; any other status becomes a CalltouchRequestError in the API's own words. */
 export function calltouchOkBody(response: HttpResponseBytes, what: string): Buffer {
   const { status, body } = response

@@ -127,6 +127,34 @@ export function createRequestLimiter(config: RequestLimiterConfig): RequestLimit
   }
 }
 
+/**
+ * `limiter` as seen by one part of a run (the deals, the leads): every request still passes the
+ * shared budget, but is counted in this view's counters too, so each part reports its own
+ * requests. Stopping the view does nothing: whoever made the limiter stops it.
+ *
+ * @example
+ * const deals = countedShareOf(shared)
+ * await deals.schedule(REQUEST_PRIORITIES.firstPage, url, send) // shared.counters and deals.counters both count it
+ */
+export function countedShareOf(limiter: RequestLimiter): RequestLimiter {
+  const counters: RequestCounters = { requests: 0, retries: 0 }
+  return {
+    counters,
+    schedule(priority, url, request) {
+      return limiter.schedule(priority, url, () => {
+        counters.requests += 1
+        return request()
+      })
+    },
+    countRetry() {
+      counters.retries += 1
+      limiter.countRetry()
+    },
+    waiting: () => limiter.waiting(),
+    stop: () => Promise.resolve(),
+  }
+}
+
 /** One limiter per request budget of the process. */
 export interface RequestLimiters {
   /**

@@ -2,7 +2,11 @@ import { messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { RunSettings, SiteConfig } from '../sources/calltouch-deals/config.ts'
 import { loadWindow, recordWindowFailure } from '../sources/calltouch-deals/load-window.ts'
-import { createRequestLimiters } from '../http/request-limiter.ts'
+import { countedShareOf, createRequestLimiters } from '../http/request-limiter.ts'
+import { siteStreams } from '../sources/calltouch-deals/config.ts'
+import { recordContactProtection } from '../sources/calltouch-deals/contact-protection.ts'
+import { LEAD_JOURNALS } from '../sources/calltouch-leads/load-leads.ts'
+import { syncLeads, type LeadsProgress, type LeadsSummary } from './leads-sync.ts'
 import { CALLTOUCH_REQUEST_BUDGET, calltouchRequestBudget } from '../sources/calltouch-deals/api-client.ts'
 import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../sources/calltouch-deals/sync-sites.ts'
 import type { Warehouse } from '../warehouse/connection.ts'
@@ -12,8 +16,11 @@ import { syncAdAccounts, type AdSpendSummary } from './ad-spend-sync.ts'
 import type { AdAccount } from './run-config.ts'
 import { withRun, type RunEndStatus } from './with-run.ts'
 
-/** What a run reads: both (the default), the Calltouch deals only, or the ad accounts' spend only (`sync --only`). */
-export const SYNC_PARTS = ['deals', 'spend'] as const
+/**
+ * What a run reads: every part (the default) or those `sync --only` names: the Calltouch deals,
+ * calls and requests (as each site's `streams` setting allows) and the ad accounts' spend.
+ */
+export const SYNC_PARTS = ['deals', 'calls', 'requests', 'spend'] as const
 export type SyncPart = (typeof SYNC_PARTS)[number]
 
 /** A sync or backfill, checked and resolved by the caller (the CLI parses options and configuration). */
@@ -31,8 +38,8 @@ export interface SyncRequest {
   /** The ad accounts whose spend the run reads besides the deals (none by default). */
   readonly adAccounts?: readonly AdAccount[]
   readonly adSettings?: AdAccountSettings
-  /** Only this part (`sync --only deals|spend`); both by default. */
-  readonly only?: SyncPart
+  /** Only these parts (`sync --only deals,calls`); every part by default. */
+  readonly only?: readonly SyncPart[]
   /** Where tokens are kept between runs (VK Ads): CALLTOUCH_ETL_STATE_DIR. Required with a VK Ads account. */
   readonly stateDir?: string
   /** What the warehouse may store of client contacts, and the key of client_key (CALLTOUCH_ETL_PII, CALLTOUCH_ETL_PII_KEY). */
@@ -49,8 +56,10 @@ export interface SyncJobOptions {
 export interface SyncJobResult {
   readonly runId: string
   readonly command: SyncRequest['command']
-  /** The deals' part; sites 0 when the run read spend only. */
+  /** The deals' part; sites 0 when the run read no deals. */
   readonly summary: SyncSummary
+  /** The calls and requests part; null when the run read neither. */
+  readonly leads: LeadsSummary | null
   /** The ad accounts' part; null when the run read deals only or no account is configured. */
   readonly spend: AdSpendSummary | null
   readonly durationMs: number
@@ -82,10 +91,14 @@ export async function syncJob(
     [CALLTOUCH_REQUEST_BUDGET]: calltouchRequestBudget(settings.requestsPerSecond),
   })
   const limiter = limiters.limiterFor(CALLTOUCH_REQUEST_BUDGET)
-  const readsDeals = request.only !== 'spend'
-  const adAccounts = request.only === 'deals' ? [] : (request.adAccounts ?? [])
+  const reads = (part: SyncPart): boolean => request.only === undefined || request.only.includes(part)
+  const dealSites = reads('deals') ? sites.filter((site) => siteStreams(site).includes('deals')) : []
+  const leadJournals = LEAD_JOURNALS.filter(reads)
+  const leadSites = sites.filter((site) => leadJournals.some((journal) => siteStreams(site).includes(journal)))
+  const adAccounts = reads('spend') ? (request.adAccounts ?? []) : []
+  const calltouchSites = sites.filter((site) => dealSites.includes(site) || leadSites.includes(site))
   const runArguments = {
-    sites: readsDeals ? sites.map((site) => site.siteId) : [],
+    sites: calltouchSites.map((site) => site.siteId),
     ...(adAccounts.length > 0 ? { adAccounts: adAccounts.map((account) => account.where) } : {}),
     ...(request.only ? { only: request.only } : {}),
     config: request.configSource,
@@ -104,6 +117,9 @@ export async function syncJob(
       async (run) => {
         // A lost warehouse connection stops the run as a signal would: no window starts on it.
         const runSignal = signal ? AbortSignal.any([signal, warehouse.lost]) : warehouse.lost
+        // Checked once before any part loads a contact: deals and leads load in parallel.
+        if (request.contacts && calltouchSites.length > 0) await recordContactProtection(warehouse.db, request.contacts)
+        const progress = combinedProgress(options.onProgress)
         const spendPart =
           adAccounts.length === 0
             ? Promise.resolve(null)
@@ -118,27 +134,48 @@ export async function syncJob(
                 logger: run.logger,
                 signal: runSignal,
               })
+        const leadsPart =
+          leadSites.length === 0
+            ? Promise.resolve(null)
+            : syncLeads({
+                db: warehouse.db,
+                runId: run.runId,
+                sites: leadSites,
+                journals: leadJournals,
+                ...(request.contacts ? { contacts: request.contacts } : {}),
+                mode,
+                baseUrl: request.baseUrl,
+                settings,
+                limiter,
+                now: request.now,
+                logger: run.logger,
+                onProgress: progress.leads,
+                signal: runSignal,
+              })
         const dealsPart = syncSites({
           db: warehouse.db,
           runId: run.runId,
-          sites: readsDeals ? sites : [],
+          sites: dealSites,
           ...(request.contacts ? { contacts: request.contacts } : {}),
           mode,
           baseUrl: request.baseUrl,
           settings,
-          limiter,
+          limiter: countedShareOf(limiter),
           loader: { loadWindow, recordWindowFailure },
           now: request.now,
           logger: run.logger,
-          onProgress: options.onProgress,
+          onProgress: progress.deals,
           signal: runSignal,
         })
-        // Both parts run side by side (different APIs, different limits); each settles before the run ends.
-        const [dealsSettled, spendSettled] = await Promise.allSettled([dealsPart, spendPart])
-        if (dealsSettled.status === 'rejected') throw dealsSettled.reason
-        if (spendSettled.status === 'rejected') throw spendSettled.reason
-        const summary = dealsSettled.value
-        const spend = spendSettled.value
+        // The parts run side by side (deals and leads on the one Calltouch limiter, spend on its
+        // platforms' own); each settles before the run ends.
+        const settled = await Promise.allSettled([dealsPart, leadsPart, spendPart])
+        for (const part of settled) if (part.status === 'rejected') throw part.reason
+        const [summary, leads, spend] = settled.map((part) => (part as PromiseFulfilledResult<unknown>).value) as [
+          SyncSummary,
+          LeadsSummary | null,
+          AdSpendSummary | null,
+        ]
         // withRun would find the loss too, but the summary must not be taken for the run's outcome.
         warehouse.lost.throwIfAborted()
         const durationMs = Date.now() - startedAt
@@ -150,13 +187,15 @@ export async function syncJob(
             ? null
             : `${failures.length} window(s) failed; first: site ${firstFailure.siteId} ${firstFailure.firstDay}..${firstFailure.lastDay}: ${firstFailure.error}`
         const spendError = spend === null ? null : describeSpendFailure(spend)
-        const parts = summary.windows + (spend?.accounts.length ?? 0)
-        const partsFailed = summary.windowsFailed + (spend?.accountsFailed ?? 0)
+        const leadsError = leads === null ? null : describeLeadsFailure(leads)
+        const parts = summary.windows + (leads?.reads ?? 0) + (spend?.accounts.length ?? 0)
+        const partsFailed = summary.windowsFailed + (leads?.readsFailed ?? 0) + (spend?.accountsFailed ?? 0)
         return {
           result: {
             runId: run.runId,
             command,
             summary,
+            leads,
             spend,
             durationMs,
             interrupted,
@@ -164,15 +203,60 @@ export async function syncJob(
           },
           // A stopped run read only part of its plan: it failed, whatever its windows did.
           status: interrupted ? 'failed' : statusOf(partsFailed, parts),
-          counters: { ...counters, ...spendCounters(spend), durationMs },
+          counters: { ...counters, ...leadsCounters(leads), ...spendCounters(spend), durationMs },
           error: interrupted
             ? `interrupted after ${summary.windows} window(s): ${messageOf(signal?.reason)}`
-            : [windowError, spendError].filter((part) => part !== null).join('; ') || null,
+            : [windowError, leadsError, spendError].filter((part) => part !== null).join('; ') || null,
         }
       },
     )
   } finally {
     await limiters.stop()
+  }
+}
+
+/** The leads part's counters in etl.runs, none when the run read no calls nor requests. */
+function leadsCounters(leads: LeadsSummary | null): Record<string, number> {
+  if (leads === null) return {}
+  const { failures: _failures, ...counters } = leads
+  return Object.fromEntries(
+    Object.entries(counters).map(([name, value]) => [`leads${name[0]?.toUpperCase()}${name.slice(1)}`, value]),
+  )
+}
+
+/** The first failed read of the leads part, for etl.runs.error; null when none failed. */
+function describeLeadsFailure(leads: LeadsSummary): string | null {
+  const first = leads.failures[0]
+  if (first === undefined) return null
+  return `${leads.failures.length} lead read(s) failed; first: site ${first.siteId} ${first.journal} ${first.firstDay}..${first.lastDay}: ${first.error}`
+}
+
+/**
+ * One progress of days for the whole run: the deals' and the leads' days added up, so the bar
+ * ends when both do.
+ */
+function combinedProgress(onProgress: ((progress: SyncProgress) => void) | undefined): {
+  deals: (progress: SyncProgress) => void
+  leads: (progress: LeadsProgress) => void
+} {
+  const zero: SyncProgress = { daysTotal: 0, daysDone: 0, daysFailed: 0 }
+  let deals = zero
+  let leads = zero
+  const report = (): void =>
+    onProgress?.({
+      daysTotal: deals.daysTotal + leads.daysTotal,
+      daysDone: deals.daysDone + leads.daysDone,
+      daysFailed: deals.daysFailed + leads.daysFailed,
+    })
+  return {
+    deals: (progress) => {
+      deals = progress
+      report()
+    },
+    leads: (progress) => {
+      leads = progress
+      report()
+    },
   }
 }
 

@@ -61,6 +61,7 @@ describe('the leads client over real HTTP', () => {
   it('reads a calls window in ⌈calls / 1000⌉ requests with day-first dates, and stops at pageTotal', async () => {
     seen.length = 0
     const window = await client().fetchCallsWindow({ dateFrom: '2024-02-10', dateTo: '2024-02-11' })
+    if (window.kind !== 'read') throw new Error(`the window was not read: ${window.kind}`)
     expect(window.requests).toBe(3)
     expect(window.recordsTotal).toBe(2500)
     expect(

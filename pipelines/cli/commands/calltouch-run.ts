@@ -7,6 +7,7 @@ import { runConfigFromEnv } from '../../jobs/run-config.ts'
 import type { SyncMode, SyncProgress, SyncSummary } from '../../sources/calltouch-deals/sync-sites.ts'
 import { syncJob, type SyncJobResult, type SyncRequest } from '../../jobs/sync-job.ts'
 import type { AdSpendSummary } from '../../jobs/ad-spend-sync.ts'
+import type { LeadsSummary } from '../../jobs/leads-sync.ts'
 import { say, usageError, withWarehouse, type CliContext } from '../context.ts'
 import { dayRangeOption } from '../options.ts'
 import type { Day } from '../../core/day.ts'
@@ -18,7 +19,7 @@ export interface CalltouchRunOptions {
   readonly lookbackDays?: number
   readonly from?: string
   readonly to?: string
-  /** `--only deals|spend`: one part of the run (sync and backfill). */
+  /** `--only deals,calls,…`: some parts of the run (sync and backfill). */
   readonly only?: SyncRequest['only']
   /** `--json`: one JSON object with the run's result on stdout instead of the lines. */
   readonly json?: boolean
@@ -32,7 +33,8 @@ export const CONFIG_OPTION_HELP =
 export const SITE_OPTION_HELP = 'only this configured site id (and the ad accounts of it)'
 export const JSON_OPTION_HELP =
   "print the run's result as one JSON object (counts, failures, per ad account) instead of lines, for scripts"
-export const ONLY_OPTION_HELP = 'only one part: deals (the Calltouch sites) or spend (the ad accounts); default both'
+export const ONLY_OPTION_HELP =
+  "only these parts, comma-separated: deals, calls, requests (each site's streams) and spend (the ad accounts); default all"
 
 /**
  * Checks `sync` or `backfill` options and the configuration (exit 2 before the
@@ -51,7 +53,8 @@ export function syncRequestFromOptions(
   const adAccounts = runConfig.adAccounts.filter(
     (account) => options.site === undefined || account.siteId === options.site,
   )
-  if (options.only === 'spend' && adAccounts.length === 0)
+  const spendOnly = options.only !== undefined && options.only.every((part) => part === 'spend')
+  if (spendOnly && adAccounts.length === 0)
     throw usageError(
       `--only spend, but no ad account is configured${options.site === undefined ? '' : ` for site ${options.site}`}: add adAccounts to the config file (or YANDEX_DIRECT_TOKEN / VK_ADS_CLIENT_ID), see README, Ad spend`,
     )
@@ -71,7 +74,7 @@ export function syncRequestFromOptions(
     ...(options.only ? { only: options.only } : {}),
     stateDir,
     // Only a run that reads deals needs the key: a spend-only run never creates the key file.
-    ...(options.only === 'spend' ? {} : { contacts: contactPolicyFromEnv(ctx.env, stateDir) }),
+    ...(spendOnly ? {} : { contacts: contactPolicyFromEnv(ctx.env, stateDir) }),
   }
 }
 
@@ -104,6 +107,7 @@ export function syncResultJson(result: SyncJobResult): Record<string, unknown> {
     interrupted: result.interrupted,
     durationMs: result.durationMs,
     deals,
+    leads: result.leads,
     spend: result.spend,
   }
 }
@@ -121,10 +125,18 @@ export async function runSync(ctx: CliContext, request: SyncRequest): Promise<Sy
 
 /** Prints a sync's summary line and its failed windows; 1 when the run did not read all its plan. */
 export function printSyncResult(ctx: CliContext, result: SyncJobResult): ExitCode {
-  if (result.summary.sites > 0 || result.spend === null)
+  if (result.summary.sites > 0 || (result.spend === null && result.leads === null))
     say(ctx, describeSummary(result.command, result.summary, result.durationMs))
   for (const failure of result.summary.failures)
     say(ctx, `failed: site ${failure.siteId} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`)
+  if (result.leads !== null) {
+    say(ctx, describeLeadsSummary(result.command, result.leads))
+    for (const failure of result.leads.failures)
+      say(
+        ctx,
+        `failed: site ${failure.siteId} ${failure.journal} ${failure.firstDay}..${failure.lastDay}: ${failure.error}`,
+      )
+  }
   if (result.spend !== null) {
     say(ctx, describeSpendSummary(result.command, result.spend))
     for (const account of result.spend.accounts) {
@@ -135,6 +147,12 @@ export function printSyncResult(ctx: CliContext, result: SyncJobResult): ExitCod
     }
   }
   return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
+}
+
+/** The one-line summary of a run's calls and requests. */
+export function describeLeadsSummary(command: string, leads: LeadsSummary): string {
+  const failed = leads.daysFailed === 0 ? '' : ` (${leads.daysFailed} failed)`
+  return `${command} leads: ${leads.streams} stream(s), ${leads.days} day(s)${failed}, ${leads.requests} request(s), ${leads.retries} retr${leads.retries === 1 ? 'y' : 'ies'}, ${leads.seen} lead(s) seen, ${leads.changed} changed, ${leads.rejected} rejected, ${leads.removed} removed`
 }
 
 /** The one-line summary of a run's ad spend. */

@@ -21,6 +21,18 @@ export const DEFAULT_START_DAYS_AGO = 90
 
 /** The vendor allows 5 requests a second per IP (deals export page, last paragraph): every Calltouch source's limit. */
 export const MAX_REQUESTS_PER_SECOND = CALLTOUCH_MAX_REQUESTS_PER_SECOND
+/**
+ * What a site may load from Calltouch: the deals export, the calls journal, the requests journal
+ * (LEADS-API.md). A site loads every stream unless its `streams` setting names fewer.
+ */
+export const CALLTOUCH_STREAMS = ['deals', 'calls', 'requests'] as const
+export type CalltouchStream = (typeof CALLTOUCH_STREAMS)[number]
+
+/** The streams a site loads: its `streams` setting, or every stream. */
+export function siteStreams(site: Pick<SiteConfig, 'streams'>): readonly CalltouchStream[] {
+  return site.streams ?? CALLTOUCH_STREAMS
+}
+
 /** How a site id must be written, for messages: `--site must be ${SITE_ID_RULE}, got "x"`. */
 export const SITE_ID_RULE = 'a Calltouch site id (a positive integer)'
 
@@ -32,6 +44,8 @@ export interface SiteConfig {
   readonly timeZone: string
   /** First day (YYYY-MM-DD, site-local) a sync reads. */
   readonly startDate: string
+  /** What the site loads (`streams` in the config file, CALLTOUCH_STREAMS in env mode); absent: every stream. */
+  readonly streams?: readonly CalltouchStream[]
 }
 
 /** How a sync or backfill runs, whatever the site. */
@@ -86,6 +100,7 @@ const FILE_SITE = z.strictObject({
     .optional(),
   timeZone: z.string().optional(),
   startDate: z.string().optional(),
+  streams: z.unknown().optional(),
 })
 
 /**
@@ -196,6 +211,15 @@ export function calltouchConfigFromEnvVars(env: Env, now: Date): ParsedConfig<Ca
   const baseUrl = env.CALLTOUCH_BASE_URL?.trim() || DEFAULT_BASE_URL
   const urlProblem = baseUrlProblem(baseUrl)
   if (urlProblem) problems.push(`CALLTOUCH_BASE_URL ${urlProblem}`)
+  const streamsText = env.CALLTOUCH_STREAMS?.trim() || undefined
+  const streams =
+    streamsText === undefined
+      ? undefined
+      : parseStreams(
+          streamsText.split(',').map((name) => name.trim()),
+          'CALLTOUCH_STREAMS',
+          problems,
+        )
   const sitesFound =
     siteId === undefined
       ? []
@@ -203,7 +227,9 @@ export function calltouchConfigFromEnvVars(env: Env, now: Date): ParsedConfig<Ca
   if (problems.length > 0) return { value: undefined, problems, where, sitesFound }
   const value: CalltouchConfig = Object.freeze({
     baseUrl: trimSlash(baseUrl),
-    sites: Object.freeze([Object.freeze({ siteId: siteId as number, token, timeZone, startDate })]),
+    sites: Object.freeze([
+      Object.freeze({ siteId: siteId as number, token, timeZone, startDate, ...(streams ? { streams } : {}) }),
+    ]),
     run: DEFAULT_RUN_SETTINGS,
     source: 'environment',
   })
@@ -270,9 +296,17 @@ export function calltouchConfigFromJson(
       if (startProblem) problems.push(`${where}.startDate: ${startProblem}`)
       startDate = raw.startDate
     }
+    const streams =
+      raw.streams === undefined
+        ? undefined
+        : Array.isArray(raw.streams)
+          ? parseStreams(raw.streams, `${where}.streams`, problems)
+          : (problems.push(`${where}.streams: ${STREAMS_RULE}, got ${JSON.stringify(raw.streams)}`), undefined)
+    const chosen = streams === undefined ? {} : { streams }
     if (siteId !== undefined && Number.isInteger(siteId) && siteId >= 1 && siteId <= MAX_ACCOUNT_ID)
-      sitesFound.push(Object.freeze({ siteId, token: token ?? '', timeZone: zone, startDate }))
-    if (siteId !== undefined && token !== undefined) sites.push(Object.freeze({ siteId, token, timeZone, startDate }))
+      sitesFound.push(Object.freeze({ siteId, token: token ?? '', timeZone: zone, startDate, ...chosen }))
+    if (siteId !== undefined && token !== undefined)
+      sites.push(Object.freeze({ siteId, token, timeZone, startDate, ...chosen }))
   })
   const baseUrl =
     (isRecord(json) && typeof json.baseUrl === 'string' ? json.baseUrl : undefined) ??
@@ -331,6 +365,30 @@ function siteToken(raw: Record<string, unknown>, env: Env, where: string, proble
     return undefined
   }
   return token
+}
+
+const STREAMS_RULE = `must list one or more of ${CALLTOUCH_STREAMS.map((name) => `"${name}"`).join(', ')}, each once`
+
+/** A site's streams, in the order of {@link CALLTOUCH_STREAMS}; undefined after pushing the problem. */
+function parseStreams(
+  names: readonly unknown[],
+  where: string,
+  problems: string[],
+): readonly CalltouchStream[] | undefined {
+  const known = new Set<string>(CALLTOUCH_STREAMS)
+  const unknown = names.filter((name) => typeof name !== 'string' || !known.has(name))
+  const repeated = names.length !== new Set(names).size
+  if (names.length === 0 || unknown.length > 0 || repeated) {
+    const got =
+      unknown.length > 0
+        ? `, got ${unknown.map((name) => JSON.stringify(name)).join(', ')}`
+        : repeated
+          ? ', got a stream twice'
+          : ', got none'
+    problems.push(`${where}: ${STREAMS_RULE}${got}`)
+    return undefined
+  }
+  return Object.freeze(CALLTOUCH_STREAMS.filter((stream) => names.includes(stream)))
 }
 
 /** Why `text` is not a site id, as the end of a sentence naming where it came from. */

@@ -8,7 +8,9 @@ import type { RunSettings, SiteConfig } from './config.ts'
 import { recordContactProtection } from './contact-protection.ts'
 import type { WarehouseDb } from '../../warehouse/connection.ts'
 import type { LedgerDay } from '../../warehouse/ledger.ts'
-import { CalltouchClient, CalltouchRequestError } from './api-client.ts'
+import { CalltouchClient } from './api-client.ts'
+import { isCalltouchSiteRefusal } from '../../http/calltouch-api.ts'
+import { createWakeUp } from '../../core/wake-up.ts'
 import { daysBetween, type Day } from '../../core/day.ts'
 import { DateToProtocol } from './date-to-protocol.ts'
 import { createPageBudget, extractWindow, type DayWindow } from './extract-window.ts'
@@ -164,7 +166,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     )
   }
 
-  const changed = createSignal()
+  const changed = createWakeUp()
   const dateTo = new DateToProtocol({
     learntInclusive: () => {
       for (const each of sites) each.planner.learnDateToInclusive()
@@ -297,7 +299,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
       try {
         await runWindow(run, task, probe)
       } catch (error) {
-        if (isSiteRefusal(error))
+        if (isCalltouchSiteRefusal(error))
           run.stopped ??= `the API refused site ${run.site.siteId} earlier in this run (${error.answer ?? error.message})`
         await finishWindow(run, task.window, error)
       } finally {
@@ -357,30 +359,5 @@ class SyncTotals {
       ...this.counts,
       failures: this.failures,
     }
-  }
-}
-
-/** A refusal of the site itself (wrong token or site id): every other window would get the same. */
-function isSiteRefusal(error: unknown): error is CalltouchRequestError {
-  return error instanceof CalltouchRequestError && (error.status === 401 || error.status === 403)
-}
-
-/** Lets idle workers sleep until something changes. */
-function createSignal(): { wait(): Promise<void>; notify(): void } {
-  let wake: (() => void) | undefined
-  let waiting: Promise<void> | undefined
-  return {
-    wait() {
-      waiting ??= new Promise<void>((resolve) => {
-        wake = resolve
-      })
-      return waiting
-    },
-    notify() {
-      const resolve = wake
-      wake = undefined
-      waiting = undefined
-      resolve?.()
-    },
   }
 }

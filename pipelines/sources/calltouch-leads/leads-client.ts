@@ -40,6 +40,11 @@ export interface CallsWindow {
   readonly requests: number
 }
 
+/** A calls window read whole, or stopped after its first page because it is too big to read at once. */
+export type CallsWindowOutcome =
+  | ({ readonly kind: 'read' } & CallsWindow)
+  | { readonly kind: 'too-big'; readonly recordsTotal: number; readonly requests: number }
+
 /** The requests journal's answer for one day: always a bare array (LEADS-API.md §2.2). */
 export interface RequestsDay {
   readonly body: LeadsBody
@@ -136,34 +141,37 @@ export class LeadsClient {
   }
 
   /**
-   * Every page of a calls window. Stops at `page >= pageTotal` or at an empty page (what
-   * `pageTotal` is for an empty result, 0 or 1, is not documented: a `page == pageTotal` loop
-   * would never end on 0), and never asks for more pages than `recordsTotal` needs: each request
-   * makes progress or the window ends. When `recordsTotal` changes between pages the window is
-   * read again from page 1, at most {@link MAX_CALLS_WINDOW_REREADS} times.
+   * Every page of a calls window: page 1 first (it tells `recordsTotal`, and `onFirstPage` may
+   * stop the read there, to cut the window smaller), then pages 2..N at once, so the limiter
+   * keeps the budget busy. Never asks for more pages than `recordsTotal` needs at page 1's size
+   * (`pageTotal` is not trusted: what it is for an empty result, 0 or 1, is not documented). A read is torn when a page disagrees on
+   * `recordsTotal` or the pages do not add up to it (calls keep arriving for today, LEADS-API.md
+   * §1.2): it is read again from page 1, at most {@link MAX_CALLS_WINDOW_REREADS} times.
    */
-  async fetchCallsWindow(range: LeadsDateRange): Promise<CallsWindow> {
+  async fetchCallsWindow(
+    range: LeadsDateRange,
+    options: { readonly onFirstPage?: (recordsTotal: number) => 'continue' | 'too-big' } = {},
+  ): Promise<CallsWindowOutcome> {
     let requests = 0
     for (let read = 0; ; read++) {
       const first = await this.fetchCallsPage(range, 1)
       requests++
-      const bodies: LeadsBody[] = [first.body]
-      const lastPage = Math.min(first.pageTotal, Math.ceil(first.recordsTotal / CALLS_PAGE_LIMIT))
-      let moved = false
-      for (let page = 2; page <= lastPage && first.records > 0; page++) {
-        const next = await this.fetchCallsPage(range, page)
-        requests++
-        if (next.recordsTotal !== first.recordsTotal) {
-          moved = true
-          break
-        }
-        if (next.records === 0) break
-        bodies.push(next.body)
-      }
-      if (!moved) return { bodies, recordsTotal: first.recordsTotal, requests }
+      if (options.onFirstPage?.(first.recordsTotal) === 'too-big')
+        return { kind: 'too-big', recordsTotal: first.recordsTotal, requests }
+      // Page 1's size is the page size the API uses (1000 asked; a smaller cap still reads every call).
+      const lastPage = first.records === 0 ? 1 : Math.ceil(first.recordsTotal / first.records)
+      const rest = await Promise.all(
+        Array.from({ length: Math.max(0, lastPage - 1) }, (_, index) => this.fetchCallsPage(range, index + 2)),
+      )
+      requests += rest.length
+      const pages = [first, ...rest]
+      const received = pages.reduce((sum, page) => sum + page.records, 0)
+      const whole = pages.every((page) => page.recordsTotal === first.recordsTotal) && received === first.recordsTotal
+      if (whole)
+        return { kind: 'read', bodies: pages.map((page) => page.body), recordsTotal: first.recordsTotal, requests }
       if (read >= MAX_CALLS_WINDOW_REREADS) {
         throw new CalltouchRequestError(
-          `calls of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo}: recordsTotal changed while the window was read, ${read + 1} times; read it again later`,
+          `calls of site ${this.siteId} from ${range.dateFrom} to ${range.dateTo} changed while being read (${received} calls received, recordsTotal ${first.recordsTotal}), ${read + 1} reads in a row; the next run reads the window again`,
           'invalid-body',
         )
       }
