@@ -81,6 +81,11 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
     description: 'First day (YYYY-MM-DD) the first sync reads',
   },
   {
+    name: 'CALLTOUCH_STREAMS',
+    defaultValue: 'deals,calls,requests',
+    description: 'What the site loads, comma-separated: the deals export, the calls journal, the requests journal',
+  },
+  {
     name: 'CALLTOUCH_BASE_URL',
     defaultValue: 'https://api.calltouch.ru',
     description:

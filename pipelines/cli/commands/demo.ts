@@ -9,7 +9,8 @@ import { transformJob } from '../../jobs/transform-job.ts'
 import { describeSpendImport, loadSpendFile } from '../../spend/import-spend.ts'
 import { say, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { printSyncResult, runSync, syncRequestFromOptions } from './calltouch-run.ts'
-import { describeRoiReport } from './report.ts'
+import { describeFunnelReport, describeRoiReport } from './report.ts'
+import { readFunnelReport } from '../../operate/funnel-report.ts'
 
 /**
  * The demo's own embedded warehouse, apart from `.data/warehouse`, so that
@@ -105,6 +106,7 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
     return {
       channels: await readRoiReport(warehouse.db, { by: 'channel', ...period }),
       campaigns: await readRoiReport(warehouse.db, { by: 'ad-campaign', ...period }),
+      funnel: await readFunnelReport(warehouse.db, { by: 'channel', ...period }),
     }
   })
   say(ctx, '')
@@ -112,16 +114,20 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
   say(ctx, '')
   // The connectors' campaigns, the biggest spenders first.
   say(ctx, describeRoiReport(report.campaigns))
+  say(ctx, '')
+  // The leads behind the deals: what a lead cost and how many became deals.
+  say(ctx, describeFunnelReport(report.funnel))
   const shownDir = dataDir.startsWith(`${ctx.cwd}${path.sep}`) ? path.relative(ctx.cwd, dataDir) : dataDir
   say(ctx, '')
   say(
     ctx,
     [
       `Done in ${((Date.now() - startedAt) / 1000).toFixed(1)} s. The data is in the embedded PostgreSQL (PGlite) at ${dataDir}:`,
-      'deals in calltouch.orders (raw versions in raw.calltouch_orders), ad spend in marketing.ad_campaign_stats (Direct, VK Ads) and marketing.ad_spend (CSV), the marts in analytics.',
+      'deals in calltouch.orders, calls and requests in calltouch.calls and calltouch.requests (raw versions in raw.*), ad spend in marketing.ad_campaign_stats (Direct, VK Ads) and marketing.ad_spend (CSV), the marts in analytics.',
       'Look further (the demo warehouse is chosen by CALLTOUCH_ETL_DATA_DIR):',
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by campaign`,
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report roi --by month`,
+      `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl report funnel --by campaign`,
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl status`,
       `  CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl sql "select * from analytics.fct_marketing_monthly limit 5"`,
       `For psql, DBeaver or Metabase: CALLTOUCH_ETL_DATA_DIR=${shownDir} npx calltouch-etl serve-sql, then psql -h 127.0.0.1 -p 5433 -U postgres`,
