@@ -102,11 +102,12 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
       sites: [{ siteId: SITE_ID, token: TOKEN, dealsPerDay: 6 }],
     })
     configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sync-test-')), 'calltouch.json')
+    // Deals only: these cases count the deals' requests, days and lines exactly.
     writeFileSync(
       configFile,
       JSON.stringify({
         baseUrl: sim.url,
-        sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN', startDate: START }],
+        sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN', startDate: START, streams: ['deals'] }],
         timeoutMs: 3000,
         maxRetries: 1,
       }),
@@ -166,7 +167,7 @@ describeEachEngine('sync and backfill against the simulator', (engine) => {
         stormy,
         JSON.stringify({
           baseUrl: sim.url,
-          sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN', startDate: START }],
+          sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN', startDate: START, streams: ['deals'] }],
           timeoutMs: 1500,
           maxRetries: 10,
         }),
