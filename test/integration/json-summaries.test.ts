@@ -41,10 +41,12 @@ describe('--json summaries of sync, backfill and transform (pglite)', () => {
     await tw?.destroy()
   })
 
-  it('sync --json prints one object with the run, its deal counts and failures, and never the token', async () => {
+  it('sync --json prints one object with the run, its deal and lead counts and failures, and never the token', async () => {
     const result = await runMain(['sync', '--json'], env)
     expect(result.exitCode).toBe(0)
     const summary = onlyObject(result.stdout)
+    const [first, last] = [today.minus({ days: 2 }).toISODate() as string, today.toISODate() as string]
+    const leads = sim.expectedCalls(SITE_ID, first, last).length + sim.expectedRequests(SITE_ID, first, last).length
     expect(summary).toEqual({
       command: 'sync',
       runId: expect.stringMatching(/^\d+$/),
@@ -52,6 +54,22 @@ describe('--json summaries of sync, backfill and transform (pglite)', () => {
       interrupted: false,
       durationMs: expect.any(Number),
       deals: expect.objectContaining({ sites: 1, days: 3, daysFailed: 0, failures: [], rejected: 0 }),
+      // Calls and requests of the same 3 days: the calls in one window, the requests one day per request.
+      leads: {
+        streams: 2,
+        days: 6,
+        daysFailed: 0,
+        reads: 4,
+        readsFailed: 0,
+        requests: 4,
+        retries: 0,
+        seen: leads,
+        landed: leads,
+        changed: leads,
+        rejected: 0,
+        removed: 0,
+        failures: [],
+      },
       spend: null,
     })
     expect(result.stdout + result.stderr).not.toContain(TOKEN)
