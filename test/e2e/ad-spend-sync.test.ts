@@ -41,7 +41,8 @@ describePostgres('ad spend in sync and backfill', () => {
       {
         baseUrl: sim.url,
         maxRetries: 1,
-        sites: [{ id: SITE, tokenEnv: 'CT_TOKEN', startDate: START }],
+        // Deals only: the cases read the deals' line first and the spend's second.
+        sites: [{ id: SITE, tokenEnv: 'CT_TOKEN', startDate: START, streams: ['deals'] }],
         adAccounts: [
           {
             type: 'yandex-direct',
@@ -147,7 +148,10 @@ describePostgres('ad spend in sync and backfill', () => {
       expect(backfill.exitCode).toBe(0)
       expect(backfill.stdout).toMatch(/backfill spend: 2 ad account\(s\), 6 day\(s\), /)
       const bad = await run(['sync', '--only', 'leads'])
-      expect([bad.exitCode, bad.stderr.trim()]).toEqual([2, 'error: --only must be deals or spend, got "leads"'])
+      expect([bad.exitCode, bad.stderr.trim()]).toEqual([
+        2,
+        'error: --only must list one or more of deals, calls, requests, spend (comma-separated), got "leads"',
+      ])
     },
     CLI_TEST_TIMEOUT_MS,
   )
