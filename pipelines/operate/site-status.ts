@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon'
 import { CALLTOUCH_DEALS_SOURCE, siteLedgerKey } from '../sources/calltouch-deals/site-ledger.ts'
+import { LEAD_JOURNALS, leadsLedgerKey, type LeadJournal } from '../sources/calltouch-leads/load-leads.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
 import { readFailedDays, readLedgerAccounts, readLedgerSummary, type FailedLedgerDay } from '../warehouse/ledger.ts'
 import { runSqlFile } from '../warehouse/sql-files.ts'
@@ -52,6 +53,18 @@ export interface SiteStatus {
   readonly deals: { readonly total: number; readonly recent: number }
   /** Of the recent days with deals, those without any spend row (CSV or connector). */
   readonly spendCoverage: { readonly daysWithDeals: number; readonly daysWithoutSpend: readonly string[] }
+  /** The site's lead streams the ledger holds reads of (calls, requests), each judged as the deals are. */
+  readonly leadStreams: readonly LeadStreamStatus[]
+}
+
+/** One lead stream of a site: its last complete read, failed days and leads still returned by the API. */
+export interface LeadStreamStatus {
+  readonly stream: LeadJournal
+  readonly lastSuccessAt: string | null
+  readonly hoursSinceSuccess: number | null
+  readonly newestOkDay: string | null
+  readonly failedDays: readonly FailedDay[]
+  readonly leads: { readonly total: number; readonly recent: number }
 }
 
 export interface WarehouseStatus {
@@ -157,8 +170,7 @@ async function readSiteStatus(
   const ledgerKey = siteLedgerKey(site.siteId)
   const failedDays = await readFailedDays(db, ledgerKey)
   const { newestOkDay, lastSucceededAt: lastSuccessAt, lastSuccessRunId } = await readLedgerSummary(db, ledgerKey)
-  const hoursSinceSuccess =
-    lastSuccessAt === null ? null : roundTo((site.now.getTime() - lastSuccessAt.getTime()) / 3_600_000, 1)
+  const hoursSinceSuccess = lastSuccessAt === null ? null : hoursSince(lastSuccessAt, site.now)
   const daysBehind = newestOkDay === null ? null : daysBetween(newestOkDay, today)
 
   const problems: string[] = []
@@ -169,7 +181,20 @@ async function readSiteStatus(
   if (hoursSinceSuccess === null) problems.push('never read completely: run calltouch-etl sync')
   else if (hoursSinceSuccess > site.staleAfterHours)
     problems.push(`last complete read ${hoursSinceSuccess} h ago, more than ${site.staleAfterHours} h`)
-  const state: SiteState = failedDays.length > 0 ? 'failing' : problems.length > 0 ? 'stale' : 'ok'
+  const leadStreams = await readLeadStreams(db, { ...site, today })
+  for (const stream of leadStreams) {
+    const first = stream.failedDays[0]
+    if (first !== undefined)
+      problems.push(
+        `${stream.stream}: ${stream.failedDays.length} day(s) failed, first ${first.day}: ${first.error ?? 'no reason recorded'}`,
+      )
+    if (stream.hoursSinceSuccess !== null && stream.hoursSinceSuccess > site.staleAfterHours)
+      problems.push(
+        `${stream.stream}: last complete read ${stream.hoursSinceSuccess} h ago, more than ${site.staleAfterHours} h`,
+      )
+  }
+  const failing = failedDays.length > 0 || leadStreams.some((stream) => stream.failedDays.length > 0)
+  const state: SiteState = failing ? 'failing' : problems.length > 0 ? 'stale' : 'ok'
 
   return {
     siteId: site.siteId,
@@ -186,7 +211,41 @@ async function readSiteStatus(
     rejectedRecords: row.rejected_recent,
     deals: { total: row.deals_total, recent: row.deals_recent },
     spendCoverage: { daysWithDeals: row.days_with_deals_recent, daysWithoutSpend: row.days_without_spend },
+    leadStreams,
   }
+}
+
+/** The site's lead streams that the ledger holds reads of; a stream never read (not in its `streams`) is left out. */
+async function readLeadStreams(
+  db: WarehouseDb,
+  site: { siteId: number; today: string; now: Date; recentDays: number },
+): Promise<LeadStreamStatus[]> {
+  const [counts] = await runSqlFile<{
+    calls_total: number
+    calls_recent: number
+    requests_total: number
+    requests_recent: number
+  }>(db, 'select_site_leads', [site.siteId, site.today, site.recentDays])
+  const streams: LeadStreamStatus[] = []
+  for (const stream of LEAD_JOURNALS) {
+    const key = leadsLedgerKey(stream, site.siteId)
+    const summary = await readLedgerSummary(db, key)
+    const failedDays = await readFailedDays(db, key)
+    if (summary.lastSucceededAt === null && failedDays.length === 0) continue
+    streams.push({
+      stream,
+      lastSuccessAt: summary.lastSucceededAt?.toISOString() ?? null,
+      hoursSinceSuccess: summary.lastSucceededAt === null ? null : hoursSince(summary.lastSucceededAt, site.now),
+      newestOkDay: summary.newestOkDay,
+      failedDays,
+      leads: { total: counts?.[`${stream}_total`] ?? 0, recent: counts?.[`${stream}_recent`] ?? 0 },
+    })
+  }
+  return streams
+}
+
+function hoursSince(at: Date, now: Date): number {
+  return roundTo((now.getTime() - at.getTime()) / 3_600_000, 1)
 }
 
 /** Every site the warehouse holds deals or rejected records of, ascending (sql/select_known_site_ids.sql). */

@@ -112,10 +112,10 @@ describeEachEngine('calltouch-etl status', (engine) => {
     const read = `${succeededAt.toISOString().slice(0, 16).replace('T', ' ')} UTC (1 h ago)`
     const lines = result.stdout.split('\n')
     expect(lines[1]).toMatch(
-      /^│ site │ state │ last complete read +│ days behind │ failed days │ rejected \(30 d\) │ deals │ deals \(30 d\) │ days without spend \(30 d\) │$/,
+      /^│ site │ state │ last complete read +│ days behind │ failed days │ rejected \(30 d\) │ deals │ deals \(30 d\) │ leads \(30 d\) │ days without spend \(30 d\) │$/,
     )
     expect(lines[3]).toBe(
-      `│ 900  │ ok    │ ${read} │           0 │           0 │               0 │     0 │            0 │                    0 of 0 │`,
+      `│ 900  │ ok    │ ${read} │           0 │           0 │               0 │     0 │            0 │            — │                    0 of 0 │`,
     )
     expect(lines.slice(5)).toEqual(['All sites are ok.', ''])
   })
@@ -192,6 +192,7 @@ describeEachEngine('calltouch-etl status', (engine) => {
           rejectedRecords: 0,
           deals: { total: 0, recent: 0 },
           spendCoverage: { daysWithDeals: 0, daysWithoutSpend: [] },
+          leadStreams: [],
         },
         {
           siteId: 777,
@@ -218,6 +219,7 @@ describeEachEngine('calltouch-etl status', (engine) => {
           rejectedRecords: 0,
           deals: { total: 0, recent: 0 },
           spendCoverage: { daysWithDeals: 0, daysWithoutSpend: [] },
+          leadStreams: [],
         },
         {
           siteId: 12345,
@@ -234,6 +236,7 @@ describeEachEngine('calltouch-etl status', (engine) => {
           rejectedRecords: 1,
           deals: { total: 5, recent: 4 },
           spendCoverage: { daysWithDeals: 2, daysWithoutSpend: ['2026-11-20'] },
+          leadStreams: [],
         },
       ],
     })

@@ -72,6 +72,7 @@ export function describeStatus(status: WarehouseStatus): string {
       { title: `rejected (${recent})`, align: 'right' },
       { title: 'deals', align: 'right' },
       { title: `deals (${recent})`, align: 'right' },
+      { title: `leads (${recent})`, align: 'right' },
       { title: `days without spend (${recent})`, align: 'right' },
     ],
     status.sites.map((site) => [
@@ -81,10 +82,11 @@ export function describeStatus(status: WarehouseStatus): string {
         ? 'never'
         : `${site.lastSuccessAt.slice(0, 16).replace('T', ' ')} UTC (${site.hoursSinceSuccess} h ago)`,
       site.daysBehind ?? '—',
-      site.failedDays.length,
+      site.failedDays.length + site.leadStreams.reduce((sum, stream) => sum + stream.failedDays.length, 0),
       site.rejectedRecords,
       site.deals.total,
       site.deals.recent,
+      site.leadStreams.length === 0 ? '—' : site.leadStreams.reduce((sum, stream) => sum + stream.leads.recent, 0),
       `${site.spendCoverage.daysWithoutSpend.length} of ${site.spendCoverage.daysWithDeals}`,
     ]),
   )
@@ -97,8 +99,12 @@ export function describeStatus(status: WarehouseStatus): string {
 
 function describeProblems(site: SiteStatus): string[] {
   const lines = site.problems.map((problem) => `site ${site.siteId} ${site.state}: ${problem}`)
-  for (const failed of site.failedDays)
-    lines.push(`  ${failed.day} failed (${failed.attempts} attempt(s)): ${failed.error ?? 'no reason recorded'}`)
+  const failed = [
+    ...site.failedDays.map((day) => ({ ...day, stream: '' })),
+    ...site.leadStreams.flatMap((stream) => stream.failedDays.map((day) => ({ ...day, stream: `${stream.stream} ` }))),
+  ]
+  for (const day of failed)
+    lines.push(`  ${day.stream}${day.day} failed (${day.attempts} attempt(s)): ${day.error ?? 'no reason recorded'}`)
   return lines
 }
 
