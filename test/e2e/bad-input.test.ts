@@ -38,9 +38,11 @@ describePostgres('bad input to the command line', () => {
     runE2eCli(log, args, { ...tw.env, ...env })
   const config = (name: string, content: Record<string, unknown> | string): string =>
     writeConfigFile(dir, content, name)
+  /** A site that reads deals only: the cases expect the deals' lines exactly. */
   const site = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     id: SITE_ID,
     tokenEnv: 'CT_TOKEN',
+    streams: ['deals'],
     ...extra,
   })
 
