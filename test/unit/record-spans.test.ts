@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { objectMembers, recordSpans } from '../../pipelines/sources/calltouch-deals/record-spans.ts'
+import { elementSpans, nestingDepth, objectMembers, recordSpans } from '../../pipelines/core/record-spans.ts'
 
 /** The texts of a page's records, as recordSpans cuts them out. */
 function recordTexts(page: string): string[] | undefined {
@@ -43,5 +43,25 @@ describe('finding the records of a page in its text', () => {
       ['orderDate', '"01/03/2026"'],
     ])
     expect(objectMembers('"text"', { start: 0, end: 6 })).toBeUndefined()
+  })
+
+  it('cuts out the elements of a bare array, and finds none in what is not one', () => {
+    const text = '[ {"callId":1,"x":[1,"]"]} ,1e400000,"\\ud800"]'
+    expect(elementSpans(text)?.map((span) => text.slice(span.start, span.end))).toEqual([
+      '{"callId":1,"x":[1,"]"]}',
+      '1e400000',
+      '"\\ud800"',
+    ])
+    expect(elementSpans('[]')).toEqual([])
+    expect(elementSpans('{"records":[1]}')).toBeUndefined()
+    expect(elementSpans('[1,2')).toBeUndefined()
+  })
+
+  it('measures how deeply arrays and objects nest, brackets inside strings left out', () => {
+    const depth = (text: string): number => nestingDepth(text, { start: 0, end: text.length })
+    expect([depth('1'), depth('"[[["'), depth('[]'), depth('{"a":[1,{"b":"]}"}]}'), depth('[[],[[]],{}]')]).toEqual([
+      0, 0, 1, 3, 3,
+    ])
+    expect(depth('['.repeat(100_000) + ']'.repeat(100_000))).toBe(100_000)
   })
 })

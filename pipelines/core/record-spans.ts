@@ -1,11 +1,11 @@
 /**
- * Where a page's records are in its text, found without parsing them.
+ * Where a body's records are in its text, found without parsing them.
  *
- * Used only when PostgreSQL refused a page: the page is split into its records' texts, so that
- * each can be offered to PostgreSQL alone and the one it refuses set aside. The texts are cut out
- * of the page as received, never parsed and re-serialized: a custom value of 38 digits must never
- * pass through a JavaScript number, and a number or escape PostgreSQL refuses must reach
- * `etl.rejected_records` as the API sent it.
+ * Used when PostgreSQL refused a body (warehouse/record-isolation.ts): the body is split into its
+ * records' texts, so that each can be offered to PostgreSQL alone and the one it refuses set
+ * aside. The texts are cut out of the body as received, never parsed and re-serialized: a custom
+ * value of 38 digits must never pass through a JavaScript number, and a number or escape
+ * PostgreSQL refuses must reach `etl.rejected_records` as the API sent it.
  *
  * The scanner expects text that is valid JSON (the caller has checked it with JSON.parse): it
  * follows strings and brackets only, and leaves validating the values to PostgreSQL.
@@ -44,6 +44,43 @@ export function recordSpans(page: string): TextSpan[] | undefined {
   const members = objectMembers(page, { start: 0, end: page.length })
   const records = members?.filter((member) => member.key === 'records').at(-1)
   return records === undefined ? undefined : arrayElements(page, records.value)
+}
+
+/**
+ * The spans of the elements of `text` when it is a JSON array (a bare array of records), in
+ * order; undefined when it is not one.
+ *
+ * @example
+ * elementSpans('[{"a":1},2]') // [{ start: 1, end: 8 }, { start: 9, end: 10 }]
+ */
+export function elementSpans(text: string): TextSpan[] | undefined {
+  return arrayElements(text, { start: 0, end: text.length })
+}
+
+/**
+ * How deeply the arrays and objects of `span` of `text` nest: 0 for a scalar, 1 for `[]` or
+ * `{"a":1}`, 2 for `[[1]]`… Brackets inside strings do not count. One pass, no stack of calls.
+ *
+ * @example
+ * nestingDepth('{"a":[1,{"b":"]"}]}', { start: 0, end: 19 }) // 3
+ */
+export function nestingDepth(text: string, span: TextSpan): number {
+  let depth = 0
+  let deepest = 0
+  for (let at = span.start; at < span.end; at++) {
+    const code = text.charCodeAt(at)
+    if (code === QUOTE) {
+      const end = stringEnd(text, at)
+      if (end < 0) break
+      at = end - 1
+    } else if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
+      depth++
+      if (depth > deepest) deepest = depth
+    } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
+      depth--
+    }
+  }
+  return deepest
 }
 
 /** The members of the JSON object that `span` of `text` holds, in order; undefined when it holds no object. */
