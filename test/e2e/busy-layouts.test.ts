@@ -53,9 +53,10 @@ describePostgres('a first backfill of quiet days before busy ones, and of one ve
     ])
     const config = writeConfigFile(scratchDir('busy-layouts'), {
       baseUrl: sim.url,
+      // Deals only: the cases are about the deals' windows and count their requests.
       sites: [
-        { id: QUIET_THEN_BUSY_SITE, tokenEnv: 'CT_TOKEN' },
-        { id: ONE_BIG_DAY_SITE, tokenEnv: 'CT_TOKEN' },
+        { id: QUIET_THEN_BUSY_SITE, tokenEnv: 'CT_TOKEN', streams: ['deals'] },
+        { id: ONE_BIG_DAY_SITE, tokenEnv: 'CT_TOKEN', streams: ['deals'] },
       ],
     })
     result = await runE2eCli(
