@@ -27,7 +27,7 @@ import { siteStreams, type RunSettings, type SiteConfig } from '../sources/callt
 import type { SyncMode } from '../sources/calltouch-deals/sync-sites.ts'
 import { planDays, WindowPlanner } from '../sources/calltouch-deals/window-planner.ts'
 import { RUNAWAY_CUTS_BASE, RUNAWAY_CUTS_PER_DAY } from '../sources/calltouch-deals/window-scheduler.ts'
-import { DEFAULT_LEADS_BASE_URL, LeadsClient } from '../sources/calltouch-leads/leads-client.ts'
+import { LeadsClient } from '../sources/calltouch-leads/leads-client.ts'
 import {
   leadsLedgerKey,
   loadCallsWindow,
@@ -86,7 +86,7 @@ export interface LeadsSyncInput {
   /** The journals this run reads (`sync --only`); default both. */
   readonly journals?: readonly LeadJournal[]
   readonly mode: SyncMode
-  /** The deals' base URL: the vendor's (whose node discovery the journals do not need) or a simulator's. */
+  /** The Calltouch base URL: the vendor's host (the journals need no node discovery) or a simulator's. */
   readonly baseUrl: string
   readonly settings: RunSettings
   /** The Calltouch budget's limiter, shared with the deals. */
@@ -129,11 +129,10 @@ export async function syncLeads(input: LeadsSyncInput): Promise<LeadsSummary> {
   const { db, runId, logger } = input
   const journals = input.journals ?? (['calls', 'requests'] as const)
   const limiter = countedShareOf(input.limiter)
-  const baseUrl = input.baseUrl === 'https://api.calltouch.ru' ? DEFAULT_LEADS_BASE_URL : input.baseUrl
   const streams: StreamRun[] = []
   for (const site of input.sites) {
     const client = new LeadsClient({
-      baseUrl,
+      baseUrl: input.baseUrl,
       siteId: site.siteId,
       token: site.token,
       limiter,

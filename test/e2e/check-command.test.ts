@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon'
 import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
@@ -29,7 +30,7 @@ describePostgres('calltouch-etl check', () => {
       maxRetries: 0,
       sites: [
         { id: 501, tokenEnv: 'CT_TOKEN' },
-        { id: 502, token: 'a-token-of-no-site' },
+        { id: 502, token: 'a-token-of-no-site', streams: ['deals', 'requests'] },
       ],
       adAccounts: [
         { type: 'yandex-direct', site: 501, token: 'direct-test-token', baseUrl: sim.url },
@@ -51,19 +52,36 @@ describePostgres('calltouch-etl check', () => {
         'ok configuration',
         'ok warehouse',
         'ok site 501',
+        'ok site 501 calls',
+        'ok site 501 requests',
         'FAILED site 502',
+        'FAILED site 502 requests',
         'ok yandex-direct own token (adAccounts[0])',
         'FAILED yandex-direct nobody (adAccounts[1])',
         'ok vk-ads vk-test-client (adAccounts[2])',
-        '2 of 7 check(s) failed.',
+        '3 of 10 check(s) failed.',
       ])
       expect(lines[0]).toMatch(/^ok configuration: 2 site\(s\) and 3 ad account\(s\) from .*calltouch\.json$/)
       expect(lines[1]).toMatch(/^ok warehouse: PostgreSQL .*: reachable, schema up to date, no run holding it$/)
-      expect(lines[4]).toBe(
+      // The site's own streams, each asked once for yesterday (the real clock's, site-local: the
+      // simulator's clock is earlier, so its journals hold nothing that day; the probe shows they answer).
+      const today = DateTime.now().setZone('Europe/Moscow')
+      const yesterday = today.minus({ days: 1 }).toISODate() as string
+      const calls = sim.expectedCalls(501, yesterday, yesterday).length
+      const requests = sim.expectedRequests(501, yesterday, yesterday).length
+      const refusal =
+        'Calltouch answered HTTP 403: Доступ запрещён: неверный токен или идентификатор сайта — check the site id and its API token'
+      expect(lines.slice(3, 7)).toEqual([
+        `ok site 501 calls: the calls journal answers (${calls} call(s) on ${yesterday})`,
+        `ok site 501 requests: the requests journal answers (${requests} request(s) on ${yesterday})`,
+        `FAILED site 502: deals of site 502 from ${yesterday} to ${today.toISODate()}, page 1: ${refusal}`,
+        `FAILED site 502 requests: requests of site 502 on ${yesterday}: ${refusal}`,
+      ])
+      expect(lines[7]).toBe(
         'ok yandex-direct own token (adAccounts[0]): Clients.get answers: login shop-client, currency RUB',
       )
-      expect(lines[5]).toMatch(/53/)
-      expect(lines[6]).toBe(
+      expect(lines[8]).toMatch(/53/)
+      expect(lines[9]).toBe(
         'ok vk-ads vk-test-client (adAccounts[2]): the token works and user.json answers (currency RUB)',
       )
       expect(sim.vkAds.stats().accounts['vk-test-client']?.tokenMints).toBe(1)

@@ -6,6 +6,9 @@ import type { ProbeOutcome } from '../../core/probe.ts'
 import { redact } from '../../core/secrets.ts'
 import { runConfigFromEnv, type AdAccount, type RunConfig } from '../../jobs/run-config.ts'
 import { probeCalltouchSite } from '../../sources/calltouch-deals/probe-site.ts'
+import { siteStreams } from '../../sources/calltouch-deals/config.ts'
+import { LEAD_JOURNALS } from '../../sources/calltouch-leads/load-leads.ts'
+import { probeLeadsJournal } from '../../sources/calltouch-leads/probe-leads.ts'
 import { probeVkAdsAccount } from '../../sources/vk-ads/probe-account.ts'
 import { probeYandexDirectAccount } from '../../sources/yandex-direct/probe-account.ts'
 import { openWarehouse } from '../../warehouse/connection.ts'
@@ -59,13 +62,13 @@ export async function checkEverything(ctx: CliContext, options: CheckOptions, no
   lines.push(await checkWarehouse(ctx))
   if (config === undefined) return lines
   const { calltouch } = config
-  for (const site of calltouch.sites)
-    lines.push(
-      lineOf(
-        `site ${site.siteId}`,
-        await probeCalltouchSite(site, { baseUrl: calltouch.baseUrl, settings: calltouch.run, now }),
-      ),
-    )
+  const probe = { baseUrl: calltouch.baseUrl, settings: calltouch.run, now }
+  for (const site of calltouch.sites) {
+    const streams = siteStreams(site)
+    if (streams.includes('deals')) lines.push(lineOf(`site ${site.siteId}`, await probeCalltouchSite(site, probe)))
+    for (const journal of LEAD_JOURNALS.filter((stream) => streams.includes(stream)))
+      lines.push(lineOf(`site ${site.siteId} ${journal}`, await probeLeadsJournal(site, journal, probe)))
+  }
   const stateDir = path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_STATE_DIR?.trim() || DEFAULT_STATE_DIR)
   for (const account of config.adAccounts)
     lines.push(lineOf(accountName(account), await probeAccount(account, config, stateDir)))
