@@ -4,7 +4,11 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EtlError } from '../../pipelines/core/errors.ts'
 import { clearSecretsForTests, redact } from '../../pipelines/core/secrets.ts'
-import { calltouchConfigFromEnv, DEFAULT_RUN_SETTINGS } from '../../pipelines/sources/calltouch-deals/config.ts'
+import {
+  calltouchConfigFromEnv,
+  DEFAULT_RUN_SETTINGS,
+  siteStreams,
+} from '../../pipelines/sources/calltouch-deals/config.ts'
 
 const NOW = new Date('2026-11-29T12:00:00+03:00')
 const dir = mkdtempSync(path.join(os.tmpdir(), 'site-config-'))
@@ -79,6 +83,45 @@ describe('site configuration from the environment', () => {
     )
   })
 
+  it('takes the streams from CALLTOUCH_STREAMS, trimmed, in the order deals, calls, requests; blank is every stream', () => {
+    const streamsOf = (value: string) =>
+      calltouchConfigFromEnv(
+        { CALLTOUCH_SITE_ID: '1', CALLTOUCH_API_TOKEN: 'tok/en', CALLTOUCH_STREAMS: value },
+        { cwd: dir, now: NOW },
+      ).sites[0]
+    expect(streamsOf(' requests , calls ')).toEqual({
+      siteId: 1,
+      token: 'tok/en',
+      timeZone: 'Europe/Moscow',
+      startDate: '2026-08-31',
+      streams: ['calls', 'requests'],
+    })
+    expect(streamsOf('deals')?.streams).toEqual(['deals'])
+    expect(streamsOf('requests,deals,calls')?.streams).toEqual(['deals', 'calls', 'requests'])
+    const blank = streamsOf(' ')
+    expect(blank).toEqual({ siteId: 1, token: 'tok/en', timeZone: 'Europe/Moscow', startDate: '2026-08-31' })
+    expect(siteStreams(blank as NonNullable<typeof blank>)).toEqual(['deals', 'calls', 'requests'])
+  })
+
+  it('refuses CALLTOUCH_STREAMS naming an unknown stream, one twice or an empty name, in one line, exit 2', () => {
+    const problemWith = (value: string) =>
+      problemOf(() =>
+        calltouchConfigFromEnv(
+          { CALLTOUCH_SITE_ID: '1', CALLTOUCH_API_TOKEN: 'tok/en', CALLTOUCH_STREAMS: value },
+          { cwd: dir, now: NOW },
+        ),
+      )
+    const refused = (got: string) => ({
+      exitCode: 2,
+      message: `the Calltouch configuration in the environment has a problem — fix and run again: CALLTOUCH_STREAMS: must list one or more of "deals", "calls", "requests", each once, got ${got}`,
+    })
+    expect(problemWith('deals,leads')).toEqual(refused('"leads"'))
+    expect(problemWith('Deals')).toEqual(refused('"Deals"'))
+    expect(problemWith('calls,requests,calls')).toEqual(refused('a stream twice'))
+    expect(problemWith('deals,')).toEqual(refused('""'))
+    expect(problemWith(',')).toEqual(refused('"", ""'))
+  })
+
   it('says how to configure a site when none is', () => {
     expect(problemOf(() => calltouchConfigFromEnv({}, { cwd: dir, now: NOW })).message).toBe(
       'no Calltouch site is configured: set CALLTOUCH_SITE_ID and CALLTOUCH_API_TOKEN, or pass --config FILE (or set CALLTOUCH_CONFIG) listing the sites',
@@ -148,6 +191,40 @@ describe('site configuration from a JSON file', () => {
       'sites[2]: needs token or tokenEnv (the name of an environment variable holding the token)',
       'sites[3]: give either token or tokenEnv, not both',
     ])
+  })
+
+  it("reads each site's streams in the order deals, calls, requests; a site without them loads every stream", () => {
+    const file = configFile('streams.json', {
+      sites: [
+        { id: 1, token: 'one/1', streams: ['requests', 'deals'] },
+        { id: 2, token: 'two/2', streams: ['calls'] },
+        { id: 3, token: 'three/3' },
+      ],
+    })
+    const { sites } = calltouchConfigFromEnv({}, { configFile: file, cwd: dir, now: NOW })
+    expect(sites).toEqual([
+      { siteId: 1, token: 'one/1', timeZone: 'Europe/Moscow', startDate: '2026-08-31', streams: ['deals', 'requests'] },
+      { siteId: 2, token: 'two/2', timeZone: 'Europe/Moscow', startDate: '2026-08-31', streams: ['calls'] },
+      { siteId: 3, token: 'three/3', timeZone: 'Europe/Moscow', startDate: '2026-08-31' },
+    ])
+    expect(sites.map(siteStreams)).toEqual([['deals', 'requests'], ['calls'], ['deals', 'calls', 'requests']])
+  })
+
+  it('refuses streams that name an unknown stream, one twice, none, or are not a list, one problem per site', () => {
+    const file = configFile('bad-streams.json', {
+      sites: [
+        { id: 1, token: 'one/1', streams: ['deals', 'leads', 2] },
+        { id: 2, token: 'two/2', streams: ['calls', 'calls'] },
+        { id: 3, token: 'three/3', streams: [] },
+        { id: 4, token: 'four/4', streams: 'deals' },
+        { id: 5, token: 'five/5', streams: null },
+      ],
+    })
+    const rule = 'must list one or more of "deals", "calls", "requests", each once'
+    expect(problemOf(() => calltouchConfigFromEnv({}, { configFile: file, cwd: dir, now: NOW }))).toEqual({
+      exitCode: 2,
+      message: `the Calltouch config file ${file} has 5 problems — fix and run again: sites[0].streams: ${rule}, got "leads", 2; sites[1].streams: ${rule}, got a stream twice; sites[2].streams: ${rule}, got none; sites[3].streams: ${rule}, got "deals"; sites[4].streams: ${rule}, got null`,
+    })
   })
 
   it('refuses a file that is not JSON or not there, saying so', () => {

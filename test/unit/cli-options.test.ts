@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { parseAccountId } from '../../pipelines/core/account-id.ts'
 import { EtlError } from '../../pipelines/core/errors.ts'
-import { dayRangeOption, parseLookbackDaysOption, parseSiteOption } from '../../pipelines/cli/options.ts'
+import {
+  dayRangeOption,
+  parseLookbackDaysOption,
+  parseOnlyOption,
+  parseSiteOption,
+} from '../../pipelines/cli/options.ts'
 
 const NOW = new Date('2026-11-28T20:30:00Z')
 
@@ -52,6 +57,22 @@ describe('--lookback-days', () => {
     expect(usageErrorOf(() => parseLookbackDaysOption('-1'))).toBe(
       '--lookback-days must be a whole number of days (0 or more), got "-1"',
     )
+  })
+})
+
+describe('--only', () => {
+  it('is a comma-separated list of parts, trimmed, given back in the order deals, calls, requests, spend', () => {
+    expect(parseOnlyOption('deals')).toEqual(['deals'])
+    expect(parseOnlyOption('spend,deals')).toEqual(['deals', 'spend'])
+    expect(parseOnlyOption(' requests , calls ')).toEqual(['calls', 'requests'])
+    expect(parseOnlyOption('spend,requests,calls,deals')).toEqual(['deals', 'calls', 'requests', 'spend'])
+  })
+
+  it('refuses an unknown part, a wrong case or an empty name, naming the choices', () => {
+    const refused = (text: string) =>
+      `--only must list one or more of deals, calls, requests, spend (comma-separated), got ${JSON.stringify(text)}`
+    for (const text of ['leads', 'deals,leads', 'Deals', '', 'deals,', 'deals;calls'])
+      expect(usageErrorOf(() => parseOnlyOption(text))).toBe(refused(text))
   })
 })
 
