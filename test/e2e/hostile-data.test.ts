@@ -65,7 +65,8 @@ describePostgres('hostile data from the API', () => {
     expect(written.status, await written.clone().text()).toBe(200)
     const config = writeConfigFile(scratchDir('hostile'), {
       baseUrl: sim.url,
-      sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN' }],
+      // Deals only: the hostile records are deals, and the first case expects their one summary line.
+      sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN', streams: ['deals'] }],
       maxRetries: 1,
     })
     backfill = ['backfill', '--config', config, '--from', FROM, '--to', TO]

@@ -39,9 +39,10 @@ describePostgres('a window that fails every time', () => {
       {
         baseUrl: sim.url,
         maxRetries: 1,
+        // Deals only: the cases expect the deals' windows, lines and ledger days exactly.
         sites: [
-          { id: GOOD_SITE, tokenEnv: 'CT_TOKEN' },
-          { id: REFUSED_SITE, tokenEnv: refusedSiteTokenEnv },
+          { id: GOOD_SITE, tokenEnv: 'CT_TOKEN', streams: ['deals'] },
+          { id: REFUSED_SITE, tokenEnv: refusedSiteTokenEnv, streams: ['deals'] },
         ],
       },
       `${refusedSiteTokenEnv}.json`,

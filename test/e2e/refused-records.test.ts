@@ -79,7 +79,8 @@ describePostgres('records PostgreSQL refuses, from the API', () => {
     expect(written.status, await written.clone().text()).toBe(200)
     const config = writeConfigFile(scratchDir('refused'), {
       baseUrl: sim.url,
-      sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN' }],
+      // Deals only: the refused records are deals, and the cases expect the deals' one line and rejected rows.
+      sites: [{ id: SITE_ID, tokenEnv: 'CT_TOKEN', streams: ['deals'] }],
       maxRetries: 1,
     })
     backfill = ['backfill', '--config', config, '--from', FROM, '--to', TO]
