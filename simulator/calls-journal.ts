@@ -195,9 +195,9 @@ export function renderCall(
   }
   if (blocks.withCallTags === true) record.callTags = leadTagsAt(lead, clockWallMs)
   if (blocks.withOrders === true) {
-    const deal = lead.deal
     const orders: CallOrder[] = []
-    if (deal !== undefined && isVisible(deal, clockWallMs)) {
+    for (const deal of lead.deals) {
+      if (!isVisible(deal, clockWallMs)) continue
       const r = renderGeneratedDeal(deal, clockWallMs)
       orders.push({
         orderId: r.orderId,

@@ -25,11 +25,13 @@ import {
   dealRandom,
   DealDraws,
   drawDealAfterOrderTime,
+  drawLeadOf,
   drawOrderWallMs,
   NOT_FILLED,
   NOT_SET,
   orderNumberKey,
   orderNumberOf,
+  orderSourceRequestNumberOf,
   serialOf,
   trackingNumberOf,
   VISIT_DIRECT,
@@ -539,6 +541,7 @@ function writeDay(
   for (let i = 0; i < end; i++) {
     const index = sorted[i] as number
     drawDealAfterOrderTime(d, randomByIndex[index] as Random, wallByIndex[index] as number)
+    drawLeadOf(d, seed, site, dayNumber, index)
     if (direct && d.vanishedWallMs <= clockWallMs) continue
     const serial = serialOf(dayNumber, index)
     const dealOutcome = d.outcome === 'final' ? OUTCOME_FINAL : d.outcome === 'lost' ? OUTCOME_LOST : OUTCOME_OPEN
@@ -588,13 +591,13 @@ function writeDay(
     asciiString(orderNumber[k] as string)
     if (d.isCall) {
       bytes(ORIGIN_THEN_CALL(d.orderOrigin))
-      writeInt(serial + 1)
+      writeInt(d.leadSerial + 1)
       bytes(DURATION_KEY)
       writeInt(d.duration)
-      let trackingThenAni = tracking.get(d.channel)
+      let trackingThenAni = tracking.get(d.leadChannel)
       if (trackingThenAni === undefined) {
-        trackingThenAni = TRACKING_THEN_ANI(trackingNumberOf(seed, siteId, d.channel))
-        tracking.set(d.channel, trackingThenAni)
+        trackingThenAni = TRACKING_THEN_ANI(trackingNumberOf(seed, siteId, d.leadChannel))
+        tracking.set(d.leadChannel, trackingThenAni)
       }
       bytes(trackingThenAni)
       writePhone(d.phoneDigits)
@@ -603,7 +606,7 @@ function writeDay(
       bytes(CALL_END)
     } else {
       bytes(ORIGIN_THEN_REQUEST(d.orderOrigin))
-      writeInt(serial + 7)
+      writeInt(orderSourceRequestNumberOf(d.leadSerial, d.numberless))
       bytes(REQUEST_END)
     }
     if (direct) bytes(STATUS_BYTES[state & 3] as Uint8Array)

@@ -49,7 +49,33 @@ const HALF_MASK = 2 ** HALF_BITS - 1
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
 /** Salts that keep the independent random streams apart. */
-const SALT = { count: 1, empty: 2, deal: 3, feistel: 4, suffix: 5 } as const
+const SALT = {
+  count: 1,
+  empty: 2,
+  deal: 3,
+  feistel: 4,
+  suffix: 5,
+  sharedLead: 6,
+  sharedLeadDays: 7,
+  numberless: 8,
+} as const
+
+/**
+ * Share of deals made from the lead of an earlier deal of the site (a client who called or sent a
+ * request once and bought twice): such a deal names that lead in its orderSource, so the lead has
+ * two deals (rarely more).
+ */
+export const SHARED_LEAD_SHARE = 0.05
+/** A deal sharing a lead names that of the deal with its own index 1 to this many days before. */
+export const SHARED_LEAD_MAX_DAYS = 20
+/** Share of request deals whose site sent no number: orderSource.requestNumber is the request's requestId as text. */
+export const NUMBERLESS_REQUEST_SHARE = 0.1
+/**
+ * requestId of the request behind a numberless request deal is this + serial + 5: apart from every
+ * requestNumber the generator writes (serial + 7 stays below it until the year 2038), so the
+ * requestId fallback can only find its own request.
+ */
+export const NUMBERLESS_REQUEST_ID_BASE = 10_000_000_000
 
 /** How many deals a site has on a day (0 before its history starts). */
 export function dealCountOn(seed: number, site: ResolvedSiteConfig, dayNumber: number): number {
@@ -294,9 +320,15 @@ export class DealDraws {
   phoneDigits = 0
   channel: Channel = 'direct'
   isCall = false
-  /** Time of the call (CALL) or request; the visit is before it. */
+  /** Time of the call (CALL) or request; the visit is before it. After {@link drawLeadOf}, that of the lead it names. */
   leadWallMs = 0
   duration = 0
+  /** The serial of the deal whose lead this deal names ({@link drawLeadOf}): its own, or an earlier deal's. */
+  leadSerial = 0
+  /** The channel of that deal (its tracking number is the call's `phoneNumber`). */
+  leadChannel: Channel = 'direct'
+  /** A request deal whose site sent no number: orderSource.requestNumber is the requestId as text. */
+  numberless = false
   visitKind = VISIT_NONE
   visitWallMs = 0
   /** `source` of an organic, social or cpc visit ('yandex', 'google', 'vk'). */
@@ -345,10 +377,98 @@ export function drawOrderWallMs(random: Random, dayNumber: number): number {
   return dayNumber * MS_PER_DAY + secondOfDay * MS_PER_SECOND
 }
 
-/** Fills `d` with the draws of generated deal (dayNumber, index). */
+/** Fills `d` with the draws of generated deal (dayNumber, index), its lead included ({@link drawLeadOf}). */
 export function drawDeal(d: DealDraws, seed: number, site: ResolvedSiteConfig, dayNumber: number, index: number): void {
   const random = dealRandom(seed, site.siteId, dayNumber, index)
   drawDealAfterOrderTime(d, random, drawOrderWallMs(random, dayNumber))
+  drawLeadOf(d, seed, site, dayNumber, index)
+}
+
+/** Whether deal (dayNumber, index) is drawn to name an earlier deal's lead (it does when that deal exists and keeps its own). */
+function sharesLeadDrawn(seed: number, siteId: number, dayNumber: number, index: number): boolean {
+  return unitHash(seed, siteId, dayNumber, index, SALT.sharedLead) < SHARED_LEAD_SHARE
+}
+
+/** How many days before a deal drawn to share a lead the lending deal is (1..SHARED_LEAD_MAX_DAYS). */
+function sharedLeadDays(seed: number, siteId: number, dayNumber: number, index: number): number {
+  return 1 + (hash32(seed, siteId, dayNumber, index, SALT.sharedLeadDays) % SHARED_LEAD_MAX_DAYS)
+}
+
+/**
+ * The day of the earlier deal whose lead generated deal (dayNumber, index) names — the deal with
+ * the same index that many days before, if it exists and was not drawn to share a lead itself — or
+ * undefined when the deal names a lead of its own. Pure hashes: the deals' streams are untouched.
+ */
+export function sharedLeadDayOf(
+  seed: number,
+  site: ResolvedSiteConfig,
+  dayNumber: number,
+  index: number,
+): number | undefined {
+  if (!sharesLeadDrawn(seed, site.siteId, dayNumber, index)) return undefined
+  const day = dayNumber - sharedLeadDays(seed, site.siteId, dayNumber, index)
+  if (index >= dealCountOn(seed, site, day) || sharesLeadDrawn(seed, site.siteId, day, index)) return undefined
+  return day
+}
+
+/** The later days whose deal of the same index names the lead of deal (dayNumber, index), ascending: the inverse of {@link sharedLeadDayOf}. */
+export function daysSharingLeadOf(seed: number, site: ResolvedSiteConfig, dayNumber: number, index: number): number[] {
+  const days: number[] = []
+  if (sharesLeadDrawn(seed, site.siteId, dayNumber, index)) return days
+  for (let k = 1; k <= SHARED_LEAD_MAX_DAYS; k++) {
+    const day = dayNumber + k
+    if (
+      sharesLeadDrawn(seed, site.siteId, day, index) &&
+      sharedLeadDays(seed, site.siteId, day, index) === k &&
+      index < dealCountOn(seed, site, day)
+    )
+      days.push(day)
+  }
+  return days
+}
+
+/** The draws of the deal lending its lead (drawLeadOf; never itself sharing one, so never re-entered). */
+const lender = new DealDraws()
+
+/**
+ * Sets the lead a deal's orderSource names, after {@link drawDealAfterOrderTime}: its own
+ * (`leadSerial` its serial, ~10% of request deals numberless), or, for a deal sharing an earlier
+ * deal's lead ({@link sharedLeadDayOf}), that deal's lead: its serial, kind, time, call duration,
+ * tracking channel, and the client's phone (the same client). The deal's other draws stay its own.
+ */
+export function drawLeadOf(
+  d: DealDraws,
+  seed: number,
+  site: ResolvedSiteConfig,
+  dayNumber: number,
+  index: number,
+): void {
+  const leadDay = sharedLeadDayOf(seed, site, dayNumber, index)
+  if (leadDay === undefined) {
+    d.leadSerial = serialOf(dayNumber, index)
+    d.leadChannel = d.channel
+    d.numberless =
+      !d.isCall && unitHash(seed, site.siteId, dayNumber, index, SALT.numberless) < NUMBERLESS_REQUEST_SHARE
+    return
+  }
+  drawDeal(lender, seed, site, leadDay, index)
+  d.leadSerial = lender.leadSerial
+  d.leadChannel = lender.leadChannel
+  d.numberless = lender.numberless
+  d.isCall = lender.isCall
+  d.leadWallMs = lender.leadWallMs
+  d.duration = lender.duration
+  d.phoneDigits = lender.phoneDigits
+}
+
+/** requestId of the request behind the deal of serial `leadSerial` (numberless: apart from every requestNumber). */
+export function linkedRequestIdOf(leadSerial: number, numberless: boolean): number {
+  return (numberless ? NUMBERLESS_REQUEST_ID_BASE : 0) + leadSerial + 5
+}
+
+/** orderSource.requestNumber of a request deal, as a number: the site's number (serial + 7), or the requestId when it sent none. */
+export function orderSourceRequestNumberOf(leadSerial: number, numberless: boolean): number {
+  return numberless ? linkedRequestIdOf(leadSerial, true) : leadSerial + 7
 }
 
 /**
@@ -442,7 +562,10 @@ export function trackingNumberOf(seed: number, siteId: number, channel: Channel)
   return `7495${String(hash32(seed, siteId, CHANNELS.values.indexOf(channel)) % 10_000_000).padStart(7, '0')}`
 }
 
-/** The generator's serial of a deal: orderId is serial + 3, callId serial + 1, requestNumber serial + 7. */
+/**
+ * The generator's serial of a deal: orderId is serial + 3; the lead's callId serial + 1, requestNumber
+ * serial + 7, requestId serial + 5 ({@link linkedRequestIdOf}), of the serial of the deal whose lead it is.
+ */
 export function serialOf(dayNumber: number, index: number): number {
   return dayNumber * 400_000 + index
 }
@@ -541,14 +664,14 @@ export function generateDeal(seed: number, site: ResolvedSiteConfig, dayNumber: 
   const clientPhone = phoneText(d.phoneDigits)
   const orderSource: CallOrderSource | RequestOrderSource = d.isCall
     ? {
-        callId: serial + 1,
+        callId: d.leadSerial + 1,
         duration: d.duration,
-        phoneNumber: trackingNumberOf(seed, site.siteId, d.channel),
+        phoneNumber: trackingNumberOf(seed, site.siteId, d.leadChannel),
         type: 'CALL',
         ani: clientPhone,
         dateCall: formatCalltouchDateTime(d.leadWallMs),
       }
-    : { requestNumber: String(serial + 7), type: 'REQUEST' }
+    : { requestNumber: String(orderSourceRequestNumberOf(d.leadSerial, d.numberless)), type: 'REQUEST' }
   return {
     dayNumber,
     index,

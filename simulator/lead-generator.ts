@@ -6,7 +6,9 @@
  *   `requestNumber`), at the deal's lead time (`DealDraws.leadWallMs`, up to 600 s
  *   before its orderDate, so a deal just after midnight has its lead the day
  *   before). Read from the deal generator's own draws, never changing them; the
- *   lead's other values come from a separate stream keyed by the deal.
+ *   lead's other values come from a separate stream keyed by the deal. About 1
+ *   deal in 20 names instead the lead of an earlier deal (`sharedLeadDayOf`: the
+ *   same client buying again 1–20 days later), so that lead has two deals.
  * - **unlinked**: leads without a deal, from their own stream, enough of them
  *   that the day has about `callsPerDay` calls and `requestsPerDay` requests.
  *
@@ -16,12 +18,14 @@
  */
 import { DateTime } from 'luxon'
 import {
+  daysSharingLeadOf,
   dealCountOn,
   dealRandom,
   DealDraws,
   drawDeal,
   drawOrderWallMs,
   generateDeal,
+  linkedRequestIdOf,
   NOT_FILLED,
   NOT_SET,
   phoneText,
@@ -78,8 +82,8 @@ export interface GeneratedLead {
   subject: string
   manager: string | null
   direct: DirectIds | null
-  /** The generated deal made from this lead, if any. */
-  deal: GeneratedDeal | undefined
+  /** The generated deals made from this lead, oldest first: none, one, or (a client buying again) more. */
+  deals: GeneratedDeal[]
 }
 
 /** Both journals of a day, each sorted by time then id. */
@@ -88,13 +92,11 @@ export interface LeadDay {
   requests: GeneratedLead[]
 }
 
-/** Salts of the leads' own streams (the deal generator uses 1–5). */
+/** Salts of the leads' own streams (the deal generator uses 1–8). */
 const SALT = { linked: 41, call: 42, request: 43, count: 44, countRoll: 45, direct: 46 } as const
 /** Ids of leads without a deal: far above every deal serial (dayNumber × 400 000 + index). */
 const UNLINKED_ID_BASE = 20_000_000_000
 const UNLINKED_IDS_PER_DAY = 1_000_000
-/** A linked request's requestId is its deal's serial + 5 (callId is serial + 1, requestNumber serial + 7). */
-const REQUEST_ID_OFFSET = 5
 /** Share of unlinked requests whose site sent no number: requestNumber is requestId as text (LEADS-API.md §4 GUESS). */
 const NUMBERLESS_REQUEST_SHARE = 0.1
 
@@ -299,7 +301,16 @@ function trackingNumber(seed: number, siteId: number, visit: DealVisit | null): 
 
 const draws = new DealDraws()
 
-/** The leads behind the generated deals of `dealDay` whose lead time falls on `dayNumber`. */
+/**
+ * The journal's requestNumber of a request behind a numberless deal (the site sent none, so the deal
+ * names the requestId): a value Calltouch generated, never the requestId, so only the digest's
+ * requestId fallback links the two (LEADS-API.md §4, the other GUESS).
+ */
+function generatedRequestNumber(requestId: number): string {
+  return `ct-${requestId.toString(36)}`
+}
+
+/** The leads behind the generated deals of `dealDay` whose lead time falls on `dayNumber` (with every deal naming each). */
 function linkedLeads(seed: number, site: ResolvedSiteConfig, dayNumber: number, dealDay: number, out: LeadDay): void {
   const count = dealCountOn(seed, site, dealDay)
   for (let index = 0; index < count; index++) {
@@ -309,18 +320,24 @@ function linkedLeads(seed: number, site: ResolvedSiteConfig, dayNumber: number, 
       if (orderWallMs - 600 * MS_PER_SECOND >= dealDay * MS_PER_DAY) continue
     }
     drawDeal(draws, seed, site, dealDay, index)
+    // A deal naming an earlier deal's lead has none of its own.
+    if (draws.leadSerial !== serialOf(dealDay, index)) continue
     if (Math.floor(draws.leadWallMs / MS_PER_DAY) !== dayNumber) continue
     const deal = generateDeal(seed, site, dealDay, index)
     const random = createRandom(seed, site.siteId, dealDay, index, SALT.linked)
     const kind = draws.isCall ? 'call' : 'request'
     const source = deal.orderSource
-    const id = source.type === 'CALL' ? (source.callId as number) : serialOf(dealDay, index) + REQUEST_ID_OFFSET
+    const id =
+      source.type === 'CALL' ? (source.callId as number) : linkedRequestIdOf(draws.leadSerial, draws.numberless)
     const rest = drawLeadRest(random, kind, draws.leadWallMs, true)
+    const deals = [deal]
+    for (const day of daysSharingLeadOf(seed, site, dealDay, index)) deals.push(generateDeal(seed, site, day, index))
     const lead: GeneratedLead = {
       kind,
       dayNumber,
       id,
-      requestNumber: source.type === 'REQUEST' ? (source.requestNumber as string) : '',
+      requestNumber:
+        source.type === 'CALL' ? '' : draws.numberless ? generatedRequestNumber(id) : (source.requestNumber as string),
       wallMs: draws.leadWallMs,
       callerPhone: deal.client.phones,
       ...rest,
@@ -333,7 +350,7 @@ function linkedLeads(seed: number, site: ResolvedSiteConfig, dayNumber: number, 
       duration: draws.isCall ? draws.duration : 0,
       successful: !draws.isCall || draws.duration > 0,
       direct: directIdsOf(seed, deal.visit, id),
-      deal,
+      deals,
     }
     ;(kind === 'call' ? out.calls : out.requests).push(lead)
   }
@@ -392,7 +409,7 @@ function unlinkedLead(
     duration,
     successful,
     direct: directIdsOf(seed, visit, id),
-    deal: undefined,
+    deals: [],
   }
 }
 

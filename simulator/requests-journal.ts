@@ -116,8 +116,8 @@ export function renderRequest(
   const target = lead.targetWallMs <= clockWallMs
   const visit = lead.visit
   const orders: RequestOrder[] = []
-  const deal = lead.deal
-  if (deal !== undefined && isVisible(deal, clockWallMs)) {
+  for (const deal of lead.deals) {
+    if (!isVisible(deal, clockWallMs)) continue
     const r = renderGeneratedDeal(deal, clockWallMs)
     orders.push({
       orderId: r.orderId,

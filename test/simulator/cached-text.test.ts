@@ -127,8 +127,10 @@ describe('the cached text of busy days', () => {
       )
       expect(pages).toEqual(expected)
       // Taken from the simulator before days were written straight at a clock (commit eb246fd): the generator's bytes must not move.
+      // Moved once since, on purpose, when deals began to share leads and some request deals became numberless (issue 18):
+      // of the 3394 deals only the orderSource of 203 moved, and the client phone of 138 of those (the lead's client).
       expect(createHash('sha256').update(pages.join('')).digest('hex')).toBe(
-        '5fbcc2927939564f75101d03e0f1017124696a6bde444df9328dfd5eaadf5159',
+        '93d5bd36f24a39c70af5f9e1629f15645297541f70be2b1345fd99b2507fba3c',
       )
     } finally {
       await late.close()
