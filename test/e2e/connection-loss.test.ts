@@ -81,7 +81,8 @@ describePostgres('a backfill whose warehouse connections are terminated', () => 
     ;[sim, reference] = await Promise.all([startSimulator(SIMULATOR), createTestWarehouse('postgres'), admin.connect()])
     config = writeConfigFile(scratchDir('connection-loss'), {
       baseUrl: sim.url,
-      sites: SITE_IDS.map((id) => ({ id, tokenEnv: 'CT_TOKEN' })),
+      // Deals only: the cases time the kills by the deals' planning and window log lines, and count their days.
+      sites: SITE_IDS.map((id) => ({ id, tokenEnv: 'CT_TOKEN', streams: ['deals'] })),
     })
     const clean = await runE2eCli(log, backfill(), reference.env)
     expect(clean.exitCode).toBe(0)
