@@ -20,6 +20,10 @@ const BAD_VALUES: Readonly<Record<string, readonly [string, string]>> = {
     'CALLTOUCH_TIMEZONE "Moscow" is not an IANA time zone (e.g. Europe/Moscow, Asia/Yekaterinburg)',
   ],
   CALLTOUCH_START_DATE: ['01.09.2026', 'CALLTOUCH_START_DATE must be a date as YYYY-MM-DD, got "01.09.2026"'],
+  CALLTOUCH_STREAMS: [
+    'deals,leads',
+    'CALLTOUCH_STREAMS: must list one or more of "deals", "calls", "requests", each once, got "leads"',
+  ],
   CALLTOUCH_BASE_URL: [
     'api.calltouch.ru',
     'CALLTOUCH_BASE_URL must be an http(s) URL such as https://api.calltouch.ru, got "api.calltouch.ru"',
