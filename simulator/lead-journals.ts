@@ -35,6 +35,8 @@ const FORBIDDEN = { message: 'Доступ запрещён: неверный т
 class SiteLeads {
   private readonly days = new Map<number, { day: LeadDay; size: number }>()
   private size = 0
+  /** Ids of the leads deleted in Calltouch ({@link LeadJournals.removeLead}), by journal: no answer holds them. */
+  readonly removed = { calls: new Set<number>(), requests: new Set<number>() }
 
   constructor(
     readonly seed: number,
@@ -76,6 +78,7 @@ class SiteLeads {
     for (let d = fromDay; d <= lastDay; d++) {
       for (const lead of this.day(d)[kind]) {
         if (lead.wallMs < fromWallMs || lead.wallMs >= toWallMs || lead.wallMs > clockWallMs) continue
+        if (this.removed[kind].has(lead.id)) continue
         if (keep(lead)) out.push(lead)
       }
     }
@@ -159,6 +162,22 @@ export class LeadJournals {
         '[',
         ']',
       ),
+    }
+  }
+
+  /**
+   * Deletes a lead, as Calltouch does with a spam call or a test request: from now on neither its
+   * journal nor the expected-data helpers hold it, whatever the clock; {@link reset} brings it back.
+   */
+  removeLead(siteId: number, journal: 'calls' | 'requests', id: number): void {
+    this.site(siteId).removed[journal].add(id)
+  }
+
+  /** Brings back every removed lead (the simulator's reset). */
+  reset(): void {
+    for (const site of this.sites.values()) {
+      site.removed.calls.clear()
+      site.removed.requests.clear()
     }
   }
 

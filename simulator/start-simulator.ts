@@ -71,6 +71,12 @@ export interface RunningSimulator {
   expectedCalls(siteId: number, fromDay: DayKey, toDay: DayKey, options?: ExpectedCallsOptions): CallRecord[]
   /** Requests the requests journal serves now for days fromDay..toDay, with `RequestTags` and `yandexDirect` unless turned off. */
   expectedRequests(siteId: number, fromDay: DayKey, toDay: DayKey, options?: ExpectedRequestsOptions): RequestRecord[]
+  /**
+   * Deletes a call (`'calls'`, by callId) or a request (`'requests'`, by requestId) of a site, as
+   * Calltouch does with spam or a test lead: no journal answer and no expected-data helper holds
+   * it from then on, whatever the clock; `reset()` brings it back.
+   */
+  removeLead(siteId: number, journal: 'calls' | 'requests', id: number): void
 }
 
 /** Options of the expected-deals helpers. */
@@ -218,6 +224,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const reset = (): void => {
     for (const api of adApis) api.reset()
     for (const site of sites.values()) site.reset()
+    leads.reset()
     clockMs = resolved.nowMs
     faults.restart(resolved.faults)
     limiter?.clear()
@@ -633,6 +640,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     expectedCalls: (siteId, fromDay, toDay, options) => leads.expectedCalls(siteId, fromDay, toDay, clockMs, options),
     expectedRequests: (siteId, fromDay, toDay, options) =>
       leads.expectedRequests(siteId, fromDay, toDay, clockMs, options),
+    removeLead: (siteId, journal, id) => leads.removeLead(siteId, journal, id),
   }
   return api
 }
