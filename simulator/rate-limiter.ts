@@ -60,6 +60,7 @@ export class RateLimiter {
 export class SlidingWindowCounter {
   private readonly arrivals = new Map<string, number[]>()
   private maxValue = 0
+  private readonly maxByIp = new Map<string, number>()
 
   record(ip: string, nowMs: number): void {
     let list = this.arrivals.get(ip)
@@ -72,14 +73,21 @@ export class SlidingWindowCounter {
     if (drop > 0) list.splice(0, drop)
     list.push(nowMs)
     if (list.length > this.maxValue) this.maxValue = list.length
+    if (list.length > (this.maxByIp.get(ip) ?? 0)) this.maxByIp.set(ip, list.length)
   }
 
   get max(): number {
     return this.maxValue
   }
 
+  /** The largest count of one IP in any sliding second, or 0 when it sent nothing. */
+  maxOf(ip: string): number {
+    return this.maxByIp.get(ip) ?? 0
+  }
+
   clear(): void {
     this.arrivals.clear()
+    this.maxByIp.clear()
     this.maxValue = 0
   }
 }

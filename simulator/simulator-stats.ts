@@ -32,6 +32,11 @@ export interface SimulatorStats {
   maxRequestsInAnySecond: number
   /** The most requests from one IP that STARTED being processed within any sliding second (≤ perSecond with the limiter on). */
   maxStartedInAnySecond: number
+  /**
+   * Per client address (as the simulator's socket sees it: 127.0.0.1, 127.0.0.2, … for clients
+   * bound to loopback addresses), what the address sent: the vendor counts its limit per IP.
+   */
+  byAddress: Record<string, AddressStats>
   /** Answers by HTTP status (including injected faults; resets have none). */
   responsesByStatus: Record<string, number>
   faultsInjected: {
@@ -42,6 +47,18 @@ export interface SimulatorStats {
     slow: number
     shiftedPages: number
   }
+}
+
+/** One client address's share of the counters. */
+export interface AddressStats {
+  /** API requests that arrived from the address, 429s included. */
+  requests: number
+  /** Of them, the ones the rate limiter answered 429. */
+  rejected429: number
+  /** The most that arrived within any sliding second. */
+  maxRequestsInAnySecond: number
+  /** The most that started being processed within any sliding second. */
+  maxStartedInAnySecond: number
 }
 
 export class StatsRecorder {
@@ -57,6 +74,7 @@ export class StatsRecorder {
       queued: 0,
       maxRequestsInAnySecond: 0,
       maxStartedInAnySecond: 0,
+      byAddress: {},
       responsesByStatus: {},
       faultsInjected: { serverError: 0, burst429: 0, truncated: 0, reset: 0, slow: 0, shiftedPages: 0 },
     }
@@ -67,6 +85,7 @@ export class StatsRecorder {
     const byEndpoint = this.stats.requests.byEndpoint
     byEndpoint[endpoint] = (byEndpoint[endpoint] ?? 0) + 1
     this.arrivals.record(ip, nowMs)
+    this.address(ip).requests++
   }
 
   started(ip: string, nowMs: number): void {
@@ -74,8 +93,18 @@ export class StatsRecorder {
     this.starts.record(ip, nowMs)
   }
 
-  rejected(): void {
+  rejected(ip: string): void {
     this.stats.rejected429++
+    this.address(ip).rejected429++
+  }
+
+  private address(ip: string): AddressStats {
+    let stats = this.stats.byAddress[ip]
+    if (stats === undefined) {
+      stats = { requests: 0, rejected429: 0, maxRequestsInAnySecond: 0, maxStartedInAnySecond: 0 }
+      this.stats.byAddress[ip] = stats
+    }
+    return stats
   }
 
   queued(): void {
@@ -92,10 +121,17 @@ export class StatsRecorder {
   }
 
   snapshot(): SimulatorStats {
+    const byAddress = Object.fromEntries(
+      Object.entries(this.stats.byAddress).map(([ip, stats]) => [
+        ip,
+        { ...stats, maxRequestsInAnySecond: this.arrivals.maxOf(ip), maxStartedInAnySecond: this.starts.maxOf(ip) },
+      ]),
+    )
     return structuredClone({
       ...this.stats,
       maxRequestsInAnySecond: this.arrivals.max,
       maxStartedInAnySecond: this.starts.max,
+      byAddress,
     })
   }
 

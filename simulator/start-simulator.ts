@@ -442,7 +442,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (limiter !== undefined) {
       const decision = limiter.admit(ip, arrivedAt)
       if (decision.kind === 'rejected') {
-        stats.rejected()
+        stats.rejected(ip)
         send(tooManyRequests())
         return
       }

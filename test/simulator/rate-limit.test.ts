@@ -53,6 +53,11 @@ describe('the per-IP rate limit', () => {
     ])
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 429, 429])
     expect(s.stats().maxRequestsInAnySecond).toBe(3)
+    // Each address's own count, as a benchmark of workers on several addresses reads it.
+    expect(s.stats().byAddress).toEqual({
+      '127.0.0.1': { requests: 3, rejected429: 1, maxRequestsInAnySecond: 3, maxStartedInAnySecond: 2 },
+      '127.0.0.2': { requests: 3, rejected429: 1, maxRequestsInAnySecond: 3, maxStartedInAnySecond: 2 },
+    })
   })
 
   it('neither counts nor limits admin calls', async () => {

@@ -182,6 +182,9 @@ describe('the admin calls', () => {
       queued: 0,
       maxRequestsInAnySecond: 4,
       maxStartedInAnySecond: 4,
+      byAddress: {
+        '127.0.0.1': { requests: 4, rejected429: 0, maxRequestsInAnySecond: 4, maxStartedInAnySecond: 4 },
+      },
       responsesByStatus: { '200': 3, '404': 1 },
       faultsInjected: { serverError: 0, burst429: 0, truncated: 0, reset: 0, slow: 0, shiftedPages: 0 },
     })
