@@ -10,7 +10,7 @@ describe('calltouch-etl demo', () => {
     for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true })
   })
 
-  it("syncs the simulated demo site and its Direct and VK Ads accounts into a fresh embedded warehouse and prints October's ROI by channel and by ad campaign, with no server and no account", async () => {
+  it("syncs the simulated demo site (deals, calls, requests) and its Direct and VK Ads accounts into a fresh embedded warehouse and prints October's ROI by channel and by ad campaign and its lead funnel by channel, with no server and no account", async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'calltouch-etl-demo-'))
     dirs.push(dir)
     const dataDir = path.join(dir, 'warehouse')
@@ -26,14 +26,18 @@ describe('calltouch-etl demo', () => {
     expect(lines[2]).toMatch(
       /^backfill: 1 site\(s\), 90 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 3101 record\(s\) seen, \d+ changed, 0 rejected, [\d.]+ s$/,
     )
+    // The site's calls and requests, read beside its deals.
     expect(lines[3]).toMatch(
+      /^backfill leads: 2 stream\(s\), 180 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 13950 lead\(s\) seen, 13950 changed, 0 rejected, 0 removed$/,
+    )
+    expect(lines[4]).toMatch(
       /^backfill spend: 2 ad account\(s\), 180 day\(s\), \d+ request\(s\), \d+ retr(y|ies), campaign-days 816 new, 0 changed, 0 deleted, 0 unchanged$/,
     )
-    expect(lines[4]).toBe(
+    expect(lines[5]).toBe(
       'Imported demo-spend.csv into marketing.ad_spend: 270 lines read, 270 keys upserted (270 new, 0 replaced), 90 days from 2026-08-31 to 2026-11-28, site 20261, total 5339967.46 RUB.',
     )
-    expect(lines[5]).toMatch(/^Built \d+ models in analytics; their tests: \d+ passed, 0 failed\.$/)
-    expect(lines.slice(6, 57).join('\n')).toBe(`
+    expect(lines[6]).toMatch(/^Built \d+ models in analytics; their tests: \d+ passed, 0 failed\.$/)
+    expect(lines.slice(7, 58).join('\n')).toBe(`
 ROI by channel, 2026-10-01 to 2026-10-31, site 20261 (analytics.fct_marketing_daily)
 ┌──────────┬─────────┬───────┬───────────────┬──────────────┬──────────────┬────────┐
 │ source   │ medium  │ deals │       revenue │        spend │       profit │    ROI │
@@ -84,12 +88,39 @@ ROI by ad-campaign, 2026-10-01 to 2026-10-31, site 20261 (analytics.fct_campaign
 └───────────────┴─────────────┴─────────────────────────┴───────┴──────────────┴──────────────┴──────────────┴─────────┘
 ROI = (revenue − spend) / spend; — where there was no spend. Revenue: completed amounts of deals neither deleted nor removed.
 `)
-    expect(lines[57]).toMatch(
+    expect(lines.slice(58, 81).join('\n'))
+      .toBe(`Lead funnel by channel, 2026-10-01 to 2026-10-31, site 20261 (analytics.fct_funnel_daily)
+┌──────────┬─────────┬───────┬────────┬────────┬───────────┬───────┬───────────────┬──────────────┬──────────┬────────────┬────────────┬────────┐
+│ source   │ medium  │ leads │ unique │ target │ with deal │ deals │       revenue │        spend │ per lead │ per target │ conversion │    ROI │
+├──────────┼─────────┼───────┼────────┼────────┼───────────┼───────┼───────────────┼──────────────┼──────────┼────────────┼────────────┼────────┤
+│ yandex   │ cpc     │  1569 │   1093 │    749 │       365 │   380 │  4 917 600.00 │ 2 528 963.67 │ 1 611.83 │   3 376.45 │      23.3% │  94.5% │
+├──────────┼─────────┼───────┼────────┼────────┼───────────┼───────┼───────────────┼──────────────┼──────────┼────────────┼────────────┼────────┤
+│ (direct) │ (none)  │   860 │    592 │    402 │       176 │   186 │  2 801 700.00 │         0.00 │     0.00 │       0.00 │      20.5% │      — │
+├──────────┼─────────┼───────┼────────┼────────┼───────────┼───────┼───────────────┼──────────────┼──────────┼────────────┼────────────┼────────┤
+│ yandex   │ organic │   693 │    466 │    324 │       150 │   158 │  2 323 100.00 │         0.00 │     0.00 │       0.00 │      21.6% │      — │
+├──────────┼─────────┼───────┼────────┼────────┼───────────┼───────┼───────────────┼──────────────┼──────────┼────────────┼────────────┼────────┤
+│ google   │ cpc     │   535 │    382 │    238 │       115 │   121 │  1 955 900.00 │ 1 815 153.81 │ 3 392.81 │   7 626.70 │      21.5% │   7.8% │
+├──────────┼─────────┼───────┼────────┼────────┼───────────┼───────┼───────────────┼──────────────┼──────────┼────────────┼────────────┼────────┤
+│ vk       │ social  │   508 │    326 │    234 │       106 │   108 │  1 615 200.00 │ 1 829 496.11 │ 3 601.37 │   7 818.36 │      20.9% │ -11.7% │
+├──────────┼─────────┼───────┼────────┼────────┼───────────┼───────┼───────────────┼──────────────┼──────────┼────────────┼────────────┼────────┤
+│ (none)   │ (none)  │   309 │    210 │    149 │        85 │    85 │  1 103 100.00 │         0.00 │     0.00 │       0.00 │      27.5% │      — │
+├──────────┼─────────┼───────┼────────┼────────┼───────────┼───────┼───────────────┼──────────────┼──────────┼────────────┼────────────┼────────┤
+│ google   │ organic │   244 │    166 │    124 │        59 │    60 │  1 212 100.00 │         0.00 │     0.00 │       0.00 │      24.2% │      — │
+├──────────┼─────────┼───────┼────────┼────────┼───────────┼───────┼───────────────┼──────────────┼──────────┼────────────┼────────────┼────────┤
+│ total    │         │  4718 │   3235 │   2220 │      1056 │  1098 │ 15 928 700.00 │ 6 173 613.59 │ 1 308.52 │   2 780.91 │      22.4% │ 158.0% │
+└──────────┴─────────┴───────┴────────┴────────┴───────────┴───────┴───────────────┴──────────────┴──────────┴────────────┴────────────┴────────┘
+Leads: calls and requests on their day and channel; with deal: of those, the ones with a counted deal; conversion = with deal / leads.
+Deals and revenue on their own day and channel, as in report roi; per lead = spend / leads, per target = spend / target leads; ROI = (revenue − spend) / spend; — where the divisor is 0.
+`)
+    expect(lines[81]).toMatch(
       new RegExp(
         `^Done in [\\d.]+ s\\. The data is in the embedded PostgreSQL \\(PGlite\\) at ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:$`,
       ),
     )
     expect(result.stdout).toContain(`  CALLTOUCH_ETL_DATA_DIR=${dataDir} npx calltouch-etl report roi --by campaign\n`)
+    expect(result.stdout).toContain(
+      `  CALLTOUCH_ETL_DATA_DIR=${dataDir} npx calltouch-etl report funnel --by campaign\n`,
+    )
     expect(result.stdout).toContain(
       `For psql, DBeaver or Metabase: CALLTOUCH_ETL_DATA_DIR=${dataDir} npx calltouch-etl serve-sql, then psql -h 127.0.0.1 -p 5433 -U postgres\n`,
     )
