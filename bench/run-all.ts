@@ -21,6 +21,7 @@ export const BENCHMARKS = [
   'transform',
   'spend-import',
   'ad-spend-requests',
+  'leads-requests',
 ] as const
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } })
