@@ -7,9 +7,10 @@
  * value of 38 digits must never pass through a JavaScript number, and a number or escape
  * PostgreSQL refuses must reach `etl.rejected_records` as the API sent it.
  *
- * The scanner expects text that is valid JSON (the caller has checked it with JSON.parse): it
+ * The scanner expects text that is valid JSON (the caller has checked it with jsonProblem): it
  * follows strings and brackets only, and leaves validating the values to PostgreSQL.
  */
+import { messageOf } from './errors.ts'
 
 /** A part of a text: `text.slice(start, end)`. */
 export interface TextSpan {
@@ -31,6 +32,20 @@ const OPEN_OBJECT = 0x7b
 const CLOSE_OBJECT = 0x7d
 const OPEN_ARRAY = 0x5b
 const CLOSE_ARRAY = 0x5d
+
+/**
+ * Why a text is not valid JSON (JSON.parse's message), or undefined when it is: tells a body cut
+ * short apart from one PostgreSQL refuses, in the same words on both engines. Only on the failure
+ * path, as it parses the whole text.
+ */
+export function jsonProblem(text: string): string | undefined {
+  try {
+    JSON.parse(text)
+    return undefined
+  } catch (error) {
+    return messageOf(error)
+  }
+}
 
 /**
  * The spans of the elements of the page's top-level `records` array, in order; undefined when

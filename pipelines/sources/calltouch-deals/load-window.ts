@@ -15,6 +15,7 @@
  */
 import pRetry from 'p-retry'
 import { EtlError, messageOf } from '../../core/errors.ts'
+import { jsonProblem } from '../../core/record-spans.ts'
 import { redact } from '../../core/secrets.ts'
 import type { WarehouseDb } from '../../warehouse/connection.ts'
 import { recordFailedDays } from '../../warehouse/ledger.ts'
@@ -227,14 +228,4 @@ function* pageChunks(pages: readonly PageBody[]): Generator<PageBody[]> {
 function isConcurrencyConflict(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code
   return typeof code === 'string' && CONCURRENCY_CONFLICTS.has(code)
-}
-
-/** Only on the failure path: tells a bad body apart from a warehouse failure, in the same words on both engines. */
-function jsonProblem(text: string): string | undefined {
-  try {
-    JSON.parse(text)
-    return undefined
-  } catch (error) {
-    return messageOf(error)
-  }
 }
