@@ -11,6 +11,17 @@ export interface TableChecksum {
   readonly md5: string
 }
 
+/** When a normalized row was loaded, seen and found gone: only whether it is gone is compared. */
+const LOAD_TIMES = {
+  first_seen_at: null,
+  last_changed_at: null,
+  last_seen_at: null,
+  removed_from_source_at: 'removed_from_source_at is not null',
+} as const
+
+/** Which run landed a raw version, when, and its identity (a rolled-back transaction burns ids). */
+const LANDING = { raw_id: null, run_id: null, extracted_at: null } as const
+
 /**
  * Columns that legitimately differ between two runs over the same data, and
  * what is compared instead. They record WHEN a run did something, not WHAT the
@@ -20,19 +31,22 @@ export interface TableChecksum {
  * - calltouch.orders removed_from_source_at: the time of the read that found
  *   the deal gone, so only whether it is set is compared;
  * - raw.calltouch_orders raw_id (identity: a rolled-back transaction burns
- *   ids), run_id and extracted_at (which run landed the version, and when).
+ *   ids), run_id and extracted_at (which run landed the version, and when);
+ * - the same columns of the leads: calltouch.calls and calltouch.requests
+ *   (first_seen_at, last_changed_at, last_seen_at; removed_from_source_at as
+ *   set or not), raw.calltouch_calls and raw.calltouch_requests (raw_id,
+ *   run_id, extracted_at). Their tag tables hold no such column.
  */
 const VOLATILE_COLUMNS: Readonly<Record<string, Readonly<Record<string, string | null>>>> = {
-  'calltouch.orders': {
-    first_seen_at: null,
-    last_changed_at: null,
-    last_seen_at: null,
-    removed_from_source_at: 'removed_from_source_at is not null',
-  },
-  'raw.calltouch_orders': { raw_id: null, run_id: null, extracted_at: null },
+  'calltouch.orders': LOAD_TIMES,
+  'calltouch.calls': LOAD_TIMES,
+  'calltouch.requests': LOAD_TIMES,
+  'raw.calltouch_orders': LANDING,
+  'raw.calltouch_calls': LANDING,
+  'raw.calltouch_requests': LANDING,
 }
 
-/** The schemas whose every table is compared: the loaded deals and the marts built from them. */
+/** The schemas whose every table is compared: the loaded deals and leads, and the marts built from them. */
 export const CONTENT_SCHEMAS = ['calltouch', 'analytics'] as const
 
 interface ColumnRow {
