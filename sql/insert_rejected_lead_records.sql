@@ -1,9 +1,10 @@
 -- Sends the staged leads that cannot be loaded to etl.rejected_records with their reason and
--- source; a record already rejected for the same reason is not written again, so the nightly
--- re-read of the look-back days does not grow the table. Returns the read's rejected count.
+-- source, and their text (a record PostgreSQL refused is kept as record_text, as received); a
+-- record already rejected for the same reason is not written again, so the nightly re-read of the
+-- look-back days does not grow the table. Returns the read's rejected count.
 -- $1 source ('calltouch-calls' or 'calltouch-requests'), $2 site id, $3 run id, $4 first day, $5 last day.
 with rejected as (
-  select distinct r.lead_id, r.reason, r.record::text as record
+  select distinct r.lead_id, r.reason, coalesce(r.record_text, r.record::text) as record
   from pg_temp.lead_records r
   where r.reason is not null
 ),

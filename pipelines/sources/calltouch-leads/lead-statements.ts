@@ -15,10 +15,16 @@ interface LeadDays {
 }
 
 /** The read's bodies as one JSON array text, and its days. */
-interface StageParams {
+export interface StageParams {
   readonly bodies: string
   readonly firstDay: string
   readonly lastDay: string
+  /** Bodies staged before these (their numbers go on from it); 0 for a whole read. */
+  readonly bodiesBefore?: number
+  /** The place (1-based) in its body as received of each record of a single body; absent: as read. */
+  readonly places?: readonly number[]
+  /** Stages the records set aside: with this reason, and this text for etl.rejected_records. */
+  readonly setAside?: { readonly reason: string; readonly text: string }
 }
 
 export interface WrittenLeads {
@@ -28,22 +34,57 @@ export interface WrittenLeads {
 
 /** Stages a calls window's records (sql/stage_call_records.sql); returns how many. */
 export async function stageCallRecords(trx: WarehouseDb, params: StageParams): Promise<number> {
-  const [row] = await runSqlFile<{ staged: number }>(trx, 'stage_call_records', [
-    params.bodies,
-    params.firstDay,
-    params.lastDay,
-  ])
-  return row?.staged ?? 0
+  const rows = await runSqlFile<{ staged: number }>(trx, 'stage_call_records', stageParameters(params))
+  return oneRow(rows, 'stage_call_records').staged
 }
 
 /** Stages a requests read's records (sql/stage_request_records.sql); returns how many. */
 export async function stageRequestRecords(trx: WarehouseDb, params: StageParams): Promise<number> {
-  const [row] = await runSqlFile<{ staged: number }>(trx, 'stage_request_records', [
-    params.bodies,
-    params.firstDay,
-    params.lastDay,
-  ])
-  return row?.staged ?? 0
+  const rows = await runSqlFile<{ staged: number }>(trx, 'stage_request_records', stageParameters(params))
+  return oneRow(rows, 'stage_request_records').staged
+}
+
+/** The positional parameters both staging statements take. */
+function stageParameters(params: StageParams): unknown[] {
+  const { bodies, firstDay, lastDay, bodiesBefore, places, setAside } = params
+  return [
+    bodies,
+    firstDay,
+    lastDay,
+    bodiesBefore ?? 0,
+    places ?? null,
+    setAside?.reason ?? null,
+    setAside?.text ?? null,
+  ]
+}
+
+/** Keeps one staged record per lead, the last read, after bodies were staged one at a time (sql/delete_superseded_lead_records.sql). */
+export async function deleteSupersededLeadRecords(trx: WarehouseDb): Promise<void> {
+  await runSqlFile(trx, 'delete_superseded_lead_records')
+}
+
+/** The places of the staged records, in read order (sql/select_staged_lead_records.sql); bigints as text. */
+export async function selectStagedLeadRecords(trx: WarehouseDb): Promise<string[]> {
+  const rows = await runSqlFile<{ record_no: string }>(trx, 'select_staged_lead_records')
+  return rows.map((row) => row.record_no)
+}
+
+/** Keeps only the staged records from place `first` to `last` (sql/delete_lead_records_outside.sql); none when absent. */
+export async function deleteLeadRecordsOutside(
+  trx: WarehouseDb,
+  params: { readonly first: string | undefined; readonly last: string | undefined },
+): Promise<void> {
+  const { first, last } = params
+  const keepsNone = first === undefined || last === undefined
+  await runSqlFile(trx, 'delete_lead_records_outside', keepsNone ? ['1', '0'] : [first, last])
+}
+
+/** Sets a staged record aside with PostgreSQL's reason (sql/set_aside_lead_record.sql). */
+export async function setAsideLeadRecord(
+  trx: WarehouseDb,
+  params: { readonly recordNo: string; readonly reason: string; readonly mode: string },
+): Promise<void> {
+  await runSqlFile(trx, 'set_aside_lead_record', [params.recordNo, params.reason, params.mode])
 }
 
 /** The distinct contacts of the staged leads the mode needs keyed (sql/select_staged_lead_contacts.sql). */
@@ -77,14 +118,14 @@ export async function insertRejectedLeadRecords(
   trx: WarehouseDb,
   params: LeadDays & { readonly source: string; readonly runId: string },
 ): Promise<number> {
-  const [row] = await runSqlFile<{ rejected: number }>(trx, 'insert_rejected_lead_records', [
+  const rows = await runSqlFile<{ rejected: number }>(trx, 'insert_rejected_lead_records', [
     params.source,
     params.siteId,
     params.runId,
     params.firstDay,
     params.lastDay,
   ])
-  return row?.rejected ?? 0
+  return oneRow(rows, 'insert_rejected_lead_records').rejected
 }
 
 /** Writes the new and changed calls: raw versions, calltouch.calls, call tags (sql/write_changed_calls.sql). */
@@ -92,8 +133,9 @@ export async function writeChangedCalls(
   trx: WarehouseDb,
   params: { readonly siteId: number; readonly runId: string },
 ): Promise<WrittenLeads> {
-  const [row] = await runSqlFile<WrittenLeads>(trx, 'write_changed_calls', [params.siteId, params.runId])
-  return { landed: row?.landed ?? 0, changed: row?.changed ?? 0 }
+  const rows = await runSqlFile<WrittenLeads>(trx, 'write_changed_calls', [params.siteId, params.runId])
+  const { landed, changed } = oneRow(rows, 'write_changed_calls')
+  return { landed, changed }
 }
 
 /** Writes the new and changed requests: raw versions, calltouch.requests, request tags (sql/write_changed_requests.sql). */
@@ -101,8 +143,9 @@ export async function writeChangedRequests(
   trx: WarehouseDb,
   params: { readonly siteId: number; readonly runId: string },
 ): Promise<WrittenLeads> {
-  const [row] = await runSqlFile<WrittenLeads>(trx, 'write_changed_requests', [params.siteId, params.runId])
-  return { landed: row?.landed ?? 0, changed: row?.changed ?? 0 }
+  const rows = await runSqlFile<WrittenLeads>(trx, 'write_changed_requests', [params.siteId, params.runId])
+  const { landed, changed } = oneRow(rows, 'write_changed_requests')
+  return { landed, changed }
 }
 
 /** Marks vanished calls and refreshes returned ones (sql/mark_seen_and_removed_calls.sql); returns how many were newly marked. */
@@ -110,13 +153,13 @@ export async function markSeenAndRemovedCalls(
   trx: WarehouseDb,
   params: LeadDays & { readonly resolution: string },
 ): Promise<number> {
-  const [row] = await runSqlFile<{ removed: number }>(trx, 'mark_seen_and_removed_calls', [
+  const rows = await runSqlFile<{ removed: number }>(trx, 'mark_seen_and_removed_calls', [
     params.siteId,
     params.firstDay,
     params.lastDay,
     params.resolution,
   ])
-  return row?.removed ?? 0
+  return oneRow(rows, 'mark_seen_and_removed_calls').removed
 }
 
 /** Marks vanished requests and refreshes returned ones (sql/mark_seen_and_removed_requests.sql). */
@@ -124,11 +167,22 @@ export async function markSeenAndRemovedRequests(
   trx: WarehouseDb,
   params: LeadDays & { readonly resolution: string },
 ): Promise<number> {
-  const [row] = await runSqlFile<{ removed: number }>(trx, 'mark_seen_and_removed_requests', [
+  const rows = await runSqlFile<{ removed: number }>(trx, 'mark_seen_and_removed_requests', [
     params.siteId,
     params.firstDay,
     params.lastDay,
     params.resolution,
   ])
-  return row?.removed ?? 0
+  return oneRow(rows, 'mark_seen_and_removed_requests').removed
+}
+
+/**
+ * The one row a statement that counts returns. The embedded engine answers some statements it
+ * cannot run with no rows and no error (JSON nested too deep: warehouse/record-isolation.ts); a
+ * load must fail then, never take it for an empty read.
+ */
+function oneRow<Row>(rows: readonly Row[], statement: string): Row {
+  const [row] = rows
+  if (row === undefined) throw new Error(`${statement} returned no row, where it always returns one`)
+  return row
 }
