@@ -1,6 +1,6 @@
-import diagnosticsChannel from 'node:diagnostics_channel'
 import Bottleneck from 'bottleneck'
 import { EtlError } from '../core/errors.ts'
+import { sendKeyOf, watchRequestSends } from './request-sends.ts'
 
 /**
  * The vendor counts requests as they ARRIVE, in any one second. A request is
@@ -83,6 +83,35 @@ export interface PerWindowBudget {
 /** `{ requestsPerSecond: 5 }` or `{ requests: 20, perMs: 10_000 }`. */
 export type RequestLimiterConfig = PerSecondBudget | PerWindowBudget
 
+/** What a budget's send window holds: at most `capacity` requests sent (or about to be) within any `windowMs`. */
+export interface SendPace {
+  /** Requests sent within `windowMs` at most. */
+  readonly capacity: number
+  readonly windowMs: number
+}
+
+/** A request's place in a send window, held from before it is sent until it ends. */
+export interface SendTicket {
+  /** The request ended; one whose headers never went out (or went unreported) counts from now: the safe side. */
+  release(): void
+}
+
+/**
+ * Where a budget counts its sends: in this process (the default), or shared with every process
+ * that sends from the same egress address (shared-send-windows.ts).
+ */
+export interface SendWindow {
+  /** Waits until one more request to `url` may be sent within the pace; its place counts until released, then for `windowMs` after it was sent. */
+  acquire(url: string): Promise<SendTicket>
+  close(): void
+}
+
+/** Gives a budget its send window instead of one of this process's own. */
+export interface SendWindowSource {
+  /** The window of `budget` (a budget's name, see {@link createRequestLimiters}). */
+  windowFor(budget: string, pace: SendPace): SendWindow
+}
+
 /**
  * A limiter that lets at most `requestsPerSecond` requests reach the API in
  * any rolling second, or `requests` in any rolling `perMs`: bottleneck orders
@@ -95,24 +124,27 @@ export type RequestLimiterConfig = PerSecondBudget | PerWindowBudget
  * const body = await limiter.schedule(REQUEST_PRIORITIES.firstPage, url, () => fetch(url).then((r) => r.text()))
  * const direct = createRequestLimiter({ requests: 20, perMs: 10_000, maxInFlight: 5 })
  */
-export function createRequestLimiter(config: RequestLimiterConfig): RequestLimiter {
+export function createRequestLimiter(
+  config: RequestLimiterConfig,
+  windowOf: (pace: SendPace) => SendWindow = createLocalSendWindow,
+): RequestLimiter {
   const pace = config.perMs === undefined ? perSecondPace(config) : perWindowPace(config)
   const bottleneck = new Bottleneck({
     minTime: pace.minSpacingMs,
     maxConcurrent: config.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
   })
-  const window = createSendWindow(pace.capacity, pace.windowMs)
+  const window = windowOf({ capacity: pace.capacity, windowMs: pace.windowMs })
   const counters: RequestCounters = { requests: 0, retries: 0 }
   return {
     counters,
     schedule(priority, url, request) {
       return bottleneck.schedule({ priority }, async () => {
-        const slot = await window.acquire(url)
+        const ticket = await window.acquire(url)
         counters.requests += 1
         try {
           return await request()
         } finally {
-          window.release(slot)
+          ticket.release()
         }
       })
     },
@@ -174,13 +206,18 @@ export interface RequestLimiters {
  * (shared/calltouch/API.md, Limits). A source without such a name falls back to
  * the URL's host, the usual unit of a vendor's limit; Yandex Direct and VK Ads
  * get budgets of their own. A budget nobody configured is refused rather than
- * run unthrottled.
+ * run unthrottled. With `sharedWindows` (an egress's, http/egress.ts) every budget counts its
+ * sends there, together with every other process sending from the same address.
  *
  * @example
  * const limiters = createRequestLimiters({ calltouch: { requestsPerSecond: 5, maxRequestsPerSecond: 5 } })
  * const limiter = limiters.limiterFor('calltouch')
+ * const shared = createRequestLimiters(budgets, egress.sharedWindows) // calltouch@127.0.0.2 in Redis
  */
-export function createRequestLimiters(budgets: Readonly<Record<string, RequestLimiterConfig>>): RequestLimiters {
+export function createRequestLimiters(
+  budgets: Readonly<Record<string, RequestLimiterConfig>>,
+  sharedWindows?: SendWindowSource,
+): RequestLimiters {
   const limiters = new Map<string, RequestLimiter>()
   return {
     limiterFor(budget) {
@@ -194,7 +231,10 @@ export function createRequestLimiters(budgets: Readonly<Record<string, RequestLi
             `no request budget named ${key}: give its vendor's rate limit to createRequestLimiters (configured: ${Object.keys(budgets).join(', ') || 'none'})`,
           )
         }
-        limiter = createRequestLimiter(config)
+        limiter = createRequestLimiter(
+          config,
+          sharedWindows === undefined ? createLocalSendWindow : (pace) => sharedWindows.windowFor(key, pace),
+        )
         limiters.set(key, limiter)
       }
       return limiter
@@ -206,10 +246,7 @@ export function createRequestLimiters(budgets: Readonly<Record<string, RequestLi
 }
 
 /** How a budget spaces starts and counts sends. */
-interface Pace {
-  /** Requests sent within `windowMs` at most. */
-  readonly capacity: number
-  readonly windowMs: number
+interface Pace extends SendPace {
   /** Least time between two starts. */
   readonly minSpacingMs: number
 }
@@ -242,56 +279,44 @@ function budgetKey(budget: string): string {
   return new URL(budget).host
 }
 
-interface SendSlot {
+interface LocalSlot {
   readonly key: string
   /** performance.now() when the headers went out; undefined while on their way. */
   sentAt: number | undefined
 }
 
-/** Request sends of the last `windowMs`, as undici reports them. */
-function createSendWindow(
-  capacity: number,
-  windowMs: number,
-): { acquire(url: string): Promise<SendSlot>; release(slot: SendSlot): void; close(): void } {
-  const slots: SendSlot[] = []
-  const onSendHeaders = (message: unknown): void => {
-    const request = (message as { request?: { origin?: unknown; path?: unknown } }).request
-    const key = `${String(request?.origin)}${String(request?.path)}`
+/** Request sends of the last `windowMs` in this process, as undici reports them. */
+function createLocalSendWindow({ capacity, windowMs }: SendPace): SendWindow {
+  const slots: LocalSlot[] = []
+  const stopWatching = watchRequestSends((key) => {
     const slot = slots.find((candidate) => candidate.sentAt === undefined && candidate.key === key)
     if (slot) slot.sentAt = performance.now()
+  })
+  const release = (slot: LocalSlot): void => {
+    // A request that failed before sending (or whose send went unreported) counts from now: the safe side.
+    slot.sentAt ??= performance.now()
+    slots.sort((a, b) => (a.sentAt ?? Infinity) - (b.sentAt ?? Infinity))
   }
-  diagnosticsChannel.subscribe(SEND_HEADERS_CHANNEL, onSendHeaders)
   return {
     async acquire(url) {
-      const parsed = new URL(url)
-      const key = `${parsed.origin}${parsed.pathname}${parsed.search}`
+      const key = sendKeyOf(url)
       for (;;) {
         const now = performance.now()
         while (slots.length > 0 && slots[0]?.sentAt !== undefined && slots[0].sentAt <= now - windowMs) slots.shift()
         const live = slots.filter((slot) => slot.sentAt === undefined || slot.sentAt > now - windowMs)
         if (live.length < capacity) {
-          const slot: SendSlot = { key, sentAt: undefined }
+          const slot: LocalSlot = { key, sentAt: undefined }
           slots.push(slot)
-          return slot
+          return { release: () => release(slot) }
         }
         const sent = live.filter((slot) => slot.sentAt !== undefined).map((slot) => slot.sentAt as number)
         const untilFree = sent.length === live.length ? Math.min(...sent) + windowMs - now : PENDING_POLL_MS
         await sleep(Math.max(1, Math.ceil(untilFree)))
       }
     },
-    release(slot) {
-      // A request that failed before sending (or whose send went unreported) counts from now: the safe side.
-      slot.sentAt ??= performance.now()
-      slots.sort((a, b) => (a.sentAt ?? Infinity) - (b.sentAt ?? Infinity))
-    },
-    close() {
-      diagnosticsChannel.unsubscribe(SEND_HEADERS_CHANNEL, onSendHeaders)
-    },
+    close: stopWatching,
   }
 }
-
-/** Published by undici (Node's fetch) when a request's headers are written to the socket. */
-const SEND_HEADERS_CHANNEL = 'undici:client:sendHeaders'
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
