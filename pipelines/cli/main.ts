@@ -18,6 +18,7 @@ import { registerBackfillCommand } from './commands/backfill.ts'
 import { registerSimulatorCommand } from './commands/simulator.ts'
 import { registerSqlCommand } from './commands/sql.ts'
 import { registerServeSqlCommand } from './commands/serve-sql.ts'
+import { registerWorkerCommand } from './commands/worker.ts'
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -94,6 +95,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<Ex
   registerCheckCommand(program, action)
   registerSqlCommand(program, action)
   registerServeSqlCommand(program, action)
+  registerWorkerCommand(program, action)
   registerSimulatorCommand(program, { stdout })
 
   if (argv.length <= 2) {

@@ -46,7 +46,19 @@ export interface SyncRequest {
   readonly contacts?: ContactPolicy
 }
 
+/**
+ * Who reads a run's parts: this process (the default), or workers taking them as jobs
+ * (`sync --distributed`: jobs/distributed-parts.ts), each with the same input and summary.
+ */
+export interface SyncParts {
+  readonly syncSites: typeof syncSites
+  readonly syncLeads: typeof syncLeads
+  readonly syncAdAccounts: typeof syncAdAccounts
+}
+
 export interface SyncJobOptions {
+  /** Who reads the parts (default this process); the run's lock, row, summary and exit stay the job's. */
+  readonly parts?: SyncParts
   readonly logger?: Logger
   /** Stops the run (a scheduler's SIGTERM): requests in flight are aborted, the run is recorded failed as interrupted. */
   readonly signal?: AbortSignal
@@ -123,7 +135,7 @@ export async function syncJob(
         const spendPart =
           adAccounts.length === 0
             ? Promise.resolve(null)
-            : syncAdAccounts({
+            : (options.parts?.syncAdAccounts ?? syncAdAccounts)({
                 warehouse,
                 runId: run.runId,
                 accounts: adAccounts,
@@ -137,7 +149,7 @@ export async function syncJob(
         const leadsPart =
           leadSites.length === 0
             ? Promise.resolve(null)
-            : syncLeads({
+            : (options.parts?.syncLeads ?? syncLeads)({
                 db: warehouse.db,
                 runId: run.runId,
                 sites: leadSites,
@@ -152,7 +164,7 @@ export async function syncJob(
                 onProgress: progress.leads,
                 signal: runSignal,
               })
-        const dealsPart = syncSites({
+        const dealsPart = (options.parts?.syncSites ?? syncSites)({
           db: warehouse.db,
           runId: run.runId,
           sites: dealSites,

@@ -9,9 +9,10 @@ import {
   SITE_OPTION_HELP,
   type CalltouchRunOptions,
 } from './calltouch-run.ts'
+import { addDistributedOptions, runDistributedCommand, type DistributedOptions } from './distributed-sync.ts'
 
 export function registerBackfillCommand(program: Command, action: Action): void {
-  program
+  const registered = program
     .command('backfill')
     .description(
       'read exactly the days --from..--to (inclusive, site-local) for each site and ad account, whatever the ledger says, and load them; exits 1 if any day failed',
@@ -24,9 +25,12 @@ export function registerBackfillCommand(program: Command, action: Action): void 
     .option('--site <id>', SITE_OPTION_HELP, parseSiteOption)
     .option('--only <part>', ONLY_OPTION_HELP, parseOnlyOption)
     .option('--json', JSON_OPTION_HELP)
-    .action(
-      action((ctx: CliContext, command: Command) =>
-        runCalltouchCommand(ctx, 'backfill', command.opts<CalltouchRunOptions>()),
-      ),
-    )
+  addDistributedOptions(registered).action(
+    action((ctx: CliContext, command: Command) => {
+      const options = command.opts<CalltouchRunOptions & DistributedOptions>()
+      return options.distributed === true
+        ? runDistributedCommand(ctx, 'backfill', options)
+        : runCalltouchCommand(ctx, 'backfill', options)
+    }),
+  )
 }

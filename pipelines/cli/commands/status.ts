@@ -7,6 +7,7 @@ import {
   type WarehouseStatus,
 } from '../../operate/site-status.ts'
 import { EXIT_CODES } from '../../core/errors.ts'
+import { readDistributedJobs, type DistributedJobsStatus } from '../../operate/distributed-jobs.ts'
 import { say, usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { renderTable } from '../text-table.ts'
 import { defaultTimeZoneFromEnv, optionalCalltouchConfig } from '../operate-config.ts'
@@ -45,13 +46,18 @@ export function registerStatusCommand(program: Command, action: Action): void {
         const config = optionalCalltouchConfig(ctx, options.config)
         const sites = (config?.sites ?? []).map((site) => ({ siteId: site.siteId, timeZone: site.timeZone }))
         const defaultTimeZone = defaultTimeZoneFromEnv(ctx)
-        const status = await withWarehouse(
+        const [status, jobs] = await withWarehouse(
           ctx,
-          (warehouse) =>
-            readWarehouseStatus(warehouse.db, { sites, defaultTimeZone, now: new Date(), staleAfterHours }),
+          async (warehouse) =>
+            [
+              await readWarehouseStatus(warehouse.db, { sites, defaultTimeZone, now: new Date(), staleAfterHours }),
+              await readDistributedJobs(warehouse.db),
+            ] as const,
           { readOnly: true },
         )
-        say(ctx, options.json ? JSON.stringify(status, null, 2) : describeStatus(status))
+        // The jobs of `sync --distributed` are shown as they stand; they never change the exit code.
+        if (options.json) say(ctx, JSON.stringify(jobs === null ? status : { ...status, jobs }, null, 2))
+        else say(ctx, [describeStatus(status), ...describeJobs(jobs)].filter((text) => text !== '').join('\n'))
         return status.healthy ? EXIT_CODES.ok : EXIT_CODES.failed
       }),
     )
@@ -95,6 +101,22 @@ export function describeStatus(status: WarehouseStatus): string {
   else if (status.sites.every((site) => site.state === 'ok')) lines.push(...problems)
   else lines.push(...problems, `Not healthy: a site is failing, or stale beyond ${status.staleAfterHours} h.`)
   return lines.join('\n')
+}
+
+/** The read jobs of `sync --distributed`: counts, then each running, queued and failed job. Nothing without them. */
+export function describeJobs(jobs: DistributedJobsStatus | null): string[] {
+  if (jobs === null) return []
+  const lines = [`jobs: ${jobs.queued} queued, ${jobs.running} running, ${jobs.failed} failed`]
+  for (const job of jobs.jobs) {
+    const attempt = `attempt ${job.retries + 1} of ${job.retryLimit + 1}`
+    if (job.state === 'active') lines.push(`  running: ${job.key ?? job.id} (${attempt})`)
+    else if (job.state === 'failed') lines.push(`  failed: ${job.key ?? job.id}: ${job.error ?? 'no reason recorded'}`)
+    else
+      lines.push(
+        `  queued: ${job.key ?? job.id}${job.state === 'retry' ? ` (${attempt}, last: ${job.error ?? 'no reason recorded'})` : ''}`,
+      )
+  }
+  return lines
 }
 
 function describeProblems(site: SiteStatus): string[] {

@@ -9,9 +9,10 @@ import {
   SITE_OPTION_HELP,
   type CalltouchRunOptions,
 } from './calltouch-run.ts'
+import { addDistributedOptions, runDistributedCommand, type DistributedOptions } from './distributed-sync.ts'
 
 export function registerSyncCommand(program: Command, action: Action): void {
-  program
+  const registered = program
     .command('sync')
     .description(
       "the nightly job: for each site, read the days never read, the look-back window and stale older days, and load them into the warehouse; the same for every ad account's spend; exits 1 if any day or account failed",
@@ -25,9 +26,12 @@ export function registerSyncCommand(program: Command, action: Action): void {
       'days up to today re-read by every sync, because deals change long after orderDate (default 30, or lookbackDays in the config file)',
       parseLookbackDaysOption,
     )
-    .action(
-      action((ctx: CliContext, command: Command) =>
-        runCalltouchCommand(ctx, 'sync', command.opts<CalltouchRunOptions>()),
-      ),
-    )
+  addDistributedOptions(registered).action(
+    action((ctx: CliContext, command: Command) => {
+      const options = command.opts<CalltouchRunOptions & DistributedOptions>()
+      return options.distributed === true
+        ? runDistributedCommand(ctx, 'sync', options)
+        : runCalltouchCommand(ctx, 'sync', options)
+    }),
+  )
 }
