@@ -25,13 +25,21 @@ export interface TransformJobResult extends TransformResult {
  */
 export async function transformJob(
   warehouse: Warehouse,
-  request: Pick<TransformOptions, 'projectDir' | 'vars' | 'runTests'> = {},
+  request: Pick<TransformOptions, 'projectDir' | 'vars' | 'runTests' | 'fullRefresh'> = {},
   options: { readonly logger?: Logger } = {},
 ): Promise<TransformJobResult> {
   const compiled = compileTransform(request)
-  const runArguments = { projectDir: compiled.project.dir, vars: request.vars ?? {} }
+  const runArguments = {
+    projectDir: compiled.project.dir,
+    vars: request.vars ?? {},
+    ...(request.fullRefresh ? { fullRefresh: true } : {}),
+  }
   return withRun(warehouse, 'transform', { arguments: runArguments, logger: options.logger }, async (run) => {
-    const result = await buildTransform(warehouse.db, compiled, { runTests: request.runTests, logger: run.logger })
+    const result = await buildTransform(warehouse.db, compiled, {
+      runTests: request.runTests,
+      fullRefresh: request.fullRefresh,
+      logger: run.logger,
+    })
     return {
       result: { ...result, runId: run.runId },
       status: result.ok ? 'succeeded' : 'failed',

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
 import { executeSql } from '../warehouse/connection.ts'
 import type { WarehouseSchema } from '../warehouse/schema.ts'
-import type { CompiledModel } from './compile-project.ts'
+import type { CompiledModel, IncrementalModel } from './compile-project.ts'
 import { Relation, quoteIdentifier, quoteLiteral } from './jinja-subset.ts'
 
 type Db = Kysely<WarehouseSchema> | Transaction<WarehouseSchema>
@@ -31,7 +32,8 @@ export async function columnsOf(db: Db, relation: Relation): Promise<Column[]> {
     from pg_attribute a
     join pg_class c on c.oid = a.attrelid
     join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped
+    where (n.nspname = $1 or ($1 = 'pg_temp' and n.oid = pg_my_temp_schema())) and c.relname = $2
+      and a.attnum > 0 and not a.attisdropped
     order by a.attnum`,
     [relation.schema, relation.identifier],
   )
@@ -73,26 +75,133 @@ async function dropRelation(db: Db, relation: Relation, kind: 'table' | 'view' |
 }
 
 /**
+ * What an incremental table was last built from (its SQL, key and hooks, hashed),
+ * so that a changed model is built whole instead of merged into a table its old
+ * SQL made. In etl, which the Metabase role cannot read; created by the runner
+ * itself because real dbt never needs it.
+ */
+const STATE_TABLE = 'etl.transform_incremental_models'
+
+export const BUILD_MODES = ['full', 'incremental'] as const
+export type BuildMode = (typeof BUILD_MODES)[number]
+
+export interface BuildOptions {
+  /** Build incremental models whole, as dbt's `--full-refresh`. */
+  readonly fullRefresh?: boolean
+}
+
+export interface BuiltModel {
+  /** Rows of the table after the build; null for a view. */
+  readonly rows: number | null
+  /** How an incremental model was built; null for a view or a table. */
+  readonly mode: BuildMode | null
+}
+
+function definitionHash(model: CompiledModel): string {
+  const definition = JSON.stringify([model.sql, model.incremental, model.postHooks])
+  return createHash('sha256').update(definition).digest('hex')
+}
+
+async function storedHash(db: Db, target: Relation): Promise<string | undefined> {
+  await executeSql(
+    db,
+    `create table if not exists ${STATE_TABLE} (relation text primary key, definition_hash text not null, built_at timestamptz not null)`,
+  )
+  const [row] = await executeSql<{ definition_hash: string }>(
+    db,
+    `select definition_hash from ${STATE_TABLE} where relation = $1`,
+    [String(target)],
+  )
+  return row?.definition_hash
+}
+
+async function storeHash(db: Db, target: Relation, hash: string): Promise<void> {
+  await executeSql(
+    db,
+    `insert into ${STATE_TABLE} (relation, definition_hash, built_at) values ($1, $2, now())
+     on conflict (relation) do update set definition_hash = excluded.definition_hash, built_at = excluded.built_at`,
+    [String(target), hash],
+  )
+}
+
+const sameColumns = (a: readonly Column[], b: readonly Column[]): boolean =>
+  a.length === b.length && a.every((column, index) => column.name === b[index]?.name && column.type === b[index]?.type)
+
+/** A table built whole under a temporary name, commented and swapped in; returns its row count. */
+async function buildTable(trx: Db, model: CompiledModel, existing: 'table' | 'view' | null): Promise<number> {
+  const target = model.relation
+  const building = new Relation(target.schema, `${target.identifier}${BUILD_SUFFIX}`)
+  await executeSql(trx, `drop table if exists ${building}`)
+  await executeSql(trx, `create table ${building} as\n${model.sql}`)
+  await applyComments(trx, model, building, 'table')
+  await dropRelation(trx, target, existing)
+  await executeSql(trx, `alter table ${building} rename to ${quoteIdentifier(target.identifier)}`)
+  for (const hook of model.postHooks) await executeSql(trx, hook)
+  const [count] = await executeSql<{ rows: string }>(trx, `select count(*) as rows from ${target}`)
+  return Number(count?.rows ?? 0)
+}
+
+/**
+ * dbt-postgres' delete+insert: the batch (the model with is_incremental() true)
+ * goes into a temporary table; the rows of the table whose unique_key the batch
+ * holds are deleted, the batch inserted, the post-hooks run. Returns false,
+ * having changed nothing, when the batch's columns are not the table's (the
+ * model changed shape: it is then built whole).
+ */
+async function mergeBatch(trx: Db, model: CompiledModel, incremental: IncrementalModel): Promise<boolean> {
+  const target = model.relation
+  const batch = new Relation('pg_temp', `${target.identifier}${BUILD_SUFFIX}`)
+  await executeSql(trx, `drop table if exists ${batch}`)
+  await executeSql(trx, `create temporary table ${quoteIdentifier(batch.identifier)} as\n${incremental.sql}`)
+  const columns = await columnsOf(trx, target)
+  if (!sameColumns(columns, await columnsOf(trx, batch))) {
+    await executeSql(trx, `drop table ${batch}`)
+    return false
+  }
+  const matches = incremental.uniqueKey
+    .map((key) => `${batch}.${quoteIdentifier(key)} = ${target}.${quoteIdentifier(key)}`)
+    .join(' and ')
+  await executeSql(trx, `delete from ${target} using ${batch} where ${matches}`)
+  const list = columns.map((column) => quoteIdentifier(column.name)).join(', ')
+  await executeSql(trx, `insert into ${target} (${list}) select ${list} from ${batch}`)
+  await executeSql(trx, `drop table ${batch}`)
+  for (const hook of model.postHooks) await executeSql(trx, hook)
+  await applyComments(trx, model, target, 'table')
+  return true
+}
+
+/**
  * Builds one model in one transaction, so that readers (Metabase) see the old
  * relation or the new one, never a half-built or missing one. A table is
  * created under a temporary name, commented, and swapped in; a view is
  * replaced in place, or dropped and created when its columns changed.
  * Returns the table's row count (null for a view).
  */
-export async function buildModel(db: Kysely<WarehouseSchema>, model: CompiledModel): Promise<number | null> {
+export async function buildModel(
+  db: Kysely<WarehouseSchema>,
+  model: CompiledModel,
+  options: BuildOptions = {},
+): Promise<BuiltModel> {
   const target = model.relation
-  return db.transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx): Promise<BuiltModel> => {
     await executeSql(trx, `create schema if not exists ${quoteIdentifier(target.schema)}`)
     const existing = await kindOf(trx, target)
-    if (model.materialized === 'table') {
-      const building = new Relation(target.schema, `${target.identifier}${BUILD_SUFFIX}`)
-      await executeSql(trx, `drop table if exists ${building}`)
-      await executeSql(trx, `create table ${building} as\n${model.sql}`)
-      await applyComments(trx, model, building, 'table')
-      const [count] = await executeSql<{ rows: string }>(trx, `select count(*) as rows from ${building}`)
-      await dropRelation(trx, target, existing)
-      await executeSql(trx, `alter table ${building} rename to ${quoteIdentifier(target.identifier)}`)
-      return Number(count?.rows ?? 0)
+    if (model.materialized === 'table') return { rows: await buildTable(trx, model, existing), mode: null }
+    if (model.incremental) {
+      // Built whole, as dbt does, on --full-refresh or when there is no table yet; and, unlike
+      // dbt (which would merge into the old shape), when the model's SQL, key or hooks changed.
+      const hash = definitionHash(model)
+      const merged =
+        !options.fullRefresh &&
+        existing === 'table' &&
+        (await storedHash(trx, target)) === hash &&
+        (await mergeBatch(trx, model, model.incremental))
+      const rows = merged
+        ? Number((await executeSql<{ rows: string }>(trx, `select count(*) as rows from ${target}`))[0]?.rows ?? 0)
+        : await buildTable(trx, model, existing)
+      await storedHash(trx, target)
+      await storeHash(trx, target, hash)
+      return { rows, mode: merged ? 'incremental' : 'full' }
     }
     if (existing === 'table') await dropRelation(trx, target, existing)
     await executeSql(trx, 'savepoint replace_view')
@@ -105,6 +214,7 @@ export async function buildModel(db: Kysely<WarehouseSchema>, model: CompiledMod
       await executeSql(trx, `create view ${target} as\n${model.sql}`)
     }
     await applyComments(trx, model, target, 'view')
-    return null
+    for (const hook of model.postHooks) await executeSql(trx, hook)
+    return { rows: null, mode: null }
   })
 }

@@ -8,6 +8,7 @@ import {
   type Materialization,
   type ModelConfig,
   type ModelNode,
+  uniqueKeyOf,
 } from './dbt-project.ts'
 import { Relation, asSelect, checkTemplate, macroNamesOf, renderTemplate } from './jinja-subset.ts'
 
@@ -18,15 +19,29 @@ export interface CompiledModel {
   readonly persistDocs: { readonly relation: boolean; readonly columns: boolean }
   /** Models this one refers to with ref(). */
   readonly dependsOn: readonly string[]
-  /** The rendered SQL: one select. */
+  /** The rendered SQL: one select (an incremental model's full build: `is_incremental()` false). */
   readonly sql: string
+  /** An incremental model's batch (`is_incremental()` true), its unique_key and post-hooks; undefined otherwise. */
+  readonly incremental?: IncrementalModel
+  /** SQL statements run after the build, in the model's transaction (dbt's `post_hook`). */
+  readonly postHooks: readonly string[]
 }
+
+export interface IncrementalModel {
+  /** The rows to delete+insert when the table exists. */
+  readonly sql: string
+  readonly uniqueKey: readonly string[]
+}
+
+/** The incremental strategy the runner implements, as dbt-postgres does it. */
+export const INCREMENTAL_STRATEGY = 'delete+insert'
 
 export interface RenderOverrides {
   /** What `ref('name')` and `source('a', 'b')` render instead of the relation (unit tests give CTE names). */
   readonly input?: (input: string) => string | undefined
   readonly vars?: Readonly<Record<string, unknown>>
   readonly self?: Relation
+  readonly isIncremental?: boolean
 }
 
 /** A project ready to build: models in dependency order, and a renderer for tests. */
@@ -81,6 +96,34 @@ export function orderModels(dependencies: ReadonlyMap<string, readonly string[]>
   }
   for (const name of [...dependencies.keys()].sort()) visit(name, [])
   return order
+}
+
+/** What a model's `config()` may set. */
+const SQL_CONFIG_KEYS = [
+  'materialized',
+  'schema',
+  'alias',
+  'tags',
+  'persist_docs',
+  'unique_key',
+  'incremental_strategy',
+  'post_hook',
+] as const
+
+/**
+ * The runner implements dbt-postgres' delete+insert only: the rows of the
+ * table whose unique_key the batch holds are deleted, then the batch is
+ * inserted. Anything else (merge, append, microbatch, no unique_key) is
+ * refused in one line, as an unsupported Jinja construct is.
+ */
+function checkIncremental(name: string, config: ModelConfig): void {
+  const strategy = config.incrementalStrategy
+  if (strategy !== INCREMENTAL_STRATEGY || !config.uniqueKey || config.uniqueKey.length === 0) {
+    throw new EtlError(
+      'INPUT',
+      `model ${name} is incremental ${strategy === undefined ? 'without an incremental_strategy' : `with incremental_strategy '${strategy}'`}${config.uniqueKey?.length ? '' : ' and no unique_key'}, which calltouch-etl transform does not support (only incremental_strategy='${INCREMENTAL_STRATEGY}' with a unique_key); run the project with real dbt or change its config`,
+    )
+  }
 }
 
 function schemaFor(config: ModelConfig, targetSchema: string): string {
@@ -151,11 +194,12 @@ export function compileProject(
         )
       },
       this: overrides.self,
+      isIncremental: overrides.isIncremental,
     })
   }
 
   // First pass: each model's config() and refs, which decide relations and order.
-  const parsed = new Map<string, { config: ModelConfig; dependsOn: string[] }>()
+  const parsed = new Map<string, { config: ModelConfig; dependsOn: string[]; postHooks: string[] }>()
   for (const node of project.models) {
     const what = `model ${node.name}`
     checkTemplate(node.sql, what, macroNames)
@@ -168,37 +212,64 @@ export function compileProject(
       (settings) => Object.assign(fromSql, settings),
       (name) => dependsOn.add(name),
     )
-    const unsupported = Object.keys(fromSql).filter(
-      (key) => !['materialized', 'schema', 'alias', 'tags', 'persist_docs'].includes(key),
-    )
+    const unsupported = Object.keys(fromSql).filter((key) => !(SQL_CONFIG_KEYS as readonly string[]).includes(key))
     if (unsupported.length > 0) {
       throw new EtlError(
         'INPUT',
-        `model ${node.name} sets config ${unsupported.join(', ')}, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs); run the project with real dbt or remove it`,
+        `model ${node.name} sets config ${unsupported.join(', ')}, which calltouch-etl transform does not support (supported: ${SQL_CONFIG_KEYS.join(', ')}); run the project with real dbt or remove it`,
       )
     }
     const config = mergeConfig(node.config, {
       materialized: fromSql.materialized === undefined ? undefined : scalarText(fromSql.materialized),
       schema: fromSql.schema === undefined ? undefined : scalarText(fromSql.schema),
       alias: fromSql.alias === undefined ? undefined : scalarText(fromSql.alias),
+      uniqueKey: uniqueKeyOf(fromSql.unique_key),
+      incrementalStrategy:
+        fromSql.incremental_strategy === undefined ? undefined : scalarText(fromSql.incremental_strategy),
     })
-    parsed.set(node.name, { config, dependsOn: [...dependsOn] })
+    if (config.materialized === 'incremental') {
+      checkIncremental(node.name, config)
+      // Refs only the incremental branch makes (inside {% if is_incremental() %}) order the build too.
+      render(
+        node.sql,
+        what,
+        { self: new Relation(targetSchema, node.name), isIncremental: true },
+        () => {},
+        (name) => dependsOn.add(name),
+      )
+    }
+    const hooks =
+      fromSql.post_hook === undefined ? [] : Array.isArray(fromSql.post_hook) ? fromSql.post_hook : [fromSql.post_hook]
+    const postHooks = hooks.map((hook) => scalarText(hook))
+    for (const hook of postHooks) checkTemplate(hook, `the post_hook of model ${node.name}`, macroNames)
+    parsed.set(node.name, { config, dependsOn: [...dependsOn], postHooks })
     relations.set(node.name, new Relation(schemaFor(config, targetSchema), config.alias ?? node.name))
   }
 
   const order = orderModels(new Map([...parsed].map(([name, { dependsOn }]) => [name, dependsOn])))
   const models = order.map((name): CompiledModel => {
     const node = project.models.find((model) => model.name === name) as ModelNode
-    const { config, dependsOn } = parsed.get(name) as { config: ModelConfig; dependsOn: string[] }
+    const { config, dependsOn, postHooks } = parsed.get(name) as {
+      config: ModelConfig
+      dependsOn: string[]
+      postHooks: string[]
+    }
     const materialized = config.materialized ?? 'view'
     if (!(MATERIALIZATIONS as readonly string[]).includes(materialized)) {
       throw new EtlError(
         'INPUT',
-        `model ${name} is materialized as '${materialized}', which calltouch-etl transform does not support (only ${MATERIALIZATIONS.join(' and ')}); run the project with real dbt or change its materialization`,
+        `model ${name} is materialized as '${materialized}', which calltouch-etl transform does not support (only ${MATERIALIZATIONS.join(', ')}); run the project with real dbt or change its materialization`,
       )
     }
     const relation = relations.get(name) as Relation
     const sql = asSelect(render(node.sql, `model ${name}`, { self: relation }, () => {}))
+    const incremental =
+      materialized === 'incremental'
+        ? {
+            sql: asSelect(render(node.sql, `model ${name}`, { self: relation, isIncremental: true }, () => {})),
+            uniqueKey: config.uniqueKey ?? [],
+          }
+        : undefined
     return {
       node,
       relation,
@@ -206,6 +277,8 @@ export function compileProject(
       persistDocs: { relation: config.persistDocs?.relation ?? false, columns: config.persistDocs?.columns ?? false },
       dependsOn,
       sql,
+      incremental,
+      postHooks: postHooks.map((hook) => render(hook, `the post_hook of model ${name}`, { self: relation }, () => {})),
     }
   })
   for (const test of project.singularTests) checkTemplate(test.sql, `test ${test.name}`, macroNames)

@@ -19,7 +19,7 @@ export const DEFAULT_PROJECT_DIR = fileURLToPath(new URL('../../dbt/', import.me
 /** Where the models are built unless a model's config names another schema (the profile's target schema). */
 export const DEFAULT_TARGET_SCHEMA = 'analytics'
 
-export const MATERIALIZATIONS = ['view', 'table'] as const
+export const MATERIALIZATIONS = ['view', 'table', 'incremental'] as const
 export type Materialization = (typeof MATERIALIZATIONS)[number]
 
 export const GENERIC_TESTS = ['unique', 'not_null', 'accepted_values', 'relationships'] as const
@@ -31,9 +31,29 @@ export interface ModelConfig {
   readonly schema?: string
   readonly alias?: string
   readonly persistDocs?: { readonly relation: boolean; readonly columns: boolean }
+  /** Incremental models: the columns that identify a row to replace (dbt's `unique_key`). */
+  readonly uniqueKey?: readonly string[]
+  /** Incremental models: only `delete+insert` is supported. */
+  readonly incrementalStrategy?: string
 }
 
-const CONFIG_KEYS = ['materialized', 'schema', 'alias', 'persist_docs', 'tags', 'docs', 'enabled'] as const
+const CONFIG_KEYS = [
+  'materialized',
+  'schema',
+  'alias',
+  'persist_docs',
+  'tags',
+  'docs',
+  'enabled',
+  'unique_key',
+  'incremental_strategy',
+] as const
+
+/** dbt's `unique_key`: one column name or a list of them. */
+export function uniqueKeyOf(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined
+  return Array.isArray(value) ? value.map((column) => scalarText(column)) : [scalarText(value)]
+}
 
 export type Row = Readonly<Record<string, unknown>>
 
@@ -149,6 +169,8 @@ function readConfig(file: string, block: YamlMap, where: string): ModelConfig {
     schema?: string
     alias?: string
     persistDocs?: { relation: boolean; columns: boolean }
+    uniqueKey?: string[]
+    incrementalStrategy?: string
   } = {}
   for (const [rawKey, value] of Object.entries(block)) {
     const key = rawKey.replace(/^\+/, '')
@@ -161,6 +183,8 @@ function readConfig(file: string, block: YamlMap, where: string): ModelConfig {
     if (key === 'materialized') config.materialized = String(value)
     if (key === 'schema') config.schema = String(value)
     if (key === 'alias') config.alias = String(value)
+    if (key === 'unique_key') config.uniqueKey = uniqueKeyOf(value)
+    if (key === 'incremental_strategy') config.incrementalStrategy = String(value)
     if (key === 'persist_docs' && isMap(value))
       config.persistDocs = { relation: value.relation === true, columns: value.columns === true }
   }
@@ -186,6 +210,8 @@ export function mergeConfig(base: ModelConfig, top: ModelConfig): ModelConfig {
     schema: top.schema ?? base.schema,
     alias: top.alias ?? base.alias,
     persistDocs: top.persistDocs ?? base.persistDocs,
+    uniqueKey: top.uniqueKey ?? base.uniqueKey,
+    incrementalStrategy: top.incrementalStrategy ?? base.incrementalStrategy,
   }
 }
 

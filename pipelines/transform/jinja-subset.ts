@@ -52,6 +52,8 @@ export interface TemplateFunctions {
   config(settings: Record<string, unknown>): void
   var(name: string, ...fallback: unknown[]): unknown
   readonly this: Relation | undefined
+  /** What `is_incremental()` returns: true only when an incremental model's table exists and no full refresh is asked. */
+  readonly isIncremental?: boolean
 }
 
 const FUNCTIONS = ['ref', 'source', 'config', 'var', 'is_incremental', 'this'] as const
@@ -283,7 +285,7 @@ export function renderTemplate(
       return functions.var(String(positional[0]), ...positional.slice(1, 2))
     }),
   )
-  env.addGlobal('is_incremental', () => false)
+  env.addGlobal('is_incremental', () => functions.isIncremental === true)
   env.addGlobal('this', functions.this ?? null)
   for (const [name, compute] of Object.entries(JINJA2_FUNCTIONS))
     env.addGlobal(name, (...args: unknown[]) =>

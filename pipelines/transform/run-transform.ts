@@ -3,7 +3,7 @@ import { messageOf } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/logger.ts'
 import { redact } from '../core/secrets.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
-import { buildModel } from './build-model.ts'
+import { buildModel, type BuildMode } from './build-model.ts'
 import { compileProject, type CompiledProject } from './compile-project.ts'
 import { DEFAULT_PROJECT_DIR, loadDbtProject, type Materialization } from './dbt-project.ts'
 import { runProjectTests, type TestOutcome } from './project-tests.ts'
@@ -15,6 +15,8 @@ export interface TransformOptions {
   readonly vars?: Readonly<Record<string, unknown>>
   /** The profile's target schema (default analytics); a model's custom schema is appended to it as dbt does. */
   readonly targetSchema?: string
+  /** Build incremental models whole, as dbt's `--full-refresh` (default false). */
+  readonly fullRefresh?: boolean
   /** Run the data and unit tests after building (default true). */
   readonly runTests?: boolean
   readonly logger?: Logger
@@ -32,6 +34,8 @@ export interface ModelOutcome {
   readonly seconds: number
   /** Rows of a table; null for a view or a model not built. */
   readonly rows: number | null
+  /** An incremental model built: 'full' (first build, --full-refresh, a changed model) or 'incremental'; else null. */
+  readonly mode: BuildMode | null
   readonly error: string | null
 }
 
@@ -83,7 +87,7 @@ export async function runTransform(db: WarehouseDb, options: TransformOptions = 
 export async function buildTransform(
   db: WarehouseDb,
   compiled: CompiledProject,
-  options: Pick<TransformOptions, 'runTests' | 'logger'> = {},
+  options: Pick<TransformOptions, 'runTests' | 'logger' | 'fullRefresh'> = {},
 ): Promise<TransformResult> {
   const logger = options.logger ?? silentLogger()
   const models: ModelOutcome[] = []
@@ -102,6 +106,7 @@ export async function buildTransform(
         status: 'skipped',
         seconds: 0,
         rows: null,
+        mode: null,
         error: `not built because ${missing.join(', ')} failed`,
       })
       logger.warn({ model: model.node.name, missing }, `skipped model ${model.node.name}: ${missing.join(', ')} failed`)
@@ -109,10 +114,13 @@ export async function buildTransform(
     }
     const started = performance.now()
     try {
-      const rows = await buildModel(db, model)
+      const { rows, mode } = await buildModel(db, model, { fullRefresh: options.fullRefresh })
       const seconds = (performance.now() - started) / 1000
-      models.push({ ...base, status: 'built', seconds, rows, error: null })
-      logger.info({ model: model.node.name, seconds, rows }, `built ${model.materialized} ${model.relation}`)
+      models.push({ ...base, status: 'built', seconds, rows, mode, error: null })
+      logger.info(
+        { model: model.node.name, seconds, rows, mode },
+        `built ${mode ? `${model.materialized} (${mode})` : model.materialized} ${model.relation}`,
+      )
     } catch (error) {
       unavailable.add(model.node.name)
       const message = redact(messageOf(error))
@@ -121,6 +129,7 @@ export async function buildTransform(
         status: 'failed',
         seconds: (performance.now() - started) / 1000,
         rows: null,
+        mode: null,
         error: message,
       })
       logger.error(

@@ -118,19 +118,56 @@ describe('the Jinja subset', () => {
     ).not.toThrow()
   })
 
-  it('refuses a materialization other than view and table, and a config it cannot honour', () => {
+  it('refuses a materialization it does not know, an incremental model it cannot merge, and a config it cannot honour', () => {
+    expect(
+      errorOf(() => compileProject(project([model('m', "{{ config(materialized='snapshot') }}select 1")]))).message,
+    ).toBe(
+      "model m is materialized as 'snapshot', which calltouch-etl transform does not support (only view, table, incremental); run the project with real dbt or change its materialization",
+    )
     expect(
       errorOf(() => compileProject(project([model('m', "{{ config(materialized='incremental') }}select 1")]))).message,
     ).toBe(
-      "model m is materialized as 'incremental', which calltouch-etl transform does not support (only view and table); run the project with real dbt or change its materialization",
+      "model m is incremental without an incremental_strategy and no unique_key, which calltouch-etl transform does not support (only incremental_strategy='delete+insert' with a unique_key); run the project with real dbt or change its config",
     )
     expect(
       errorOf(() =>
-        compileProject(project([model('m', "{{ config(post_hook='grant select on {{ this }} to x') }}select 1")])),
+        compileProject(
+          project([
+            model(
+              'm',
+              "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id') }}select 1",
+            ),
+          ]),
+        ),
       ).message,
     ).toBe(
-      'model m sets config post_hook, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs); run the project with real dbt or remove it',
+      "model m is incremental with incremental_strategy 'merge', which calltouch-etl transform does not support (only incremental_strategy='delete+insert' with a unique_key); run the project with real dbt or change its config",
     )
+    expect(
+      errorOf(() =>
+        compileProject(project([model('m', "{{ config(pre_hook='grant select on {{ this }} to x') }}select 1")])),
+      ).message,
+    ).toBe(
+      'model m sets config pre_hook, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs, unique_key, incremental_strategy, post_hook); run the project with real dbt or remove it',
+    )
+  })
+
+  it('renders an incremental model twice: whole with is_incremental() false, the batch with it true and this', () => {
+    const compiled = compileProject(
+      project([
+        model(
+          'm',
+          "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['a', 'b'], post_hook='delete from {{ this }} where a is null') }}select 1 as a, 2 as b{% if is_incremental() %} where 1 > (select count(*) from {{ this }}){% endif %}",
+        ),
+      ]),
+    )
+    const built = compiled.models[0]
+    expect(built?.sql).toBe('select 1 as a, 2 as b')
+    expect(built?.incremental).toEqual({
+      sql: 'select 1 as a, 2 as b where 1 > (select count(*) from "analytics"."m")',
+      uniqueKey: ['a', 'b'],
+    })
+    expect(built?.postHooks).toEqual(['delete from "analytics"."m" where a is null'])
   })
 
   it('names an unknown ref, an undeclared source and a var without a value', () => {
@@ -244,7 +281,7 @@ describe('the project in dbt/', () => {
       'table fct_deal_custom_values',
       'view stg_calltouch__sources',
       'view stg_calltouch__tags',
-      'table fct_deals',
+      'incremental fct_deals',
       'view stg_calltouch__calls',
       'view stg_calltouch__requests',
       'view int_leads',

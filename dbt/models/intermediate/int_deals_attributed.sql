@@ -42,7 +42,11 @@ attributed as (
                 and orders.completed_amount is not null
                 then orders.completed_amount
             else 0
-        end as revenue
+        end as revenue,
+        -- Every load that can change the deal's row in a mart moves one of these three:
+        -- a new version (last_changed_at), marked removed (removed_from_source_at), back
+        -- after removal (last_seen_at). The incremental marts read only deals changed since.
+        greatest(orders.last_changed_at, orders.removed_from_source_at, orders.last_seen_at) as changed_at
 
     from orders
 

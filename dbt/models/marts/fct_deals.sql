@@ -1,14 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='deal_key'
+    )
+}}
+
 with
 
 deals as (
 
     select * from {{ ref('int_deals_attributed') }}
+    {% if is_incremental() %}
+    -- Only the deals the warehouse changed since this table's last build (see changed_at):
+    -- a deal's visit, source, tags and custom values are replaced only with a new version.
+    where changed_at > (select coalesce(max(last_changed_at), cast('-infinity' as timestamptz)) from {{ this }})
+    {% endif %}
 
 ),
 
 tags as (
 
     select * from {{ ref('stg_calltouch__tags') }}
+    {% if is_incremental() %}
+    where (site_id, order_number) in (select site_id, order_number from deals)
+    {% endif %}
 
 ),
 
@@ -21,6 +37,9 @@ deal_sources as (
 custom_fields as (
 
     select * from {{ ref('stg_calltouch__custom_fields') }}
+    {% if is_incremental() %}
+    where (site_id, order_number) in (select site_id, order_number from deals)
+    {% endif %}
 
 ),
 
@@ -78,7 +97,8 @@ final as (
         deals.is_counted,
         tags_per_deal.tags,
         cast(coalesce(tags_per_deal.tag_count, 0) as integer) as tag_count,
-        cast(coalesce(custom_fields_per_deal.custom_field_count, 0) as integer) as custom_field_count
+        cast(coalesce(custom_fields_per_deal.custom_field_count, 0) as integer) as custom_field_count,
+        deals.changed_at as last_changed_at
 
     from deals
 

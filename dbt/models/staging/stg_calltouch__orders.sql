@@ -26,7 +26,8 @@ renamed as (
         completed_amount,
         is_deleted,
         removed_from_source_at,
-        last_changed_at
+        last_changed_at,
+        last_seen_at
 
     from source
 

@@ -15,6 +15,7 @@ interface TransformCommandOptions {
   readonly vars?: string
   readonly projectDir?: string
   readonly tests: boolean
+  readonly fullRefresh?: boolean
   readonly json?: boolean
 }
 
@@ -82,6 +83,10 @@ export function registerTransformCommand(program: Command, action: Action): void
     )
     .option('--project-dir <dir>', 'the dbt project to run (default: the dbt/ project that comes with calltouch-etl)')
     .option('--no-tests', 'build the models only')
+    .option(
+      '--full-refresh',
+      "build the incremental models whole, as dbt's --full-refresh (otherwise only what changed since their last build)",
+    )
     .option('--json', "print the result as one JSON object (every model's and test's outcome) instead of lines")
     .action(
       action(async (ctx: CliContext, command: Command) => {
@@ -91,7 +96,11 @@ export function registerTransformCommand(program: Command, action: Action): void
         // Read the project and check --vars before opening the warehouse: bad input changes nothing.
         const vars = parseVars(options.vars, Object.keys(loadDbtProject(projectDir).vars))
         const result = await withWarehouse(ctx, (warehouse) =>
-          transformJob(warehouse, { projectDir, vars, runTests: options.tests }, { logger: ctx.logger }),
+          transformJob(
+            warehouse,
+            { projectDir, vars, runTests: options.tests, fullRefresh: options.fullRefresh === true },
+            { logger: ctx.logger },
+          ),
         )
         if (options.json === true) say(ctx, redact(JSON.stringify({ command: 'transform', ...result })))
         else report(ctx, result, options.tests)
