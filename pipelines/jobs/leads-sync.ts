@@ -189,7 +189,10 @@ export async function syncLeads(input: LeadsSyncInput): Promise<LeadsSummary> {
 
   const totals = new LeadsTotals(streams.reduce((sum, stream) => sum + stream.plannedDays, 0))
   const loads = new Bottleneck({ maxConcurrent: Math.max(1, input.loadConcurrency ?? DEFAULT_LEAD_LOAD_CONCURRENCY) })
-  const loadLane = <T>(task: () => Promise<T>): Promise<T> => loads.schedule(task)
+  // A day of requests or a failure loads in milliseconds, a calls window in seconds: the short ones go
+  // first, so a worker holding one does not wait behind windows (bottleneck: lower runs first).
+  const loadLane = <T>(task: () => Promise<T>, kind: 'short' | 'window' = 'short'): Promise<T> =>
+    loads.schedule({ priority: kind === 'short' ? 1 : 5 }, task)
   const changed = createWakeUp()
   const progress = (): void => input.onProgress?.(totals.progress())
 
@@ -247,15 +250,17 @@ export async function syncLeads(input: LeadsSyncInput): Promise<LeadsSummary> {
       }
       return
     }
-    const result = await loadLane(() =>
-      loadCallsWindow(db, {
-        runId,
-        siteId: stream.site.siteId,
-        firstDay,
-        lastDay,
-        bodies: outcome.bodies,
-        ...(input.contacts ? { contacts: input.contacts } : {}),
-      }),
+    const result = await loadLane(
+      () =>
+        loadCallsWindow(db, {
+          runId,
+          siteId: stream.site.siteId,
+          firstDay,
+          lastDay,
+          bodies: outcome.bodies,
+          ...(input.contacts ? { contacts: input.contacts } : {}),
+        }),
+      'window',
     )
     planner.learn(result.recordsByDay)
     loaded(stream, firstDay, lastDay, result, outcome.requests)
