@@ -9,6 +9,10 @@
  * engine runs on a database of its own; the run is timed as `runTransform`
  * (build + the project's data and unit tests).
  *
+ * Then a nightly: what a 30-day sync changes (every deal of the last 30 days
+ * seen again, one in ten of them with a new version: amount, status), and
+ * `runTransform` again, so the incremental marts build only that.
+ *
  * Run: npx tsx bench/transform.ts [--engine postgres|pglite] [--deals 1000000]
  */
 import fs from 'node:fs/promises'
@@ -67,6 +71,11 @@ const FILL = [
      (values ('yandex', 'cpc', 'brand'), ('yandex', 'cpc', 'generic'), ('Google', 'CPC', 'retargeting'), ('vk', 'social', 'spring'), ('bing', 'cpc', 'brand')) as channel (source, medium, campaign)`,
 ]
 
+/** A 30-day sync: one deal in ten of the last 30 days gets a new version, as upsert_changed_orders writes it. */
+const NIGHTLY_SYNC = `update calltouch.orders set completed_amount = coalesce(completed_amount, 0) + 1, status = 'final',
+   payload_hash = 'bench-nightly', last_changed_at = now()
+ where order_day > date '2025-10-01' + ${DAYS - 30} and order_id % 10 = 0`
+
 async function withAdmin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_URL })
   await client.connect()
@@ -83,6 +92,9 @@ interface EngineResult {
   totalSeconds: number
   testSeconds: number
   tests: string
+  nightlySeconds: number
+  nightlyBuildSeconds: number
+  nightlyChanged: number
   models: { name: string; materialized: string; seconds: number; rows: number | null }[]
 }
 
@@ -112,7 +124,17 @@ async function benchEngine(engine: BenchEngine): Promise<EngineResult> {
     const result = await runTransform(warehouse.db)
     const totalSeconds = (performance.now() - started) / 1000
     const buildSeconds = result.models.reduce((sum, model) => sum + model.seconds, 0)
+    const [changed] = await executeSql<{ changed: number }>(
+      warehouse.db,
+      `with changed as (${NIGHTLY_SYNC} returning 1) select count(*)::integer as changed from changed`,
+    )
+    const nightlyStarted = performance.now()
+    const nightly = await runTransform(warehouse.db)
+    const nightlySeconds = (performance.now() - nightlyStarted) / 1000
     return {
+      nightlySeconds,
+      nightlyBuildSeconds: nightly.models.reduce((sum, model) => sum + model.seconds, 0),
+      nightlyChanged: changed?.changed ?? 0,
       engine,
       fillSeconds,
       totalSeconds,
@@ -154,6 +176,12 @@ console.log(
   `| tests (${results[0]?.tests}) | | | ${results.map((result) => result.testSeconds.toFixed(1)).join(' | ')} |`,
 )
 console.log(`| whole run | | | ${results.map((result) => result.totalSeconds.toFixed(1)).join(' | ')} |`)
+console.log(
+  `| nightly after a 30-day sync (${results[0]?.nightlyChanged} deals changed): models | | | ${results.map((result) => result.nightlyBuildSeconds.toFixed(1)).join(' | ')} |`,
+)
+console.log(
+  `| nightly: whole run, share of the first | | | ${results.map((result) => `${result.nightlySeconds.toFixed(1)} (${Math.round((100 * result.nightlySeconds) / result.totalSeconds)} %)`).join(' | ')} |`,
+)
 console.log('')
 console.log(
   `Data written by SQL before the run: ${results.map((result) => `${result.engine} ${result.fillSeconds.toFixed(1)} s`).join(', ')}`,
