@@ -1,3 +1,4 @@
+import net from 'node:net'
 import cron from 'node-cron'
 import { warehouseConfigFromEnv } from './config.ts'
 import { messageOf } from './errors.ts'
@@ -157,6 +158,34 @@ export const ENV_SETTINGS: readonly EnvSetting[] = [
       cron.validate(value)
         ? undefined
         : `CALLTOUCH_ETL_SCHEDULE ${JSON.stringify(value)} is not a cron expression: give 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. '0 3 * * *'`,
+  },
+  {
+    name: 'CALLTOUCH_ETL_EGRESS_ADDRESS',
+    defaultValue: null,
+    description:
+      "An IPv4 or IPv6 address of this machine that every API connection of sync, backfill, schedule and check binds to; unset = the default route's",
+    problem: (value) =>
+      net.isIP(value) === 0
+        ? `CALLTOUCH_ETL_EGRESS_ADDRESS must be an IPv4 or IPv6 address of this machine such as 10.0.0.2, got ${JSON.stringify(value)}`
+        : undefined,
+  },
+  {
+    name: 'CALLTOUCH_ETL_REDIS_URL',
+    defaultValue: null,
+    description:
+      "Redis (redis://host:6379) where every process sending from one egress address counts Calltouch's 5 requests a second together; unset = each process counts its own",
+    secret: true,
+    problem: (value) => {
+      let protocol: string | undefined
+      try {
+        protocol = new URL(value).protocol
+      } catch {
+        protocol = undefined
+      }
+      return protocol === 'redis:' || protocol === 'rediss:'
+        ? undefined
+        : 'CALLTOUCH_ETL_REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379'
+    },
   },
 ]
 

@@ -2,6 +2,7 @@ import { EXIT_CODES, messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { TransformOptions } from '../transform/run-transform.ts'
 import type { Warehouse } from '../warehouse/connection.ts'
+import type { Egress } from '../http/egress.ts'
 import { syncJob, type SyncJobResult, type SyncRequest } from './sync-job.ts'
 import { transformJob, type TransformJobResult } from './transform-job.ts'
 import { withRun, type RunEndStatus } from './with-run.ts'
@@ -41,7 +42,12 @@ export interface NightlyJobResult {
 export async function nightlyJob(
   warehouse: Warehouse,
   request: NightlyRequest,
-  options: { readonly logger?: Logger; readonly signal?: AbortSignal } = {},
+  options: {
+    readonly logger?: Logger
+    readonly signal?: AbortSignal
+    /** How the sync's requests leave the process (SyncJobOptions.egress). */
+    readonly egress?: Egress
+  } = {},
 ): Promise<NightlyJobResult> {
   const counters: Record<string, number> = {}
   const { signal } = options
@@ -58,7 +64,11 @@ export async function nightlyJob(
       failureCounters: () => counters,
     },
     async (run) => {
-      const sync = await syncJob(warehouse, request.sync(), { logger: run.logger, signal })
+      const sync = await syncJob(warehouse, request.sync(), {
+        logger: run.logger,
+        signal,
+        ...(options.egress ? { egress: options.egress } : {}),
+      })
       // Kept under the name the rows of earlier releases carry.
       counters.syncExitCode = sync.ok ? EXIT_CODES.ok : EXIT_CODES.failed
       if (signal?.aborted) throw new Error(`interrupted during sync: ${messageOf(signal.reason)}`)

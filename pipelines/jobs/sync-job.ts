@@ -2,6 +2,7 @@ import { messageOf } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import type { RunSettings, SiteConfig } from '../sources/calltouch-deals/config.ts'
 import { loadWindow, recordWindowFailure } from '../sources/calltouch-deals/load-window.ts'
+import type { Egress } from '../http/egress.ts'
 import { countedShareOf, createRequestLimiters } from '../http/request-limiter.ts'
 import { siteStreams } from '../sources/calltouch-deals/config.ts'
 import { recordContactProtection } from '../sources/calltouch-deals/contact-protection.ts'
@@ -63,6 +64,13 @@ export interface SyncJobOptions {
   /** Stops the run (a scheduler's SIGTERM): requests in flight are aborted, the run is recorded failed as interrupted. */
   readonly signal?: AbortSignal
   readonly onProgress?: (progress: SyncProgress) => void
+  /**
+   * How the run's API requests leave the process (http/egress.ts): bound to an egress address,
+   * and Calltouch's limit counted in Redis with every process sending from it. The caller opens
+   * and closes it; when it is lost (Redis gone) the run stops and its error is thrown. Default:
+   * the default route and a limit of this process's own.
+   */
+  readonly egress?: Egress
 }
 
 export interface SyncJobResult {
@@ -97,12 +105,16 @@ export async function syncJob(
   options: SyncJobOptions = {},
 ): Promise<SyncJobResult> {
   const startedAt = Date.now()
-  const { command, sites, mode, settings, signal } = { ...request, ...options }
-  // The vendor's ceiling is Calltouch's fact: its budget (calltouchRequestBudget) holds it, and every Calltouch request shares that one limiter.
-  const limiters = createRequestLimiters({
-    [CALLTOUCH_REQUEST_BUDGET]: calltouchRequestBudget(settings.requestsPerSecond),
-  })
+  const { command, sites, mode, settings, signal, egress } = { ...request, ...options }
+  // The vendor's ceiling is Calltouch's fact: its budget (calltouchRequestBudget) holds it, and every Calltouch request
+  // shares that one limiter; with a shared egress, every process sending from the same address shares it too.
+  const limiters = createRequestLimiters(
+    { [CALLTOUCH_REQUEST_BUDGET]: calltouchRequestBudget(settings.requestsPerSecond) },
+    egress?.sharedWindows,
+  )
   const limiter = limiters.limiterFor(CALLTOUCH_REQUEST_BUDGET)
+  // Bound connections only when an address is given: otherwise the parts keep their own default fetch.
+  const boundFetch = egress?.address === undefined ? {} : { fetch: egress.fetch }
   const reads = (part: SyncPart): boolean => request.only === undefined || request.only.includes(part)
   const dealSites = reads('deals') ? sites.filter((site) => siteStreams(site).includes('deals')) : []
   const leadJournals = LEAD_JOURNALS.filter(reads)
@@ -116,6 +128,7 @@ export async function syncJob(
     config: request.configSource,
     ...settings,
     ...(mode.kind === 'backfill' ? { from: mode.from, to: mode.to } : {}),
+    ...(egress?.address === undefined ? {} : { egressAddress: egress.address }),
   }
   try {
     return await withRun(
@@ -127,8 +140,13 @@ export async function syncJob(
         failureCounters: () => ({ ...limiter.counters, durationMs: Date.now() - startedAt }),
       },
       async (run) => {
-        // A lost warehouse connection stops the run as a signal would: no window starts on it.
-        const runSignal = signal ? AbortSignal.any([signal, warehouse.lost]) : warehouse.lost
+        // A lost warehouse connection, or a lost shared limit, stops the run as a signal would: no window starts on it.
+        const runSignal = AbortSignal.any([signal, warehouse.lost, egress?.lost].filter((stop) => stop !== undefined))
+        if (egress !== undefined && (egress.address !== undefined || egress.sharedWindows !== undefined))
+          run.logger.info(
+            { egressAddress: egress.address, sharedLimit: egress.sharedWindows?.keyOf(CALLTOUCH_REQUEST_BUDGET) },
+            egress.describe(CALLTOUCH_REQUEST_BUDGET),
+          )
         // Checked once before any part loads a contact: deals and leads load in parallel.
         if (request.contacts && calltouchSites.length > 0) await recordContactProtection(warehouse.db, request.contacts)
         const progress = combinedProgress(options.onProgress)
@@ -145,6 +163,7 @@ export async function syncJob(
                 stateDir: request.stateDir ?? '.data/state',
                 logger: run.logger,
                 signal: runSignal,
+                ...boundFetch,
               })
         const leadsPart =
           leadSites.length === 0
@@ -163,6 +182,7 @@ export async function syncJob(
                 logger: run.logger,
                 onProgress: progress.leads,
                 signal: runSignal,
+                ...boundFetch,
               })
         const dealsPart = (options.parts?.syncSites ?? syncSites)({
           db: warehouse.db,
@@ -178,6 +198,7 @@ export async function syncJob(
           logger: run.logger,
           onProgress: progress.deals,
           signal: runSignal,
+          ...boundFetch,
         })
         // The parts run side by side (deals and leads on the one Calltouch limiter, spend on its
         // platforms' own); each settles before the run ends.
@@ -190,6 +211,8 @@ export async function syncJob(
         ]
         // withRun would find the loss too, but the summary must not be taken for the run's outcome.
         warehouse.lost.throwIfAborted()
+        // Its windows stopped as interrupted; the run fails with the one line saying why.
+        egress?.lost.throwIfAborted()
         const durationMs = Date.now() - startedAt
         const interrupted = signal?.aborted === true
         const { failures, ...counters } = summary

@@ -37,6 +37,14 @@ const BAD_VALUES: Readonly<Record<string, readonly [string, string]>> = {
     '3am',
     `CALLTOUCH_ETL_SCHEDULE "3am" is not a cron expression: give 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. '0 3 * * *'`,
   ],
+  CALLTOUCH_ETL_EGRESS_ADDRESS: [
+    '127.0.0.300',
+    'CALLTOUCH_ETL_EGRESS_ADDRESS must be an IPv4 or IPv6 address of this machine such as 10.0.0.2, got "127.0.0.300"',
+  ],
+  CALLTOUCH_ETL_REDIS_URL: [
+    '127.0.0.1:6379',
+    'CALLTOUCH_ETL_REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
+  ],
 }
 
 /** Valid ad accounts in env mode, so that a bad base URL is the one problem. */
@@ -54,8 +62,10 @@ describe('a bad value of an environment variable', () => {
     const checkedFirst = ENV_SETTINGS.filter((setting) => setting.problem !== undefined).map((setting) => setting.name)
     expect(Object.keys(BAD_VALUES)).toEqual(expect.arrayContaining(checkedFirst))
     expect(checkedFirst.sort()).toEqual([
+      'CALLTOUCH_ETL_EGRESS_ADDRESS',
       'CALLTOUCH_ETL_LOG_FORMAT',
       'CALLTOUCH_ETL_LOG_LEVEL',
+      'CALLTOUCH_ETL_REDIS_URL',
       'CALLTOUCH_ETL_SCHEDULE',
       'DATABASE_URL',
     ])
@@ -71,8 +81,10 @@ describe('a bad value of an environment variable', () => {
 
   it('program-wide ones are refused by every command, even one that reads no site', async () => {
     for (const name of [
+      'CALLTOUCH_ETL_EGRESS_ADDRESS',
       'CALLTOUCH_ETL_LOG_FORMAT',
       'CALLTOUCH_ETL_LOG_LEVEL',
+      'CALLTOUCH_ETL_REDIS_URL',
       'CALLTOUCH_ETL_SCHEDULE',
       'DATABASE_URL',
     ]) {

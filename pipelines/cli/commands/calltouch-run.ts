@@ -9,6 +9,7 @@ import { syncJob, type SyncJobResult, type SyncRequest } from '../../jobs/sync-j
 import type { AdSpendSummary } from '../../jobs/ad-spend-sync.ts'
 import type { LeadsSummary } from '../../jobs/leads-sync.ts'
 import { say, usageError, withWarehouse, type CliContext } from '../context.ts'
+import { withEgress } from '../egress-env.ts'
 import { dayRangeOption } from '../options.ts'
 import type { Day } from '../../core/day.ts'
 
@@ -112,12 +113,17 @@ export function syncResultJson(result: SyncJobResult): Record<string, unknown> {
   }
 }
 
-/** Opens the warehouse and runs the sync job on it, with a bar of days done on stderr when it is a terminal. */
+/**
+ * Opens the egress (CALLTOUCH_ETL_EGRESS_ADDRESS, CALLTOUCH_ETL_REDIS_URL) and the warehouse and
+ * runs the sync job on them, with a bar of days done on stderr when it is a terminal.
+ */
 export async function runSync(ctx: CliContext, request: SyncRequest): Promise<SyncJobResult> {
   const onProgress = (progress: SyncProgress): void =>
     ctx.progress.updateBar({ value: progress.daysDone, total: progress.daysTotal, failed: progress.daysFailed })
   try {
-    return await withWarehouse(ctx, (warehouse) => syncJob(warehouse, request, { logger: ctx.logger, onProgress }))
+    return await withEgress(ctx.env, (egress) =>
+      withWarehouse(ctx, (warehouse) => syncJob(warehouse, request, { logger: ctx.logger, onProgress, egress })),
+    )
   } finally {
     ctx.progress.stopBar()
   }

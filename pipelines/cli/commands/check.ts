@@ -14,6 +14,9 @@ import { probeYandexDirectAccount } from '../../sources/yandex-direct/probe-acco
 import { openWarehouse } from '../../warehouse/connection.ts'
 import { withRunLock } from '../../warehouse/run-lock.ts'
 import { requireLatestSchema, say, type Action, type CliContext } from '../context.ts'
+import { egressConfigFromEnv } from '../egress-env.ts'
+import { openEgress, type Egress } from '../../http/egress.ts'
+import { CALLTOUCH_REQUEST_BUDGET } from '../../sources/calltouch-deals/api-client.ts'
 import { CONFIG_OPTION_HELP, DEFAULT_STATE_DIR } from './calltouch-run.ts'
 
 interface CheckOptions {
@@ -60,19 +63,43 @@ export async function checkEverything(ctx: CliContext, options: CheckOptions, no
     lines.push({ item: 'configuration', ok: false, text: redact(messageOf(error)) })
   }
   lines.push(await checkWarehouse(ctx))
-  if (config === undefined) return lines
-  const { calltouch } = config
-  const probe = { baseUrl: calltouch.baseUrl, settings: calltouch.run, now }
-  for (const site of calltouch.sites) {
-    const streams = siteStreams(site)
-    if (streams.includes('deals')) lines.push(lineOf(`site ${site.siteId}`, await probeCalltouchSite(site, probe)))
-    for (const journal of LEAD_JOURNALS.filter((stream) => streams.includes(stream)))
-      lines.push(lineOf(`site ${site.siteId} ${journal}`, await probeLeadsJournal(site, journal, probe)))
+  const egress = await checkEgress(ctx, lines)
+  try {
+    if (config === undefined) return lines
+    // The probes leave from the egress address as a sync would (unbound when it failed: the tokens are still worth trying).
+    const bound = egress?.address === undefined ? {} : { fetch: egress.fetch }
+    const { calltouch } = config
+    const probe = { baseUrl: calltouch.baseUrl, settings: calltouch.run, now, ...bound }
+    for (const site of calltouch.sites) {
+      const streams = siteStreams(site)
+      if (streams.includes('deals')) lines.push(lineOf(`site ${site.siteId}`, await probeCalltouchSite(site, probe)))
+      for (const journal of LEAD_JOURNALS.filter((stream) => streams.includes(stream)))
+        lines.push(lineOf(`site ${site.siteId} ${journal}`, await probeLeadsJournal(site, journal, probe)))
+    }
+    const stateDir = path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_STATE_DIR?.trim() || DEFAULT_STATE_DIR)
+    for (const account of config.adAccounts)
+      lines.push(lineOf(accountName(account), await probeAccount(account, config, stateDir, bound)))
+    return lines
+  } finally {
+    await egress?.close()
   }
-  const stateDir = path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_STATE_DIR?.trim() || DEFAULT_STATE_DIR)
-  for (const account of config.adAccounts)
-    lines.push(lineOf(accountName(account), await probeAccount(account, config, stateDir)))
-  return lines
+}
+
+/**
+ * The egress address and the shared limit's Redis, when set: a line for them, and the egress open
+ * for the probes (undefined when neither is set or it failed).
+ */
+async function checkEgress(ctx: CliContext, lines: CheckLine[]): Promise<Egress | undefined> {
+  const config = egressConfigFromEnv(ctx.env)
+  if (config.address === undefined && config.redisUrl === undefined) return undefined
+  try {
+    const egress = await openEgress(config)
+    lines.push({ item: 'egress', ok: true, text: egress.describe(CALLTOUCH_REQUEST_BUDGET) })
+    return egress
+  } catch (error) {
+    lines.push({ item: 'egress', ok: false, text: redact(messageOf(error)) })
+    return undefined
+  }
 }
 
 async function checkWarehouse(ctx: CliContext): Promise<CheckLine> {
@@ -93,10 +120,15 @@ async function checkWarehouse(ctx: CliContext): Promise<CheckLine> {
   }
 }
 
-function probeAccount(account: AdAccount, config: RunConfig, stateDir: string): Promise<ProbeOutcome> {
+function probeAccount(
+  account: AdAccount,
+  config: RunConfig,
+  stateDir: string,
+  bound: { readonly fetch?: typeof fetch },
+): Promise<ProbeOutcome> {
   return account.type === 'yandex-direct'
-    ? probeYandexDirectAccount(account, { settings: config.adSettings })
-    : probeVkAdsAccount(account, { settings: config.adSettings, stateDir })
+    ? probeYandexDirectAccount(account, { settings: config.adSettings, ...bound })
+    : probeVkAdsAccount(account, { settings: config.adSettings, stateDir, ...bound })
 }
 
 function accountName(account: AdAccount): string {

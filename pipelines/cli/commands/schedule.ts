@@ -6,6 +6,7 @@ import { DEFAULT_TIME_ZONE } from '../../sources/calltouch-deals/config.ts'
 import { runConfigFromEnv } from '../../jobs/run-config.ts'
 import { nightlyJob, type NightlyJobResult } from '../../jobs/nightly-job.ts'
 import { usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
+import { withEgress } from '../egress-env.ts'
 import { DEFAULT_SCHEDULE, isValidCron, startNightlyScheduler } from '../nightly-scheduler.ts'
 import { CONFIG_OPTION_HELP, syncRequestFromOptions } from './calltouch-run.ts'
 
@@ -47,6 +48,8 @@ async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<E
     'USAGE',
   )
   warehouseConfigFromEnv(ctx.env, ctx.cwd)
+  // The egress address and Redis too (each run opens its own: a Redis back after an outage serves the next night).
+  await withEgress(ctx.env, () => Promise.resolve())
 
   const scheduler = startNightlyScheduler({
     cron,
@@ -80,16 +83,18 @@ export async function runNightlyTick(
   ctx: CliContext,
   run: { signal: AbortSignal; tick: number; cron: string; timeZone: string; configFile: string | undefined },
 ): Promise<NightlyJobResult> {
-  return withWarehouse(ctx, (warehouse) =>
-    nightlyJob(
-      warehouse,
-      {
-        tick: run.tick,
-        cron: run.cron,
-        timeZone: run.timeZone,
-        sync: () => syncRequestFromOptions(ctx, 'sync', { config: run.configFile }, new Date()),
-      },
-      { logger: ctx.logger, signal: run.signal },
+  return withEgress(ctx.env, (egress) =>
+    withWarehouse(ctx, (warehouse) =>
+      nightlyJob(
+        warehouse,
+        {
+          tick: run.tick,
+          cron: run.cron,
+          timeZone: run.timeZone,
+          sync: () => syncRequestFromOptions(ctx, 'sync', { config: run.configFile }, new Date()),
+        },
+        { logger: ctx.logger, signal: run.signal, egress },
+      ),
     ),
   )
 }
