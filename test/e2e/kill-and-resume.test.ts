@@ -17,27 +17,41 @@ import {
 import { createTestWarehouse, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const SITE_IDS = [808, 809, 810] as const
-const FROM = '2026-08-23'
+const FROM = '2026-11-01'
 const TO = '2026-11-20'
+const DAYS = 20
 const KILLS = 20
 /**
- * Three sites × 90 days × ~25 deals: each site is read as a 7-day probe window and
- * one of 83 days (3 pages), so a run commits 6 windows and a kill can find any
- * number of them loaded. The latency makes the reads, not the
- * machine's load, take most of a run's time.
+ * Three sites × 20 days, each reading its default streams. Deals, ~100 a day: each site is read
+ * as a 7-day probe window and one of 13 days (2 pages), so a run commits 6 deal windows and a
+ * kill can find any number of them loaded. Leads: ~40 calls a day (a probe and one window a
+ * site) and ~10 requests (one request and one commit a day, whatever their number): ~70 reads a
+ * run, which the 5 requests a second and the faults make last 15–30 s. 20 days rather than the
+ * 90 this suite read before the leads: the requests journal costs a request a day, and kills
+ * spread over whole runs would otherwise take many minutes. The latency makes the reads, not
+ * the machine's load, take most of a run's time.
  */
 const SIMULATOR: SimulatorOptions = {
   now: E2E_NOW,
   seed: 8,
   latencyMs: 150,
-  sites: SITE_IDS.map((siteId) => ({ siteId, token: E2E_TOKEN, dealsPerDay: 25 })),
+  sites: SITE_IDS.map((siteId) => ({
+    siteId,
+    token: E2E_TOKEN,
+    dealsPerDay: 100,
+    callsPerDay: 40,
+    requestsPerDay: 10,
+  })),
 }
 const FAULTS = { failureRate: 0.1, truncateRate: 0.05, resetRate: 0.05, burst429: { rate: 0.05, length: 2 } }
 /** The log line a run writes once it holds the lock and has planned its days: its work starts there. */
 const WORK_STARTS = 'day(s) to read'
-/** The log line of a window committed (each load is one transaction). */
+/** The log line of a deal window committed (each load is one transaction). */
 const WINDOW_LOADED = /"msg":"site \d+ \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}: \d+ deal\(s\), \d+ changed"/g
-/** Windows of a run: a probe and one more per site. */
+/** The log line of any read committed: a deal window, a calls window or a day of requests. */
+const READ_LOADED =
+  /"msg":"site \d+ (?:(?:calls|requests) )?\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}: \d+ (?:deal|lead)\(s\), \d+ changed"/g
+/** Deal windows of a run: a probe and one more per site. */
 const WINDOWS = 6
 /**
  * The longest a kill waits after its moment's window. Two windows load at once and an unchanged
@@ -46,14 +60,19 @@ const WINDOWS = 6
  * mostly found the run done and tested nothing.
  */
 const MAX_KILL_DELAY_MS = 200
-/** Kills come after 0..3 windows committed (see above). */
+/**
+ * Even kills come after 0..3 deal windows committed (see above), while the leads load beside them;
+ * odd kills after 0..n−2 reads of any part committed, n those of the clean run, so that kills land
+ * all along the leads' longer tail too (the deals are done within the first few seconds).
+ */
 const KILL_MOMENTS = WINDOWS - 2
 
 interface LedgerMismatch {
-  site_id: number
+  source: string
+  account: string
   day: string
   ledger: number
-  orders: number
+  held: number
 }
 
 describePostgres('a backfill killed with SIGKILL at 20 moments and run again', () => {
@@ -83,30 +102,60 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
       maxRetries: 10,
     })
 
-  /** Days the ledger says were read completely whose deals in calltouch.orders do not number what the ledger says. */
+  /**
+   * Days the ledger says were read completely whose deals (calltouch.orders), calls or requests do
+   * not number what the ledger says.
+   */
   const ledgerMismatches = (tw: TestWarehouse): Promise<LedgerMismatch[]> =>
     executeSql<LedgerMismatch>(
       tw.warehouse.db,
       `
-      select d.site_id, d.day::text as day, d.records as ledger, count(o.order_number)::integer as orders
-      from etl.site_days d
-      left join calltouch.orders o on o.site_id = d.site_id and o.order_day = d.day and o.removed_from_source_at is null
-      where d.status = 'ok'
-      group by d.site_id, d.day, d.records having count(o.order_number) <> d.records
-      order by d.site_id, d.day`,
+      with held as (
+        select 'calltouch-deals' as source, site_id::text as account, order_day as day from calltouch.orders
+        where removed_from_source_at is null
+        union all
+        select 'calltouch-calls', site_id::text, call_day from calltouch.calls where removed_from_source_at is null
+        union all
+        select 'calltouch-requests', site_id::text, request_day from calltouch.requests where removed_from_source_at is null
+      )
+      select l.source, l.account, l.day::text as day, l.records as ledger, count(h.day)::integer as held
+      from etl.ledger l
+      left join held h on h.source = l.source and h.account = l.account and h.day = l.day
+      where l.status = 'ok' and l.source in ('calltouch-deals', 'calltouch-calls', 'calltouch-requests')
+      group by l.source, l.account, l.day, l.records having count(h.day) <> l.records
+      order by l.source, l.account, l.day`,
     )
 
-  it('ends with the same deals, raw versions and marts, table by table, as one uninterrupted run without faults', async () => {
+  /** Leads held: calls and requests of every site. */
+  const leadsHeld = async (tw: TestWarehouse): Promise<number> => {
+    const [row] = await executeSql<{ leads: number }>(
+      tw.warehouse.db,
+      'select ((select count(*) from calltouch.calls) + (select count(*) from calltouch.requests))::integer as leads',
+    )
+    return row?.leads ?? 0
+  }
+
+  it('ends with the same deals, leads, raw versions and marts, table by table, as one uninterrupted run without faults', async () => {
     // The clean run first: its log tells how many windows a run commits, where the kills are placed.
     const cleanResult = log.keep(
       await spawnCli(['backfill', '--config', configFor(clean), '--from', FROM, '--to', TO], reference.env).exited,
     )
     expect(cleanResult.exitCode).toBe(0)
     expect(cleanResult.stderr.match(WINDOW_LOADED)).toHaveLength(WINDOWS)
+    // Reads of all parts in a run: 6 deal windows, the calls windows, and a day of requests each.
+    const reads = cleanResult.stderr.match(READ_LOADED)?.length ?? 0
+    expect(reads).toBeGreaterThan(WINDOWS + SITE_IDS.length * DAYS)
     const total = SITE_IDS.reduce((sum, siteId) => sum + clean.expectedDeals(siteId, FROM, TO).length, 0)
+    const leads = SITE_IDS.reduce(
+      (sum, siteId) =>
+        sum + clean.expectedCalls(siteId, FROM, TO).length + clean.expectedRequests(siteId, FROM, TO).length,
+      0,
+    )
+    const leadsLine = (changed: string): string =>
+      `backfill leads: 6 stream\\(s\\), ${2 * SITE_IDS.length * DAYS} day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${leads} lead\\(s\\) seen, ${changed} changed, 0 rejected, 0 removed`
     expect(cleanResult.stdout).toMatch(
       new RegExp(
-        `^backfill: 3 site\\(s\\), 270 day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${total} record\\(s\\) seen, ${total} changed, 0 rejected, \\d+\\.\\d s\\n$`,
+        `^backfill: 3 site\\(s\\), ${SITE_IDS.length * DAYS} day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${total} record\\(s\\) seen, ${total} changed, 0 rejected, \\d+\\.\\d s\\n${leadsLine(String(leads))}\\n$`,
       ),
     )
 
@@ -115,22 +164,24 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
     const backfill = ['backfill', '--config', configFor(faulty), '--from', FROM, '--to', TO]
     const random = seededRandom(20261129)
     const outcomes: {
-      afterWindows: number
+      after: string
       delayMs: number
       signal: string | null
       exitCode: number
       orders: number
+      leads: number
       said: string
     }[] = []
     for (let i = 0; i < KILLS; i++) {
-      // A moment is "so many windows committed, then so many ms": counted in the run's own
-      // progress rather than in wall time, the kills land all along the work however busy
+      // A moment is "so many windows (or reads) committed, then so many ms": counted in the run's
+      // own progress rather than in wall time, the kills land all along the work however busy
       // the machine is — before any load, between loads and inside them.
-      const afterWindows = Math.floor(random() * KILL_MOMENTS)
+      const counted = i % 2 === 0 ? WINDOW_LOADED : READ_LOADED
+      const afterCommits = Math.floor(random() * (i % 2 === 0 ? KILL_MOMENTS : reads - 1))
       const delayMs = Math.round(random() * MAX_KILL_DELAY_MS)
       const run = spawnCli(backfill, killed.env)
       await run.waitForStderr(
-        (stderr) => stderr.includes(WORK_STARTS) && (stderr.match(WINDOW_LOADED)?.length ?? 0) >= afterWindows,
+        (stderr) => stderr.includes(WORK_STARTS) && (stderr.match(counted)?.length ?? 0) >= afterCommits,
       )
       await new Promise((resolve) => setTimeout(resolve, delayMs))
       run.kill('SIGKILL')
@@ -141,14 +192,15 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
         'select count(*)::integer as orders from calltouch.orders',
       )
       outcomes.push({
-        afterWindows,
+        after: `${afterCommits} ${i % 2 === 0 ? 'deal window(s)' : 'read(s)'}`,
         delayMs,
         signal: result.signal,
         exitCode: result.exitCode,
         orders: row?.orders ?? 0,
+        leads: await leadsHeld(killed),
         said: result.stdout.trim(),
       })
-      // Data before state: whatever moment the kill hit, a day the ledger calls read has exactly its deals.
+      // Data before state: whatever moment the kill hit, a day the ledger calls read has exactly its deals, calls or requests.
       expect(await ledgerMismatches(killed)).toEqual([])
     }
     const landed = outcomes.filter((outcome) => outcome.signal === 'SIGKILL')
@@ -159,12 +211,16 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
       outcomes.some((outcome) => outcome.signal === 'SIGKILL' && outcome.orders > 0 && outcome.orders < total),
       JSON.stringify(outcomes),
     ).toBe(true)
+    expect(
+      outcomes.some((outcome) => outcome.signal === 'SIGKILL' && outcome.leads > 0 && outcome.leads < leads),
+      JSON.stringify(outcomes),
+    ).toBe(true)
 
     const final = await runE2eCli(log, backfill, killed.env)
     expect(final.exitCode).toBe(0)
     expect(final.stdout).toMatch(
       new RegExp(
-        `^backfill: 3 site\\(s\\), 270 day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${total} record\\(s\\) seen, \\d+ changed, 0 rejected, \\d+\\.\\d s\\n$`,
+        `^backfill: 3 site\\(s\\), ${SITE_IDS.length * DAYS} day\\(s\\), \\d+ request\\(s\\), \\d+ retr(y|ies), ${total} record\\(s\\) seen, \\d+ changed, 0 rejected, \\d+\\.\\d s\\n${leadsLine('\\d+')}\\n$`,
       ),
     )
     expect(await ledgerMismatches(killed)).toEqual([])
@@ -173,6 +229,8 @@ describePostgres('a backfill killed with SIGKILL at 20 moments and run again', (
     expect((await runE2eCli(log, ['transform'], killed.env)).exitCode).toBe(0)
     const expected = await warehouseChecksums(reference.warehouse.db, ['calltouch', 'analytics', 'raw'])
     expect(expected['calltouch.orders']?.rows).toBe(total)
+    expect((expected['calltouch.calls']?.rows ?? 0) + (expected['calltouch.requests']?.rows ?? 0)).toBe(leads)
+    expect(expected['analytics.fct_leads']?.rows).toBe(leads)
     expect(await warehouseChecksums(killed.warehouse.db, ['calltouch', 'analytics', 'raw'])).toEqual(expected)
     expect(faulty.stats().faultsInjected.serverError).toBeGreaterThan(0)
     // The killed runs' rows were closed by the runs after them; none is left 'running' for ever.

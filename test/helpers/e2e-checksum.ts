@@ -35,7 +35,9 @@ const LANDING = { raw_id: null, run_id: null, extracted_at: null } as const
  * - the same columns of the leads: calltouch.calls and calltouch.requests
  *   (first_seen_at, last_changed_at, last_seen_at; removed_from_source_at as
  *   set or not), raw.calltouch_calls and raw.calltouch_requests (raw_id,
- *   run_id, extracted_at). Their tag tables hold no such column.
+ *   run_id, extracted_at). Their tag tables hold no such column;
+ * - analytics.fct_deals last_changed_at, when the mart has it: the greatest
+ *   of the deal's load times above, which an incremental build reads from.
  */
 const VOLATILE_COLUMNS: Readonly<Record<string, Readonly<Record<string, string | null>>>> = {
   'calltouch.orders': LOAD_TIMES,
@@ -44,6 +46,8 @@ const VOLATILE_COLUMNS: Readonly<Record<string, Readonly<Record<string, string |
   'raw.calltouch_orders': LANDING,
   'raw.calltouch_calls': LANDING,
   'raw.calltouch_requests': LANDING,
+  // The incremental fct_deals keeps when its deals last changed (calltouch.orders' load times).
+  'analytics.fct_deals': { last_changed_at: null },
 }
 
 /** The schemas whose every table is compared: the loaded deals and leads, and the marts built from them. */
