@@ -1,4 +1,3 @@
-import { isIP } from 'node:net'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { EXIT_CODES, messageOf, type ExitCode } from '../../core/errors.ts'
@@ -9,6 +8,7 @@ import { DEFAULT_WORKER_CONCURRENCY, runWorker } from '../../jobs/distributed-wo
 import { runConfigFromEnv } from '../../jobs/run-config.ts'
 import { CALLTOUCH_REQUEST_BUDGET, calltouchRequestBudget } from '../../sources/calltouch-deals/api-client.ts'
 import { say, usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
+import { withEgress } from '../egress-env.ts'
 import { CONFIG_OPTION_HELP, DEFAULT_STATE_DIR } from './calltouch-run.ts'
 import { requirePostgresForDistributed } from './distributed-sync.ts'
 
@@ -48,9 +48,6 @@ export function registerWorkerCommand(program: Command, action: Action): void {
  */
 async function runWorkerCommand(ctx: CliContext, options: WorkerOptions): Promise<ExitCode> {
   const connectionString = requirePostgresForDistributed(ctx, 'worker')
-  const egressAddress = options.egressAddress?.trim() || ctx.env.CALLTOUCH_ETL_EGRESS_ADDRESS?.trim() || undefined
-  if (egressAddress !== undefined && isIP(egressAddress) === 0)
-    throw usageError(`--egress-address must be an IPv4 or IPv6 address, got ${JSON.stringify(egressAddress)}`)
   const runConfig = runConfigFromEnv(ctx.env, { configFile: options.config, cwd: ctx.cwd, now: new Date() })
   const calltouch = runConfig.calltouch
   const stateDir = path.resolve(ctx.cwd, ctx.env.CALLTOUCH_ETL_STATE_DIR?.trim() || DEFAULT_STATE_DIR)
@@ -61,46 +58,65 @@ async function runWorkerCommand(ctx: CliContext, options: WorkerOptions): Promis
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  // One limit for every job of this process: its requests leave from one address.
-  const limiters = createRequestLimiters({
-    [CALLTOUCH_REQUEST_BUDGET]: calltouchRequestBudget(calltouch.run.requestsPerSecond),
-  })
+  const egressOverride =
+    options.egressAddress === undefined
+      ? {}
+      : { address: { value: options.egressAddress, setting: '--egress-address' } }
   try {
-    const result = await withWarehouse(ctx, async (warehouse) => {
-      const boss = await openJobQueue({ connectionString, logger: ctx.logger })
-      try {
-        ctx.logger.info(
-          { sites: calltouch.sites.length, adAccounts: runConfig.adAccounts.length, egressAddress },
-          `worker ready: ${calltouch.sites.length} site(s), ${runConfig.adAccounts.length} ad account(s)`,
+    // Bound to the egress address; Calltouch's limit counted with every process sending from it (Redis), or in-process.
+    const result = await withEgress(
+      ctx.env,
+      async (egress) => {
+        const limiters = createRequestLimiters(
+          { [CALLTOUCH_REQUEST_BUDGET]: calltouchRequestBudget(calltouch.run.requestsPerSecond) },
+          egress.sharedWindows,
         )
-        return await runWorker(
-          {
-            warehouse,
-            boss,
-            sites: calltouch.sites,
-            baseUrl: calltouch.baseUrl,
-            settings: calltouch.run,
-            adAccounts: runConfig.adAccounts,
-            adSettings: runConfig.adSettings,
-            stateDir,
-            contacts: contactPolicyFromEnv(ctx.env, stateDir),
-            limiter: limiters.limiterFor(CALLTOUCH_REQUEST_BUDGET),
-            logger: ctx.logger.child({ worker: process.pid }),
-            ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-          },
-          stop.signal,
-        )
-      } finally {
-        await boss.stop({ graceful: false, wait: true }).catch((error: unknown) => {
-          ctx.logger.warn({ err: messageOf(error) }, 'job queue did not stop cleanly')
-        })
-      }
-    })
+        try {
+          return await withWarehouse(ctx, async (warehouse) => {
+            const boss = await openJobQueue({ connectionString, logger: ctx.logger })
+            try {
+              ctx.logger.info(
+                {
+                  sites: calltouch.sites.length,
+                  adAccounts: runConfig.adAccounts.length,
+                  egressAddress: egress.address,
+                },
+                `worker ready: ${calltouch.sites.length} site(s), ${runConfig.adAccounts.length} ad account(s)`,
+              )
+              return await runWorker(
+                {
+                  warehouse,
+                  boss,
+                  sites: calltouch.sites,
+                  baseUrl: calltouch.baseUrl,
+                  settings: calltouch.run,
+                  adAccounts: runConfig.adAccounts,
+                  adSettings: runConfig.adSettings,
+                  stateDir,
+                  contacts: contactPolicyFromEnv(ctx.env, stateDir),
+                  limiter: limiters.limiterFor(CALLTOUCH_REQUEST_BUDGET),
+                  logger: ctx.logger.child({ worker: process.pid }),
+                  ...(egress.address === undefined ? {} : { fetch: egress.fetch }),
+                  ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+                },
+                AbortSignal.any([stop.signal, egress.lost]),
+              )
+            } finally {
+              await boss.stop({ graceful: false, wait: true }).catch((error: unknown) => {
+                ctx.logger.warn({ err: messageOf(error) }, 'job queue did not stop cleanly')
+              })
+            }
+          })
+        } finally {
+          await limiters.stop()
+        }
+      },
+      egressOverride,
+    )
     say(ctx, `worker: ${result.completed} job(s) completed, ${result.failed} failed`)
     return EXIT_CODES.ok
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    await limiters.stop()
   }
 }
