@@ -22,6 +22,8 @@ export const BENCHMARKS = [
   'spend-import',
   'ad-spend-requests',
   'leads-requests',
+  // Needs Redis (TEST_REDIS_URL, default redis://127.0.0.1:6379).
+  'shared-limit-stall',
 ] as const
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } })
