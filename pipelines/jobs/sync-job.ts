@@ -10,6 +10,7 @@ import { LEAD_JOURNALS } from '../sources/calltouch-leads/load-leads.ts'
 import { syncLeads, type LeadsProgress, type LeadsSummary } from './leads-sync.ts'
 import { CALLTOUCH_REQUEST_BUDGET, calltouchRequestBudget } from '../sources/calltouch-deals/api-client.ts'
 import { syncSites, type SyncMode, type SyncProgress, type SyncSummary } from '../sources/calltouch-deals/sync-sites.ts'
+import { analyzeLoadedTables } from '../warehouse/analyze-tables.ts'
 import type { Warehouse } from '../warehouse/connection.ts'
 import { DEFAULT_AD_ACCOUNT_SETTINGS, type AdAccountSettings } from '../core/ad-account.ts'
 import type { ContactPolicy } from '../core/pii.ts'
@@ -213,6 +214,9 @@ export async function syncJob(
         warehouse.lost.throwIfAborted()
         // Its windows stopped as interrupted; the run fails with the one line saying why.
         egress?.lost.throwIfAborted()
+        // The models are planned on statistics of what was just loaded (warehouse/analyze-tables.ts).
+        if (summary.changed + (leads?.changed ?? 0) + (spend ? spend.inserted + spend.updated + spend.deleted : 0) > 0)
+          await analyzeLoadedTables(warehouse.db)
         const durationMs = Date.now() - startedAt
         const interrupted = signal?.aborted === true
         const { failures, ...counters } = summary
