@@ -112,8 +112,12 @@ describe('sync in a terminal', () => {
       const out = path.join(dir, 'stdout.txt')
       const result = await inTerminal(`'${process.execPath}' '${CLI_PATH}' sync > '${out}'`, freshEnv())
       expect(result.exitCode).toBe(0)
-      expect(readFileSync(out, 'utf8')).toMatch(/^sync: 1 site\(s\), 7 day\(s\), [^\n]+\n$/)
-      expect(result.output).toMatch(/days [█░]+ \d+\/7 \(0 failed\)/)
+      // The deals' line and the calls' and requests' line, nothing else.
+      expect(readFileSync(out, 'utf8')).toMatch(
+        /^sync: 1 site\(s\), 7 day\(s\), [^\n]+\nsync leads: 2 stream\(s\), 14 day\(s\), [^\n]+\n$/,
+      )
+      // One bar for the run: the deals' 7 days and the journals' 14.
+      expect(result.output).toMatch(/days [█░]+ \d+\/21 \(0 failed\)/)
     },
     CLI_TEST_TIMEOUT_MS,
   )
@@ -124,11 +128,14 @@ describe('sync in a terminal', () => {
       const result = await inTerminal(`'${process.execPath}' '${CLI_PATH}' sync`, freshEnv())
       expect(result.exitCode).toBe(0)
       // The bar was drawn, between log lines ...
-      expect(result.output).toMatch(/days [█░]+ \d+\/7 \(0 failed\)/)
+      expect(result.output).toMatch(/days [█░]+ \d+\/21 \(0 failed\)/)
       const screen = screenOf(result.output).filter((line) => line !== '')
-      // ... and yet the screen holds only whole log lines, then the summary.
-      const summary = screen.pop()
-      expect(summary).toMatch(/^sync: 1 site\(s\), 7 day\(s\), /)
+      // ... and yet the screen holds only whole log lines, then the summary's two lines.
+      const summary = screen.splice(-2)
+      expect(summary).toEqual([
+        expect.stringMatching(/^sync: 1 site\(s\), 7 day\(s\), /),
+        expect.stringMatching(/^sync leads: 2 stream\(s\), 14 day\(s\), /),
+      ])
       expect(screen.length).toBeGreaterThan(2)
       for (const line of screen) expect(() => JSON.parse(line) as unknown, line).not.toThrow()
     },
