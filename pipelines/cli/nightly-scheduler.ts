@@ -72,6 +72,13 @@ export function startNightlyScheduler(config: NightlySchedulerConfig): NightlySc
     { timezone: config.timeZone },
   )
 
+  // node-cron prints its own plain-text warning to stderr when a tick comes late (the process busy
+  // for over a second), unless someone listens: the warning goes through our logger instead, so
+  // stderr stays JSON lines.
+  task.on('execution:missed', (context) => {
+    logger.warn({ at: context.date.toISOString() }, 'a tick came late: the process was busy at its time')
+  })
+
   const next = task.getNextRun()
   logger.info(
     { cron: config.cron, timeZone: config.timeZone, nextRun: next?.toISOString() },
