@@ -152,6 +152,12 @@ describePostgres('ad spend in sync and backfill', () => {
         2,
         'error: --only must list one or more of deals, calls, requests, spend (comma-separated), got "leads"',
       ])
+      // The site loads deals only: asking for its calls alone reads nothing, so it is refused.
+      const nothing = await run(['sync', '--only', 'calls,requests'])
+      expect([nothing.exitCode, nothing.stderr.trim()]).toEqual([
+        2,
+        "error: --only calls,requests, but no configured site loads calls or requests: see each site's streams (README, Leads)",
+      ])
     },
     CLI_TEST_TIMEOUT_MS,
   )

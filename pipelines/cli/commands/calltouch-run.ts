@@ -2,7 +2,12 @@ import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import { redact } from '../../core/secrets.ts'
 import path from 'node:path'
 import { contactPolicyFromEnv } from '../../core/pii.ts'
-import type { CalltouchConfig, SiteConfig } from '../../sources/calltouch-deals/config.ts'
+import {
+  siteStreams,
+  type CalltouchConfig,
+  type CalltouchStream,
+  type SiteConfig,
+} from '../../sources/calltouch-deals/config.ts'
 import { runConfigFromEnv } from '../../jobs/run-config.ts'
 import type { SyncMode, SyncProgress, SyncSummary } from '../../sources/calltouch-deals/sync-sites.ts'
 import { syncJob, type SyncJobResult, type SyncRequest } from '../../jobs/sync-job.ts'
@@ -58,6 +63,18 @@ export function syncRequestFromOptions(
   if (spendOnly && adAccounts.length === 0)
     throw usageError(
       `--only spend, but no ad account is configured${options.site === undefined ? '' : ` for site ${options.site}`}: add adAccounts to the config file (or YANDEX_DIRECT_TOKEN / VK_ADS_CLIENT_ID), see README, Ad spend`,
+    )
+  const only = options.only
+  const streamsAsked = only?.filter((part): part is CalltouchStream => part !== 'spend')
+  if (
+    only !== undefined &&
+    !spendOnly &&
+    streamsAsked !== undefined &&
+    !sites.some((site) => streamsAsked.some((stream) => siteStreams(site).includes(stream))) &&
+    !(only.includes('spend') && adAccounts.length > 0)
+  )
+    throw usageError(
+      `--only ${only.join(',')}, but no configured site${options.site === undefined ? '' : ` ${options.site}`} loads ${streamsAsked.join(' or ')}: see each site's streams (README, Leads)`,
     )
   const mode = command === 'backfill' ? backfillMode(options, sites, now) : ({ kind: 'sync' } as const)
   const settings = lookbackDays === undefined ? config.run : { ...config.run, lookbackDays }
