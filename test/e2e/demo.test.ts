@@ -22,16 +22,16 @@ describe('calltouch-etl demo', () => {
     expect(lines[0]).toMatch(
       /^Calltouch simulator at http:\/\/127\.0\.0\.1:\d+: demo site 20261, its clock at 2026-11-29T09:00:00\+03:00, the real API's limit of 5 requests a second; a Yandex Direct and a VK Ads account on the same port\.$/,
     )
-    expect(lines[1]).toBe(`Reading 2026-08-31 to 2026-11-28 into the embedded warehouse at ${dataDir} ...`)
+    expect(lines[1]).toBe(`Reading 2026-10-01 to 2026-11-28 into the embedded warehouse at ${dataDir} ...`)
     expect(lines[2]).toMatch(
-      /^backfill: 1 site\(s\), 90 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 3101 record\(s\) seen, \d+ changed, 0 rejected, [\d.]+ s$/,
+      /^backfill: 1 site\(s\), 59 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 2055 record\(s\) seen, \d+ changed, 0 rejected, [\d.]+ s$/,
     )
     // The site's calls and requests, read beside its deals.
     expect(lines[3]).toMatch(
-      /^backfill leads: 2 stream\(s\), 180 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 13950 lead\(s\) seen, 13950 changed, 0 rejected, 0 removed$/,
+      /^backfill leads: 2 stream\(s\), 118 day\(s\), \d+ request\(s\), \d+ retr(y|ies), 9113 lead\(s\) seen, 9113 changed, 0 rejected, 0 removed$/,
     )
     expect(lines[4]).toMatch(
-      /^backfill spend: 2 ad account\(s\), 180 day\(s\), \d+ request\(s\), \d+ retr(y|ies), campaign-days 816 new, 0 changed, 0 deleted, 0 unchanged$/,
+      /^backfill spend: 2 ad account\(s\), 118 day\(s\), \d+ request\(s\), \d+ retr(y|ies), campaign-days 517 new, 0 changed, 0 deleted, 0 unchanged$/,
     )
     expect(lines[5]).toBe(
       'Imported demo-spend.csv into marketing.ad_spend: 270 lines read, 270 keys upserted (270 new, 0 replaced), 90 days from 2026-08-31 to 2026-11-28, site 20261, total 5339967.46 RUB.',

@@ -23,7 +23,7 @@ export function registerDemoCommand(program: Command, action: Action): void {
   program
     .command('demo')
     .description(
-      `try it with nothing installed and no account: a local Calltouch simulator, 90 days of a demo site synced into an embedded warehouse (${DEFAULT_DEMO_DATA_DIR}), sample ad spend, the ROI models, and ROI by channel`,
+      `try it with nothing installed and no account: a local Calltouch simulator, two months of a demo site synced into an embedded warehouse (${DEFAULT_DEMO_DATA_DIR}), sample ad spend, the ROI models, and ROI by channel`,
     )
     .action(action(async (ctx: CliContext) => runDemo(ctx)))
 }
@@ -42,6 +42,7 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
     DEMO_DEALS_PER_DAY,
     DEMO_FIRST_DAY,
     DEMO_LAST_DAY,
+    DEMO_READ_FROM,
     DEMO_NOW,
     DEMO_REPORT_FROM,
     DEMO_REPORT_TO,
@@ -83,10 +84,10 @@ async function runDemo(ctx: CliContext): Promise<ExitCode> {
       ctx,
       `Calltouch simulator at ${simulator.url}: demo site ${DEMO_SITE_ID}, its clock at ${DEMO_NOW}, the real API's limit of 5 requests a second; a Yandex Direct and a VK Ads account on the same port.`,
     )
-    say(ctx, `Reading ${DEMO_FIRST_DAY} to ${DEMO_LAST_DAY} into the embedded warehouse at ${dataDir} ...`)
+    say(ctx, `Reading ${DEMO_READ_FROM} to ${DEMO_LAST_DAY} into the embedded warehouse at ${dataDir} ...`)
     const synced = await runSync(
       demo,
-      syncRequestFromOptions(demo, 'backfill', { from: DEMO_FIRST_DAY, to: DEMO_LAST_DAY }, new Date()),
+      syncRequestFromOptions(demo, 'backfill', { from: DEMO_READ_FROM, to: DEMO_LAST_DAY }, new Date()),
     )
     if (printSyncResult(ctx, synced) !== EXIT_CODES.ok) return EXIT_CODES.failed
   } finally {
