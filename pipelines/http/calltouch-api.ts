@@ -2,7 +2,10 @@ import type { Logger } from '../core/logger.ts'
 import type { HttpResponseBytes } from './fetch-bytes.ts'
 import { createHttpClient, type HttpClient } from './http-client.ts'
 import { HttpRequestError, type HttpRequestErrorOptions } from './http-request-error.ts'
-import type { RequestLimiter, RequestLimiterConfig } from './request-limiter.ts'
+import { createRequestLimiter, type RequestLimiter, type RequestLimiterConfig } from './request-limiter.ts'
+import type { ProbeOutcome } from '../core/probe.ts'
+import { messageOf } from '../core/errors.ts'
+import { redact } from '../core/secrets.ts'
 
 /**
  * What every Calltouch source shares (deals, calls, requests): one request budget, one retry
@@ -107,4 +110,25 @@ export function createCalltouchHttpClient(config: CalltouchHttpConfig): HttpClie
     signal: config.signal,
     ...(config.fetch ? { fetch: config.fetch } : {}),
   })
+}
+
+/**
+ * One probe of a Calltouch endpoint (`check`): `ask` gets a limiter of its own at the configured
+ * rate; its detail is the outcome, or its failure, redacted, on one line. Never throws.
+ *
+ * @example
+ * const outcome = await probeCalltouch(settings, async (limiter) => `answers (${await count(limiter)})`)
+ */
+export async function probeCalltouch(
+  settings: { readonly requestsPerSecond: number },
+  ask: (limiter: RequestLimiter) => Promise<string>,
+): Promise<ProbeOutcome> {
+  const limiter = createRequestLimiter(calltouchRequestBudget(settings.requestsPerSecond))
+  try {
+    return { ok: true, detail: await ask(limiter) }
+  } catch (error) {
+    return { ok: false, error: redact(messageOf(error)) }
+  } finally {
+    await limiter.stop()
+  }
 }

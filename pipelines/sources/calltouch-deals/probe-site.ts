@@ -1,16 +1,14 @@
 import { addDays, todayIn } from '../../core/day.ts'
 import type { ProbeOutcome } from '../../core/probe.ts'
-import { messageOf } from '../../core/errors.ts'
-import { redact } from '../../core/secrets.ts'
-import { createRequestLimiter } from '../../http/request-limiter.ts'
-import { CalltouchClient, calltouchRequestBudget } from './api-client.ts'
+import { probeCalltouch } from '../../http/calltouch-api.ts'
+import { CalltouchClient } from './api-client.ts'
 import type { RunSettings, SiteConfig } from './config.ts'
 
 /**
  * One request for `site` (`check`): yesterday's first page of deals, one try, so a wrong token,
  * site or host shows in seconds. Never throws.
  */
-export async function probeCalltouchSite(
+export function probeCalltouchSite(
   site: SiteConfig,
   options: {
     readonly baseUrl: string
@@ -19,8 +17,7 @@ export async function probeCalltouchSite(
     readonly fetch?: typeof fetch
   },
 ): Promise<ProbeOutcome> {
-  const limiter = createRequestLimiter(calltouchRequestBudget(options.settings.requestsPerSecond))
-  try {
+  return probeCalltouch(options.settings, async (limiter) => {
     const client = new CalltouchClient({
       baseUrl: options.baseUrl,
       siteId: site.siteId,
@@ -32,10 +29,6 @@ export async function probeCalltouchSite(
     })
     const yesterday = addDays(todayIn(site.timeZone, options.now), -1)
     const page = await client.fetchOrdersPage({ dateFrom: yesterday, dateTo: todayIn(site.timeZone, options.now) }, 1)
-    return { ok: true, detail: `the deals export answers (${page.recordsTotal} deal(s) from ${yesterday})` }
-  } catch (error) {
-    return { ok: false, error: redact(messageOf(error)) }
-  } finally {
-    await limiter.stop()
-  }
+    return `the deals export answers (${page.recordsTotal} deal(s) from ${yesterday})`
+  })
 }

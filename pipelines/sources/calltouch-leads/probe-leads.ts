@@ -1,9 +1,6 @@
 import { addDays, todayIn } from '../../core/day.ts'
-import { messageOf } from '../../core/errors.ts'
 import type { ProbeOutcome } from '../../core/probe.ts'
-import { redact } from '../../core/secrets.ts'
-import { calltouchRequestBudget } from '../../http/calltouch-api.ts'
-import { createRequestLimiter } from '../../http/request-limiter.ts'
+import { probeCalltouch } from '../../http/calltouch-api.ts'
 import { LeadsClient } from './leads-client.ts'
 import type { LeadJournal } from './load-leads.ts'
 
@@ -12,7 +9,7 @@ import type { LeadJournal } from './load-leads.ts'
  * or yesterday's requests, one try, so a token without access to the journal shows in seconds.
  * Never throws.
  */
-export async function probeLeadsJournal(
+export function probeLeadsJournal(
   site: { readonly siteId: number; readonly token: string; readonly timeZone: string },
   journal: LeadJournal,
   options: {
@@ -22,8 +19,7 @@ export async function probeLeadsJournal(
     readonly fetch?: typeof fetch
   },
 ): Promise<ProbeOutcome> {
-  const limiter = createRequestLimiter(calltouchRequestBudget(options.settings.requestsPerSecond))
-  try {
+  return probeCalltouch(options.settings, async (limiter) => {
     const client = new LeadsClient({
       baseUrl: options.baseUrl,
       siteId: site.siteId,
@@ -36,13 +32,9 @@ export async function probeLeadsJournal(
     const yesterday = addDays(todayIn(site.timeZone, options.now), -1)
     if (journal === 'calls') {
       const page = await client.fetchCallsPage({ dateFrom: yesterday, dateTo: yesterday }, 1)
-      return { ok: true, detail: `the calls journal answers (${page.recordsTotal} call(s) on ${yesterday})` }
+      return `the calls journal answers (${page.recordsTotal} call(s) on ${yesterday})`
     }
     const day = await client.fetchRequestsDay(yesterday)
-    return { ok: true, detail: `the requests journal answers (${day.records} request(s) on ${yesterday})` }
-  } catch (error) {
-    return { ok: false, error: redact(messageOf(error)) }
-  } finally {
-    await limiter.stop()
-  }
+    return `the requests journal answers (${day.records} request(s) on ${yesterday})`
+  })
 }
