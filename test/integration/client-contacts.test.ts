@@ -1,14 +1,14 @@
 import { createHmac } from 'node:crypto'
-import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONTACT_MODES, type ContactMode, type ContactPolicy } from '../../pipelines/core/pii.ts'
 import { recordContactProtection } from '../../pipelines/sources/calltouch-deals/contact-protection.ts'
 import { loadWindow } from '../../pipelines/sources/calltouch-deals/load-window.ts'
 import { runTransform } from '../../pipelines/transform/run-transform.ts'
-import { executeSql, type Warehouse } from '../../pipelines/warehouse/connection.ts'
+import { executeSql } from '../../pipelines/warehouse/connection.ts'
 import { startRun } from '../../pipelines/warehouse/run-ledger.ts'
 import { startSimulator, type DealRecord, type RunningSimulator } from '../../simulator/index.ts'
 import { HUGE_NUMBER } from '../helpers/poison-records.ts'
+import { allRelations, asMetabaseLogin, contactsFound, readableRelations } from '../helpers/contact-scan.ts'
 import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const SITE = 12345
@@ -62,57 +62,6 @@ function contactsOf(served: readonly DealRecord[]): string[] {
     if (deal.orderSource?.type === 'CALL' && deal.orderSource.ani !== null) contacts.add(deal.orderSource.ani)
   }
   return [...contacts]
-}
-
-interface Relation {
-  readonly schema: string
-  readonly name: string
-}
-
-/** Every table, view and materialized view of the product's schemas (and public), as the superuser sees them. */
-async function allRelations(warehouse: Warehouse): Promise<Relation[]> {
-  return executeSql<Relation>(
-    warehouse.db,
-    `select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where c.relkind in ('r', 'v', 'm', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
-       and n.nspname not like 'pg_temp%' and n.nspname not like 'pg_toast_temp%'
-     order by 1, 2`,
-  )
-}
-
-/**
- * Runs `work` logged in as a login role that is a member of the Metabase role, as Metabase is
- * (SET ROLE to the login on one connection; PGlite has no second login).
- */
-async function asMetabaseLogin<T>(
-  warehouse: Warehouse,
-  login: string,
-  work: (db: Warehouse['db']) => Promise<T>,
-): Promise<T> {
-  return warehouse.db.connection().execute(async (connection) => {
-    await sql.raw(`set role ${login}`).execute(connection)
-    try {
-      return await work(connection)
-    } finally {
-      await sql.raw('reset role').execute(connection)
-    }
-  })
-}
-
-/** The rows of each relation, as text, that hold any of the contacts: relation -> contacts found. */
-async function contactsFound(
-  db: Warehouse['db'],
-  relations: readonly Relation[],
-  contacts: readonly string[],
-): Promise<Record<string, string[]>> {
-  const found: Record<string, string[]> = {}
-  for (const { schema, name } of relations) {
-    const rows = await executeSql<{ row: string }>(db, `select t::text as row from "${schema}"."${name}" t`)
-    const hits = new Set<string>()
-    for (const { row } of rows) for (const contact of contacts) if (row.includes(contact)) hits.add(contact)
-    if (hits.size > 0) found[`${schema}.${name}`] = [...hits].sort()
-  }
-  return found
 }
 
 describeEachEngine('client contacts', (engine) => {
@@ -172,14 +121,7 @@ describeEachEngine('client contacts', (engine) => {
         const contacts = contactsOf(served)
         expect(contacts.length).toBeGreaterThan(100)
         const { readable, found } = await asMetabaseLogin(tw.warehouse, login, async (db) => {
-          const relations = await executeSql<Relation>(
-            db,
-            `select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-             where c.relkind in ('r', 'v', 'm', 'p') and has_schema_privilege(n.oid, 'USAGE')
-               and (has_table_privilege(c.oid, 'SELECT') or has_any_column_privilege(c.oid, 'SELECT'))
-               and n.nspname not in ('pg_catalog', 'information_schema')
-             order by 1, 2`,
-          )
+          const relations = await readableRelations(db)
           return { readable: relations, found: await contactsFound(db, relations, contacts) }
         })
         expect(new Set(readable.map((relation) => relation.schema))).toEqual(new Set(['analytics']))

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONTACT_MODES, type ContactPolicy } from '../../pipelines/core/pii.ts'
 import { calltouchRequestBudget } from '../../pipelines/http/calltouch-api.ts'
@@ -7,9 +6,10 @@ import { recordContactProtection } from '../../pipelines/sources/calltouch-deals
 import { LeadsClient } from '../../pipelines/sources/calltouch-leads/leads-client.ts'
 import { loadCallsWindow, loadRequestsDay } from '../../pipelines/sources/calltouch-leads/load-leads.ts'
 import { runTransform } from '../../pipelines/transform/run-transform.ts'
-import { executeSql, type Warehouse } from '../../pipelines/warehouse/connection.ts'
+import { executeSql } from '../../pipelines/warehouse/connection.ts'
 import { startRun } from '../../pipelines/warehouse/run-ledger.ts'
 import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
+import { allRelations, asMetabaseLogin, contactsFound, readableRelations } from '../helpers/contact-scan.ts'
 import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
 
 /*
@@ -23,31 +23,6 @@ const TOKEN = 'sim-token'
 const DAYS = ['2026-11-20', '2026-11-21', '2026-11-22'] as const
 const ROLE = 'calltouch_metabase'
 const KEY = Buffer.from('0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff', 'hex')
-
-interface Relation {
-  readonly schema: string
-  readonly name: string
-}
-
-/** The rows of each relation, as text, that hold any of the contacts: relation -> contacts found. */
-async function contactsFound(
-  db: Warehouse['db'],
-  relations: readonly Relation[],
-  contacts: readonly string[],
-): Promise<Record<string, string[]>> {
-  const found: Record<string, string[]> = {}
-  for (const { schema, name } of relations) {
-    const rows = await executeSql<{ row: string }>(db, `select t::text as row from "${schema}"."${name}" t`)
-    const hits = new Set<string>()
-    for (const { row } of rows) for (const contact of contacts) if (row.includes(contact)) hits.add(contact)
-    if (hits.size > 0) found[`${schema}.${name}`] = [...hits].sort()
-  }
-  return found
-}
-
-const RELATIONS = `select n.nspname as schema, c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-  where c.relkind in ('r', 'v', 'm', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
-    and n.nspname not like 'pg_temp%' and n.nspname not like 'pg_toast_temp%'`
 
 describeEachEngine('lead contacts', (engine) => {
   let sim: RunningSimulator
@@ -129,18 +104,9 @@ describeEachEngine('lead contacts', (engine) => {
 
       it('leaves no caller number, name, phone or e-mail of a lead in anything the Metabase role can select', async () => {
         expect(contacts.length).toBeGreaterThan(50)
-        const { readable, found } = await tw.warehouse.db.connection().execute(async (connection) => {
-          await sql.raw(`set role ${login}`).execute(connection)
-          try {
-            const relations = await executeSql<Relation>(
-              connection,
-              `${RELATIONS} and has_schema_privilege(n.oid, 'USAGE')
-                 and (has_table_privilege(c.oid, 'SELECT') or has_any_column_privilege(c.oid, 'SELECT')) order by 1, 2`,
-            )
-            return { readable: relations, found: await contactsFound(connection, relations, contacts) }
-          } finally {
-            await sql.raw('reset role').execute(connection)
-          }
+        const { readable, found } = await asMetabaseLogin(tw.warehouse, login, async (db) => {
+          const relations = await readableRelations(db)
+          return { readable: relations, found: await contactsFound(db, relations, contacts) }
         })
         expect(readable.map((relation) => `${relation.schema}.${relation.name}`)).toEqual(
           expect.arrayContaining(['analytics.fct_leads', 'analytics.fct_funnel_daily']),
@@ -149,11 +115,7 @@ describeEachEngine('lead contacts', (engine) => {
       })
 
       it(`stores in every table of every schema what mode ${mode} allows`, async () => {
-        const found = await contactsFound(
-          tw.warehouse.db,
-          await executeSql<Relation>(tw.warehouse.db, `${RELATIONS} order by 1, 2`),
-          contacts,
-        )
+        const found = await contactsFound(tw.warehouse.db, await allRelations(tw.warehouse), contacts)
         // keep: the clear contacts are where the owner reads them, and nowhere the models put them.
         expect(Object.keys(found).sort()).toEqual(
           mode === 'keep'
