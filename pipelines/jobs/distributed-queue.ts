@@ -5,6 +5,7 @@
  * worker takes it over: https://github.com/timgit/pg-boss/blob/10.4.2/docs/readme.md
  */
 import { createHash } from 'node:crypto'
+import pg from 'pg'
 import PgBoss from 'pg-boss'
 import type { Day } from '../core/day.ts'
 import { messageOf } from '../core/errors.ts'
@@ -74,8 +75,8 @@ export interface JobQueueConfig {
 }
 
 /**
- * Opens pg-boss on the warehouse (creating or migrating its schema, as safe to race as
- * pg-boss's own start) and the read queue.
+ * Opens pg-boss on the warehouse (creating or migrating its schema) and the read queue, one
+ * process at a time, so any number of workers and a coordinator may start together.
  */
 export async function openJobQueue(config: JobQueueConfig): Promise<PgBoss> {
   const boss = new PgBoss({
@@ -89,9 +90,36 @@ export async function openJobQueue(config: JobQueueConfig): Promise<PgBoss> {
       : { maintenanceIntervalSeconds: Math.max(1, Math.round(config.maintenanceIntervalSeconds)) }),
   })
   boss.on('error', (error: unknown) => config.logger.warn({ err: redact(messageOf(error)) }, 'job queue'))
-  await boss.start()
-  if ((await boss.getQueue(READ_JOB_QUEUE)) === null) await boss.createQueue(READ_JOB_QUEUE)
+  await oneAtATime(config.connectionString, async () => {
+    await boss.start()
+    if ((await boss.getQueue(READ_JOB_QUEUE)) === null) await boss.createQueue(READ_JOB_QUEUE)
+  })
   return boss
+}
+
+/** The advisory lock's key: "calltouch-etl job queue" (a constant of our own, apart from pg-boss's keys). */
+export const JOB_QUEUE_SETUP_LOCK = 0x63746a71
+
+/**
+ * Runs `setup` while this process alone holds a session advisory lock on the warehouse. pg-boss's
+ * own start is not safe to race on a brand-new database: measured here, of three processes starting
+ * at the same instant two failed with "deadlock detected" (and a pool connection left in an aborted
+ * transaction hung a worker). Serialized, the first creates the schema and the queue, the others
+ * find them made.
+ */
+async function oneAtATime(connectionString: string, setup: () => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString, application_name: 'calltouch-etl jobs setup' })
+  await client.connect()
+  try {
+    await client.query('select pg_advisory_lock($1)', [JOB_QUEUE_SETUP_LOCK])
+    try {
+      await setup()
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [JOB_QUEUE_SETUP_LOCK])
+    }
+  } finally {
+    await client.end()
+  }
 }
 
 /** An error for pg-boss to keep as the attempt's output: its message (redacted, one line), no stack. */

@@ -155,7 +155,7 @@ describePostgres('backfill --distributed with workers', () => {
 
       const env = { ...distributed.env, CALLTOUCH_ETL_STATE_DIR: stateDir }
       const doomed = startWorker(env, config, 1)
-      // The queue's schema is made by one process before the others start (see README, Workers).
+      // Ready before the jobs are enqueued, so the doomed worker takes the first one.
       await doomed.waitForStderr((stderr) => stderr.includes('worker ready'))
       const coordinator = spawnCli(
         ['backfill', '--distributed', '--chunk-days', '3', '--job-expiry-seconds', '5', '--config', config, ...range],
