@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.ts'
 import type { TransformOptions } from '../transform/run-transform.ts'
 import type { Warehouse } from '../warehouse/connection.ts'
 import type { Egress } from '../http/egress.ts'
-import { syncJob, type SyncJobResult, type SyncRequest } from './sync-job.ts'
+import { syncJob, type SyncJobResult, type SyncParts, type SyncRequest } from './sync-job.ts'
 import { transformJob, type TransformJobResult } from './transform-job.ts'
 import { withRun, type RunEndStatus } from './with-run.ts'
 
@@ -47,6 +47,8 @@ export async function nightlyJob(
     readonly signal?: AbortSignal
     /** How the sync's requests leave the process (SyncJobOptions.egress). */
     readonly egress?: Egress
+    /** Who reads the sync's parts (SyncJobOptions.parts): workers' jobs with `schedule --distributed`. */
+    readonly parts?: SyncParts
   } = {},
 ): Promise<NightlyJobResult> {
   const counters: Record<string, number> = {}
@@ -68,6 +70,7 @@ export async function nightlyJob(
         logger: run.logger,
         signal,
         ...(options.egress ? { egress: options.egress } : {}),
+        ...(options.parts ? { parts: options.parts } : {}),
       })
       // Kept under the name the rows of earlier releases carry.
       counters.syncExitCode = sync.ok ? EXIT_CODES.ok : EXIT_CODES.failed

@@ -9,7 +9,8 @@ import {
   DEFAULT_JOB_RETRY_LIMIT,
   openJobQueue,
 } from '../../jobs/distributed-queue.ts'
-import { syncJob, type SyncRequest } from '../../jobs/sync-job.ts'
+import { syncJob, type SyncParts, type SyncRequest } from '../../jobs/sync-job.ts'
+import type { Warehouse } from '../../warehouse/connection.ts'
 import type { SyncProgress } from '../../sources/calltouch-deals/sync-sites.ts'
 import { say, usageError, withWarehouse, type CliContext } from '../context.ts'
 import { printSyncResult, syncRequestFromOptions, syncResultJson, type CalltouchRunOptions } from './calltouch-run.ts'
@@ -27,7 +28,7 @@ export function addDistributedOptions(command: Command): Command {
   return command
     .option(
       '--distributed',
-      'plan the run as jobs for `calltouch-etl worker` processes (PostgreSQL warehouse only), follow them and print the same summary',
+      "plan the sync's reads as jobs for `calltouch-etl worker` processes (PostgreSQL warehouse only) and follow them: the same summary, etl.runs rows and exit code",
     )
     .option(
       '--chunk-days <days>',
@@ -71,34 +72,55 @@ export async function runDistributedCommand(
 ): Promise<ExitCode> {
   const connectionString = requirePostgresForDistributed(ctx, `${command} --distributed`)
   const request = syncRequestFromOptions(ctx, command, options, new Date())
-  const expireInSeconds = options.jobExpirySeconds ?? DEFAULT_JOB_EXPIRY_SECONDS
   const onProgress = (progress: SyncProgress): void =>
     ctx.progress.updateBar({ value: progress.daysDone, total: progress.daysTotal, failed: progress.daysFailed })
   const result = await withWarehouse(ctx, async (warehouse) => {
-    // Expired jobs are found at a quarter of their expiry: a dead worker's job is retried soon after.
-    const boss = await openJobQueue({
-      connectionString,
-      logger: ctx.logger,
-      maintenanceIntervalSeconds: Math.min(60, expireInSeconds / 4),
-    })
     try {
-      const parts = distributedParts({
-        boss,
-        db: warehouse.db,
-        command,
-        expireInSeconds,
-        ...(options.chunkDays === undefined ? {} : { chunkDays: options.chunkDays }),
-        ...(options.jobRetries === undefined ? {} : { retryLimit: options.jobRetries }),
-      })
-      return await syncJob(warehouse, request, { logger: ctx.logger, onProgress, parts })
+      return await withDistributedParts(ctx, warehouse, { connectionString, command, options }, (parts) =>
+        syncJob(warehouse, request, { logger: ctx.logger, onProgress, parts }),
+      )
     } finally {
       ctx.progress.stopBar()
-      await boss.stop({ graceful: false, wait: true })
     }
   })
   if (options.json !== true) return printSyncResult(ctx, result)
   say(ctx, redact(JSON.stringify(syncResultJson(result))))
   return result.ok ? EXIT_CODES.ok : EXIT_CODES.failed
+}
+
+/**
+ * Opens the job queue on the warehouse and runs `work` with the parts of a run as jobs for the
+ * workers (the coordinator's side of `sync --distributed` and `schedule --distributed`), then
+ * closes the queue: jobs already queued stay there for the workers.
+ */
+export async function withDistributedParts<T>(
+  ctx: CliContext,
+  warehouse: Warehouse,
+  run: { connectionString: string; command: SyncRequest['command']; options: DistributedOptions },
+  work: (parts: SyncParts) => Promise<T>,
+): Promise<T> {
+  const { options } = run
+  const expireInSeconds = options.jobExpirySeconds ?? DEFAULT_JOB_EXPIRY_SECONDS
+  // Expired jobs are found at a quarter of their expiry: a dead worker's job is retried soon after.
+  const boss = await openJobQueue({
+    connectionString: run.connectionString,
+    logger: ctx.logger,
+    maintenanceIntervalSeconds: Math.min(60, expireInSeconds / 4),
+  })
+  try {
+    return await work(
+      distributedParts({
+        boss,
+        db: warehouse.db,
+        command: run.command,
+        expireInSeconds,
+        ...(options.chunkDays === undefined ? {} : { chunkDays: options.chunkDays }),
+        ...(options.jobRetries === undefined ? {} : { retryLimit: options.jobRetries }),
+      }),
+    )
+  } finally {
+    await boss.stop({ graceful: false, wait: true })
+  }
 }
 
 function positiveInteger(option: string): (value: string) => number {

@@ -4,20 +4,32 @@ import { parseTimeZone } from '../../core/day.ts'
 import { EXIT_CODES, type ExitCode } from '../../core/errors.ts'
 import { DEFAULT_TIME_ZONE } from '../../sources/calltouch-deals/config.ts'
 import { runConfigFromEnv } from '../../jobs/run-config.ts'
-import { nightlyJob, type NightlyJobResult } from '../../jobs/nightly-job.ts'
+import { nightlyJob, type NightlyJobResult, type NightlyRequest } from '../../jobs/nightly-job.ts'
 import { usageError, withWarehouse, type Action, type CliContext } from '../context.ts'
 import { withEgress } from '../egress-env.ts'
 import { DEFAULT_SCHEDULE, isValidCron, startNightlyScheduler } from '../nightly-scheduler.ts'
 import { CONFIG_OPTION_HELP, syncRequestFromOptions } from './calltouch-run.ts'
+import {
+  addDistributedOptions,
+  requirePostgresForDistributed,
+  withDistributedParts,
+  type DistributedOptions,
+} from './distributed-sync.ts'
 
-interface ScheduleOptions {
+interface ScheduleOptions extends DistributedOptions {
   readonly cron?: string
   readonly timezone?: string
   readonly config?: string
 }
 
+/** `schedule --distributed`: each night's sync is planned as jobs for the workers on this PostgreSQL. */
+interface DistributedNights {
+  readonly connectionString: string
+  readonly options: DistributedOptions
+}
+
 export function registerScheduleCommand(program: Command, action: Action): void {
-  program
+  const registered = program
     .command('schedule')
     .description(
       `keep running: sync then transform on a cron expression (default '${DEFAULT_SCHEDULE}', nightly at 03:00, in the site's zone), one run at a time; SIGINT/SIGTERM stop it cleanly`,
@@ -31,7 +43,9 @@ export function registerScheduleCommand(program: Command, action: Action): void 
       "IANA zone of the expression (default: the first site's zone, CALLTOUCH_TIMEZONE, Europe/Moscow)",
     )
     .option('--config <file>', CONFIG_OPTION_HELP)
-    .action(action(async (ctx: CliContext, command: Command) => runSchedule(ctx, command.opts<ScheduleOptions>())))
+  addDistributedOptions(registered).action(
+    action(async (ctx: CliContext, command: Command) => runSchedule(ctx, command.opts<ScheduleOptions>())),
+  )
 }
 
 async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<ExitCode> {
@@ -47,16 +61,21 @@ async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<E
     '--timezone',
     'USAGE',
   )
+  const distributed: DistributedNights | undefined =
+    options.distributed === true
+      ? { connectionString: requirePostgresForDistributed(ctx, 'schedule --distributed'), options }
+      : undefined
   warehouseConfigFromEnv(ctx.env, ctx.cwd)
   // The egress address and Redis too (each run opens its own: a Redis back after an outage serves the next night).
-  await withEgress(ctx.env, () => Promise.resolve())
+  // A distributed night sends no request of its own: its workers have theirs.
+  if (distributed === undefined) await withEgress(ctx.env, () => Promise.resolve())
 
   const scheduler = startNightlyScheduler({
     cron,
     timeZone,
     logger: ctx.logger,
     run: async (signal, tick) => {
-      await runNightlyTick(ctx, { signal, tick, cron, timeZone, configFile: options.config })
+      await runNightlyTick(ctx, { signal, tick, cron, timeZone, configFile: options.config, distributed })
     },
   })
   const onSignal = (name: NodeJS.Signals): void => {
@@ -77,24 +96,37 @@ async function runSchedule(ctx: CliContext, options: ScheduleOptions): Promise<E
  * One scheduled run on one open warehouse: the nightly job (sync, then
  * transform, inside a `schedule` row of etl.runs). Each tick reads the
  * configuration again, so a fixed config file or token is picked up without a
- * restart.
+ * restart. With `distributed`, the sync's reads are jobs for the workers
+ * (opened on the tick's warehouse, as `sync --distributed` does) and this
+ * process follows them; the rows, logs and outcome are the same.
  */
 export async function runNightlyTick(
   ctx: CliContext,
-  run: { signal: AbortSignal; tick: number; cron: string; timeZone: string; configFile: string | undefined },
+  run: {
+    signal: AbortSignal
+    tick: number
+    cron: string
+    timeZone: string
+    configFile: string | undefined
+    distributed?: DistributedNights | undefined
+  },
 ): Promise<NightlyJobResult> {
+  const request: NightlyRequest = {
+    tick: run.tick,
+    cron: run.cron,
+    timeZone: run.timeZone,
+    sync: () => syncRequestFromOptions(ctx, 'sync', { config: run.configFile }, new Date()),
+  }
+  const { distributed } = run
+  if (distributed !== undefined)
+    return withWarehouse(ctx, (warehouse) =>
+      withDistributedParts(ctx, warehouse, { ...distributed, command: 'sync' }, (parts) =>
+        nightlyJob(warehouse, request, { logger: ctx.logger, signal: run.signal, parts }),
+      ),
+    )
   return withEgress(ctx.env, (egress) =>
     withWarehouse(ctx, (warehouse) =>
-      nightlyJob(
-        warehouse,
-        {
-          tick: run.tick,
-          cron: run.cron,
-          timeZone: run.timeZone,
-          sync: () => syncRequestFromOptions(ctx, 'sync', { config: run.configFile }, new Date()),
-        },
-        { logger: ctx.logger, signal: run.signal, egress },
-      ),
+      nightlyJob(warehouse, request, { logger: ctx.logger, signal: run.signal, egress }),
     ),
   )
 }

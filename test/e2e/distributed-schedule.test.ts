@@ -1,0 +1,267 @@
+import path from 'node:path'
+import { DateTime } from 'luxon'
+import { afterAll, afterEach, expect, it } from 'vitest'
+import { executeSql } from '../../pipelines/warehouse/connection.ts'
+import { startSimulator, type RunningSimulator } from '../../simulator/index.ts'
+import { warehouseChecksums } from '../helpers/e2e-checksum.ts'
+import {
+  E2E_TOKEN,
+  OutputLog,
+  runE2eCli,
+  scratchDir,
+  spawnCli,
+  tokenLeaksInWarehouse,
+  writeConfigFile,
+  type SpawnedCli,
+} from '../helpers/e2e-harness.ts'
+import { createTestWarehouse, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
+
+/**
+ * `schedule --distributed` over real HTTP (the simulator) and real PostgreSQL, the scheduler and
+ * its workers child processes of the real command line. The simulator's clock is the real one, as
+ * a scheduled sync plans its days from the wall clock. Its rate limit is off: the workers share one
+ * loopback address (the egress's limit is proved elsewhere).
+ */
+const processes: SpawnedCli[] = []
+
+function start(args: readonly string[], env: Record<string, string>): SpawnedCli {
+  const spawned = spawnCli(args, { CALLTOUCH_ETL_LOG_FORMAT: 'json', ...env })
+  processes.push(spawned)
+  return spawned
+}
+
+afterEach(async () => {
+  const running = processes.splice(0)
+  for (const spawned of running) spawned.kill('SIGTERM')
+  await Promise.all(running.map((spawned) => spawned.exited))
+})
+
+const log = new OutputLog()
+afterAll(() => {
+  expect(log.leaks()).toEqual([])
+})
+
+const SITE_IDS = [1981, 1982, 1983, 1984]
+
+/** Two sites read deals only, two every stream; each with a start date 5 days ago: 6 days a stream. */
+async function simulatedSites(): Promise<{ sim: RunningSimulator; config: string }> {
+  const today = DateTime.now().setZone('Europe/Moscow')
+  const sim = await startSimulator({
+    now: today.toISO() as string,
+    seed: 1981,
+    rateLimit: false,
+    sites: SITE_IDS.map((siteId) => ({
+      siteId,
+      token: E2E_TOKEN,
+      dealsPerDay: 4,
+      callsPerDay: 3,
+      requestsPerDay: 2,
+      historyStart: today.minus({ days: 30 }).toISODate() as string,
+    })),
+  })
+  const startDate = today.minus({ days: 5 }).toISODate() as string
+  const config = writeConfigFile(scratchDir('distributed-schedule'), {
+    baseUrl: sim.url,
+    timeoutMs: 5000,
+    sites: SITE_IDS.map((id, index) => ({
+      id,
+      tokenEnv: 'CT_TOKEN',
+      startDate,
+      ...(index < 2 ? { streams: ['deals'] } : {}),
+    })),
+  })
+  return { sim, config }
+}
+
+/**
+ * A 6-field cron expression in UTC that fires once, `inSeconds` from now (then not until next
+ * year): one tick, so a run's rows are exactly one schedule, one sync and one transform.
+ */
+function onceIn(inSeconds: number): { cron: string; at: string } {
+  const at = DateTime.utc().plus({ seconds: inSeconds }).startOf('second')
+  return { cron: `${at.second} ${at.minute} ${at.hour} ${at.day} ${at.month} *`, at: at.toISO() }
+}
+
+interface RunRow {
+  command: string
+  status: string
+  error: string | null
+  arguments: Record<string, unknown>
+  counters: Record<string, number>
+}
+
+async function runRows(tw: TestWarehouse): Promise<RunRow[]> {
+  return executeSql<RunRow>(
+    tw.warehouse.db,
+    'select command, status, error, arguments, counters from etl.runs order by run_id',
+  )
+}
+
+/**
+ * The rows without what differs between two runs over the same data: durations (the transform's
+ * per model too), and how the days were cut and asked for (each job reads its chunk on its own:
+ * windows, lead reads, requests).
+ */
+function comparable(rows: readonly RunRow[]): unknown[] {
+  return rows.map(({ counters, ...row }) => ({
+    ...row,
+    counters: Object.fromEntries(
+      Object.entries(counters).filter(
+        ([name]) => !/durationMs|^seconds\.|^windows$|^leadsReads$|[rR]equests|[rR]etries|peakPagesHeld/.test(name),
+      ),
+    ),
+  }))
+}
+
+async function waitForRows(tw: TestWarehouse, what: string, done: (rows: RunRow[]) => boolean): Promise<RunRow[]> {
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    const rows = await runRows(tw)
+    if (done(rows)) return rows
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(rows)}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+/** The scheduler's own lines (not the runs'), with times and durations left out. */
+function schedulerLines(stderr: string): string[] {
+  return stderr
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { msg: string })
+    .map((line) => line.msg)
+    .filter((msg) => /^(scheduled |tick \d|stopping|stopped)/.test(msg))
+}
+
+describePostgres('schedule --distributed with workers', () => {
+  it("runs each night's sync as jobs for the workers, then the transform: the same rows, lines and warehouse as an in-process schedule", async () => {
+    const { sim, config } = await simulatedSites()
+    const [distributed, single] = await Promise.all([createTestWarehouse('postgres'), createTestWarehouse('postgres')])
+    try {
+      const stateDir = path.join(scratchDir('distributed-schedule-state'), 'state')
+      const distributedEnv = { ...distributed.env, CALLTOUCH_ETL_STATE_DIR: stateDir }
+      const singleEnv = { ...single.env, CALLTOUCH_ETL_STATE_DIR: stateDir }
+      const workers = [0, 1].map(() => start(['worker', '--config', config], distributedEnv))
+      await Promise.all(workers.map((worker) => worker.waitForStderr((text) => text.includes('worker ready'))))
+      // Both schedulers tick once, at the same second, far enough ahead for both to have started.
+      const { cron, at } = onceIn(20)
+      const schedule = ['schedule', '--config', config, '--cron', cron, '--timezone', 'UTC']
+      const coordinator = start([...schedule, '--distributed', '--chunk-days', '2'], distributedEnv)
+      const reference = start(schedule, singleEnv)
+      for (const scheduler of [coordinator, reference]) {
+        await scheduler.waitForStderr((text) => text.includes('"msg":"scheduled '))
+        expect(scheduler.stderr()).toContain(`"nextRun":"${DateTime.fromISO(at).toUTC().toISO()}"`)
+      }
+
+      const finished = (rows: RunRow[]): boolean =>
+        rows.some((row) => row.command === 'schedule' && row.status !== 'running')
+      const [distributedRows, singleRows] = await Promise.all([
+        waitForRows(distributed, 'the distributed night', finished),
+        waitForRows(single, 'the in-process night', finished),
+      ])
+      coordinator.kill('SIGTERM')
+      reference.kill('SIGTERM')
+      const [coordinatorEnd, referenceEnd] = await Promise.all([coordinator.exited, reference.exited])
+      log.keep(coordinatorEnd)
+      log.keep(referenceEnd)
+      expect([coordinatorEnd.exitCode, referenceEnd.exitCode]).toEqual([0, 0])
+
+      expect(distributedRows.map((row) => [row.command, row.status, row.error])).toEqual([
+        ['schedule', 'succeeded', null],
+        ['sync', 'succeeded', null],
+        ['transform', 'succeeded', null],
+      ])
+      // 4 sites, 6 days of each stream: 4 × 6 deal days in 12 jobs of one window each, and 2 × 2 × 6
+      // lead days (calls and requests).
+      expect(distributedRows[1]?.counters).toMatchObject({
+        days: 24,
+        daysFailed: 0,
+        windows: 12,
+        windowsFailed: 0,
+        leadsDays: 24,
+        leadsDaysFailed: 0,
+        leadsReadsFailed: 0,
+      })
+      expect(comparable(distributedRows)).toEqual(comparable(singleRows))
+      expect(await warehouseChecksums(distributed.warehouse.db, ['calltouch', 'raw', 'analytics'])).toEqual(
+        await warehouseChecksums(single.warehouse.db, ['calltouch', 'raw', 'analytics']),
+      )
+
+      // The night's reads were the workers' jobs (3 of 2 days per stream), each done once; none is left.
+      const jobs = await executeSql<{ state: string; retries: number; jobs: number }>(
+        distributed.warehouse.db,
+        `select state::text as state, retry_count as retries, count(*)::int as jobs from pgboss.job group by 1, 2`,
+      )
+      expect(jobs).toEqual([{ state: 'completed', retries: 0, jobs: 2 * 3 + 2 * 3 * 3 }])
+      // The same scheduler lines as in one process, JSON all through.
+      const expectedLines = [
+        `scheduled '${cron}' in UTC; next run ${DateTime.fromISO(at).toUTC().toISO()}`,
+        'tick 1: run starting',
+        'tick 1: run finished',
+        'stopping (SIGTERM)',
+        'stopped',
+      ]
+      expect(schedulerLines(coordinatorEnd.stderr)).toEqual(expectedLines)
+      expect(schedulerLines(referenceEnd.stderr)).toEqual(expectedLines)
+      // The deals' and the leads' jobs: 4 sites' and 4 journals' 3 chunks each.
+      expect(coordinatorEnd.stderr.match(/"msg":"\d+ job\(s\) queued"/g)).toEqual([
+        '"msg":"12 job(s) queued"',
+        '"msg":"12 job(s) queued"',
+      ])
+      expect(await tokenLeaksInWarehouse(distributed.warehouse.db)).toEqual([])
+    } finally {
+      await Promise.all([sim.close(), distributed.destroy(), single.destroy()])
+    }
+  }, 240_000)
+
+  it('stops on SIGTERM while following its jobs: exit 0, the run recorded interrupted, the jobs not taken cancelled', async () => {
+    const { sim, config } = await simulatedSites()
+    const tw = await createTestWarehouse('postgres')
+    try {
+      const env = { ...tw.env, CALLTOUCH_ETL_STATE_DIR: path.join(scratchDir('distributed-schedule-state'), 'state') }
+      // No worker: the night's jobs wait in the queue and the sync follows them until stopped.
+      const scheduler = start(['schedule', '--distributed', '--config', config, '--cron', '* * * * * *'], env)
+      await waitForRows(tw, 'a sync in flight', (rows) => rows.some((row) => row.command === 'sync'))
+      await scheduler.waitForStderr((text) => text.includes('job(s) queued'))
+      const signalledAt = Date.now()
+      scheduler.kill('SIGTERM')
+      const end = await scheduler.exited
+      log.keep(end)
+      expect(end.exitCode).toBe(0)
+      expect(Date.now() - signalledAt).toBeLessThan(5_000)
+
+      const rows = await runRows(tw)
+      expect(rows.map((row) => [row.command, row.status, row.error])).toEqual([
+        ['schedule', 'failed', 'interrupted during sync: stopped by SIGTERM'],
+        ['sync', 'failed', 'interrupted after 0 window(s): stopped by SIGTERM'],
+      ])
+      const jobs = await executeSql<{ state: string; jobs: number }>(
+        tw.warehouse.db,
+        `select state::text as state, count(*)::int as jobs from pgboss.job group by 1`,
+      )
+      expect(jobs).toEqual([{ state: 'cancelled', jobs: 2 + 2 * 3 }])
+      expect(schedulerLines(end.stderr).slice(-3)).toEqual([
+        'stopping (SIGTERM): aborting the run in flight',
+        'tick 1: run failed: interrupted during sync: stopped by SIGTERM',
+        'stopped',
+      ])
+    } finally {
+      await Promise.all([sim.close(), tw.destroy()])
+    }
+  }, 120_000)
+
+  it('refuses the embedded warehouse in one line, exit 2, before scheduling anything', async () => {
+    const dataDir = path.join(scratchDir('distributed-schedule-embedded'), 'warehouse')
+    const refused = await runE2eCli(log, ['schedule', '--distributed'], {
+      CALLTOUCH_ETL_DATA_DIR: dataDir,
+      CALLTOUCH_SITE_ID: '1985',
+      CALLTOUCH_API_TOKEN: E2E_TOKEN,
+    })
+    expect(refused).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr:
+        "error: schedule --distributed needs a PostgreSQL warehouse (DATABASE_URL): the embedded warehouse is one process's alone; run without --distributed, or set DATABASE_URL\n",
+    })
+  })
+})
