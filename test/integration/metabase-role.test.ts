@@ -1,8 +1,14 @@
 import { sql, type Kysely } from 'kysely'
+import pg from 'pg'
+import type PgBoss from 'pg-boss'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { silentLogger } from '../../pipelines/core/logger.ts'
+import { openJobQueue } from '../../pipelines/jobs/distributed-queue.ts'
+import { READ_JOB_QUEUE } from '../../pipelines/operate/distributed-jobs.ts'
 import { executeSql, type Warehouse } from '../../pipelines/warehouse/connection.ts'
 import type { WarehouseSchema } from '../../pipelines/warehouse/schema.ts'
 import { migrateTo, migrateToLatest, migrateToNothing } from '../../pipelines/warehouse/migrator.ts'
+import { withAdminClient } from '../helpers/postgres-server.ts'
 import { createTestWarehouse, describeEachEngine, describePostgres, type TestWarehouse } from '../helpers/warehouse.ts'
 
 const ROLE = 'calltouch_metabase'
@@ -242,5 +248,113 @@ describePostgres('the Metabase role shared by two warehouses on one server', () 
     } finally {
       await Promise.all([first.destroy(), second.destroy()])
     }
+  })
+})
+
+/** pg-boss's own relations and functions in schema pgboss, a queue's partition of the jobs as `j<queue>`. */
+const JOB_QUEUE_RELATIONS = ['archive', 'job', 'queue', 'schedule', 'subscription', 'version']
+const JOB_QUEUE_FUNCTIONS = ['pgboss.create_queue(text,json)', 'pgboss.delete_queue(text)']
+
+describePostgres('the Metabase role and the job queue (schema pgboss)', () => {
+  // A login of the role's, as Metabase connects: over its own TCP connection, not SET ROLE.
+  const login = `metabase_login_pgboss_${process.pid}`
+  let tw: TestWarehouse
+  let boss: PgBoss
+  beforeAll(async () => {
+    tw = await createTestWarehouse('postgres')
+    boss = await openJobQueue({ connectionString: tw.env.DATABASE_URL as string, logger: silentLogger() })
+    // What a read job carries: a run, a site, days; a failed one keeps its reason too.
+    await boss.send(READ_JOB_QUEUE, { runId: '7', command: 'sync', part: 'deals', siteId: 4711, from: '2026-12-01' })
+    await executeSql(tw.warehouse.db, `create role ${login} login`)
+    await executeSql(tw.warehouse.db, `grant ${ROLE} to ${login}`)
+  })
+  afterAll(async () => {
+    await boss?.stop({ graceful: false, wait: true })
+    await tw?.destroy()
+    // The login outlives the database (roles are the server's): dropped once nothing of it is left.
+    await withAdminClient((client) => client.query(`drop role if exists ${login}`))
+  })
+
+  /** Every relation and function of schema pgboss, as the owner sees them. */
+  async function jobQueueObjects(): Promise<{ relations: string[]; functions: string[] }> {
+    const relations = await executeSql<{ name: string }>(
+      tw.warehouse.db,
+      `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'pgboss' and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f') order by 1`,
+    )
+    const functions = await executeSql<{ name: string; args: number }>(
+      tw.warehouse.db,
+      `select p.oid::regprocedure::text as name, p.pronargs::int as args from pg_proc p
+       join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'pgboss' order by 1`,
+    )
+    return { relations: relations.map((row) => row.name), functions: functions.map((row) => row.name) }
+  }
+
+  /** The SQLSTATE of each statement run by the login on a connection of its own, or 'ok'. */
+  async function statesAsLogin(statements: readonly string[]): Promise<Record<string, string>> {
+    const url = new URL(tw.env.DATABASE_URL as string)
+    url.username = login
+    const client = new pg.Client({ connectionString: url.toString() })
+    await client.connect()
+    try {
+      const states: Record<string, string> = {}
+      for (const statement of statements)
+        states[statement] = await client.query(statement).then(
+          () => 'ok',
+          (error: unknown) => String((error as { code?: unknown }).code),
+        )
+      return states
+    } finally {
+      await client.end()
+    }
+  }
+
+  /** A select from every relation and a call of every function of pgboss. */
+  async function everyRead(): Promise<string[]> {
+    const { relations, functions } = await jobQueueObjects()
+    // Called with nulls: the check of the schema comes before any argument is looked at.
+    const calls = functions.map(
+      (name) => `select ${name.replace(/\(.*\)$/, '')}(${name.includes(',') ? 'null, null' : 'null'})`,
+    )
+    return [...relations.map((name) => `select * from pgboss.${JSON.stringify(name)} limit 1`), ...calls]
+  }
+
+  it('holds the jobs a read job carries, and the login cannot read a relation or call a function of pgboss', async () => {
+    const jobs = await executeSql<{ site_id: number }>(
+      tw.warehouse.db,
+      `select (data ->> 'siteId')::int as site_id from pgboss.job`,
+    )
+    expect(jobs).toEqual([{ site_id: 4711 }])
+    const { relations, functions } = await jobQueueObjects()
+    expect(relations.map((name) => name.replace(/^j[0-9a-f]{56}$/, 'j<queue>')).sort()).toEqual(
+      [...JOB_QUEUE_RELATIONS, 'j<queue>'].sort(),
+    )
+    expect(functions).toEqual(JOB_QUEUE_FUNCTIONS)
+    const statements = await everyRead()
+    expect(await statesAsLogin(['select current_user', ...statements])).toEqual({
+      'select current_user': 'ok',
+      ...Object.fromEntries(statements.map((statement) => [statement, INSUFFICIENT_PRIVILEGE])),
+    })
+  })
+
+  it('still cannot after the migrations run again and a queue is created after them (default privileges)', async () => {
+    await migrateTo(tw.warehouse.db, BEFORE_ROLE)
+    await migrateToLatest(tw.warehouse.db)
+    // A new queue is a new table of pgboss (its partition of the jobs), made after the grants.
+    await boss.createQueue('metabase-probe')
+    await boss.send('metabase-probe', { siteId: 4712, reason: 'site 4712 failed' })
+    const { relations } = await jobQueueObjects()
+    expect(relations.filter((name) => /^j[0-9a-f]{56}$/.test(name))).toHaveLength(2)
+    const statements = await everyRead()
+    expect(await statesAsLogin(statements)).toEqual(
+      Object.fromEntries(statements.map((statement) => [statement, INSUFFICIENT_PRIVILEGE])),
+    )
+    const [privileges] = await executeSql<{ usage: boolean; tables: number }>(
+      tw.warehouse.db,
+      `select has_schema_privilege('${login}', 'pgboss', 'USAGE') as usage,
+        (select count(*)::int from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'pgboss' and has_table_privilege('${login}', c.oid, 'SELECT')) as tables`,
+    )
+    expect(privileges).toEqual({ usage: false, tables: 0 })
   })
 })
