@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -12,6 +13,25 @@ const packageJson = JSON.parse(read('package.json')) as {
   engines?: { node?: string }
 }
 
+const COMPOSE_FILE = 'docker-compose.yml'
+/** The overlay that turns the compose deployment distributed. */
+const DISTRIBUTED_FILE = 'deploy/compose.distributed.yml'
+
+/** A compose file as compose reads it: YAML merge keys (`<<: *pipeline-environment`) applied. */
+function composeFile(file: string): { services: Record<string, ComposeService> } {
+  return parse(read(file), { merge: true }) as { services: Record<string, ComposeService> }
+}
+
+/** The compose client on this machine, if any: `docker compose` (v2), else `docker-compose` (v1). */
+const COMPOSE_COMMAND = [['docker', 'compose'], ['docker-compose']].find((command) => {
+  try {
+    execFileSync(command[0] as string, [...command.slice(1), 'version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})
+
 /** Names of the variables a part of .env.example sets or shows commented out. */
 function variableNames(text: string): string[] {
   return [...text.matchAll(/^(?:# )?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1] as string).sort()
@@ -19,6 +39,10 @@ function variableNames(text: string): string[] {
 
 interface ComposeService {
   image?: string
+  build?: string
+  ports?: string[]
+  deploy?: { replicas?: number | string }
+  depends_on?: Record<string, { condition: string }>
   init?: boolean
   restart?: string
   environment?: Record<string, string | number | null>
@@ -47,13 +71,18 @@ describe('.env.example', () => {
     expect(variableNames(programPart)).toEqual(SETTING_NAMES)
   })
 
-  it('lists as compose-only exactly the variables docker-compose.yml uses beyond the program', () => {
-    const interpolated = [...read('docker-compose.yml').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map(
-      (match) => match[1] as string,
+  it('lists as compose-only exactly the variables the compose files use beyond the program', () => {
+    const interpolated = [COMPOSE_FILE, DISTRIBUTED_FILE].flatMap((file) =>
+      [...read(file).matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((match) => match[1] as string),
     )
     const composeOnly = [...new Set(interpolated.filter((name) => !SETTING_NAMES.includes(name)))].sort()
     expect(variableNames(composePart)).toEqual(composeOnly)
-    expect(composeOnly).toEqual(['METABASE_APP_DB_PASSWORD', 'METABASE_DB_PASSWORD', 'POSTGRES_PASSWORD'])
+    expect(composeOnly).toEqual([
+      'CALLTOUCH_ETL_WORKERS',
+      'METABASE_APP_DB_PASSWORD',
+      'METABASE_DB_PASSWORD',
+      'POSTGRES_PASSWORD',
+    ])
   })
 
   it('never sets a real secret, only placeholders', () => {
@@ -67,7 +96,7 @@ describe('.env.example', () => {
 })
 
 describe('docker-compose.yml, the scheduler service', () => {
-  const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> }
+  const compose = composeFile(COMPOSE_FILE)
   const pipeline = compose.services['calltouch-etl'] as ComposeService
 
   it('runs the schedule command and waits for a clean stop', () => {
@@ -96,7 +125,7 @@ describe('docker-compose.yml, the scheduler service', () => {
 })
 
 describe('docker-compose.yml, every service', () => {
-  const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> }
+  const compose = composeFile(COMPOSE_FILE)
 
   it('restarts after a crash or a reboot, with an init process as PID 1', () => {
     for (const [name, service] of Object.entries(compose.services)) {
@@ -135,6 +164,83 @@ describe('docker-compose.yml, every service', () => {
     expect(statSync(new URL(`../../${script}`, import.meta.url)).mode & 0o111).not.toBe(0)
     expect(read(script)).toContain("create role metabase login password :'password' in role calltouch_metabase;")
   })
+})
+
+describe('the workers: docker-compose.yml and deploy/compose.distributed.yml over it', () => {
+  const compose = composeFile(COMPOSE_FILE)
+  const scheduler = compose.services['calltouch-etl'] as ComposeService
+  const worker = compose.services.worker as ComposeService
+  const redis = compose.services.redis as ComposeService
+  const distributed = composeFile(DISTRIBUTED_FILE)
+
+  it('are a worker service in the image of the scheduler, with its settings and its state, none started by default', () => {
+    expect(worker.build).toBe(scheduler.build)
+    expect(worker.command).toEqual(['worker'])
+    expect(worker.deploy).toEqual({ replicas: 0 })
+    // The same settings, so the same sites, tokens, ad accounts and warehouse; Redis the compose one unless .env names one.
+    expect(worker.environment).toEqual({
+      ...scheduler.environment,
+      CALLTOUCH_ETL_REDIS_URL: '${CALLTOUCH_ETL_REDIS_URL:-redis://redis:6379}',
+    })
+    // The PII key and the VK Ads tokens: a worker hashing with another key would load other client_keys.
+    expect(worker.volumes).toEqual(scheduler.volumes)
+    expect(worker.env_file).toBeUndefined()
+    expect(worker.depends_on).toEqual({
+      postgres: { condition: 'service_healthy' },
+      redis: { condition: 'service_started' },
+    })
+    // Longer than the 20 s a stopping worker lets its jobs finish before it puts them back.
+    expect(worker.stop_grace_period).toBe('30s')
+  })
+
+  it('share a Redis of a pinned version that keeps nothing and is reached from the compose network only', () => {
+    expect(redis.image).toMatch(/^redis:\d+\.\d+-alpine$/)
+    expect(redis.command).toEqual(['redis-server', '--save', '', '--appendonly', 'no'])
+    expect(redis.deploy).toEqual({ replicas: 0 })
+    expect([redis.ports, redis.volumes, redis.environment]).toEqual([undefined, undefined, undefined])
+  })
+
+  it('start, CALLTOUCH_ETL_WORKERS of them, with Redis and the scheduler running schedule --distributed, from the overlay alone', () => {
+    expect(distributed.services).toEqual({
+      'calltouch-etl': { command: ['schedule', '--distributed'] },
+      worker: { deploy: { replicas: '${CALLTOUCH_ETL_WORKERS:-3}' } },
+      redis: { deploy: { replicas: 1 } },
+    })
+  })
+
+  // docker compose (v2) or docker-compose (v1) only reads the files: no engine is needed.
+  it.skipIf(COMPOSE_COMMAND === undefined)(
+    'are valid compose files, and merged give 3 workers and the distributed scheduler',
+    () => {
+      const config = (files: readonly string[]): { services: Record<string, ComposeService> } =>
+        parse(
+          execFileSync(
+            COMPOSE_COMMAND?.[0] as string,
+            // .env.example, not a developer's own .env: the values a new deployment starts from.
+            [
+              ...(COMPOSE_COMMAND?.slice(1) ?? []),
+              '--env-file',
+              '.env.example',
+              ...files.flatMap((file) => ['-f', file]),
+              'config',
+            ],
+            { cwd: new URL('../..', import.meta.url), env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' },
+          ),
+        ) as { services: Record<string, ComposeService> }
+      const single = config([COMPOSE_FILE])
+      expect([single.services['calltouch-etl']?.command, single.services.worker?.deploy?.replicas]).toEqual([
+        ['schedule'],
+        0,
+      ])
+      const merged = config([COMPOSE_FILE, DISTRIBUTED_FILE])
+      expect(merged.services['calltouch-etl']?.command).toEqual(['schedule', '--distributed'])
+      expect([merged.services.worker?.deploy?.replicas, merged.services.redis?.deploy?.replicas]).toEqual([3, 1])
+      expect(merged.services.worker?.environment?.CALLTOUCH_ETL_REDIS_URL).toBe('redis://redis:6379')
+      expect(merged.services.worker?.environment?.DATABASE_URL).toBe(
+        merged.services['calltouch-etl']?.environment?.DATABASE_URL,
+      )
+    },
+  )
 })
 
 /** The flags the command's own shebang gives node (the heap cap); every other way of starting it must give the same. */

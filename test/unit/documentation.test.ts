@@ -28,8 +28,8 @@ describe('README', () => {
 describe('docker-compose.yml', () => {
   const compose = parse(read('docker-compose.yml')) as ComposeFile
 
-  it('runs PostgreSQL, the pipeline and Metabase', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['calltouch-etl', 'metabase', 'postgres'])
+  it('runs PostgreSQL, the pipeline and Metabase, and defines the workers and their Redis', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['calltouch-etl', 'metabase', 'postgres', 'redis', 'worker'])
     expect(compose.services['calltouch-etl']?.build).toBe('.')
   })
 
