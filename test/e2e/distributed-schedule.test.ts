@@ -43,8 +43,15 @@ afterAll(() => {
 
 const SITE_IDS = [1981, 1982, 1983, 1984]
 
-/** Two sites read deals only, two every stream; each with a start date 5 days ago: 6 days a stream. */
-async function simulatedSites(): Promise<{ sim: RunningSimulator; config: string }> {
+/**
+ * Two sites read deals only, two every stream; each with a start date 5 days ago: 6 days a stream.
+ * `config` names them all; `configOf` writes a config file of some of them (a worker's).
+ */
+async function simulatedSites(): Promise<{
+  sim: RunningSimulator
+  config: string
+  configOf: (siteIds: readonly number[], name: string) => string
+}> {
   const today = DateTime.now().setZone('Europe/Moscow')
   const sim = await startSimulator({
     now: today.toISO() as string,
@@ -60,17 +67,23 @@ async function simulatedSites(): Promise<{ sim: RunningSimulator; config: string
     })),
   })
   const startDate = today.minus({ days: 5 }).toISODate() as string
-  const config = writeConfigFile(scratchDir('distributed-schedule'), {
-    baseUrl: sim.url,
-    timeoutMs: 5000,
-    sites: SITE_IDS.map((id, index) => ({
-      id,
-      tokenEnv: 'CT_TOKEN',
-      startDate,
-      ...(index < 2 ? { streams: ['deals'] } : {}),
-    })),
-  })
-  return { sim, config }
+  const dir = scratchDir('distributed-schedule')
+  const configOf = (siteIds: readonly number[], name: string): string =>
+    writeConfigFile(
+      dir,
+      {
+        baseUrl: sim.url,
+        timeoutMs: 5000,
+        sites: siteIds.map((id) => ({
+          id,
+          tokenEnv: 'CT_TOKEN',
+          startDate,
+          ...(SITE_IDS.indexOf(id) < 2 ? { streams: ['deals'] } : {}),
+        })),
+      },
+      name,
+    )
+  return { sim, config: configOf(SITE_IDS, 'calltouch.json'), configOf }
 }
 
 /**
@@ -80,6 +93,10 @@ async function simulatedSites(): Promise<{ sim: RunningSimulator; config: string
 function onceIn(inSeconds: number): { cron: string; at: string } {
   const at = DateTime.utc().plus({ seconds: inSeconds }).startOf('second')
   return { cron: `${at.second} ${at.minute} ${at.hour} ${at.day} ${at.month} *`, at: at.toISO() }
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 interface RunRow {
@@ -213,6 +230,57 @@ describePostgres('schedule --distributed with workers', () => {
       await Promise.all([sim.close(), distributed.destroy(), single.destroy()])
     }
   }, 240_000)
+
+  it('records a night whose job fails every time partial with the reason, still transforms, and the scheduler runs on', async () => {
+    const { sim, config, configOf } = await simulatedSites()
+    const tw = await createTestWarehouse('postgres')
+    try {
+      const env = { ...tw.env, CALLTOUCH_ETL_STATE_DIR: path.join(scratchDir('distributed-schedule-state'), 'state') }
+      // The worker's configuration lacks site 1984: each attempt at its jobs fails.
+      const worker = start(['worker', '--config', configOf(SITE_IDS.slice(0, 3), 'worker.json')], env)
+      await worker.waitForStderr((text) => text.includes('worker ready'))
+      const { cron } = onceIn(12)
+      const scheduler = start(
+        ['schedule', '--distributed', '--job-retries', '0', '--config', config, '--cron', cron, '--timezone', 'UTC'],
+        env,
+      )
+      const rows = await waitForRows(tw, 'the night', (found) =>
+        found.some((row) => row.command === 'schedule' && row.status !== 'running'),
+      )
+      // A failed night is the night's: the scheduler logs it finished and runs on until stopped.
+      await scheduler.waitForStderr((text) => text.includes('"msg":"tick 1: run finished"'))
+      scheduler.kill('SIGTERM')
+      const end = await scheduler.exited
+      log.keep(end)
+      expect(end.exitCode).toBe(0)
+      expect(schedulerLines(end.stderr).slice(1)).toEqual([
+        'tick 1: run starting',
+        'tick 1: run finished',
+        'stopping (SIGTERM)',
+        'stopped',
+      ])
+
+      const reason =
+        "job failed: site 1984 is not in this worker's configuration (sites: 1981, 1982, 1983): give every worker the coordinator's config file (1 attempt(s))"
+      expect(rows.map((row) => [row.command, row.status])).toEqual([
+        ['schedule', 'partial'],
+        ['sync', 'partial'],
+        ['transform', 'succeeded'],
+      ])
+      expect(rows[0]?.error).toBe('the sync failed some days (see the sync run)')
+      // Site 1984's deals, calls and requests: one job each, of its 6 days.
+      const today = DateTime.now().setZone('Europe/Moscow')
+      const days = `${today.minus({ days: 5 }).toISODate()}..${today.toISODate()}`
+      expect(rows[1]?.error).toMatch(
+        new RegExp(
+          `^${escape(`1 window(s) failed; first: site 1984 ${days}: ${reason}; 2 lead read(s) failed; first: site 1984 `)}(calls|requests) ${escape(`${days}: ${reason}`)}$`,
+        ),
+      )
+      expect(rows[1]?.counters).toMatchObject({ days: 24, daysFailed: 6, leadsDays: 24, leadsDaysFailed: 12 })
+    } finally {
+      await Promise.all([sim.close(), tw.destroy()])
+    }
+  }, 120_000)
 
   it('stops on SIGTERM while following its jobs: exit 0, the run recorded interrupted, the jobs not taken cancelled', async () => {
     const { sim, config } = await simulatedSites()
