@@ -87,12 +87,27 @@ async function simulatedSites(): Promise<{
 }
 
 /**
- * A 6-field cron expression in UTC that fires once, `inSeconds` from now (then not until next
- * year): one tick, so a run's rows are exactly one schedule, one sync and one transform.
+ * Schedulers that tick once, together, a few seconds from now: a 6-field cron expression in UTC
+ * for that second (then not until next year), so a night's rows are exactly one schedule, one sync
+ * and one transform. A scheduler that started too late for it (a loaded machine) would wait a
+ * year: then all are stopped and started again for a later second.
  */
-function onceIn(inSeconds: number): { cron: string; at: string } {
-  const at = DateTime.utc().plus({ seconds: inSeconds }).startOf('second')
-  return { cron: `${at.second} ${at.minute} ${at.hour} ${at.day} ${at.month} *`, at: at.toISO() }
+async function startOnce(
+  runs: readonly { args: readonly string[]; env: Record<string, string> }[],
+): Promise<{ schedulers: SpawnedCli[]; cron: string; at: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const at = DateTime.utc()
+      .plus({ seconds: 12 * attempt })
+      .startOf('second')
+    const cron = `${at.second} ${at.minute} ${at.hour} ${at.day} ${at.month} *`
+    const schedulers = runs.map((run) => start([...run.args, '--cron', cron, '--timezone', 'UTC'], run.env))
+    await Promise.all(schedulers.map((scheduler) => scheduler.waitForStderr((text) => text.includes('"nextRun"'))))
+    if (schedulers.every((scheduler) => scheduler.stderr().includes(`"nextRun":"${at.toISO()}"`)))
+      return { schedulers, cron, at: at.toISO() }
+    if (attempt === 3) throw new Error(`no scheduler started within ${12 * attempt} s, 3 times`)
+    for (const scheduler of schedulers) scheduler.kill('SIGKILL')
+    await Promise.all(schedulers.map((scheduler) => scheduler.exited))
+  }
 }
 
 function escape(text: string): string {
@@ -160,15 +175,12 @@ describePostgres('schedule --distributed with workers', () => {
       const singleEnv = { ...single.env, CALLTOUCH_ETL_STATE_DIR: stateDir }
       const workers = [0, 1].map(() => start(['worker', '--config', config], distributedEnv))
       await Promise.all(workers.map((worker) => worker.waitForStderr((text) => text.includes('worker ready'))))
-      // Both schedulers tick once, at the same second, far enough ahead for both to have started.
-      const { cron, at } = onceIn(20)
-      const schedule = ['schedule', '--config', config, '--cron', cron, '--timezone', 'UTC']
-      const coordinator = start([...schedule, '--distributed', '--chunk-days', '2'], distributedEnv)
-      const reference = start(schedule, singleEnv)
-      for (const scheduler of [coordinator, reference]) {
-        await scheduler.waitForStderr((text) => text.includes('"msg":"scheduled '))
-        expect(scheduler.stderr()).toContain(`"nextRun":"${DateTime.fromISO(at).toUTC().toISO()}"`)
-      }
+      // Both schedulers tick once, at the same second.
+      const { schedulers, cron, at } = await startOnce([
+        { args: ['schedule', '--config', config, '--distributed', '--chunk-days', '2'], env: distributedEnv },
+        { args: ['schedule', '--config', config], env: singleEnv },
+      ])
+      const [coordinator, reference] = schedulers as [SpawnedCli, SpawnedCli]
 
       const finished = (rows: RunRow[]): boolean =>
         rows.some((row) => row.command === 'schedule' && row.status !== 'running')
@@ -212,7 +224,7 @@ describePostgres('schedule --distributed with workers', () => {
       expect(jobs).toEqual([{ state: 'completed', retries: 0, jobs: 2 * 3 + 2 * 3 * 3 }])
       // The same scheduler lines as in one process, JSON all through.
       const expectedLines = [
-        `scheduled '${cron}' in UTC; next run ${DateTime.fromISO(at).toUTC().toISO()}`,
+        `scheduled '${cron}' in UTC; next run ${at}`,
         'tick 1: run starting',
         'tick 1: run finished',
         'stopping (SIGTERM)',
@@ -239,11 +251,10 @@ describePostgres('schedule --distributed with workers', () => {
       // The worker's configuration lacks site 1984: each attempt at its jobs fails.
       const worker = start(['worker', '--config', configOf(SITE_IDS.slice(0, 3), 'worker.json')], env)
       await worker.waitForStderr((text) => text.includes('worker ready'))
-      const { cron } = onceIn(12)
-      const scheduler = start(
-        ['schedule', '--distributed', '--job-retries', '0', '--config', config, '--cron', cron, '--timezone', 'UTC'],
-        env,
-      )
+      const { schedulers } = await startOnce([
+        { args: ['schedule', '--distributed', '--job-retries', '0', '--config', config], env },
+      ])
+      const [scheduler] = schedulers as [SpawnedCli]
       const rows = await waitForRows(tw, 'the night', (found) =>
         found.some((row) => row.command === 'schedule' && row.status !== 'running'),
       )
