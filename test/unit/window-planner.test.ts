@@ -1,7 +1,15 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { eachDay } from '../../pipelines/core/day.ts'
+import { addDays as addDaysTo, eachDay } from '../../pipelines/core/day.ts'
 import { requestRange } from '../../pipelines/sources/calltouch-deals/extract-window.ts'
-import { planDays, PROBE_WINDOW_DAYS, WindowPlanner } from '../../pipelines/sources/calltouch-deals/window-planner.ts'
+import {
+  CUT_TARGET_WINDOW_RECORDS,
+  DEFAULT_MAX_WINDOW_RECORDS,
+  DEFAULT_TARGET_WINDOW_RECORDS,
+  planDays,
+  PROBE_WINDOW_DAYS,
+  WindowPlanner,
+} from '../../pipelines/sources/calltouch-deals/window-planner.ts'
 import type { LedgerDay } from '../../pipelines/warehouse/ledger.ts'
 
 const NOW = new Date('2026-11-29T09:00:00Z')
@@ -12,6 +20,9 @@ const ok = (day: string, records: number, readAt = NOW): LedgerDay => ({
   status: 'ok',
   lastSucceededAt: readAt,
 })
+
+/** The aim these cases were written for: small numbers of deals keep their layouts short. */
+const AIM_5000 = { targetRecords: 5_000 }
 
 function drain(planner: WindowPlanner): string[] {
   const windows: string[] = []
@@ -75,10 +86,10 @@ describe('planning the days of a sync', () => {
 })
 
 describe('cutting planned days into windows', () => {
-  it('packs known days up to 5000 deals a window and never across a gap', () => {
+  it('packs known days up to the aim of a window and never across a gap', () => {
     const days = [...eachDay('2026-11-01', '2026-11-10'), ...eachDay('2026-11-20', '2026-11-21')]
     const ledger = days.map((day) => ok(day, 1200))
-    expect(drain(new WindowPlanner(days, ledger))).toEqual([
+    expect(drain(new WindowPlanner(days, ledger, AIM_5000))).toEqual([
       '2026-11-01..2026-11-04',
       '2026-11-05..2026-11-08',
       '2026-11-09..2026-11-10',
@@ -89,18 +100,19 @@ describe('cutting planned days into windows', () => {
   it('starts a window at a day bigger than a window while dateTo may exclude its day, and takes the last day of the run along rather than leave it alone', () => {
     const days = eachDay('2026-11-01', '2026-11-03')
     expect(
-      drain(new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)])),
+      drain(
+        new WindowPlanner(days, [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100)], AIM_5000),
+      ),
     ).toEqual(['2026-11-01..2026-11-01', '2026-11-02..2026-11-03'])
   })
 
   it('gives a day bigger than a window a second day once dateTo is known to include its day, since one day is asked as two anyway', () => {
     const days = eachDay('2026-11-01', '2026-11-04')
-    const planner = new WindowPlanner(days, [
-      ok('2026-11-01', 100),
-      ok('2026-11-02', 12_000),
-      ok('2026-11-03', 100),
-      ok('2026-11-04', 9_000),
-    ])
+    const planner = new WindowPlanner(
+      days,
+      [ok('2026-11-01', 100), ok('2026-11-02', 12_000), ok('2026-11-03', 100), ok('2026-11-04', 9_000)],
+      AIM_5000,
+    )
     planner.learnDateToInclusive()
     expect(drain(planner)).toEqual(['2026-11-01..2026-11-02', '2026-11-03..2026-11-04'])
   })
@@ -134,7 +146,7 @@ describe('cutting planned days into windows', () => {
   it('estimates unknown days from their known neighbours', () => {
     const known = eachDay('2026-11-01', '2026-11-07').map((day) => ok(day, 1000))
     const days = eachDay('2026-11-08', '2026-11-20')
-    expect(drain(new WindowPlanner(days, known))).toEqual([
+    expect(drain(new WindowPlanner(days, known, AIM_5000))).toEqual([
       '2026-11-08..2026-11-12',
       '2026-11-13..2026-11-17',
       '2026-11-18..2026-11-20',
@@ -142,7 +154,7 @@ describe('cutting planned days into windows', () => {
   })
 
   it('probes a site nothing is known about, then cuts by the density its first page told', () => {
-    const planner = new WindowPlanner(eachDay('2026-09-01', '2026-10-30'), [])
+    const planner = new WindowPlanner(eachDay('2026-09-01', '2026-10-30'), [], AIM_5000)
     expect(planner.nextIsProbe).toBe(true)
     const probe = planner.next()
     expect(probe).toEqual({ firstDay: '2026-09-01', lastDay: '2026-09-07' })
@@ -160,6 +172,7 @@ describe('cutting planned days into windows', () => {
     const planner = new WindowPlanner(
       eachDay('2026-11-11', '2026-11-30'),
       eachDay('2026-11-01', '2026-11-10').map((day) => ok(day, 0)),
+      AIM_5000,
     )
     const quietLooking = planner.next()!
     expect(quietLooking).toEqual({ firstDay: '2026-11-11', lastDay: '2026-11-30' })
@@ -174,11 +187,26 @@ describe('cutting planned days into windows', () => {
     ])
   })
 
+  it('aims windows among the days of one found too big at 5,000 deals, whatever the aim of the others', () => {
+    const planner = new WindowPlanner(
+      eachDay('2026-11-11', '2026-11-30'),
+      eachDay('2026-11-01', '2026-11-10').map((day) => ok(day, 0)),
+    )
+    const quietLooking = planner.next()!
+    expect(planner.observe(quietLooking, 24_000, { dateFrom: '2026-11-11', dateTo: '2026-12-01' })).toBe('too-big')
+    // ~1,143 a day: four days to a window, as at an aim of 5,000, where the aim of 15,000 would take thirteen.
+    expect(CUT_TARGET_WINDOW_RECORDS).toBe(5000)
+    expect(planner.next()).toEqual({ firstDay: '2026-11-11', lastDay: '2026-11-14' })
+    planner.learn(Object.fromEntries(eachDay('2026-11-11', '2026-11-14').map((day) => [day, 1143])))
+    expect(planner.next()).toEqual({ firstDay: '2026-11-15', lastDay: '2026-11-18' })
+  })
+
   it('believes a cut window over a stale ledger, and reads the day that grew alone', () => {
     const days = eachDay('2026-11-01', '2026-11-10')
     const planner = new WindowPlanner(
       days,
       days.map((day) => ok(day, 100)),
+      AIM_5000,
     )
     const stale = planner.next()!
     expect(stale).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-10' })
@@ -213,6 +241,77 @@ describe('cutting planned days into windows', () => {
     const probe = planner.next()!
     expect(planner.observe(probe, 320, { dateFrom: '2026-09-01', dateTo: '2026-09-08' })).toBe('continue')
     expect(drain(planner)).toEqual(['2026-09-08..2026-10-30'])
+  })
+})
+
+/** Requests of windows read whole: their pages, at least one each. */
+function requestsOf(windows: readonly string[], records: ReadonlyMap<string, number>): number {
+  return windows.reduce((sum, window) => {
+    const [firstDay, lastDay] = window.split('..') as [string, string]
+    const deals = eachDay(firstDay, lastDay).reduce((total, day) => total + (records.get(day) ?? 0), 0)
+    return sum + Math.max(1, Math.ceil(deals / 1000))
+  }, 0)
+}
+
+describe('the requests a plan costs', () => {
+  it('reads 60 known days of 2,250 deals in 10 windows of 6 days and 140 requests (minimum 135; 150 at 5,000 a window)', () => {
+    const days = eachDay('2026-09-30', '2026-11-28')
+    const ledger = days.map((day) => ok(day, 2250))
+    const counts = new Map(days.map((day) => [day, 2250]))
+    const planner = new WindowPlanner(days, ledger)
+    planner.learnDateToInclusive()
+    const windows = drain(planner)
+    expect(DEFAULT_TARGET_WINDOW_RECORDS).toBe(15_000)
+    expect(windows).toHaveLength(10)
+    expect(windows[0]).toBe('2026-09-30..2026-10-05')
+    expect(requestsOf(windows, counts)).toBe(140)
+    const small = new WindowPlanner(days, ledger, AIM_5000)
+    small.learnDateToInclusive()
+    const smallWindows = drain(small)
+    expect(smallWindows).toHaveLength(30)
+    expect(requestsOf(smallWindows, counts)).toBe(150)
+  })
+
+  it('reads a site of a few dozen deals a day in one window after its probe', () => {
+    const days = eachDay('2026-09-30', '2026-11-28')
+    const planner = new WindowPlanner(days, [])
+    const probe = planner.next()!
+    expect(planner.observe(probe, 294, { dateFrom: '2026-09-30', dateTo: '2026-10-07' })).toBe('continue')
+    expect(planner.takeDayAfter(probe)).toEqual({ firstDay: '2026-09-30', lastDay: '2026-10-07' })
+    planner.learnDateToInclusive()
+    expect(drain(planner)).toEqual(['2026-10-08..2026-11-28'])
+  })
+
+  it('with every day known, never plans a window it must cut, and spends at most ⌈deals/1000⌉ + 1 a window, with windows at most 2 × deals / aim + 1', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: DEFAULT_MAX_WINDOW_RECORDS - DEFAULT_TARGET_WINDOW_RECORDS }), {
+          minLength: 1,
+          maxLength: 120,
+        }),
+        fc.boolean(),
+        (perDay, inclusive) => {
+          const days = eachDay('2026-01-01', addDaysTo('2026-01-01', perDay.length - 1))
+          const counts = new Map(days.map((day, i) => [day, perDay[i] ?? 0]))
+          const planner = new WindowPlanner(
+            days,
+            days.map((day) => ok(day, counts.get(day) ?? 0)),
+          )
+          if (inclusive) planner.learnDateToInclusive()
+          const windows = drain(planner)
+          const total = perDay.reduce((sum, deals) => sum + deals, 0)
+          for (const window of windows) {
+            const [firstDay, lastDay] = window.split('..') as [string, string]
+            const deals = eachDay(firstDay, lastDay).reduce((sum, day) => sum + (counts.get(day) ?? 0), 0)
+            expect(deals).toBeLessThanOrEqual(DEFAULT_MAX_WINDOW_RECORDS)
+          }
+          // Two windows in a row hold more than the aim (the first stopped because the second's first day did not fit).
+          expect(windows.length).toBeLessThanOrEqual(Math.floor((2 * total) / DEFAULT_TARGET_WINDOW_RECORDS) + 1)
+          expect(requestsOf(windows, counts)).toBeLessThanOrEqual(Math.ceil(total / 1000) + windows.length)
+        },
+      ),
+      { numRuns: 500 },
+    )
   })
 })
 

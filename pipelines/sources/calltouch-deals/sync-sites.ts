@@ -8,7 +8,7 @@ import type { RunSettings, SiteConfig } from './config.ts'
 import { recordContactProtection } from './contact-protection.ts'
 import type { WarehouseDb } from '../../warehouse/connection.ts'
 import type { LedgerDay } from '../../warehouse/ledger.ts'
-import { CalltouchClient } from './api-client.ts'
+import { CalltouchClient, type DateRange } from './api-client.ts'
 import { isCalltouchSiteRefusal } from '../../http/calltouch-api.ts'
 import { createWakeUp } from '../../core/wake-up.ts'
 import { daysBetween, type Day } from '../../core/day.ts'
@@ -167,9 +167,14 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
   }
 
   const changed = createWakeUp()
+  /** Windows being read, with the dates they were asked for. */
+  const reading = new Set<WindowRead>()
   const dateTo = new DateToProtocol({
     learntInclusive: () => {
       for (const each of sites) each.planner.learnDateToInclusive()
+      // A window in flight asked with its day after will hold that day whole: it keeps the day now,
+      // before a window handed out meanwhile reads it again (a site's next window starts on its probe's first page).
+      for (const read of reading) keepDayAfter(read)
     },
     changed: () => changed.notify(),
   })
@@ -203,27 +208,30 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     )
   }
 
-  /** Reads and loads `task.window`; grows it by the day after when its pages turn out to hold that day whole. */
+  /** Reads and loads `task.window`; grows it by the day after once its pages are known to hold that day whole. */
   const runWindow = async (run: SiteRun, task: { window: DayWindow }, probe: boolean): Promise<void> => {
     const { site, client, planner } = run
-    let window = task.window
-    if (run.stopped !== undefined) return finishWindow(run, window, undefined)
-    const range = dateTo.range(window)
+    if (run.stopped !== undefined) return finishWindow(run, task.window, undefined)
+    const asked = task.window
+    const range = dateTo.range(asked)
+    const read: WindowRead = { planner, task, range }
     const pages = pageBudget.lease()
     let result: WindowLoadResult
     let pageCount: number
     let reads: number
+    let window: DayWindow
+    reading.add(read)
     try {
       const outcome = await dateTo.read(
         site.siteId,
-        window,
+        asked,
         range,
         () =>
-          extractWindow(client, window, {
+          extractWindow(client, asked, {
             dateToInclusive: dateTo.dateToInclusive,
             pages,
             onFirstPage: (recordsTotal) => {
-              const verdict = planner.observe(window, recordsTotal, range)
+              const verdict = planner.observe(task.window, recordsTotal, range)
               if (probe) {
                 run.probing = false
                 changed.notify()
@@ -231,11 +239,11 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
               return verdict
             },
           }),
-        () => {
-          // The pages hold the day after whole: it loads with this window instead of being read again by the next.
-          task.window = window = planner.takeDayAfter(window)
-        },
+        // The pages hold the day after whole: it loads with this window instead of being read again by the next.
+        () => keepDayAfter(read),
       )
+      reading.delete(read)
+      window = task.window
       if (outcome.kind === 'too-big') {
         logger.debug(
           {
@@ -264,6 +272,7 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
         }),
       )
     } finally {
+      reading.delete(read)
       pages.release()
     }
     planner.learn(result.recordsByDay)
@@ -322,6 +331,18 @@ export async function syncSites(config: SyncSitesConfig): Promise<SyncSummary> {
     retries: limiter.counters.retries,
     peakPagesHeld: pageBudget.peakHeld,
   }
+}
+
+/** A window being read: the dates asked, and the window as it stands (grown by its day after once that is known to be read). */
+interface WindowRead {
+  readonly planner: WindowPlanning
+  readonly task: { window: DayWindow }
+  readonly range: DateRange
+}
+
+/** Grows a window being read by the day after it when its request asked for that day and nothing else took it. */
+function keepDayAfter(read: WindowRead): void {
+  if (read.task.window.lastDay < read.range.dateTo) read.task.window = read.planner.takeDayAfter(read.task.window)
 }
 
 /** What a run's windows added up to, as the summary reports it. */

@@ -18,10 +18,14 @@ import type { DayWindow } from './extract-window.ts'
  */
 
 /**
- * Deals a window aims at: whole 1000-record pages, so a window wastes at most
- * part of its last page, and few enough pages that a window in memory stays small.
+ * Deals a window aims at. Each window wastes on average half of its last
+ * 1000-record page, so fewer, bigger windows come nearer ⌈deals / 1000⌉ requests
+ * (the calls' windows aim at the same, jobs/leads-sync.ts). Far enough below
+ * {@link DEFAULT_MAX_WINDOW_RECORDS} that a window estimated at its aim, plus the
+ * last day of a run that joins it, is not cut when its days hold a third more than
+ * believed; two windows loading and one read stay within the page budget.
  */
-export const DEFAULT_TARGET_WINDOW_RECORDS = 5000
+export const DEFAULT_TARGET_WINDOW_RECORDS = 15_000
 /**
  * A window whose first page reports more than this is cut smaller before the rest is read, so
  * that a window's pages stay a third of the page budget (sync-sites.ts): two windows loading and
@@ -29,6 +33,8 @@ export const DEFAULT_TARGET_WINDOW_RECORDS = 5000
  * (each cut costs the first page it read for nothing).
  */
 export const DEFAULT_MAX_WINDOW_RECORDS = 20_000
+/** Deals a window aims at among the days of a window found too big and not read yet (see WindowPlanner.cutAim). */
+export const CUT_TARGET_WINDOW_RECORDS = 5000
 /** Days of the first window of a site nothing is known about; its first page tells the density. */
 export const PROBE_WINDOW_DAYS = 7
 /** Known days nearest to an unknown one that estimate it. */
@@ -100,9 +106,10 @@ interface Observation {
  * nor any window containing it, so each cut hands out a strictly smaller
  * window, down to the fewest days a window may have, which is always read
  * whole. Its first page's count is shared out over the days it covered
- * (in proportion to what was believed of them, evenly when nothing was), so
- * a quiet stretch before a busy one, a stale ledger, or one huge day among
- * small ones is cut right at the next try instead of by one day at a time.
+ * (in proportion to what was believed of them, evenly when nothing was), and
+ * windows cut from it aim at {@link CUT_TARGET_WINDOW_RECORDS}, so a quiet
+ * stretch before a busy one, a stale ledger, or one huge day among small ones
+ * is cut right at the next try instead of by one day at a time.
  */
 export class WindowPlanner {
   private readonly queue: Day[]
@@ -174,6 +181,7 @@ export class WindowPlanner {
     const firstDay = this.queue[0]
     if (firstDay === undefined) return undefined
     const probing = this.estimate(firstDay) === undefined
+    const aim = Math.min(this.targetRecords, this.cutAim(firstDay))
     let lastDay = firstDay
     let records = this.estimate(firstDay) ?? 0
     let taken = 1
@@ -185,7 +193,7 @@ export class WindowPlanner {
         if (taken >= PROBE_WINDOW_DAYS) break
       } else {
         const estimate = this.estimate(candidate) ?? this.density ?? 0
-        if (records + estimate > this.targetRecords && taken >= this.minimumDays) {
+        if (records + estimate > aim && taken >= this.minimumDays) {
           // A day left alone is asked as two days, and dateTo may then read the one after it for
           // nothing: the last day of a run of planned days joins the window while it still fits,
           // and always once dateTo is known to include its day, since the window's own request,
@@ -225,6 +233,19 @@ export class WindowPlanner {
   learn(recordsByDay: Readonly<Record<Day, number>>): void {
     for (const [day, records] of Object.entries(recordsByDay)) this.readCounts.set(day, records)
     this.beliefs.clear()
+  }
+
+  /**
+   * What a window from `day` aims at when the day lies in a window found too big and is not read
+   * yet: its count is only a share of that window's first page, so where the deals lie is a guess,
+   * and windows of {@link CUT_TARGET_WINDOW_RECORDS} corner a big day among small ones in fewer first
+   * pages read for nothing than bigger ones would (each cut trims them by little).
+   */
+  private cutAim(day: Day): number {
+    if (this.readCounts.has(day)) return Infinity
+    return this.observations.some(({ range }) => range.dateFrom <= day && day <= range.dateTo)
+      ? CUT_TARGET_WINDOW_RECORDS
+      : Infinity
   }
 
   /** Whether the window of `days` days from `firstDay` would contain a window found too big. */
