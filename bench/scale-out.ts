@@ -432,6 +432,13 @@ function report(configurations: readonly Configuration[], loadAtStart: readonly 
     `| run | addresses | most in any second at the simulator | sent in any 1,000 ms (workers) | sent in any ${RATE_WINDOW_MS} ms (workers) | simulator's event loop delay max / p99 (ms) |`,
     '|---|--:|---|---|---|---|',
   )
+  const phases: string[] = [
+    '',
+    "Where the wall time goes, by the workers' sends: start-up (the coordinator's spawn to the first request: its start, planning, enqueuing, the workers' first poll), sending (first to last request), tail (last request to the coordinator's exit); the rate while sending per address:",
+    '',
+    '| run | addresses | start-up (s) | sending (s) | tail (s) | requests/s per address while sending |',
+    '|---|--:|--:|--:|--:|---|',
+  ]
   for (const run of ['backfill', 'nightly'] as const) {
     for (const c of configurations) {
       const figures = c[run]
@@ -439,12 +446,19 @@ function report(configurations: readonly Configuration[], loadAtStart: readonly 
         (probed?.sends ?? [])
           .filter((at) => at >= figures.startedAt && at <= figures.exit.endedAt)
           .sort((a, b) => a - b)
+      const all = c.sent.flatMap(sendsOf).sort((a, b) => a - b)
+      const first = all[0] ?? figures.startedAt
+      const last = all.at(-1) ?? figures.exit.endedAt
+      const sendingS = Math.max(0.001, (last - first) / 1000)
+      phases.push(
+        `| ${run} | ${c.addresses.length} | ${seconds(first - figures.startedAt)} | ${sendingS.toFixed(1)} | ${seconds(figures.exit.endedAt - last)} | ${c.sent.map((p) => (sendsOf(p).length / sendingS).toFixed(2)).join(' / ')} |`,
+      )
       out.push(
         `| ${run} | ${c.addresses.length} | ${c.addresses.map((a) => figures.stats.byAddress[a]?.maxRequestsInAnySecond ?? 0).join(' / ')} | ${c.sent.map((p) => mostInAnyWindow(sendsOf(p), 1000)).join(' / ')} | ${c.sent.map((p) => mostInAnyWindow(sendsOf(p), RATE_WINDOW_MS)).join(' / ')} | ${figures.simulator.loopDelayMaxMs.toFixed(0)} / ${figures.simulator.loopDelayP99Ms.toFixed(0)} |`,
       )
     }
   }
-  out.push('', 'Per configuration:')
+  out.push(...phases, '', 'Per configuration:')
   for (const c of configurations) {
     const addressesSeen = [
       ...new Set([...Object.keys(c.backfill.stats.byAddress), ...Object.keys(c.nightly.stats.byAddress)]),
