@@ -14,6 +14,10 @@
  * any second per address by the simulator's count, and the speed-up per added address,
  * (wall with 1) / (wall with N) / N. After both runs the warehouse must hold exactly the
  * simulator's deals (each site's order numbers and statuses). The load average is sampled every 5 s.
+ * Also: requests per site by size (the simulator's count by site), and, from a probe loaded into
+ * each worker that stamps its requests' headers leaving, the most each address sent in any second
+ * (beside what the simulator counted, with its event loop's delay) and each run's start-up, sending
+ * time and tail.
  *
  *   npx tsx bench/scale-out.ts [--addresses 1,2,3] [--small 250] [--medium 45] [--large 5]
  *     [--small-deals 3] [--medium-deals 30] [--large-deals 300] [--backfill-days 90]
