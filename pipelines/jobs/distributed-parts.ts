@@ -7,7 +7,7 @@
  */
 import type PgBoss from 'pg-boss'
 import type { AdAccountRunResult } from '../core/ad-account.ts'
-import { addDays, todayIn, type Day } from '../core/day.ts'
+import { todayIn, type Day } from '../core/day.ts'
 import type { Logger } from '../core/logger.ts'
 import { selectReadJobsById, READ_JOB_QUEUE, type ReadJobProgress } from '../operate/distributed-jobs.ts'
 import { siteStreams, type RunSettings, type SiteConfig } from '../sources/calltouch-deals/config.ts'
@@ -30,6 +30,7 @@ import {
 } from './distributed-queue.ts'
 import type { ReadJobOutput } from './distributed-worker.ts'
 import type { LeadsFailure, LeadsSummary, LeadsSyncInput } from './leads-sync.ts'
+import { chunkPlannedDays } from './job-chunks.ts'
 import type { SyncParts } from './sync-job.ts'
 
 export interface DistributedRunConfig {
@@ -37,7 +38,7 @@ export interface DistributedRunConfig {
   /** The warehouse, where the coordinator follows its jobs (pg-boss's tables are in its database). */
   readonly db: WarehouseDb
   readonly command: 'sync' | 'backfill'
-  /** Planned days of one site's stream per job (default {@link DEFAULT_CHUNK_DAYS}). */
+  /** Planned days of unknown size per job (default {@link DEFAULT_CHUNK_DAYS}); known days are cut by records. */
   readonly chunkDays?: number
   /** A job running longer is taken for dead and retried by another worker (default {@link DEFAULT_JOB_EXPIRY_SECONDS}). */
   readonly expireInSeconds?: number
@@ -76,8 +77,9 @@ type JobOutcome =
 async function distributedDeals(config: DistributedRunConfig, input: SyncSitesConfig): Promise<SyncSummary> {
   const jobs: PlannedJob[] = []
   for (const site of input.sites) {
-    const planned = planSiteDays(await readSiteLedger(input.db, site.siteId), site, input)
-    jobs.push(...chunkJobs(config, input, { part: 'deals', siteId: site.siteId }, planned))
+    const ledger = await readSiteLedger(input.db, site.siteId)
+    const planned = planSiteDays(ledger, site, input)
+    jobs.push(...chunkJobs(config, input, { part: 'deals', siteId: site.siteId }, planned, ledger))
   }
   let summary: SyncSummary = { ...NO_DEALS, sites: input.sites.length, failures: [] }
   const progress = new DaysProgress(jobs, input.onProgress)
@@ -112,9 +114,10 @@ async function distributedLeads(config: DistributedRunConfig, input: LeadsSyncIn
   for (const site of input.sites) {
     for (const journal of input.journals ?? (['calls', 'requests'] as const)) {
       if (!siteStreams(site).includes(journal)) continue
-      const planned = planSiteDays(await readLedger(input.db, leadsLedgerKey(journal, site.siteId)), site, input)
+      const ledger = await readLedger(input.db, leadsLedgerKey(journal, site.siteId))
+      const planned = planSiteDays(ledger, site, input)
       if (planned.length > 0) streams++
-      jobs.push(...chunkJobs(config, input, { part: journal, siteId: site.siteId }, planned))
+      jobs.push(...chunkJobs(config, input, { part: journal, siteId: site.siteId }, planned, ledger))
     }
   }
   let summary: LeadsSummary = { ...NO_LEADS, streams, failures: [] }
@@ -206,20 +209,18 @@ function planSiteDays(
   )
 }
 
-/** One job per run of at most `chunkDays` consecutive planned days: a job never spans a gap in the plan. */
+/** The jobs of one stream of a site: its planned days cut as {@link chunkPlannedDays} says. */
 function chunkJobs(
   config: DistributedRunConfig,
   input: { readonly runId: string; readonly now: Date },
   what: Pick<ReadJobData, 'part' | 'siteId'>,
   planned: readonly Day[],
+  ledger: readonly LedgerDay[],
 ): PlannedJob[] {
-  const chunkDays = Math.max(1, config.chunkDays ?? DEFAULT_CHUNK_DAYS)
-  const chunks: Day[][] = []
-  for (const day of planned) {
-    const last = chunks.at(-1)
-    if (last !== undefined && last.length < chunkDays && addDays(last.at(-1) as Day, 1) === day) last.push(day)
-    else chunks.push([day])
-  }
+  const known = new Map(ledger.map((row) => [row.day, row.records]))
+  const chunks = chunkPlannedDays(planned, (day) => known.get(day) ?? null, {
+    chunkDays: config.chunkDays ?? DEFAULT_CHUNK_DAYS,
+  })
   return chunks.map((days) =>
     plannedJob(
       {
