@@ -3,6 +3,7 @@
  * expected-data helpers. start-simulator.ts puts them behind the same per-IP
  * limit, faults and stats as the deals export.
  */
+import { setImmediate } from 'node:timers/promises'
 import { callMatches, parseCallsQuery, renderCall, type CallBlocks, type CallRecord } from './calls-journal.ts'
 import { generateLeadDay, type GeneratedLead, type LeadDay } from './lead-generator.ts'
 import { parseRequestsQuery, renderRequest, type RequestBlocks, type RequestRecord } from './requests-journal.ts'
@@ -111,6 +112,25 @@ export class LeadJournals {
     if (calls !== null) return { endpoint: 'calls', siteId: Number(calls[1]) }
     if (REQUESTS_PATH.test(path)) return { endpoint: 'requests', siteId: undefined }
     return undefined
+  }
+
+  /**
+   * Generates the days a GET to a journal will read, one per turn of the event loop, before
+   * {@link answer} reads them from the cache: a busy calls day takes ~100 ms to generate here, and
+   * a 5-day window generated in one go held the loop half a second, stamping every request that
+   * arrived meanwhile as arriving together (more than 5 in a second by this server's count).
+   */
+  async prepare(route: LeadRoute, params: URLSearchParams, clockMs: number): Promise<void> {
+    const parsed = route.endpoint === 'calls' ? parseCallsQuery(params) : parseRequestsQuery(params)
+    if ('error' in parsed) return
+    const siteId = 'siteId' in parsed.query ? parsed.query.siteId : route.siteId
+    const site = this.sites.get(siteId as number)
+    if (site === undefined || params.get('clientApiId') !== site.config.token) return
+    const lastDay = Math.min(parsed.query.range.toDay, Math.floor(toWallMs(clockMs, this.timeZone) / MS_PER_DAY))
+    for (let day = parsed.query.range.fromDay; day <= lastDay; day++) {
+      site.day(day)
+      await setImmediate()
+    }
   }
 
   /** Answers a GET to a journal at the clock (epoch milliseconds). */
