@@ -75,10 +75,11 @@ async function dropRelation(db: Db, relation: Relation, kind: 'table' | 'view' |
 }
 
 /**
- * What an incremental table was last built from (its SQL, key and hooks, hashed),
- * so that a changed model is built whole instead of merged into a table its old
- * SQL made. In etl, which the Metabase role cannot read; created by the runner
- * itself because real dbt never needs it.
+ * What an incremental table was last built from (its SQL, key and hooks, hashed, with those of
+ * the models it reads), so that a changed model is built whole instead of merged into a table its
+ * old SQL made; and what a view was last created as (its SQL and descriptions), so that an
+ * unchanged view is not created again. In etl, which the Metabase role cannot read; created by
+ * the runner itself because real dbt never needs it.
  */
 const STATE_TABLE = 'etl.transform_incremental_models'
 
@@ -88,6 +89,11 @@ export type BuildMode = (typeof BUILD_MODES)[number]
 export interface BuildOptions {
   /** Build incremental models whole, as dbt's `--full-refresh`. */
   readonly fullRefresh?: boolean
+  /**
+   * What an incremental model's table is built from, hashed (see lineageHashes); a table built from
+   * another is built whole. Default: the model's own definition.
+   */
+  readonly lineageHash?: string
 }
 
 export interface BuiltModel {
@@ -98,8 +104,30 @@ export interface BuiltModel {
 }
 
 function definitionHash(model: CompiledModel): string {
-  const definition = JSON.stringify([model.sql, model.incremental, model.postHooks])
+  const definition = JSON.stringify([model.sql, model.incremental, model.postHooks, model.indexes])
   return createHash('sha256').update(definition).digest('hex')
+}
+
+/** A view as it is created: its SQL and the descriptions written on it. */
+function viewHash(model: CompiledModel): string {
+  const { description, columns } = model.node
+  const definition = JSON.stringify([model.sql, model.persistDocs, description, columns])
+  return createHash('sha256').update(definition).digest('hex')
+}
+
+/**
+ * Each model's definition hashed with those of every model it reads, through views and all: an
+ * incremental table is built whole when anything it is computed from changed, not only its own
+ * SQL (a view above it with another --vars, a macro, a model it reads). In dependency order.
+ */
+export function lineageHashes(models: readonly CompiledModel[]): Map<string, string> {
+  const hashes = new Map<string, string>()
+  for (const model of models) {
+    const upstream = [...model.dependsOn].sort().map((name) => `${name}=${hashes.get(name) ?? ''}`)
+    const lineage = JSON.stringify([definitionHash(model), upstream])
+    hashes.set(model.node.name, createHash('sha256').update(lineage).digest('hex'))
+  }
+  return hashes
 }
 
 async function storedHash(db: Db, target: Relation): Promise<string | undefined> {
@@ -127,6 +155,19 @@ async function storeHash(db: Db, target: Relation, hash: string): Promise<void> 
 const sameColumns = (a: readonly Column[], b: readonly Column[]): boolean =>
   a.length === b.length && a.every((column, index) => column.name === b[index]?.name && column.type === b[index]?.type)
 
+/**
+ * dbt-postgres' `indexes`, on a table just built whole (dbt creates them then, not on an incremental
+ * build). Named by PostgreSQL after the table, once the old table with its indexes is gone.
+ */
+async function createIndexes(trx: Db, model: CompiledModel): Promise<void> {
+  for (const index of model.indexes) {
+    await executeSql(
+      trx,
+      `create ${index.unique ? 'unique ' : ''}index on ${model.relation}${index.type ? ` using ${index.type}` : ''} (${index.columns.join(', ')})`,
+    )
+  }
+}
+
 /** A table built whole under a temporary name, commented and swapped in; returns its row count. */
 async function buildTable(trx: Db, model: CompiledModel, existing: 'table' | 'view' | null): Promise<number> {
   const target = model.relation
@@ -136,7 +177,11 @@ async function buildTable(trx: Db, model: CompiledModel, existing: 'table' | 'vi
   await applyComments(trx, model, building, 'table')
   await dropRelation(trx, target, existing)
   await executeSql(trx, `alter table ${building} rename to ${quoteIdentifier(target.identifier)}`)
+  await createIndexes(trx, model)
   for (const hook of model.postHooks) await executeSql(trx, hook)
+  // Statistics now, not when autovacuum comes round: the next models and the next incremental
+  // build plan their reads of this table with them.
+  await executeSql(trx, `analyze ${target}`)
   const [count] = await executeSql<{ rows: string }>(trx, `select count(*) as rows from ${target}`)
   return Number(count?.rows ?? 0)
 }
@@ -158,10 +203,20 @@ async function mergeBatch(trx: Db, model: CompiledModel, incremental: Incrementa
     await executeSql(trx, `drop table ${batch}`)
     return false
   }
-  const matches = incremental.uniqueKey
-    .map((key) => `${batch}.${quoteIdentifier(key)} = ${target}.${quoteIdentifier(key)}`)
-    .join(' and ')
-  await executeSql(trx, `delete from ${target} using ${batch} where ${matches}`)
+  const [key, ...otherKeys] = incremental.uniqueKey.map((column) => quoteIdentifier(column))
+  if (key !== undefined && otherKeys.length === 0) {
+    // One key column: its values as one array, so the table is searched by its index for them (as a
+    // join it would be read whole whenever the batch looks big enough to the planner). NULL matches
+    // nothing either way, as in dbt's `where key in (select key from batch)`.
+    await executeSql(trx, `delete from ${target} where ${key} = any(array(select distinct ${key} from ${batch}))`)
+  } else {
+    // A temporary table has no statistics until analyzed: without them the join is planned blind.
+    await executeSql(trx, `analyze ${batch}`)
+    const matches = incremental.uniqueKey
+      .map((column) => `${batch}.${quoteIdentifier(column)} = ${target}.${quoteIdentifier(column)}`)
+      .join(' and ')
+    await executeSql(trx, `delete from ${target} using ${batch} where ${matches}`)
+  }
   const list = columns.map((column) => quoteIdentifier(column.name)).join(', ')
   await executeSql(trx, `insert into ${target} (${list}) select ${list} from ${batch}`)
   await executeSql(trx, `drop table ${batch}`)
@@ -173,9 +228,10 @@ async function mergeBatch(trx: Db, model: CompiledModel, incremental: Incrementa
 /**
  * Builds one model in one transaction, so that readers (Metabase) see the old
  * relation or the new one, never a half-built or missing one. A table is
- * created under a temporary name, commented, and swapped in; a view is
- * replaced in place, or dropped and created when its columns changed.
- * Returns the table's row count (null for a view).
+ * created under a temporary name, commented, and swapped in (an incremental
+ * model's batch merged instead, see mergeBatch); a view is replaced in place,
+ * or dropped and created when its columns changed, or left as it is when
+ * nothing of it changed. Returns the table's row count (null for a view).
  */
 export async function buildModel(
   db: Kysely<WarehouseSchema>,
@@ -189,8 +245,9 @@ export async function buildModel(
     if (model.materialized === 'table') return { rows: await buildTable(trx, model, existing), mode: null }
     if (model.incremental) {
       // Built whole, as dbt does, on --full-refresh or when there is no table yet; and, unlike
-      // dbt (which would merge into the old shape), when the model's SQL, key or hooks changed.
-      const hash = definitionHash(model)
+      // dbt (which would merge into the old shape), when what the table is computed from changed:
+      // the model's SQL, key, hooks or indexes, or any model it reads (the lineage hash).
+      const hash = options.lineageHash ?? definitionHash(model)
       const merged =
         !options.fullRefresh &&
         existing === 'table' &&
@@ -203,6 +260,27 @@ export async function buildModel(
       await storeHash(trx, target, hash)
       return { rows, mode: merged ? 'incremental' : 'full' }
     }
+    // A view created as it is, with its descriptions, is left as it is (a view has no rows to
+    // build): dbt would create it again, to the same view. One dropped meanwhile (a table below it
+    // built whole drops its views) is created again, and so is one replaced behind the runner's
+    // back: the view as PostgreSQL holds it goes into the hash.
+    const hash = async (): Promise<string> => {
+      const [row] = await executeSql<{ definition: string | null }>(
+        trx,
+        `select pg_get_viewdef(c.oid) as definition from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = $1 and c.relname = $2`,
+        [target.schema, target.identifier],
+      )
+      return createHash('sha256')
+        .update(JSON.stringify([viewHash(model), row?.definition ?? null]))
+        .digest('hex')
+    }
+    const unchanged =
+      !options.fullRefresh &&
+      existing === 'view' &&
+      model.postHooks.length === 0 &&
+      (await storedHash(trx, target)) === (await hash())
+    if (unchanged) return { rows: null, mode: null }
     if (existing === 'table') await dropRelation(trx, target, existing)
     await executeSql(trx, 'savepoint replace_view')
     try {
@@ -215,6 +293,8 @@ export async function buildModel(
     }
     await applyComments(trx, model, target, 'view')
     for (const hook of model.postHooks) await executeSql(trx, hook)
+    await storedHash(trx, target)
+    await storeHash(trx, target, await hash())
     return { rows: null, mode: null }
   })
 }

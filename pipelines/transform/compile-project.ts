@@ -7,7 +7,9 @@ import {
   type DbtProject,
   type Materialization,
   type ModelConfig,
+  type IndexSpec,
   type ModelNode,
+  indexesOf,
   uniqueKeyOf,
 } from './dbt-project.ts'
 import { Relation, asSelect, checkTemplate, macroNamesOf, renderTemplate } from './jinja-subset.ts'
@@ -25,6 +27,8 @@ export interface CompiledModel {
   readonly incremental?: IncrementalModel
   /** SQL statements run after the build, in the model's transaction (dbt's `post_hook`). */
   readonly postHooks: readonly string[]
+  /** A table's indexes (dbt-postgres' `indexes`), created when it is built whole. */
+  readonly indexes: readonly IndexSpec[]
 }
 
 export interface IncrementalModel {
@@ -108,6 +112,7 @@ const SQL_CONFIG_KEYS = [
   'unique_key',
   'incremental_strategy',
   'post_hook',
+  'indexes',
 ] as const
 
 /**
@@ -226,17 +231,29 @@ export function compileProject(
       uniqueKey: uniqueKeyOf(fromSql.unique_key),
       incrementalStrategy:
         fromSql.incremental_strategy === undefined ? undefined : scalarText(fromSql.incremental_strategy),
+      indexes: indexesOf(fromSql.indexes, what),
     })
     if (config.materialized === 'incremental') {
       checkIncremental(node.name, config)
-      // Refs only the incremental branch makes (inside {% if is_incremental() %}) order the build too.
+      // dbt reads a model's refs with is_incremental() false, and fails a build whose incremental
+      // branch refers to a model it did not see ("unable to infer all dependencies"): refused here too.
+      const incrementalOnly = new Set<string>()
       render(
         node.sql,
         what,
         { self: new Relation(targetSchema, node.name), isIncremental: true },
         () => {},
-        (name) => dependsOn.add(name),
+        (name) => {
+          if (!dependsOn.has(name)) incrementalOnly.add(name)
+        },
       )
+      if (incrementalOnly.size > 0) {
+        const hints = [...incrementalOnly].sort().map((name) => `-- depends_on: {{ ref('${name}') }}`)
+        throw new EtlError(
+          'INPUT',
+          `model ${node.name} refers to ${[...incrementalOnly].sort().join(', ')} only inside {% if is_incremental() %}, which real dbt cannot infer; add ${hints.join(' and ')} at the top of the model`,
+        )
+      }
     }
     const hooks =
       fromSql.post_hook === undefined ? [] : Array.isArray(fromSql.post_hook) ? fromSql.post_hook : [fromSql.post_hook]
@@ -279,9 +296,25 @@ export function compileProject(
       sql,
       incremental,
       postHooks: postHooks.map((hook) => render(hook, `the post_hook of model ${name}`, { self: relation }, () => {})),
+      indexes: materialized === 'view' ? [] : (config.indexes ?? []),
     }
   })
   for (const test of project.singularTests) checkTemplate(test.sql, `test ${test.name}`, macroNames)
+  // dbt refuses these when it parses the project (a ParsingError), so they are refused here too.
+  for (const test of project.unitTests) {
+    const model = models.find((candidate) => candidate.node.name === test.model)
+    if (model?.materialized !== 'incremental') continue
+    if (test.isIncremental === undefined)
+      throw new EtlError(
+        'INPUT',
+        `unit test ${test.name} tests the incremental model ${test.model} without saying which build: add overrides: {macros: {is_incremental: false}} (or true, with rows for input: this), as dbt requires`,
+      )
+    if (test.isIncremental && !test.given.some((given) => given.input.trim() === 'this'))
+      throw new EtlError(
+        'INPUT',
+        `unit test ${test.name} overrides is_incremental with true for model ${test.model} but gives no rows for input: this, as dbt requires`,
+      )
+  }
 
   return {
     project,

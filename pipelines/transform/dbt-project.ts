@@ -35,6 +35,37 @@ export interface ModelConfig {
   readonly uniqueKey?: readonly string[]
   /** Incremental models: only `delete+insert` is supported. */
   readonly incrementalStrategy?: string
+  /** dbt-postgres' `indexes`: created when the table is built whole (first build, full refresh). */
+  readonly indexes?: readonly IndexSpec[]
+}
+
+/** One entry of dbt-postgres' `indexes` config: `{'columns': ['deal_key'], 'unique': True}`. */
+export interface IndexSpec {
+  /** Columns (or expressions in parentheses), written into the index as they are, as dbt-postgres does. */
+  readonly columns: readonly string[]
+  readonly unique: boolean
+  /** The index method (`btree`, `hash`, `gin`...); the default btree when undefined. */
+  readonly type: string | undefined
+}
+
+/** dbt-postgres' `indexes` config, checked: a list of `{columns: [...], unique?: bool, type?: name}`. */
+export function indexesOf(value: unknown, where: string): IndexSpec[] | undefined {
+  if (value === undefined || value === null) return undefined
+  const bad = (problem: string): EtlError =>
+    new EtlError('INPUT', `${where} sets indexes ${problem}; write indexes=[{'columns': ['a', 'b'], 'unique': True}]`)
+  if (!Array.isArray(value)) throw bad('that are not a list')
+  return value.map((entry: unknown): IndexSpec => {
+    if (!isMap(entry)) throw bad('with an entry that is not a mapping')
+    const unknown = Object.keys(entry).filter((key) => !['columns', 'unique', 'type'].includes(key))
+    if (unknown.length > 0) throw bad(`with ${unknown.join(', ')}, which calltouch-etl transform does not support`)
+    const columns = entry.columns
+    if (!Array.isArray(columns) || columns.length === 0 || !columns.every((column) => typeof column === 'string'))
+      throw bad('with an entry without a list of columns')
+    if (entry.unique !== undefined && typeof entry.unique !== 'boolean') throw bad('with unique not a boolean')
+    if (entry.type !== undefined && (typeof entry.type !== 'string' || !/^[a-z_]+$/.test(entry.type)))
+      throw bad('with a type that is not an index method name')
+    return { columns, unique: entry.unique === true, type: entry.type }
+  })
 }
 
 const CONFIG_KEYS = [
@@ -94,9 +125,12 @@ export interface SourceTable {
 export interface UnitTestSpec {
   readonly name: string
   readonly model: string
+  /** Each input is `ref('x')`, `source('a', 'b')` or `this` (the model's own table, when is_incremental() is true). */
   readonly given: readonly { readonly input: string; readonly rows: readonly Row[] }[]
   readonly expect: readonly Row[]
   readonly vars: Readonly<Record<string, unknown>>
+  /** `overrides: {macros: {is_incremental: true}}`; undefined when the test does not override it. */
+  readonly isIncremental: boolean | undefined
 }
 
 export interface SingularTest {
@@ -212,6 +246,7 @@ export function mergeConfig(base: ModelConfig, top: ModelConfig): ModelConfig {
     persistDocs: top.persistDocs ?? base.persistDocs,
     uniqueKey: top.uniqueKey ?? base.uniqueKey,
     incrementalStrategy: top.incrementalStrategy ?? base.incrementalStrategy,
+    indexes: top.indexes ?? base.indexes,
   }
 }
 
@@ -308,14 +343,24 @@ function readUnitTest(file: string, entry: unknown): UnitTestSpec {
     )
   const what = `unit test ${entry.name}`
   let vars: YamlMap = {}
+  let isIncremental: boolean | undefined
   if (entry.overrides !== undefined) {
     const overrides = isMap(entry.overrides) ? entry.overrides : {}
-    const unsupported = Object.keys(overrides).filter((key) => key !== 'vars')
+    const macros = isMap(overrides.macros) ? overrides.macros : {}
+    const unsupported = [
+      ...Object.keys(overrides).filter((key) => key !== 'vars' && key !== 'macros'),
+      ...Object.keys(macros)
+        .filter((key) => key !== 'is_incremental')
+        .map((key) => `macros.${key}`),
+    ]
     if (unsupported.length > 0)
       throw invalid(
         file,
-        `${what} overrides ${unsupported.join(', ')}; calltouch-etl transform supports only overrides of vars`,
+        `${what} overrides ${unsupported.join(', ')}; calltouch-etl transform supports only overrides of vars and of the macro is_incremental`,
       )
+    if (macros.is_incremental !== undefined && typeof macros.is_incremental !== 'boolean')
+      throw invalid(file, `${what} overrides is_incremental with a value that is not true or false`)
+    isIncremental = macros.is_incremental
     vars = isMap(overrides.vars) ? overrides.vars : {}
     refuseFloats(file, `the vars of ${what}`, vars)
   }
@@ -324,7 +369,14 @@ function readUnitTest(file: string, entry: unknown): UnitTestSpec {
       throw invalid(file, `${what}: every given needs an input such as ref('model')`)
     return { input: input.input, rows: readRows(file, `${what} (given ${input.input})`, input) }
   })
-  return { name: entry.name, model: entry.model, given, expect: readRows(file, `${what} (expect)`, entry.expect), vars }
+  return {
+    name: entry.name,
+    model: entry.model,
+    given,
+    expect: readRows(file, `${what} (expect)`, entry.expect),
+    vars,
+    isIncremental,
+  }
 }
 
 /**

@@ -1,7 +1,13 @@
 import nunjucks from 'nunjucks'
 import { EtlError, messageOf } from '../core/errors.ts'
 import type { MacroFile } from './dbt-project.ts'
-import { JINJA2_FUNCTIONS, compileRewritten, rewriteForJinja2, type AstNode } from './jinja2-semantics.ts'
+import {
+  JINJA2_FUNCTIONS,
+  TITLE_CASE_CONSTANTS,
+  compileRewritten,
+  rewriteForJinja2,
+  type AstNode,
+} from './jinja2-semantics.ts'
 import { UnprintableValue, unprintable } from './python-values.ts'
 
 /**
@@ -225,7 +231,12 @@ export function checkTemplate(text: string, what: string, known: ReadonlySet<str
       throw refusal(what, 'a regular expression literal', line)
     if (node.typename === 'Symbol') {
       const name = String(node.value)
-      if (!(FUNCTIONS as readonly string[]).includes(name) && !known.has(name) && !bound.has(name))
+      if (
+        !(FUNCTIONS as readonly string[]).includes(name) &&
+        !Object.hasOwn(TITLE_CASE_CONSTANTS, name) &&
+        !known.has(name) &&
+        !bound.has(name)
+      )
         throw refusal(what, `'${name}'`, line)
     }
   })

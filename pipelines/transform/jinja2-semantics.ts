@@ -51,6 +51,9 @@ function call(name: string, at: AstNode, args: readonly AstNode[]): AstNode {
 
 const literal = (at: AstNode, value: unknown): AstNode => node('Literal', at, value)
 
+/** Jinja2's title-case constants (`{'unique': True}`), which nunjucks reads as undefined names. */
+export const TITLE_CASE_CONSTANTS: Readonly<Record<string, boolean | null>> = { True: true, False: false, None: null }
+
 const ARITHMETIC: Readonly<Record<string, string>> = {
   Add: '+',
   Sub: '-',
@@ -77,6 +80,10 @@ export function rewriteForJinja2(root: AstNode): AstNode {
         current.right as AstNode,
       ])
     switch (current.typename) {
+      case 'Symbol': {
+        const name = current.value as string
+        return Object.hasOwn(TITLE_CASE_CONSTANTS, name) ? literal(current, TITLE_CASE_CONSTANTS[name]) : current
+      }
       case 'Output':
         current.children = (current.children as AstNode[]).map((child) =>
           child.typename === 'TemplateData' ? child : call('__jinja2_str', child, [child]),

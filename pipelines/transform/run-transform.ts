@@ -3,7 +3,7 @@ import { messageOf } from '../core/errors.ts'
 import { silentLogger, type Logger } from '../core/logger.ts'
 import { redact } from '../core/secrets.ts'
 import type { WarehouseDb } from '../warehouse/connection.ts'
-import { buildModel, type BuildMode } from './build-model.ts'
+import { buildModel, lineageHashes, type BuildMode } from './build-model.ts'
 import { compileProject, type CompiledProject } from './compile-project.ts'
 import { DEFAULT_PROJECT_DIR, loadDbtProject, type Materialization } from './dbt-project.ts'
 import { runProjectTests, type TestOutcome } from './project-tests.ts'
@@ -92,6 +92,11 @@ export async function buildTransform(
   const logger = options.logger ?? silentLogger()
   const models: ModelOutcome[] = []
   const unavailable = new Set<string>()
+  // Models downstream of an incremental model built whole this run: an incremental one among them is
+  // built whole too, since what its batch reads to find what changed (the history an incremental
+  // upstream keeps, such as int_deals_linked_to_leads.deal_days) started afresh.
+  const downstreamOfWhole = new Set<string>()
+  const lineage = lineageHashes(compiled.models)
   for (const model of compiled.models) {
     const base = {
       name: model.node.name,
@@ -113,8 +118,13 @@ export async function buildTransform(
       continue
     }
     const started = performance.now()
+    const upstreamWhole = model.dependsOn.some((dependency) => downstreamOfWhole.has(dependency))
     try {
-      const { rows, mode } = await buildModel(db, model, { fullRefresh: options.fullRefresh })
+      const { rows, mode } = await buildModel(db, model, {
+        fullRefresh: options.fullRefresh || upstreamWhole,
+        lineageHash: lineage.get(model.node.name),
+      })
+      if (upstreamWhole || mode === 'full') downstreamOfWhole.add(model.node.name)
       const seconds = (performance.now() - started) / 1000
       models.push({ ...base, status: 'built', seconds, rows, mode, error: null })
       logger.info(

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { EtlError } from '../../pipelines/core/errors.ts'
 import { compileProject, orderModels } from '../../pipelines/transform/compile-project.ts'
 import { loadDbtProject, type DbtProject, type ModelNode } from '../../pipelines/transform/dbt-project.ts'
+import { lineageHashes } from '../../pipelines/transform/build-model.ts'
 import { checkTemplate } from '../../pipelines/transform/jinja-subset.ts'
 import { dataTestName, dataTestSql } from '../../pipelines/transform/project-tests.ts'
 import { parseVars } from '../../pipelines/cli/commands/transform.ts'
@@ -148,8 +149,117 @@ describe('the Jinja subset', () => {
         compileProject(project([model('m', "{{ config(pre_hook='grant select on {{ this }} to x') }}select 1")])),
       ).message,
     ).toBe(
-      'model m sets config pre_hook, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs, unique_key, incremental_strategy, post_hook); run the project with real dbt or remove it',
+      'model m sets config pre_hook, which calltouch-etl transform does not support (supported: materialized, schema, alias, tags, persist_docs, unique_key, incremental_strategy, post_hook, indexes); run the project with real dbt or remove it',
     )
+  })
+
+  it("reads dbt-postgres' indexes, with Jinja2's True, and refuses what it cannot create", () => {
+    const compiled = compileProject(
+      project([
+        model(
+          'm',
+          "{{ config(materialized='table', indexes=[{'columns': ['a'], 'unique': True}, {'columns': ['b', '(lower(c))'], 'type': 'btree'}]) }}select 1 as a",
+        ),
+        model('v', "{{ config(indexes=[{'columns': ['a']}]) }}select 1 as a"),
+      ]),
+    )
+    expect(compiled.models.map((m) => [m.node.name, m.indexes])).toEqual([
+      [
+        'm',
+        [
+          { columns: ['a'], unique: true, type: undefined },
+          { columns: ['b', '(lower(c))'], unique: false, type: 'btree' },
+        ],
+      ],
+      // A view has no indexes (dbt creates them on tables only).
+      ['v', []],
+    ])
+    expect(
+      errorOf(() => compileProject(project([model('m', "{{ config(indexes=[{'column': 'a'}]) }}select 1")]))).message,
+    ).toBe(
+      "model m sets indexes with column, which calltouch-etl transform does not support; write indexes=[{'columns': ['a', 'b'], 'unique': True}]",
+    )
+    expect(
+      errorOf(() => compileProject(project([model('m', "{{ config(indexes=[{'columns': []}]) }}select 1")]))).message,
+    ).toBe(
+      "model m sets indexes with an entry without a list of columns; write indexes=[{'columns': ['a', 'b'], 'unique': True}]",
+    )
+    expect(
+      errorOf(() =>
+        compileProject(
+          project([model('m', "{{ config(indexes=[{'columns': ['a'], 'type': 'gin; drop'}]) }}select 1")]),
+        ),
+      ).message,
+    ).toBe(
+      "model m sets indexes with a type that is not an index method name; write indexes=[{'columns': ['a', 'b'], 'unique': True}]",
+    )
+  })
+
+  it('prints True, False and None as Jinja2 does, as constants', () => {
+    const compiled = compileProject(
+      project([model('m', "select '{{ True }} {{ False }} {{ None }} {{ [True, None] }}'")]),
+    )
+    expect(compiled.models[0]?.sql).toBe("select 'True False None [True, None]'")
+  })
+
+  it('refuses a ref made only inside is_incremental(), as dbt cannot infer it, and names the depends_on hint', () => {
+    const incremental = (sql: string): ModelNode =>
+      model('m', `{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='a') }}${sql}`)
+    expect(
+      errorOf(() =>
+        compileProject(
+          project([
+            model('a', 'select 1 as a'),
+            incremental("select 1 as a{% if is_incremental() %} where a in (select a from {{ ref('a') }}){% endif %}"),
+          ]),
+        ),
+      ).message,
+    ).toBe(
+      "model m refers to a only inside {% if is_incremental() %}, which real dbt cannot infer; add -- depends_on: {{ ref('a') }} at the top of the model",
+    )
+    const compiled = compileProject(
+      project([
+        model('a', 'select 1 as a'),
+        incremental(
+          "-- depends_on: {{ ref('a') }}\nselect 1 as a{% if is_incremental() %} where a in (select a from {{ ref('a') }}){% endif %}",
+        ),
+      ]),
+    )
+    expect(compiled.models.map((m) => [m.node.name, m.dependsOn])).toEqual([
+      ['a', []],
+      ['m', ['a']],
+    ])
+  })
+
+  it('refuses a unit test of an incremental model that does not say which build, or says incremental without this', () => {
+    const models = [
+      model(
+        'm',
+        "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='a') }}select 1 as a",
+      ),
+    ]
+    const unitTest = (extra: object) => ({
+      name: 't',
+      model: 'm',
+      given: [],
+      expect: [],
+      vars: {},
+      isIncremental: undefined,
+      ...extra,
+    })
+    expect(errorOf(() => compileProject(project(models, { unitTests: [unitTest({})] }))).message).toBe(
+      'unit test t tests the incremental model m without saying which build: add overrides: {macros: {is_incremental: false}} (or true, with rows for input: this), as dbt requires',
+    )
+    expect(
+      errorOf(() => compileProject(project(models, { unitTests: [unitTest({ isIncremental: true })] }))).message,
+    ).toBe(
+      'unit test t overrides is_incremental with true for model m but gives no rows for input: this, as dbt requires',
+    )
+    expect(
+      compileProject(
+        project(models, { unitTests: [unitTest({ isIncremental: true, given: [{ input: 'this', rows: [] }] })] }),
+      ).models.length,
+    ).toBe(1)
   })
 
   it('renders an incremental model twice: whole with is_incremental() false, the batch with it true and this', () => {
@@ -180,6 +290,30 @@ describe('the Jinja subset', () => {
     expect(errorOf(() => compileProject(project([model('m', "select {{ var('nope') }}")]))).message).toBe(
       "model m uses var('nope'), which has no value: declare it under vars: in dbt_project.yml or pass it with --vars",
     )
+  })
+})
+
+describe('what an incremental table is built from', () => {
+  it('hashes each model with every model it reads, so a change above an incremental model (a view, a var) changes its hash', () => {
+    const build = (aSql: string, bSql: string) =>
+      lineageHashes(
+        compileProject(
+          project([
+            model('a', aSql),
+            model(
+              'b',
+              `{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='x') }}${bSql}`,
+            ),
+            model('c', 'select 3 as x'),
+          ]),
+        ).models,
+      )
+    const first = build('select 1 as x', "select * from {{ ref('a') }}")
+    const viewChanged = build('select 2 as x', "select * from {{ ref('a') }}")
+    const modelChanged = build('select 1 as x', "select * from {{ ref('a') }} where x > 0")
+    expect([first.get('a') === viewChanged.get('a'), first.get('b') === viewChanged.get('b')]).toEqual([false, false])
+    expect([first.get('a') === modelChanged.get('a'), first.get('b') === modelChanged.get('b')]).toEqual([true, false])
+    expect(first.get('c')).toBe(viewChanged.get('c'))
   })
 })
 
@@ -275,26 +409,26 @@ describe('the project in dbt/', () => {
       'view stg_calltouch__orders',
       'view stg_calltouch__visits',
       'view int_deals_attributed',
-      'view int_deals_matched_to_campaigns',
-      'table fct_campaign_daily',
-      'view stg_calltouch__custom_fields',
-      'table fct_deal_custom_values',
-      'view stg_calltouch__sources',
-      'view stg_calltouch__tags',
-      'incremental fct_deals',
       'view stg_calltouch__calls',
       'view stg_calltouch__requests',
-      'view int_leads',
-      'view int_deals_linked_to_leads',
-      'view int_lead_deals',
+      'incremental int_leads',
+      'view stg_calltouch__sources',
+      'incremental int_deals_linked_to_leads',
+      'view stg_calltouch__custom_fields',
+      'view stg_calltouch__tags',
+      'incremental fct_deals',
+      'table int_deals_matched_to_campaigns',
+      'table fct_campaign_daily',
+      'incremental fct_deal_custom_values',
+      'incremental int_lead_deals',
       'view stg_calltouch__call_tags',
       'view stg_calltouch__request_tags',
-      'table fct_leads',
-      'table fct_funnel_daily',
+      'incremental fct_leads',
+      'incremental fct_funnel_daily',
       'table fct_funnel_monthly',
-      'table fct_marketing_daily',
+      'incremental fct_marketing_daily',
       'table fct_marketing_monthly',
-      'table fct_manager_channel_monthly',
+      'incremental fct_manager_channel_monthly',
     ])
     expect(
       compiled.models.every(
