@@ -37,7 +37,9 @@ const LANDING = { raw_id: null, run_id: null, extracted_at: null } as const
  *   set or not), raw.calltouch_calls and raw.calltouch_requests (raw_id,
  *   run_id, extracted_at). Their tag tables hold no such column;
  * - analytics.fct_deals last_changed_at, when the mart has it: the greatest
- *   of the deal's load times above, which an incremental build reads from.
+ *   of the deal's load times above, which an incremental build reads from;
+ *   likewise last_changed_at of the other incremental marts (the load times of
+ *   the deals and leads in a row).
  */
 const VOLATILE_COLUMNS: Readonly<Record<string, Readonly<Record<string, string | null>>>> = {
   'calltouch.orders': LOAD_TIMES,
@@ -48,6 +50,12 @@ const VOLATILE_COLUMNS: Readonly<Record<string, Readonly<Record<string, string |
   'raw.calltouch_requests': LANDING,
   // The incremental fct_deals keeps when its deals last changed (calltouch.orders' load times).
   'analytics.fct_deals': { last_changed_at: null },
+  // So do the other incremental marts, of the deals and leads in a row.
+  'analytics.fct_deal_custom_values': { last_changed_at: null },
+  'analytics.fct_leads': { last_changed_at: null },
+  'analytics.fct_marketing_daily': { last_changed_at: null },
+  'analytics.fct_funnel_daily': { last_changed_at: null },
+  'analytics.fct_manager_channel_monthly': { last_changed_at: null },
 }
 
 /** The schemas whose every table is compared: the loaded deals and leads, and the marts built from them. */

@@ -28,7 +28,8 @@ const VK_SECRET = 'parity-vk-secret'
 const DBT_SCHEMA = 'parity_dbt'
 const RUNNER_SCHEMA = 'parity_runner'
 const BROKEN_SCHEMA = 'parity_broken'
-const SETUP_TIMEOUT_MS = 180_000
+const FULL_SCHEMA = 'parity_full'
+const SETUP_TIMEOUT_MS = 360_000
 
 /** What a test ended as, in the runner's words, from dbt's run_results.json statuses. */
 const DBT_STATUSES: Readonly<Record<string, string>> = {
@@ -113,6 +114,48 @@ async function martDifferences(
   return differences
 }
 
+/**
+ * What a later sync could change, on the rows the first one loaded, so that both builders build a
+ * second time incrementally: a deal moved to another day, one removed from the source, one whose
+ * tags and custom values went with a new version, a new deal naming a call loaded without a deal
+ * (the lead gains a deal), a call removed from the source, a late CSV correction, a campaign-day
+ * corrected, and every deal seen again.
+ */
+const CHANGES = [
+  `update calltouch.orders set order_day = order_day + 1, order_date = order_date + interval '1 day',
+     payload_hash = 'parity-moved', last_changed_at = now()
+   where (site_id, order_number) = (select site_id, order_number from calltouch.orders
+     where not is_deleted and removed_from_source_at is null order by order_number limit 1)`,
+  `update calltouch.orders set removed_from_source_at = now()
+   where (site_id, order_number) = (select site_id, order_number from calltouch.orders
+     where not is_deleted and removed_from_source_at is null and payload_hash <> 'parity-moved' order by order_number desc limit 1)`,
+  `with deal as (select site_id, order_number from calltouch.custom_fields order by order_number limit 1),
+   tags as (delete from calltouch.tags t using deal where t.site_id = deal.site_id and t.order_number = deal.order_number),
+   fields as (delete from calltouch.custom_fields f using deal where f.site_id = deal.site_id and f.order_number = deal.order_number)
+   update calltouch.orders o set payload_hash = 'parity-children', last_changed_at = now()
+   from deal where o.site_id = deal.site_id and o.order_number = deal.order_number`,
+  `insert into calltouch.orders (site_id, order_number, order_day, order_date, status, source_type, completed_amount,
+     is_deleted, payload_hash, first_seen_at, last_changed_at, last_seen_at)
+   select site_id, 'parity-late-deal', call_day, call_time, 'final', 'CALL', 4321.00, false, 'parity', now(), now(), now()
+   from calltouch.calls c
+   where not exists (select 1 from calltouch.sources s where s.site_id = c.site_id and s.call_id = c.call_id)
+   order by call_id limit 1`,
+  `insert into calltouch.sources (site_id, order_number, source_type, call_id)
+   select site_id, 'parity-late-deal', 'CALL', call_id
+   from calltouch.calls c
+   where not exists (select 1 from calltouch.sources s where s.site_id = c.site_id and s.call_id = c.call_id)
+   order by call_id limit 1`,
+  `update calltouch.calls set removed_from_source_at = now()
+   where (site_id, call_id) = (select c.site_id, c.call_id from calltouch.calls c
+     join calltouch.sources s on s.site_id = c.site_id and s.call_id = c.call_id
+     where s.order_number <> 'parity-late-deal' order by c.call_id limit 1)`,
+  `update marketing.ad_spend set cost = cost + 100.00, imported_at = now() where spend_date = '2026-11-02'`,
+  `update marketing.ad_campaign_stats set cost_micros = cost_micros + 1000000, loaded_at = now()
+   where (source_system, account, stat_date, campaign_id) = (select source_system, account, stat_date, campaign_id
+     from marketing.ad_campaign_stats order by stat_date, source_system, campaign_id limit 1)`,
+  `update calltouch.orders set last_seen_at = now()`,
+] as const
+
 /** The project copied without what dbt writes, so a change to it never touches dbt/. */
 async function copyProject(into: string): Promise<string> {
   const copy = path.join(into, 'dbt')
@@ -153,6 +196,15 @@ parityDescribe('real dbt and calltouch-etl transform build the same marts and ag
   let dbtEnv: Record<string, string | undefined>
   let dbtOutcomes: Record<string, string>
   let runner: TransformResult
+  /** After the changes: each builder's second build, incremental. */
+  let dbtSecondOutcomes: Record<string, string>
+  let runnerSecond: TransformResult
+  let firstDifferences: string[]
+  let secondDifferences: string[]
+  let fullDifferences: string[]
+  let dbtMainStatements: Record<string, string>
+  /** How many rows each of CHANGES wrote. */
+  let changedRows: number[]
 
   const dbt = async (args: readonly string[], projectDir: string, targetPath: string): Promise<string> => {
     const { stdout } = await run(
@@ -256,6 +308,40 @@ parityDescribe('real dbt and calltouch-etl transform build the same marts and ag
     })
     dbtOutcomes = await dbtTestOutcomes(targetPath)
     runner = await buildTransform(tw.warehouse.db, compileTransform({ targetSchema: RUNNER_SCHEMA }))
+    const marts = martNames(DEFAULT_PROJECT_DIR)
+    firstDifferences = await martDifferences(tw.warehouse.db, marts, DBT_SCHEMA, RUNNER_SCHEMA)
+
+    // A second build of each after the changes: incremental in both (their tables are there).
+    changedRows = []
+    for (const statement of CHANGES)
+      changedRows.push((await executeSql(tw.warehouse.db, `${statement} returning 1`)).length)
+    const secondPath = path.join(dir, 'target-second')
+    await dbt(['build', '--warn-error'], DEFAULT_PROJECT_DIR, secondPath).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== 1) throw error
+    })
+    dbtSecondOutcomes = await dbtTestOutcomes(secondPath)
+    // What dbt ran to build each incremental mart (target/run/...): its delete+insert, or a whole table.
+    dbtMainStatements = {}
+    for (const model of [
+      'fct_deals',
+      'fct_deal_custom_values',
+      'fct_leads',
+      'fct_marketing_daily',
+      'fct_funnel_daily',
+    ]) {
+      dbtMainStatements[model] = await fs.readFile(
+        path.join(secondPath, 'run', 'calltouch_roi', 'models', 'marts', `${model}.sql`),
+        'utf8',
+      )
+    }
+    runnerSecond = await buildTransform(tw.warehouse.db, compileTransform({ targetSchema: RUNNER_SCHEMA }))
+    secondDifferences = await martDifferences(tw.warehouse.db, marts, DBT_SCHEMA, RUNNER_SCHEMA)
+    // And both equal a build of everything whole on the changed data.
+    await buildTransform(tw.warehouse.db, compileTransform({ targetSchema: FULL_SCHEMA }), {
+      fullRefresh: true,
+      runTests: false,
+    })
+    fullDifferences = await martDifferences(tw.warehouse.db, marts, DBT_SCHEMA, FULL_SCHEMA)
   }, SETUP_TIMEOUT_MS)
 
   afterAll(async () => {
@@ -277,7 +363,7 @@ parityDescribe('real dbt and calltouch-etl transform build the same marts and ag
       'fct_marketing_daily',
       'fct_marketing_monthly',
     ])
-    expect(await martDifferences(tw.warehouse.db, marts, DBT_SCHEMA, RUNNER_SCHEMA)).toEqual([])
+    expect(firstDifferences).toEqual([])
     // The data are really there: deals, both connectors' and the CSV's spend, and ROI on both sides of zero.
     const [shape] = await executeSql<Record<string, string>>(
       tw.warehouse.db,
@@ -307,6 +393,48 @@ parityDescribe('real dbt and calltouch-etl transform build the same marts and ag
     expect(Object.keys(dbtOutcomes).length).toBeGreaterThan(100)
     expect(Object.entries(dbtOutcomes).filter(([, status]) => status !== 'passed')).toEqual([])
     expect(runner.ok).toBe(true)
+  })
+
+  it('builds the changes incrementally in both, to the same marts, equal to a build of everything whole', async () => {
+    // Every change wrote rows, and the late deal reached its lead.
+    expect(changedRows.every((rows) => rows > 0)).toBe(true)
+    const [late] = await executeSql<{ deals: string }>(
+      tw.warehouse.db,
+      `select count(*)::text as deals from ${RUNNER_SCHEMA}.fct_leads where order_numbers like '%parity-late-deal%'`,
+    )
+    expect(late?.deals).toBe('1')
+    expect(
+      Object.fromEntries(
+        runnerSecond.models
+          .filter((model) => model.materialized === 'incremental')
+          .map((model) => [model.name, model.mode]),
+      ),
+    ).toEqual({
+      fct_deal_custom_values: 'incremental',
+      fct_deals: 'incremental',
+      fct_funnel_daily: 'incremental',
+      fct_leads: 'incremental',
+      fct_manager_channel_monthly: 'incremental',
+      fct_marketing_daily: 'incremental',
+      int_deals_linked_to_leads: 'incremental',
+      int_lead_deals: 'incremental',
+      int_leads: 'incremental',
+    })
+    // dbt merged its batches too (delete+insert from the batch), never rebuilt a table whole.
+    for (const [model, statement] of Object.entries(dbtMainStatements)) {
+      expect({ model, merged: /delete from/i.test(statement) && !/create\s+table/i.test(statement) }).toEqual({
+        model,
+        merged: true,
+      })
+    }
+    expect(secondDifferences).toEqual([])
+    expect(fullDifferences).toEqual([])
+  })
+
+  it('runs the same tests with the same outcome after the incremental builds, every one passing', () => {
+    expect(runnerTestOutcomes(runnerSecond)).toEqual(dbtSecondOutcomes)
+    expect(Object.entries(dbtSecondOutcomes).filter(([, status]) => status !== 'passed')).toEqual([])
+    expect(runnerSecond.ok).toBe(true)
   })
 
   it('reports the rows of a mart whose model was changed, so a runner that built it differently would fail', async () => {

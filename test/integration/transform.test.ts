@@ -49,9 +49,14 @@ describeEachEngine('transform on hand-computed deals and spend', (engine) => {
     expect(
       first.models.filter((model) => model.materialized !== 'view').map((model) => [model.relation, model.rows]),
     ).toEqual([
+      // The change feeds of the incremental marts and the intermediate tables, in analytics_staging.
+      ['analytics_staging.int_leads', 0],
+      ['analytics_staging.int_deals_linked_to_leads', 8],
+      ['analytics.fct_deals', 8],
+      ['analytics_staging.int_deals_matched_to_campaigns', 0],
       ['analytics.fct_campaign_daily', 0],
       ['analytics.fct_deal_custom_values', 3],
-      ['analytics.fct_deals', 8],
+      ['analytics_staging.int_lead_deals', 0],
       ['analytics.fct_leads', 0],
       ['analytics.fct_funnel_daily', 8],
       ['analytics.fct_funnel_monthly', 6],

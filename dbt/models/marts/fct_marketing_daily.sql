@@ -1,14 +1,108 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['site_id', 'date_day'],
+        indexes=[
+            {'columns': ['site_id', 'date_day']}
+        ],
+        post_hook="delete from {{ this }} where utm_source is null"
+    )
+}}
+
+-- depends_on: {{ ref('int_deals_linked_to_leads') }}
+
 with
+
+{% if is_incremental() %}
+-- The batch: every site-day whose deals or spend changed since this table's last build, rebuilt
+-- whole (delete+insert by site and day).
+since as (
+
+    select coalesce(max(last_changed_at), cast('-infinity' as timestamptz)) as changed_at from {{ this }}
+
+),
+
+-- The days of the deals changed since: the day each is on and every day it has left.
+changed_deal_days as (
+
+    select linked.site_id, cast(deal_days.deal_day as date) as date_day
+    from {{ ref('int_deals_linked_to_leads') }} as linked
+    cross join unnest(string_to_array(linked.deal_days, ' ')) as deal_days (deal_day)
+    where linked.changed_at > (select changed_at from since)
+
+),
+
+-- Spend is small: all of it is compared with what the table holds, key by key, so a late
+-- correction, a row deleted, a connector's day read again or an account's new keys are all seen.
+spend_now as (
+
+    select
+        site_id,
+        date_day,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        cast(sum(spend) as numeric(18, 2)) as spend
+
+    from {{ ref('int_ad_spend_unioned') }}
+
+    group by site_id, date_day, utm_source, utm_medium, utm_campaign
+
+),
+
+changed_spend_days as (
+
+    select
+        coalesce(spend_now.site_id, built.site_id) as site_id,
+        coalesce(spend_now.date_day, built.date_day) as date_day
+
+    from spend_now
+
+    full outer join {{ this }} as built
+        on built.site_id = spend_now.site_id
+        and built.date_day = spend_now.date_day
+        and built.utm_source = spend_now.utm_source
+        and built.utm_medium = spend_now.utm_medium
+        and built.utm_campaign = spend_now.utm_campaign
+
+    -- Spend the table lacks or holds otherwise, or a row the table holds for spend that is gone
+    -- (a row without deals is there for its spend only).
+    where built.site_id is null
+        or spend_now.spend <> built.spend
+        or (spend_now.site_id is null and (built.spend <> 0 or built.deals = 0))
+
+),
+
+-- Read as two arrays, of sites and of days, so that each table is read by its index: a day of
+-- one site may bring the same day of another site along, and every site-day so read is rebuilt
+-- whole (its deals, leads and spend all read alike).
+batch_days as (
+
+    select site_id, date_day from changed_deal_days
+    union
+    select site_id, date_day from changed_spend_days
+
+),
+{% endif %}
 
 deals as (
 
-    select * from {{ ref('int_deals_attributed') }}
+    select * from {{ ref('fct_deals') }}
+    {% if is_incremental() %}
+    where site_id = any(array(select distinct site_id from batch_days))
+        and deal_day = any(array(select distinct date_day from batch_days))
+    {% endif %}
 
 ),
 
 ad_spend as (
 
     select * from {{ ref('int_ad_spend_unioned') }}
+    {% if is_incremental() %}
+    where site_id = any(array(select distinct site_id from batch_days))
+        and date_day = any(array(select distinct date_day from batch_days))
+    {% endif %}
 
 ),
 
@@ -24,7 +118,8 @@ deal_rows as (
         case when revenue > 0 then 1 else 0 end as deals_with_revenue,
         revenue,
         coalesce(planned_amount, 0) as planned_revenue,
-        cast(0 as numeric(18, 2)) as spend
+        cast(0 as numeric(18, 2)) as spend,
+        last_changed_at
 
     from deals
 
@@ -44,7 +139,8 @@ spend_rows as (
         0 as deals_with_revenue,
         cast(0 as numeric(18, 2)) as revenue,
         cast(0 as numeric(18, 2)) as planned_revenue,
-        spend
+        spend,
+        cast(null as timestamptz) as last_changed_at
 
     from ad_spend
 
@@ -55,6 +151,25 @@ unioned as (
     select * from deal_rows
     union all
     select * from spend_rows
+    {% if is_incremental() %}
+    -- One row without channel keys per day rebuilt, so that delete+insert deletes the rows of a
+    -- day left without deals or spend too; the post_hook deletes it.
+    union all
+    select
+        site_id,
+        date_day,
+        cast(null as text),
+        cast(null as text),
+        cast(null as text),
+        0,
+        0,
+        cast(0 as numeric(18, 2)),
+        cast(0 as numeric(18, 2)),
+        cast(0 as numeric(18, 2)),
+        cast(null as timestamptz)
+    from (select distinct site_id from batch_days) as batch_sites
+    cross join (select distinct date_day from batch_days) as batch_dates
+    {% endif %}
 
 ),
 
@@ -70,7 +185,8 @@ aggregated as (
         cast(sum(deals_with_revenue) as integer) as deals_with_revenue,
         cast(sum(revenue) as numeric(18, 2)) as revenue,
         cast(sum(planned_revenue) as numeric(18, 2)) as planned_revenue,
-        cast(sum(spend) as numeric(18, 2)) as spend
+        cast(sum(spend) as numeric(18, 2)) as spend,
+        max(last_changed_at) as last_changed_at
 
     from unioned
 
@@ -81,9 +197,19 @@ aggregated as (
 final as (
 
     select
-        *,
+        site_id,
+        date_day,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        deals,
+        deals_with_revenue,
+        revenue,
+        planned_revenue,
+        spend,
         cast(revenue - spend as numeric(18, 2)) as profit,
-        {{ roi('revenue', 'spend') }} as roi
+        {{ roi('revenue', 'spend') }} as roi,
+        last_changed_at
 
     from aggregated
 

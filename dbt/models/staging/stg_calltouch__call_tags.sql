@@ -1,22 +1,8 @@
-with
+select
+    site_id,
+    call_id,
+    category as tag_category,
+    type as tag_type,
+    tag
 
-source as (
-
-    select * from {{ source('calltouch', 'call_tags') }}
-
-),
-
-renamed as (
-
-    select
-        site_id,
-        call_id,
-        category as tag_category,
-        type as tag_type,
-        tag
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('calltouch', 'call_tags') }}

@@ -1,21 +1,7 @@
-with
+select
+    site_id,
+    order_number,
+    field as field_name,
+    value as field_value
 
-source as (
-
-    select * from {{ source('calltouch', 'custom_fields') }}
-
-),
-
-renamed as (
-
-    select
-        site_id,
-        order_number,
-        field as field_name,
-        value as field_value
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('calltouch', 'custom_fields') }}

@@ -1,20 +1,6 @@
-with
+select
+    site_id,
+    order_number,
+    tag
 
-source as (
-
-    select * from {{ source('calltouch', 'tags') }}
-
-),
-
-renamed as (
-
-    select
-        site_id,
-        order_number,
-        tag
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('calltouch', 'tags') }}

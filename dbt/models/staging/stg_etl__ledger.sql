@@ -1,24 +1,10 @@
-with
-
-source as (
-
-    select * from {{ source('etl', 'ledger') }}
-
-),
-
 -- Only what the spend models need: which days of which account were read
 -- completely; the error text stays in etl.ledger.
-renamed as (
+select
+    source as ledger_source,
+    account,
+    day as ledger_day,
+    status,
+    last_succeeded_at
 
-    select
-        source as ledger_source,
-        account,
-        day as ledger_day,
-        status,
-        last_succeeded_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('etl', 'ledger') }}

@@ -1,24 +1,10 @@
-with
+select
+    source_system,
+    account,
+    site_id,
+    utm_source as account_utm_source,
+    utm_medium as account_utm_medium,
+    utm_campaign_holds,
+    currency
 
-source as (
-
-    select * from {{ source('marketing', 'ad_accounts') }}
-
-),
-
-renamed as (
-
-    select
-        source_system,
-        account,
-        site_id,
-        utm_source as account_utm_source,
-        utm_medium as account_utm_medium,
-        utm_campaign_holds,
-        currency
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('marketing', 'ad_accounts') }}

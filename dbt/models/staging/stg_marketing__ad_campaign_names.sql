@@ -1,22 +1,8 @@
-with
+select
+    source_system,
+    account,
+    campaign_id,
+    campaign_name,
+    first_seen_at
 
-source as (
-
-    select * from {{ source('marketing', 'ad_campaign_names') }}
-
-),
-
-renamed as (
-
-    select
-        source_system,
-        account,
-        campaign_id,
-        campaign_name,
-        first_seen_at
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('marketing', 'ad_campaign_names') }}

@@ -1,29 +1,15 @@
-with
+select
+    source_system,
+    account,
+    site_id,
+    stat_date,
+    campaign_id,
+    campaign_name,
+    impressions,
+    clicks,
+    cost_micros,
+    cost,
+    currency,
+    includes_vat
 
-source as (
-
-    select * from {{ source('marketing', 'ad_campaign_stats') }}
-
-),
-
-renamed as (
-
-    select
-        source_system,
-        account,
-        site_id,
-        stat_date,
-        campaign_id,
-        campaign_name,
-        impressions,
-        clicks,
-        cost_micros,
-        cost,
-        currency,
-        includes_vat
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('marketing', 'ad_campaign_stats') }}

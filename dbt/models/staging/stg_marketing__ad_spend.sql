@@ -1,24 +1,10 @@
-with
+select
+    site_id,
+    spend_date,
+    source as spend_source,
+    medium as spend_medium,
+    campaign as spend_campaign,
+    cost,
+    currency
 
-source as (
-
-    select * from {{ source('marketing', 'ad_spend') }}
-
-),
-
-renamed as (
-
-    select
-        site_id,
-        spend_date,
-        source as spend_source,
-        medium as spend_medium,
-        campaign as spend_campaign,
-        cost,
-        currency
-
-    from source
-
-)
-
-select * from renamed
+from {{ source('marketing', 'ad_spend') }}
