@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
-import { Kysely, PostgresDialect, CompiledQuery, type KyselyConfig, type PostgresPool } from 'kysely'
+import { Kysely, PostgresDialect, CompiledQuery, type Dialect, type KyselyConfig, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import lockfile from 'proper-lockfile'
 import { describeWarehouse, type WarehouseConfig } from '../core/config.ts'
 import { EtlError, messageOf } from '../core/errors.ts'
 import { redact } from '../core/secrets.ts'
+import { EmbeddedThreadDialect, startEmbeddedThread } from './embedded-thread.ts'
 import type { WarehouseSchema } from './schema.ts'
 
 export type Engine = WarehouseConfig['engine']
@@ -29,9 +30,10 @@ export interface Warehouse {
   readonly lost: AbortSignal
   /**
    * The embedded engine itself, for serving it over the PostgreSQL protocol
-   * (`serve-sql`) or reading a result's columns in order (`sql`); undefined
-   * for a PostgreSQL server. Whoever uses it leaves the data directory's lock
-   * to the warehouse, which holds it until `close`.
+   * (`serve-sql`) or reading a result's columns in order (`sql`): set only when
+   * opened with `embeddedEngine: 'in-process'`, undefined for a PostgreSQL
+   * server and for the embedded engine in its own thread. Whoever uses it leaves
+   * the data directory's lock to the warehouse, which holds it until `close`.
    */
   readonly embedded?: PGlite
   close(): Promise<void>
@@ -82,6 +84,13 @@ export interface WarehouseOptions {
   readonly connectTimeoutMs?: number
   /** Told of every statement that ran, with how long it took from sending it to its last row (benchmarks break a load down by it). */
   readonly onQuery?: (sql: string, milliseconds: number) => void
+  /**
+   * Where the embedded engine runs: 'thread' (the default), a worker thread of its own, so the
+   * event loop goes on (requests leave on time, responses are read) while it runs a statement;
+   * 'in-process', on the calling thread, for the callers that need the engine object itself
+   * (`embedded`). Ignored for PostgreSQL.
+   */
+  readonly embeddedEngine?: 'thread' | 'in-process'
 }
 
 /** Kysely's log hook for {@link WarehouseOptions.onQuery}. */
@@ -187,12 +196,6 @@ async function openEmbedded(
   config: Extract<WarehouseConfig, { engine: 'pglite' }>,
   options: WarehouseOptions,
 ): Promise<Warehouse> {
-  // Imported here, not at the top: PGlite's module costs tens of MB of memory that a
-  // process whose warehouse is PostgreSQL never needs.
-  const [{ PGlite: PGliteEngine }, { PGliteDialect }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('kysely-pglite-dialect'),
-  ])
   const description = describeWarehouse(config)
   await fs.mkdir(config.dataDir, { recursive: true })
   let release: () => Promise<void>
@@ -215,13 +218,12 @@ async function openEmbedded(
     }
     throw new EtlError('WAREHOUSE', `cannot lock ${description}: ${messageOf(error)}`, { cause: error })
   }
-  let client: PGlite
+  let engine: EmbeddedEngine
   try {
-    client = await PGliteEngine.create(path.resolve(config.dataDir), {
-      parsers: { [TYPE_OIDS.int8]: asText, [TYPE_OIDS.numeric]: asText, [TYPE_OIDS.date]: asText },
-      serializers: { [TYPE_OIDS.text]: textParameter },
-    })
-    for (const statement of SESSION_SETTINGS) await client.exec(statement)
+    engine =
+      options.embeddedEngine === 'in-process'
+        ? await openInProcess(path.resolve(config.dataDir))
+        : await openInThread(path.resolve(config.dataDir), description)
   } catch (error) {
     await release().catch(() => {})
     throw new EtlError(
@@ -230,23 +232,62 @@ async function openEmbedded(
       { cause: error },
     )
   }
-  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: new PGliteDialect(client), log: queryLog(options) })
+  const db: WarehouseDb = new Kysely<WarehouseSchema>({ dialect: engine.dialect, log: queryLog(options) })
   return {
     db,
     config,
     engine: 'pglite',
     description,
     lost: new AbortController().signal,
-    embedded: client,
+    ...(engine.embedded === undefined ? {} : { embedded: engine.embedded }),
     async close() {
       try {
         await db.destroy()
         // Kysely closes the engine only if it ever ran a query through it; one used only as
-        // `embedded` stays open, and an open PGlite keeps the process from exiting for seconds.
-        if (!client.closed) await client.close()
+        // `embedded` stays open, and an open engine keeps the process from exiting for seconds.
+        await engine.close()
       } finally {
         await release().catch(() => {})
       }
+    },
+  }
+}
+
+/** The embedded engine opened on its data directory, in this thread or its own, with its session settings run. */
+interface EmbeddedEngine {
+  readonly dialect: Dialect
+  readonly embedded?: PGlite
+  /** Closes it unless it is closed already. */
+  close(): Promise<void>
+}
+
+async function openInThread(dataDir: string, description: string): Promise<EmbeddedEngine> {
+  const thread = await startEmbeddedThread(dataDir, SESSION_SETTINGS, description)
+  return { dialect: new EmbeddedThreadDialect(thread), close: () => thread.close() }
+}
+
+async function openInProcess(dataDir: string): Promise<EmbeddedEngine> {
+  // Imported here, not at the top: PGlite's module costs tens of MB of memory that a
+  // process whose warehouse is PostgreSQL (or whose engine runs in its own thread) never needs.
+  const [{ PGlite: PGliteEngine }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('kysely-pglite-dialect'),
+  ])
+  const client = await PGliteEngine.create(dataDir, {
+    parsers: { [TYPE_OIDS.int8]: asText, [TYPE_OIDS.numeric]: asText, [TYPE_OIDS.date]: asText },
+    serializers: { [TYPE_OIDS.text]: textParameter },
+  })
+  try {
+    for (const statement of SESSION_SETTINGS) await client.exec(statement)
+  } catch (error) {
+    await client.close().catch(() => {})
+    throw error
+  }
+  return {
+    dialect: new PGliteDialect(client),
+    embedded: client,
+    close: async () => {
+      if (!client.closed) await client.close()
     },
   }
 }

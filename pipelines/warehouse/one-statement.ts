@@ -115,7 +115,7 @@ async function onEmbedded(
   end: string,
 ): Promise<StatementResult> {
   // openWarehouse holds the data directory's lock while the statement runs.
-  const warehouse = await openWarehouse(config)
+  const warehouse = await openWarehouse(config, { embeddedEngine: 'in-process' })
   try {
     const engine = warehouse.embedded
     if (engine === undefined) throw new Error('the embedded warehouse came without its engine')

@@ -55,7 +55,7 @@ async function serveSql(ctx: CliContext, options: ServeSqlOptions): Promise<Exit
       'serve-sql serves the embedded warehouse, and DATABASE_URL names a PostgreSQL server: connect psql, DBeaver or Metabase to that server directly (or unset DATABASE_URL)',
     )
   // Opening takes the data directory's lock (a second process gets exit 3) and keeps it while serving.
-  const warehouse = await openWarehouse(config)
+  const warehouse = await openWarehouse(config, { embeddedEngine: 'in-process' })
   try {
     const engine = warehouse.embedded
     if (engine === undefined) throw new Error('the embedded warehouse came without its engine')
