@@ -277,6 +277,7 @@ describe('the runaway guard', () => {
       get remainingDays() {
         return handedOut ? 0 : days.length
       },
+      remainingRecords: () => undefined,
       nextIsProbe: false,
       next() {
         if (handedOut) return undefined

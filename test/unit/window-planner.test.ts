@@ -8,9 +8,13 @@ import {
   DEFAULT_TARGET_WINDOW_RECORDS,
   planDays,
   PROBE_WINDOW_DAYS,
+  TAIL_WINDOW_RECORDS,
   WindowPlanner,
 } from '../../pipelines/sources/calltouch-deals/window-planner.ts'
 import type { LedgerDay } from '../../pipelines/warehouse/ledger.ts'
+import { DateToProtocol } from '../../pipelines/sources/calltouch-deals/date-to-protocol.ts'
+import { WindowScheduler, type SiteRun } from '../../pipelines/sources/calltouch-deals/window-scheduler.ts'
+import type { CalltouchClient } from '../../pipelines/sources/calltouch-deals/api-client.ts'
 
 const NOW = new Date('2026-11-29T09:00:00Z')
 const SETTINGS = { lookbackDays: 30, refreshMaxAgeDays: 180, refreshAfterDays: 7 }
@@ -252,6 +256,81 @@ function requestsOf(windows: readonly string[], records: ReadonlyMap<string, num
     return sum + Math.max(1, Math.ceil(deals / 1000))
   }, 0)
 }
+
+describe('the last windows of a run', () => {
+  /** 20 days of 1,000 deals the ledger knows, dateTo known to include its day, and one window of them read. */
+  function plannerAfterOneWindow(): WindowPlanner {
+    const days = eachDay('2026-11-01', '2026-11-20')
+    const planner = new WindowPlanner(
+      days,
+      days.map((day) => ok(day, 1000)),
+    )
+    planner.learnDateToInclusive()
+    const first = planner.next()!
+    expect(first).toEqual({ firstDay: '2026-11-01', lastDay: '2026-11-15' })
+    planner.learn(Object.fromEntries(eachDay(first.firstDay, first.lastDay).map((day) => [day, 1000])))
+    return planner
+  }
+
+  it('aim at what the scheduler allows, down to the fewest days a window may have', () => {
+    const planner = plannerAfterOneWindow()
+    expect(planner.remainingRecords()).toBe(5000)
+    expect(TAIL_WINDOW_RECORDS).toBe(2500)
+    expect(planner.next(2500)).toEqual({ firstDay: '2026-11-16', lastDay: '2026-11-17' })
+    expect(planner.remainingRecords()).toBe(3000)
+    // Two days and a lone last one: the last joins rather than be asked with the day after it.
+    expect(planner.next(1000)).toEqual({ firstDay: '2026-11-18', lastDay: '2026-11-20' })
+    expect(planner.remainingRecords()).toBe(0)
+  })
+
+  /** Windows the scheduler hands out, in order, for sites planned by `planners` (none read or loaded meanwhile). */
+  function handedOut(planners: readonly WindowPlanner[]): string[] {
+    const sites: SiteRun[] = planners.map((planner, i) => ({
+      site: { siteId: i + 1, token: 'token', timeZone: 'Europe/Moscow', startDate: '2026-01-01' },
+      client: undefined as unknown as CalltouchClient,
+      planner,
+      plannedDays: planner.remainingDays,
+      inFlight: 0,
+      probing: false,
+      stopped: undefined,
+      windowsCut: 0,
+    }))
+    const scheduler = new WindowScheduler(sites, new DateToProtocol({ learntInclusive: () => {}, changed: () => {} }))
+    const windows: string[] = []
+    for (let next = scheduler.next(); typeof next === 'object'; next = scheduler.next())
+      windows.push(`${next.site.site.siteId}: ${next.window.firstDay}..${next.window.lastDay}`)
+    return windows
+  }
+
+  it('are handed out aiming at half of what every site has left, so that the run ends on a small window', () => {
+    expect(handedOut([plannerAfterOneWindow()])).toEqual(['1: 2026-11-16..2026-11-17', '1: 2026-11-18..2026-11-20'])
+  })
+
+  it('are not made smaller while what another site has left is a guess', () => {
+    const unknown = new WindowPlanner(eachDay('2026-11-16', '2026-11-17'), [])
+    expect(handedOut([plannerAfterOneWindow(), unknown])).toEqual([
+      '1: 2026-11-16..2026-11-20',
+      '2: 2026-11-16..2026-11-17',
+    ])
+  })
+
+  it('tell what is left only once counted: not before a window of the site is read, nor over days of a window found too big', () => {
+    const days = eachDay('2026-11-01', '2026-11-20')
+    const planner = new WindowPlanner(days, [])
+    expect(planner.remainingRecords()).toBeUndefined()
+    const probe = planner.next()!
+    expect(planner.observe(probe, 7000, { dateFrom: '2026-11-01', dateTo: '2026-11-08' })).toBe('continue')
+    // The probe's first page tells a density, not yet what the days hold.
+    expect(planner.remainingRecords()).toBeUndefined()
+    planner.learn(Object.fromEntries(eachDay(probe.firstDay, probe.lastDay).map((day) => [day, 1000])))
+    expect(planner.remainingRecords()).toBe(13 * 1000)
+    // Stops counting once it has enough.
+    expect(planner.remainingRecords(2500)).toBe(3000)
+    const next = planner.next()!
+    expect(planner.observe(next, 40_000, { dateFrom: next.firstDay, dateTo: next.lastDay })).toBe('too-big')
+    expect(planner.remainingRecords()).toBeUndefined()
+  })
+})
 
 describe('the requests a plan costs', () => {
   it('reads 60 known days of 2,250 deals in 10 windows of 6 days and 140 requests (minimum 135; 150 at 5,000 a window)', () => {

@@ -2,7 +2,7 @@ import type { SiteConfig } from './config.ts'
 import type { CalltouchClient } from './api-client.ts'
 import type { DateToProtocol } from './date-to-protocol.ts'
 import type { DayWindow } from './extract-window.ts'
-import type { WindowPlanning } from './window-planner.ts'
+import { DEFAULT_MAX_WINDOW_RECORDS, TAIL_WINDOW_RECORDS, type WindowPlanning } from './window-planner.ts'
 
 /**
  * The last line of defence against a run that never ends: requests that read
@@ -68,12 +68,30 @@ export class WindowScheduler {
         waiting = true
         continue
       }
-      const window = site.planner.next() as DayWindow
+      const window = site.planner.next(this.tailAim()) as DayWindow
       site.probing = probe
       this.rotation = (this.rotation + i + 1) % this.sites.length
       return { site, window, probe }
     }
     return waiting ? 'wait' : 'done'
+  }
+
+  /**
+   * What the next window may aim at: half of the deals every site has left to hand out, but no
+   * fewer than {@link TAIL_WINDOW_RECORDS}, so that the run's windows shrink towards its end and
+   * little is left to load after the last answer; no limit while that is more than two of the
+   * biggest windows, or while a count is unknown (a probe to come).
+   */
+  private tailAim(): number {
+    const enough = 2 * DEFAULT_MAX_WINDOW_RECORDS
+    let left = 0
+    for (const site of this.sites) {
+      const records = site.planner.remainingRecords(enough - left)
+      if (records === undefined) return Infinity
+      left += records
+      if (left >= enough) return Infinity
+    }
+    return Math.max(TAIL_WINDOW_RECORDS, left / 2)
   }
 
   /**
