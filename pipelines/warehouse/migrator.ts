@@ -22,15 +22,36 @@ export async function migrationNames(): Promise<string[]> {
 /**
  * Reads `migrations/*.ts`. Kysely's FileMigrationProvider imports from inside
  * node_modules, where neither tsx nor vitest turns TypeScript into JavaScript;
- * importing from here works under both.
+ * importing from here works under both. A migration is imported only when it is
+ * run: every command that writes asks the migrator, and importing all of them each
+ * time was start-up spent for nothing once they are applied.
  */
 class TypeScriptMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     const migrations: Record<string, Migration> = {}
     for (const name of await migrationNames()) {
-      migrations[name] = (await import(pathToFileURL(`${MIGRATION_FOLDER}${name}.ts`).href)) as Migration
+      const file = pathToFileURL(`${MIGRATION_FOLDER}${name}.ts`).href
+      migrations[name] = {
+        up: async (db) => (await importMigration(file)).up(db),
+        // Kysely reverts a migration without `down` by forgetting it, as this does.
+        down: async (db) => (await importMigration(file)).down?.(db),
+      }
     }
     return migrations
+  }
+}
+
+/**
+ * A migration's module. The command runs from a bundle of its sources (bin/prebuilt-cli.js),
+ * where nothing turns TypeScript into JavaScript for a plain import(): tsx loads the file then.
+ */
+async function importMigration(file: string): Promise<Migration> {
+  try {
+    return (await import(file)) as Migration
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error
+    const { tsImport } = await import('tsx/esm/api')
+    return (await tsImport(file, import.meta.url)) as Migration
   }
 }
 
