@@ -247,13 +247,15 @@ final as (
         ranked.changed_at as changed_at,
         {% endif %}
         -- That, or when one of the leads the deal could link to last changed (a change of any of
-        -- them can move the deal to another lead): what the lead marts read.
+        -- them can move the deal to another lead), or the lead it was linked to (a change of it
+        -- can leave the deal without a lead: a request's number changed): what the lead marts read.
         greatest(
             ranked.changed_at,
             ranked.candidates_changed_at
             {% if is_incremental() %}
             , case when built.is_removed_from_source and not ranked.is_removed_from_source then ranked.last_seen_at end,
-            built.link_changed_at
+            built.link_changed_at,
+            built_lead.changed_at
             {% endif %}
         ) as link_changed_at,
         -- Every day the deal has had and every lead it has been linked to since this table was
@@ -280,12 +282,19 @@ final as (
     -- Each deal's last build read by its key, however many deals the planner expects (the limit
     -- keeps PostgreSQL from making the lateral read a join over the whole table).
     left join lateral (
-        select previous.deal_days, previous.lead_keys, previous.is_removed_from_source, previous.changed_at,
-            previous.link_changed_at
+        select previous.deal_days, previous.lead_keys, previous.lead_key, previous.is_removed_from_source,
+            previous.changed_at, previous.link_changed_at
         from {{ this }} as previous
         where previous.deal_key = ranked.deal_key
         limit 1
     ) as built on true
+    -- The lead of its last build, by its key likewise.
+    left join lateral (
+        select leads.changed_at
+        from {{ ref('int_leads') }} as leads
+        where leads.lead_key = built.lead_key
+        limit 1
+    ) as built_lead on true
     {% endif %}
 
     where ranked.preference = 1
