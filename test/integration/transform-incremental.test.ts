@@ -4,28 +4,8 @@ import { compileProject } from '../../pipelines/transform/compile-project.ts'
 import type { DbtProject } from '../../pipelines/transform/dbt-project.ts'
 import { buildTransform, runTransform, type TransformResult } from '../../pipelines/transform/run-transform.ts'
 import { ROI_FIXTURE_STATEMENTS } from '../fixtures/transform/roi-fixture.ts'
+import { everyModel, FULL_SCHEMA, INCREMENTAL_SCHEMA, martsOf, modesOf } from '../helpers/transform-marts.ts'
 import { createTestWarehouse, describeEachEngine, type TestWarehouse } from '../helpers/warehouse.ts'
-
-/** Built only incrementally after the first build (as every night). */
-const INCREMENTAL_SCHEMA = 'analytics'
-/** Built whole every time (`--full-refresh`): what the incremental schema must equal. */
-const FULL_SCHEMA = 'analytics_full'
-
-/** The incremental models of the project: the marts' change feeds, then the marts. */
-const INCREMENTAL_MODELS = [
-  'fct_deal_custom_values',
-  'fct_deals',
-  'fct_funnel_daily',
-  'fct_leads',
-  'fct_manager_channel_monthly',
-  'fct_marketing_daily',
-  'int_deals_linked_to_leads',
-  'int_lead_deals',
-  'int_leads',
-] as const
-
-const everyModel = (mode: string): Record<string, string> =>
-  Object.fromEntries(INCREMENTAL_MODELS.map((name) => [name, mode]))
 
 /** A call as the calls loader writes it (write_changed_calls.sql): a new version moves last_changed_at. */
 const call = (id: number, day: string, utm: string, flags = 'true, false') =>
@@ -158,30 +138,6 @@ const LOADS: readonly (readonly string[])[] = [
   [`update calltouch.orders set last_seen_at = now()`, `update calltouch.calls set last_seen_at = now()`],
 ]
 
-/** Every table of a schema, every row as text, in order: equal means identical row by row. */
-async function martsOf(tw: TestWarehouse, schema: string): Promise<Record<string, string[]>> {
-  const tables = await executeSql<{ name: string }>(
-    tw.warehouse.db,
-    `select table_name as name from information_schema.tables
-     where table_schema = $1 and table_type = 'BASE TABLE' order by table_name`,
-    [schema],
-  )
-  const marts: Record<string, string[]> = {}
-  for (const { name } of tables) {
-    const rows = await executeSql<{ row: string }>(
-      tw.warehouse.db,
-      `select t::text as row from "${schema}"."${name}" t order by 1`,
-    )
-    marts[name] = rows.map((row) => row.row)
-  }
-  return marts
-}
-
-const modesOf = (result: TransformResult): Record<string, string | null> =>
-  Object.fromEntries(
-    result.models.filter((model) => model.materialized === 'incremental').map((model) => [model.name, model.mode]),
-  )
-
 async function textRows(tw: TestWarehouse, sql: string): Promise<string[]> {
   const rows = await executeSql<{ row: string }>(tw.warehouse.db, sql)
   return rows.map((row) => row.row)
@@ -206,7 +162,10 @@ describeEachEngine('incremental transform after loads with changes', (engine) =>
         runTests: false,
       })
       builds.push({ incremental, full })
-      compared.push({ incremental: await martsOf(tw, INCREMENTAL_SCHEMA), full: await martsOf(tw, FULL_SCHEMA) })
+      compared.push({
+        incremental: await martsOf(tw.warehouse.db, INCREMENTAL_SCHEMA),
+        full: await martsOf(tw.warehouse.db, FULL_SCHEMA),
+      })
       seen.push({
         days: await textRows(
           tw,
@@ -365,7 +324,7 @@ describeEachEngine('incremental transform after loads with changes', (engine) =>
     const refreshed = await runTransform(tw.warehouse.db, { targetSchema: INCREMENTAL_SCHEMA, fullRefresh: true })
     expect(modesOf(refreshed)).toEqual(everyModel('full'))
     expect(refreshed.ok).toBe(true)
-    expect(await martsOf(tw, INCREMENTAL_SCHEMA)).toEqual(await martsOf(tw, FULL_SCHEMA))
+    expect(await martsOf(tw.warehouse.db, INCREMENTAL_SCHEMA)).toEqual(await martsOf(tw.warehouse.db, FULL_SCHEMA))
   })
 
   it('builds an incremental model whole when one it reads was (its history of days and leads starts afresh)', async () => {
@@ -376,7 +335,7 @@ describeEachEngine('incremental transform after loads with changes', (engine) =>
     )
     const after = await runTransform(tw.warehouse.db, { targetSchema: INCREMENTAL_SCHEMA, runTests: false })
     expect(modesOf(after)).toEqual({ ...everyModel('full'), int_leads: 'incremental' })
-    expect(await martsOf(tw, INCREMENTAL_SCHEMA)).toEqual(await martsOf(tw, FULL_SCHEMA))
+    expect(await martsOf(tw.warehouse.db, INCREMENTAL_SCHEMA)).toEqual(await martsOf(tw.warehouse.db, FULL_SCHEMA))
   })
 
   it('builds everything whole when revenue_date changes, then only what changed under it', async () => {
@@ -385,7 +344,7 @@ describeEachEngine('incremental transform after loads with changes', (engine) =>
     // Every model the deal's day reaches; the leads' feed does not read it.
     expect(modesOf(switched)).toEqual({ ...everyModel('full'), int_leads: 'incremental' })
     await runTransform(tw.warehouse.db, { targetSchema: FULL_SCHEMA, vars, fullRefresh: true, runTests: false })
-    expect(await martsOf(tw, INCREMENTAL_SCHEMA)).toEqual(await martsOf(tw, FULL_SCHEMA))
+    expect(await martsOf(tw.warehouse.db, INCREMENTAL_SCHEMA)).toEqual(await martsOf(tw.warehouse.db, FULL_SCHEMA))
     // d2 had no completion date (out of the marts) and is completed; d8 is completed a month later.
     for (const statement of [
       `update calltouch.orders set completed_date = '2026-01-25', completed_amount = 80.00, payload_hash = 'v5',
@@ -400,7 +359,7 @@ describeEachEngine('incremental transform after loads with changes', (engine) =>
       [],
     ])
     await runTransform(tw.warehouse.db, { targetSchema: FULL_SCHEMA, vars, fullRefresh: true, runTests: false })
-    expect(await martsOf(tw, INCREMENTAL_SCHEMA)).toEqual(await martsOf(tw, FULL_SCHEMA))
+    expect(await martsOf(tw.warehouse.db, INCREMENTAL_SCHEMA)).toEqual(await martsOf(tw.warehouse.db, FULL_SCHEMA))
     expect(
       await textRows(
         tw,
