@@ -91,6 +91,7 @@ export async function startEmbeddedThread(
   // No flags of the main thread: the worker is plain JavaScript and needs no loader (tsx's, or
   // --input-type of a script given with -e, which a worker refuses).
   const worker = new Worker(workerFile(), { workerData: { dataDir, sessionSettings }, execArgv: [] })
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
   const pending = new Map<number, Pending>()
   let nextId = 1
   let stopped: Error | undefined
@@ -134,7 +135,6 @@ export async function startEmbeddedThread(
       worker.postMessage({ ...message, id })
     })
   }
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
   return {
     async query<Row>(sql: string, parameters: readonly unknown[]): Promise<EmbeddedResult<Row>> {
       const answer = await send({ sql, params: parameters })
