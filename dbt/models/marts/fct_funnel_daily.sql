@@ -54,44 +54,8 @@ changed_days as (
 
 ),
 
--- Spend is small: all of it is compared with what the table holds, key by key (see fct_marketing_daily).
-spend_now as (
-
-    select
-        site_id,
-        date_day,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        cast(sum(spend) as numeric(18, 2)) as spend
-
-    from {{ ref('int_ad_spend_unioned') }}
-
-    group by site_id, date_day, utm_source, utm_medium, utm_campaign
-
-),
-
-changed_spend_days as (
-
-    select
-        coalesce(spend_now.site_id, built.site_id) as site_id,
-        coalesce(spend_now.date_day, built.date_day) as date_day
-
-    from spend_now
-
-    full outer join {{ this }} as built
-        on built.site_id = spend_now.site_id
-        and built.date_day = spend_now.date_day
-        and built.utm_source = spend_now.utm_source
-        and built.utm_medium = spend_now.utm_medium
-        and built.utm_campaign = spend_now.utm_campaign
-
-    -- A row without leads or deals is there for its spend only.
-    where built.site_id is null
-        or spend_now.spend <> built.spend
-        or (spend_now.site_id is null and (built.spend <> 0 or (built.leads = 0 and built.deals = 0)))
-
-),
+-- Spend compared with what the table holds, key by key; a row without leads or deals is there for its spend only.
+{{ changed_spend_days(ref('int_ad_spend_unioned'), this, 'built.leads = 0 and built.deals = 0') }},
 
 -- Read as two arrays, of sites and of days, so that each table is read by its index: a day of
 -- one site may bring the same day of another site along, and every site-day so read is rebuilt
